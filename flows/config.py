@@ -1,0 +1,168 @@
+"""leadflow's configuration file: YAML, ``${ENV_VAR}`` interpolation, validated on load.
+
+Errors name the file and the key and say what is wrong; they never echo a value, so a
+secret cannot leak through a validation message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connectors import REGISTRY
+from connectors.http import register_secret
+from connectors.hubspot import HubSpotConfig
+
+CONFIG_ENV = "LEADFLOW_CONFIG"
+DEFAULT_WAREHOUSE_URL = "sqlite:///leadflow.db"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+# One source type so far; with the next connector this becomes a union discriminated on
+# ``type`` (Annotated[A | B, Field(discriminator="type")]).
+SourceSettings = HubSpotConfig
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class SyncSettings(BaseModel):
+    """How incremental syncs pick their window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    safety_lag_minutes: int = Field(
+        5, ge=0, description="the watermark never passes run start minus this lag"
+    )
+
+
+class Settings(BaseModel):
+    """The whole configuration file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    warehouse_url: str = DEFAULT_WAREHOUSE_URL
+    timezone: str = "UTC"
+    default_region: str | None = Field("US", description="phone region when a lead has none")
+    sync: SyncSettings = SyncSettings()
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name (e.g. Europe/Berlin)") from None
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_code(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError("must be a two-letter region code such as US or DE")
+        return value.upper() if value else value
+
+    def enabled_sources(self) -> dict[str, SourceSettings]:
+        return {name: source for name, source in self.sources.items() if source.enabled}
+
+
+def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed YAML tree."""
+    if isinstance(value, Mapping):
+        return {k: interpolate(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: environment variable {name} is not set")
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def _default_types(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A source's ``type`` defaults to its name, so ``hubspot:`` needs no ``type: hubspot``."""
+    data = dict(raw)
+    sources = data.get("sources")
+    if isinstance(sources, Mapping):
+        data["sources"] = {
+            name: ({"type": name, **body} if isinstance(body, Mapping) else body)
+            for name, body in sources.items()
+        }
+    return data
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        location = ".".join(str(part) for part in item["loc"])
+        lines.append(f"  {location}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_settings(raw: Mapping[str, Any], *, origin: str, env: Mapping[str, str]) -> Settings:
+    """Validate an already-parsed YAML document; ``origin`` names it in errors."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{origin}: expected a mapping of settings at the top level")
+    try:
+        data = interpolate(_default_types(raw), env)
+    except ConfigError as error:
+        raise ConfigError(f"{origin}: {error}") from None
+    unknown = [
+        f"sources.{name}.type"
+        for name, body in (data.get("sources") or {}).items()
+        if isinstance(body, Mapping) and body.get("type") not in REGISTRY
+    ]
+    if unknown:
+        known = ", ".join(sorted(REGISTRY))
+        raise ConfigError(f"{origin}: {unknown[0]}: unknown source type (known: {known})")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{origin}: invalid configuration:\n{_describe(error)}") from None
+    for source in settings.sources.values():
+        for secret in source.secrets():
+            register_secret(secret.get_secret_value())
+    return settings
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The file chosen by ``--config`` or ``LEADFLOW_CONFIG``; None means defaults."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    return Path(chosen) if chosen else None
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read and validate the configuration file (or defaults when none is chosen)."""
+    chosen = config_path(path)
+    environment = os.environ if env is None else env
+    if chosen is None:
+        return parse_settings({}, origin="<defaults>", env=environment)
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except OSError as error:
+        why = error.strerror or type(error).__name__
+        raise ConfigError(f"{chosen}: cannot read the configuration file ({why})") from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{chosen}: not valid YAML{where}") from None
+    return parse_settings(raw, origin=str(chosen), env=environment)

@@ -1,0 +1,143 @@
+"""The nightly sync: every enabled source into the warehouse, one task per source."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from sqlalchemy import select
+
+from connectors import SourceConfig
+from connectors.http import install_log_redaction, redact
+from flows.config import Settings, load_settings
+from flows.source_sync import sync_source
+from models.migrate import upgrade
+from models.tables import sync_runs
+from models.warehouse import create_engine, redact_url
+
+SUMMARY_COLUMNS = (
+    "source",
+    "account_id",
+    "status",
+    "pages",
+    "records",
+    "inserted",
+    "updated",
+    "unchanged",
+    "quarantined",
+    "watermark",
+    "seconds",
+    "error",
+)
+
+
+class SyncFailed(RuntimeError):
+    """One or more sources failed; the others were synced and loaded."""
+
+
+@task(name="upgrade-warehouse", cache_policy=NO_CACHE)
+def upgrade_warehouse(warehouse_url: str) -> None:
+    """Apply pending Alembic migrations before anything is loaded."""
+    get_run_logger().info("warehouse %s: applying migrations", redact_url(warehouse_url))
+    upgrade(warehouse_url)
+
+
+@task(name="sync-source", task_run_name="sync-{name}", cache_policy=NO_CACHE)
+def sync_source_task(name: str, source: SourceConfig, settings: Settings, run_id: str) -> None:
+    """Extract, normalize and load one configured source."""
+    engine = create_engine(settings.warehouse_url)
+    try:
+        summary = sync_source(
+            source,
+            engine,
+            run_id=run_id,
+            flow_run_id=flow_run.get_id(),
+            default_region=settings.default_region,
+            safety_lag=timedelta(minutes=settings.sync.safety_lag_minutes),
+            logger=get_run_logger(),
+        )
+    finally:
+        engine.dispose()
+    get_run_logger().info(
+        "%s: %d records in %d pages, %d inserted, %d updated, %d unchanged, %d quarantined",
+        name, summary.records, summary.pages, summary.inserted,
+        summary.updated, summary.unchanged, summary.quarantined,
+    )  # fmt: skip
+
+
+def _run_name() -> str:
+    return f"sync-leads-{datetime.now(UTC):%Y-%m-%d}"
+
+
+def read_summary(warehouse_url: str, run_id: str) -> list[dict[str, Any]]:
+    """The ``sync_runs`` rows of one run: what the warehouse says happened."""
+    engine = create_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            query = select(sync_runs).where(sync_runs.c.run_id == run_id)
+            rows = conn.execute(query.order_by(sync_runs.c.source)).mappings().all()
+    finally:
+        engine.dispose()
+    return [{column: row[column] for column in SUMMARY_COLUMNS} for row in rows]
+
+
+def latest_summary(warehouse_url: str) -> list[dict[str, Any]]:
+    """The summary of the most recently finished run."""
+    engine = create_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            query = select(sync_runs.c.run_id).order_by(sync_runs.c.finished_at.desc()).limit(1)
+            run_id = conn.execute(query).scalar()
+    finally:
+        engine.dispose()
+    return read_summary(warehouse_url, run_id) if run_id else []
+
+
+def _artifact_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+        for row in rows
+    ]
+
+
+@flow(name="sync-leads", flow_run_name=_run_name, log_prints=True)
+def sync_leads(config_path: str | None = None, sources: list[str] | None = None) -> list[dict]:
+    """Sync every enabled source (or the named ones) into the warehouse.
+
+    Sources run side by side; one failing does not stop the others. The run ends Failed,
+    naming the failed sources, after the rest were loaded.
+    """
+    install_log_redaction()
+    settings = load_settings(config_path)
+    chosen = {
+        name: source
+        for name, source in settings.enabled_sources().items()
+        if not sources or name in sources
+    }
+    upgrade_warehouse(settings.warehouse_url)
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    futures = {
+        name: sync_source_task.submit(name, source, settings, run_id)
+        for name, source in chosen.items()
+    }
+    failed = {}
+    for name, future in futures.items():
+        try:
+            future.result()
+        except Exception as error:
+            failed[name] = redact(f"{type(error).__name__}: {error}")
+    rows = read_summary(settings.warehouse_url, run_id)
+    create_table_artifact(
+        key="sync-leads-summary",
+        table=_artifact_rows(rows),
+        description=f"Sync run {run_id}: per source, what was fetched and loaded.",
+    )
+    if failed:
+        names = ", ".join(f"{name} ({why})" for name, why in failed.items())
+        raise SyncFailed(f"{len(failed)} of {len(futures)} sources failed: {names}")
+    return rows

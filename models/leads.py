@@ -1,0 +1,102 @@
+"""The canonical lead record every connector produces, and the error for records it cannot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Stage(StrEnum):
+    """leadflow's canonical stages, ordered from first touch to hand-over."""
+
+    COLD = "cold"
+    WARM = "warm"
+    QUALIFIED = "qualified"
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """One submission or contact record from one platform, normalized.
+
+    Datetimes are timezone-aware UTC. ``email`` is the deliverable address (trimmed,
+    lowercased), ``email_match_key`` the key identity resolution compares; ``phone`` is
+    E.164. ``raw`` keeps the platform's payload as received; ``custom_fields`` holds
+    answers and properties leadflow has no column for.
+    """
+
+    source: str
+    source_lead_id: str
+    account_id: str
+    created_at: datetime
+    updated_at: datetime
+    email: str | None = None
+    email_match_key: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    job_title: str | None = None
+    country: str | None = None
+    city: str | None = None
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    adset_id: str | None = None
+    ad_id: str | None = None
+    form_id: str | None = None
+    source_stage: str | None = None
+    owner_id: str | None = None
+    is_test: bool = False
+    is_organic: bool | None = None
+    consent: Mapping[str, Any] | None = None
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("created_at", "updated_at"):
+            value = getattr(self, name)
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise InvalidRecord(self.source, self.source_lead_id, name, "naive datetime")
+            if value.utcoffset().total_seconds() != 0:
+                object.__setattr__(self, name, value.astimezone(UTC))
+
+    @property
+    def natural_key(self) -> tuple[str, str]:
+        return (self.source, self.source_lead_id)
+
+
+class InvalidRecord(ValueError):
+    """A platform record that cannot become a Lead: names the source, record and field."""
+
+    def __init__(self, source: str, record_key: str | None, field_name: str, reason: str) -> None:
+        self.source = source
+        self.record_key = record_key
+        self.field_name = field_name
+        self.reason = reason
+        key = record_key if record_key is not None else "<no key>"
+        super().__init__(f"{source} record {key}: field {field_name!r}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that failed validation, bound for the quarantine table with its reason."""
+
+    source: str
+    account_id: str
+    record_key: str | None
+    field_name: str
+    reason: str
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def from_error(cls, error: InvalidRecord, account_id: str, raw: Mapping[str, Any]) -> Rejected:
+        return cls(
+            source=error.source,
+            account_id=account_id,
+            record_key=error.record_key,
+            field_name=error.field_name,
+            reason=error.reason,
+            raw=raw,
+        )

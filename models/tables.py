@@ -1,0 +1,229 @@
+"""The warehouse schema as SQLAlchemy Core tables: one MetaData, the same on SQLite and PostgreSQL.
+
+Alembic owns the database schema (``models/migrations``); a test keeps this module and the
+migrations from drifting apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware timestamp that binds as UTC and always reads back as aware UTC.
+
+    SQLite has no timestamp type: SQLAlchemy stores naive ISO text there, so values are
+    converted to UTC and stripped before binding, and UTC is attached again on read.
+    Naive datetimes are refused rather than guessed.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _json() -> sa.JSON:
+    """JSON where Python None is SQL NULL (SQLAlchemy's default stores the JSON 'null')."""
+    return sa.JSON(none_as_null=True)
+
+
+def _ts(name: str, comment: str, *, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, UTCDateTime(), nullable=nullable, comment=comment)
+
+
+def _str(name: str, comment: str, *, nullable: bool = True, **kw: Any) -> sa.Column[Any]:
+    return sa.Column(name, sa.String(), nullable=nullable, comment=comment, **kw)
+
+
+def _count(name: str, comment: str) -> sa.Column[Any]:
+    return sa.Column(
+        name, sa.Integer(), nullable=False, default=0, server_default="0", comment=comment
+    )
+
+
+people = sa.Table(
+    "people",
+    metadata,
+    _str("person_id", "Stable id of the resolved person.", nullable=False, primary_key=True),
+    _str("email_match_key", "Normalized email the person was matched on."),
+    _str("phone", "Phone number in E.164 format."),
+    _str("first_name", "First name from the person's most recent lead."),
+    _str("last_name", "Last name from the person's most recent lead."),
+    _str("company", "Company from the person's most recent lead."),
+    _str("stage", "Furthest canonical stage (cold, warm, qualified) among the person's leads."),
+    _ts("created_at", "When leadflow first resolved this person (UTC)."),
+    _ts("updated_at", "When leadflow last changed this person (UTC)."),
+    sa.Index(None, "email_match_key"),
+    sa.Index(None, "phone"),
+    comment="One row per person, resolved across platforms by normalized email or phone.",
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    _str(
+        "source",
+        "Platform the lead came from (e.g. meta, hubspot).",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str("source_lead_id", "The lead's id on its platform.", nullable=False, primary_key=True),
+    _str(
+        "account_id", "Platform account (ad account, portal) the lead belongs to.", nullable=False
+    ),
+    _ts("created_at", "When the lead was created on the platform (UTC)."),
+    _ts("updated_at", "When the platform last changed the lead (UTC)."),
+    _str("email", "Deliverable email address, trimmed and lowercased."),
+    _str("email_match_key", "Normalized email used to match leads to people."),
+    _str("phone", "Phone number in E.164 format."),
+    _str("first_name", "First name as submitted."),
+    _str("last_name", "Last name as submitted."),
+    _str("company", "Company name as submitted."),
+    _str("job_title", "Job title as submitted."),
+    _str("country", "Country as submitted or inferred by the platform."),
+    _str("city", "City as submitted."),
+    _str("campaign_id", "Platform id of the campaign that produced the lead."),
+    _str("campaign_name", "Campaign name at the time of the sync."),
+    _str("adset_id", "Platform id of the ad set or ad group."),
+    _str("ad_id", "Platform id of the ad."),
+    _str("form_id", "Platform id of the lead form."),
+    _str("source_stage", "The lead's lifecycle stage or status on its platform."),
+    _str("owner_id", "Platform id of the sales rep who owns the lead."),
+    sa.Column(
+        "is_test", sa.Boolean(), nullable=False, comment="True for test leads (kept, flagged)."
+    ),
+    sa.Column(
+        "is_organic",
+        sa.Boolean(),
+        nullable=True,
+        comment="True if not from paid ads; null if unknown.",
+    ),
+    sa.Column("consent", _json(), nullable=True, comment="Consent answers as captured (JSON)."),
+    sa.Column(
+        "custom_fields",
+        _json(),
+        nullable=False,
+        comment="Answers and properties without a column (JSON).",
+    ),
+    sa.Column("raw", _json(), nullable=False, comment="The platform's payload as received (JSON)."),
+    sa.Column(
+        "row_hash",
+        sa.String(64),
+        nullable=False,
+        comment="sha256 of the lead's canonical content; changes only when the lead does.",
+    ),
+    sa.Column(
+        "person_id",
+        sa.String(),
+        sa.ForeignKey("people.person_id", ondelete="SET NULL"),
+        nullable=True,
+        comment="The resolved person (people.person_id); null until identity resolution runs.",
+    ),
+    _ts("first_loaded_at", "When leadflow first loaded the lead (UTC)."),
+    _ts("last_changed_at", "When leadflow last loaded a real change to the lead (UTC)."),
+    sa.Index(None, "email_match_key"),
+    sa.Index(None, "phone"),
+    sa.Index(None, "updated_at"),
+    sa.Index(None, "source", "campaign_id"),
+    sa.Index(None, "person_id"),
+    comment="One row per lead per platform (source, source_lead_id), latest version.",
+)
+
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    _str("source", "Platform being synced.", nullable=False, primary_key=True),
+    _str("account_id", "Platform account being synced.", nullable=False, primary_key=True),
+    _ts(
+        "watermark",
+        "Records updated before this instant (UTC) are loaded; never moves back.",
+        nullable=True,
+    ),
+    sa.Column(
+        "cursor",
+        _json(),
+        nullable=True,
+        comment="Resume token of an unfinished sync (JSON), else null.",
+    ),
+    _ts("updated_at", "When this state was last saved (UTC)."),
+    comment="One row per (source, account): where the next incremental sync starts.",
+)
+
+sync_runs = sa.Table(
+    "sync_runs",
+    metadata,
+    _str("run_id", "leadflow's id for the sync run.", nullable=False, primary_key=True),
+    _str("source", "Platform synced.", nullable=False, primary_key=True),
+    _str("account_id", "Platform account synced.", nullable=False, primary_key=True),
+    _str("flow_run_id", "Prefect flow run id, when run by Prefect."),
+    _ts("started_at", "When the sync of this source and account started (UTC)."),
+    _ts("finished_at", "When it finished (UTC).", nullable=True),
+    _str("status", "succeeded or failed.", nullable=False),
+    _count("pages", "Pages fetched from the platform."),
+    _count("records", "Records received from the platform."),
+    _count("inserted", "Leads inserted."),
+    _count("updated", "Leads whose content changed."),
+    _count("unchanged", "Leads received again without change (not written)."),
+    _count("quarantined", "Records rejected into the quarantine table."),
+    _ts("watermark", "Watermark saved by the run (UTC).", nullable=True),
+    sa.Column("seconds", sa.Float(), nullable=True, comment="Wall-clock duration in seconds."),
+    sa.Column("error", sa.Text(), nullable=True, comment="Error message of a failed run."),
+    sa.CheckConstraint("status IN ('succeeded', 'failed')", name="status"),
+    comment="One row per (run, source, account): what one sync did.",
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True, comment="Surrogate key."),
+    _str("source", "Platform the record came from.", nullable=False),
+    _str("account_id", "Platform account synced when the record was rejected.", nullable=False),
+    _str(
+        "record_key",
+        "The record's platform id, or 'sha256:' + hash of its JSON when it has none.",
+        nullable=False,
+    ),
+    _str("field", "Field that failed validation.", nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False, comment="Why the record was rejected."),
+    sa.Column("raw", _json(), nullable=False, comment="The record as received (JSON)."),
+    _ts("first_seen_at", "When the record was first rejected (UTC)."),
+    _ts("last_seen_at", "When the record was last rejected (UTC)."),
+    sa.Column(
+        "times_seen",
+        sa.Integer(),
+        nullable=False,
+        default=1,
+        server_default="1",
+        comment="How many times the record was rejected.",
+    ),
+    sa.UniqueConstraint("source", "account_id", "record_key"),
+    comment="One row per rejected record (source, account, record_key); cleared when it loads.",
+)

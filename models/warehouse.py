@@ -1,0 +1,81 @@
+"""Engines for the warehouse: SQLite (the default) and PostgreSQL via psycopg 3."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An Engine for ``url``; SQLite gets WAL, a 30 s busy timeout and enforced foreign keys.
+
+    ``postgresql://`` (and ``postgres://``) URLs are rewritten to the psycopg 3 driver.
+    Extra keyword arguments go to ``sqlalchemy.create_engine``.
+    """
+    parsed = _with_driver(make_url(url))
+    kwargs.setdefault("json_serializer", _dumps)
+    engine = sa.create_engine(parsed, **kwargs)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _configure_sqlite)
+    return engine
+
+
+@contextmanager
+def unprepared(conn: Connection) -> Iterator[None]:
+    """Run the enclosed statements unprepared, so each is planned with its actual values.
+
+    psycopg prepares a statement once it has run 5 times, and PostgreSQL may then keep a
+    generic plan chosen while a table was still empty (a sequential scan) as the table
+    grows: key lookups during a backfill became ~50x slower. SQLite: no effect.
+    """
+    driver = conn.connection.driver_connection
+    if not hasattr(driver, "prepare_threshold"):
+        yield
+        return
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL as text with any password hidden, safe for logs (even if it doesn't parse)."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        parsed = None
+    if parsed is not None and "@" not in (parsed.host or ""):
+        return parsed.render_as_string(hide_password=True)
+    # Unparseable, or an unescaped "@" in the password: hide up to the last "@".
+    return re.sub(r"(//[^/:@]*:)[^/]*@", r"\1***@", str(url))
+
+
+def _with_driver(url: URL) -> URL:
+    if url.drivername in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
+# JSON text keeping non-ASCII characters readable in the database (one reusable encoder).
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()

@@ -1,0 +1,134 @@
+"""The sync flow, really run by Prefect, against the HubSpot sandbox, on both dialects."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from flows.sync_leads import SyncFailed, sync_leads
+from models.tables import leads, quarantine, sync_runs, sync_state
+from models.warehouse import create_engine
+from sandbox.data import hubspot_contacts
+from sandbox.hubspot import HubSpotSandbox
+
+TOKEN = "flow-test-token-456"
+
+
+def write_config(tmp_path: Path, warehouse_url: str, sources: dict[str, dict]) -> str:
+    lines = [f"warehouse_url: {warehouse_url}", "timezone: America/New_York", "sources:"]
+    for name, values in sources.items():
+        lines.append(f"  {name}:")
+        lines += [f"    {key}: {value}" for key, value in values.items()]
+    path = tmp_path / "leadflow.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def hubspot_source(sandbox: HubSpotSandbox, portal: str, token: str = "${HS_TOKEN}") -> dict:
+    return {
+        "type": "hubspot",
+        "base_url": sandbox.base_url,
+        "access_token": token,
+        "portal_id": f'"{portal}"',
+        "backoff_seconds": 0.05,
+        "search_requests_per_second": 100,
+    }
+
+
+def count(engine: sa.Engine, table: sa.Table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def read_artifact(key: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def latest():
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+            return found
+
+    return asyncio.run(latest())
+
+
+def test_sync_loads_everything_then_a_second_run_changes_nothing(
+    prefect_api, warehouse_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HS_TOKEN", TOKEN)
+    contacts = hubspot_contacts(900)
+    with HubSpotSandbox.unthrottled(contacts, token=TOKEN) as sandbox:
+        config = write_config(tmp_path, warehouse_url, {"hubspot": hubspot_source(sandbox, "p1")})
+        first = sync_leads(config_path=config)
+        second = sync_leads(config_path=config)
+    engine = create_engine(warehouse_url)
+    [one], [two] = first, second
+    assert one["status"] == "succeeded" and one["records"] == 900
+    assert one["inserted"] + one["quarantined"] == 900
+    assert one["inserted"] > 800 and one["updated"] == 0
+    assert count(engine, leads) == one["inserted"]
+    assert count(engine, quarantine) == one["quarantined"]
+    assert two["inserted"] == 0 and two["updated"] == 0
+    assert two["unchanged"] + two["quarantined"] == two["records"] > 0
+    with engine.connect() as conn:
+        state = conn.execute(sa.select(sync_state)).mappings().one()
+        runs = conn.execute(sa.select(sync_runs)).mappings().all()
+    assert state["watermark"] == one["watermark"] == two["watermark"]
+    assert len(runs) == 2
+    assert read_artifact("sync-leads-summary")
+    engine.dispose()
+
+
+def test_changed_contact_is_updated_on_the_next_run(prefect_api, tmp_path, monkeypatch):
+    monkeypatch.setenv("HS_TOKEN", TOKEN)
+    warehouse_url = f"sqlite:///{tmp_path / 'w.db'}"
+    with HubSpotSandbox.unthrottled(hubspot_contacts(120), token=TOKEN) as sandbox:
+        config = write_config(tmp_path, warehouse_url, {"hubspot": hubspot_source(sandbox, "p1")})
+        sync_leads(config_path=config)
+        target = sandbox.contacts[5]
+        sandbox.upsert_contact({"hs_object_id": target["id"], "jobtitle": "Chief Lead Officer"})
+        sandbox.upsert_contact({"email": "brand.new@example.com", "firstname": "Nova"})
+        [row] = sync_leads(config_path=config)
+    assert (row["inserted"], row["updated"]) == (1, 1)
+    engine = create_engine(warehouse_url)
+    with engine.connect() as conn:
+        title = conn.execute(
+            sa.select(leads.c.job_title).where(leads.c.source_lead_id == target["id"])
+        ).scalar_one()
+    assert title == "Chief Lead Officer"
+    engine.dispose()
+
+
+def test_one_failing_source_fails_the_run_after_the_others_loaded(
+    prefect_api, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HS_TOKEN", TOKEN)
+    warehouse_url = f"sqlite:///{tmp_path / 'w.db'}"
+    with (
+        HubSpotSandbox.unthrottled(hubspot_contacts(150), token=TOKEN) as good,
+        HubSpotSandbox.unthrottled(hubspot_contacts(10), token="another-token") as bad,
+    ):
+        sources = {
+            "hubspot": hubspot_source(good, "good"),
+            "hubspot_eu": hubspot_source(bad, "bad"),
+        }
+        state = sync_leads(
+            config_path=write_config(tmp_path, warehouse_url, sources), return_state=True
+        )
+    assert state.is_failed()
+    with pytest.raises(SyncFailed, match=r"1 of 2 sources failed: hubspot_eu \(AuthError"):
+        state.result()
+    engine = create_engine(warehouse_url)
+    with engine.connect() as conn:
+        runs = {r["account_id"]: r for r in conn.execute(sa.select(sync_runs)).mappings()}
+        accounts = set(conn.execute(sa.select(leads.c.account_id).distinct()).scalars())
+    assert runs["good"]["status"] == "succeeded"
+    assert runs["bad"]["status"] == "failed" and "re-authorize" in runs["bad"]["error"]
+    assert accounts == {"good"}
+    assert TOKEN not in runs["bad"]["error"]
+    engine.dispose()
