@@ -101,7 +101,7 @@ def clean_name(value: str | None) -> str | None:
     """Trim a name; title-case it only when it is all upper or all lower case."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = " ".join(str(value).replace("\x00", "").split())
     if not text:
         return None
     if text.isupper() or text.islower():
@@ -113,7 +113,8 @@ def clean_text(value: object) -> str | None:
     """Collapse whitespace; empty becomes None."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    # NUL is legal in JSON and SQLite text but PostgreSQL refuses it in text columns.
+    text = " ".join(str(value).replace("\x00", "").split())
     return text or None
 
 
