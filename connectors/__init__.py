@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from connectors import hubspot
-from connectors.base import Connector, LeadContext, Page, SourceConfig
+from connectors import google_ads, hubspot, linkedin, meta
+from connectors.base import AdPlatformConfig, Connector, LeadContext, Page, SourceConfig
 
 REGISTRY: dict[str, Connector] = {
-    hubspot.CONNECTOR.name: hubspot.CONNECTOR,
+    connector.name: connector
+    for connector in (hubspot.CONNECTOR, meta.CONNECTOR, google_ads.CONNECTOR, linkedin.CONNECTOR)
 }
 
-OPENERS = {
-    hubspot.CONNECTOR.name: hubspot.open_session,
-}
-
-__all__ = ["OPENERS", "REGISTRY", "Connector", "LeadContext", "Page", "SourceConfig"]
+__all__ = ["REGISTRY", "AdPlatformConfig", "Connector", "LeadContext", "Page", "SourceConfig"]

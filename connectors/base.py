@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from models.leads import Lead
+from models.spend import CampaignDay
 
 
 class SourceConfig(BaseModel):
@@ -35,19 +36,34 @@ class SourceConfig(BaseModel):
         """Every secret value of this source, for redaction."""
         return [v for v in self.__dict__.values() if isinstance(v, SecretStr)]
 
-    @property
-    def account_key(self) -> str:
-        """The account this source syncs, as stored in ``sync_state``."""
-        raise NotImplementedError
+
+class AdPlatformConfig(SourceConfig):
+    """An ad platform: leads plus daily campaign spend; windows overlap by a day or more."""
+
+    lookback_minutes: int = Field(
+        1440, ge=1440, description="re-read at least a day before the watermark"
+    )
+    spend_lookback_days: int = Field(
+        7, ge=1, description="platforms restate recent spend: re-read this many days"
+    )
+    spend_initial_days: int = Field(90, ge=1, description="days of spend on the first sync")
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of raw records and the highest cursor value seen up to and including it."""
+    """One page of raw records from one partition (a portal, a form, an owner...).
+
+    ``cursor`` is the watermark this page lets the partition commit: the highest cursor
+    seen so far for a stream sorted ascending, or None until the last page of a stream the
+    platform does not sort. ``notes`` are warnings for the run summary (e.g. a count the
+    platform reported that differs from what was fetched).
+    """
 
     records: list[dict[str, Any]]
     cursor: datetime | None
     number: int
+    partition: str
+    notes: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +75,26 @@ class LeadContext:
     default_region: str | None = None
 
 
+StartFor = Callable[[str], datetime | None]
+"""Where a partition's extraction starts: its watermark minus the lookback, or None."""
+
+
 @dataclass(frozen=True, slots=True)
 class Connector:
-    """A platform, as values: how to read its pages and how to map one record."""
+    """A platform, as values: how to open it, what to read, how to map one record.
+
+    ``accounts`` lists the lead accounts of a configuration (one task each);
+    ``pages(client, account, start_for)`` yields every page of one account;
+    ``spend(client, account, first_day, last_day)`` yields batches of campaign days.
+    """
 
     name: str
     config_class: type[SourceConfig]
-    pages: Callable[[Any, datetime | None], Iterator[Page]]
+    open: Callable[[Any], Any]
+    accounts: Callable[[Any], Sequence[str]]
+    pages: Callable[[Any, str, StartFor], Iterator[Page]]
     to_lead: Callable[[Mapping[str, Any], LeadContext], Lead]
     record_key: Callable[[Mapping[str, Any]], str | None]
     doc_url: str
+    spend_accounts: Callable[[Any], Sequence[str]] | None = None
+    spend: Callable[[Any, str, date, date], Iterator[list[CampaignDay]]] | None = None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -92,8 +94,13 @@ def build_retry(
     backoff_factor: float = 1.0,
     backoff_max: float = 60.0,
     methods: Iterable[str] = ("GET",),
+    statuses: Iterable[int] = RETRY_STATUSES,
 ) -> PlatformRetry:
-    """The retry policy: ``attempts`` tries in all, Retry-After honoured up to 5 minutes."""
+    """The retry policy: ``attempts`` tries in all, Retry-After honoured up to 5 minutes.
+
+    A platform whose throttle signal is in the body (Google's retryDelay) leaves 429 out of
+    ``statuses`` and retries it with ``retry_throttled`` instead.
+    """
     return retry_class(
         total=attempts - 1,
         connect=attempts - 1,
@@ -103,7 +110,7 @@ def build_retry(
         backoff_factor=backoff_factor,
         backoff_max=backoff_max,
         backoff_jitter=0.25 * backoff_factor,
-        status_forcelist=RETRY_STATUSES,
+        status_forcelist=frozenset(statuses),
         allowed_methods=frozenset(m.upper() for m in methods),
         respect_retry_after_header=True,
         retry_after_max=300,
@@ -206,3 +213,33 @@ def default_error(source: str, response: requests.Response, body: Any) -> Connec
     if status >= 500:
         return TransientError(source, f"server error after retries (HTTP {status} on {where})")
     return TerminalError(source, f"request rejected (HTTP {status} on {where}): {detail}")
+
+
+T = TypeVar("T")
+
+
+def retry_throttled(
+    call: Callable[[], T],
+    *,
+    attempts: int,
+    max_wait: float = 300.0,
+    backoff: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call again after a throttle signal urllib3 cannot see (one in the response body).
+
+    Waits what the platform asked (``RateLimited.retry_after``), else a jittered exponential
+    backoff; gives up, re-raising, after ``attempts`` tries or when the platform asks for
+    longer than ``max_wait`` seconds (a daily quota is not worth sleeping through).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except RateLimited as error:
+            wait = error.retry_after
+            if wait is None:
+                wait = backoff * 2 ** (attempt - 1) * (1 + random.random() / 4)
+            if attempt >= attempts or wait > max_wait:
+                raise
+            sleep(wait)
+    raise AssertionError("unreachable")

@@ -27,7 +27,7 @@ import requests
 from pydantic import Field, SecretStr
 from urllib3.response import BaseHTTPResponse
 
-from connectors.base import Connector, LeadContext, Page, SourceConfig
+from connectors.base import Connector, LeadContext, Page, SourceConfig, StartFor
 from connectors.errors import AuthError, ConnectorError, TerminalError
 from connectors.http import (
     PlatformRetry,
@@ -90,9 +90,10 @@ class HubSpotConfig(SourceConfig):
         4.0, gt=0, description="client-side pace; HubSpot allows 5 searches per second"
     )
 
-    @property
-    def account_key(self) -> str:
-        return self.portal_id
+
+def accounts(config: HubSpotConfig) -> list[str]:
+    """One portal per configured source."""
+    return [config.portal_id]
 
 
 class HubSpotRetry(PlatformRetry):
@@ -200,8 +201,9 @@ def _record_id(record: Mapping[str, Any]) -> int:
 class _Walk:
     """The state of one extraction: pages yielded and the highest cursor seen."""
 
-    def __init__(self, client: HubSpotClient) -> None:
+    def __init__(self, client: HubSpotClient, partition: str) -> None:
         self.client = client
+        self.partition = partition
         self.number = 0
         self.cursor: datetime | None = None
         self.capped = False
@@ -227,13 +229,13 @@ class _Walk:
             if moment is not None and (self.cursor is None or moment > self.cursor):
                 self.cursor = moment
         self.number += 1
-        return Page(records=records, cursor=self.cursor, number=self.number)
+        return Page(records, self.cursor, self.number, self.partition)
 
 
-def pages(client: HubSpotClient, since: datetime | None) -> Iterator[Page]:
-    """Every contact modified at or after ``since``, in pages, cursor ascending."""
-    walk = _Walk(client)
-    lower = since or datetime(1970, 1, 1, tzinfo=UTC)
+def pages(client: HubSpotClient, portal_id: str, start_for: StartFor) -> Iterator[Page]:
+    """Every contact of the portal modified at or after its start, cursor ascending."""
+    walk = _Walk(client, portal_id)
+    lower = start_for(portal_id) or datetime(1970, 1, 1, tzinfo=UTC)
     operator = "GTE"
     while True:
         bound = {"propertyName": CURSOR_PROPERTY, "operator": operator, "value": _epoch_ms(lower)}
@@ -328,6 +330,8 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
 CONNECTOR = Connector(
     name=SOURCE,
     config_class=HubSpotConfig,
+    open=open_session,
+    accounts=accounts,
     pages=pages,
     to_lead=to_lead,
     record_key=record_key,

@@ -10,23 +10,26 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors import REGISTRY
+from connectors.google_ads import GoogleAdsConfig
 from connectors.http import register_secret
 from connectors.hubspot import HubSpotConfig
+from connectors.linkedin import LinkedInConfig
+from connectors.meta import MetaConfig
 
 CONFIG_ENV = "LEADFLOW_CONFIG"
 DEFAULT_WAREHOUSE_URL = "sqlite:///leadflow.db"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
-# One source type so far; with the next connector this becomes a union discriminated on
-# ``type`` (Annotated[A | B, Field(discriminator="type")]).
-SourceSettings = HubSpotConfig
+SourceSettings = Annotated[
+    HubSpotConfig | MetaConfig | GoogleAdsConfig | LinkedInConfig, Field(discriminator="type")
+]
 
 
 class ConfigError(ValueError):
@@ -109,7 +112,10 @@ def _default_types(raw: Mapping[str, Any]) -> dict[str, Any]:
 def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors(include_input=False, include_url=False):
-        location = ".".join(str(part) for part in item["loc"])
+        parts = list(item["loc"])
+        if len(parts) > 2 and parts[0] == "sources" and parts[2] in REGISTRY:
+            del parts[2]  # the union's tag: sources.<name>.<type>.<key> reads as <name>.<key>
+        location = ".".join(str(part) for part in parts)
         lines.append(f"  {location}: {item['msg']}")
     return "\n".join(lines)
 

@@ -1,7 +1,7 @@
-"""Sync one source into the warehouse: extract pages, normalize, load with the watermark.
+"""Sync one account of one source into the warehouse: leads, or daily campaign spend.
 
-Plain functions, so the flow's task is a thin wrapper and the logic is testable alone.
-Every page is committed in its own transaction together with the watermark it covers, so
+Plain functions, so the flow's tasks are thin wrappers and the logic is testable alone.
+Every page is committed in its own transaction together with the watermark it allows, so
 a killed run resumes from its last committed page and loses nothing.
 """
 
@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
-from connectors import OPENERS, REGISTRY, Connector, LeadContext, SourceConfig
+from connectors import AdPlatformConfig, Connector, LeadContext, SourceConfig
 from connectors.http import redact
 from models.leads import InvalidRecord, Lead, Rejected
 from models.load import LoadCounts, load_batch, read_sync_state, record_sync_run
+from models.load_spend import load_spend
 
 log = logging.getLogger(__name__)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Logger = logging.Logger | logging.LoggerAdapter
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -31,7 +34,7 @@ def utcnow() -> datetime:
 
 @dataclass
 class SourceSummary:
-    """What one source's sync did; one row of ``sync_runs`` and of the run summary."""
+    """What one account's sync did; one row of ``sync_runs`` and of the run summary."""
 
     source: str
     account_id: str
@@ -45,6 +48,7 @@ class SourceSummary:
     watermark: datetime | None = None
     seconds: float = 0.0
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
     started_at: datetime = field(default_factory=utcnow)
 
     def add(self, records: int, counts: LoadCounts, watermark: datetime | None) -> None:
@@ -59,7 +63,21 @@ class SourceSummary:
 
     def row(self, run_id: str, flow_run_id: str | None, finished_at: datetime) -> dict[str, Any]:
         values = asdict(self)
+        values["warnings"] = "\n".join(self.warnings) or None
         return {**values, "run_id": run_id, "flow_run_id": flow_run_id, "finished_at": finished_at}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every account sync of one flow run shares."""
+
+    engine: Engine
+    run_id: str
+    flow_run_id: str | None = None
+    default_region: str | None = None
+    safety_lag: timedelta = timedelta(minutes=5)
+    clock: Callable[[], datetime] = utcnow
+    logger: Logger = log
 
 
 def normalize_records(
@@ -105,71 +123,139 @@ def watermark_for(page_cursor: datetime | None, ceiling: datetime) -> datetime |
     return min(page_cursor, ceiling)
 
 
-def sync_source(
-    source: SourceConfig,
-    engine: Engine,
-    *,
-    run_id: str,
-    flow_run_id: str | None = None,
-    default_region: str | None = None,
-    safety_lag: timedelta = timedelta(minutes=5),
-    clock: Callable[[], datetime] = utcnow,
-    logger: logging.Logger | logging.LoggerAdapter = log,
-) -> SourceSummary:
-    """Extract, normalize and load one source; records a ``sync_runs`` row either way."""
-    connector = REGISTRY[source.type]
-    summary = SourceSummary(connector.name, source.account_key, started_at=clock())
+def spend_window(
+    watermark: datetime | None, source: AdPlatformConfig, today: date
+) -> tuple[date, date]:
+    """Days of spend to read: from the saved day minus the restatement window, to today."""
+    if watermark is None:
+        return today - timedelta(days=source.spend_initial_days), today
+    return watermark.date() - timedelta(days=source.spend_lookback_days), today
+
+
+def _recorded(summary: SourceSummary, run: RunContext, body: Callable[[], None]) -> SourceSummary:
+    """Run ``body``, timing it, and write the ``sync_runs`` row whatever happens."""
     began = time.perf_counter()
     try:
-        _run_pages(connector, source, engine, summary, default_region, safety_lag, clock, logger)
+        body()
         summary.status = "succeeded"
     except Exception as error:
         summary.status, summary.error = "failed", redact(f"{type(error).__name__}: {error}")
         raise
     finally:
         summary.seconds = round(time.perf_counter() - began, 3)
-        with engine.begin() as conn:
-            record_sync_run(conn, summary.row(run_id, flow_run_id, clock()))
+        with run.engine.begin() as conn:
+            record_sync_run(conn, summary.row(run.run_id, run.flow_run_id, run.clock()))
     return summary
 
 
-def _run_pages(
+def sync_account(
+    connector: Connector, source: SourceConfig, account: str, run: RunContext
+) -> SourceSummary:
+    """Extract, normalize and load one account's leads; records a ``sync_runs`` row."""
+    summary = SourceSummary(connector.name, account, started_at=run.clock())
+    return _recorded(summary, run, lambda: _load_pages(connector, source, account, run, summary))
+
+
+def _load_pages(
     connector: Connector,
     source: SourceConfig,
-    engine: Engine,
+    account: str,
+    run: RunContext,
     summary: SourceSummary,
-    default_region: str | None,
-    safety_lag: timedelta,
-    clock: Callable[[], datetime],
-    logger: logging.Logger | logging.LoggerAdapter,
 ) -> None:
-    context = LeadContext(connector.name, source.account_key, default_region)
-    with engine.begin() as conn:
-        state = read_sync_state(conn, connector.name, source.account_key)
-    summary.watermark = state.watermark if state else None
-    since = extraction_start(state.watermark if state else None, source)
-    ceiling = summary.started_at - safety_lag
-    client = OPENERS[connector.name](source)
+    context = LeadContext(connector.name, account, run.default_region)
+    ceiling = summary.started_at - run.safety_lag
+
+    def start_for(partition: str) -> datetime | None:
+        with run.engine.begin() as conn:
+            state = read_sync_state(conn, connector.name, partition)
+        if state is not None and state.watermark is not None:
+            summary.watermark = max(summary.watermark or state.watermark, state.watermark)
+        return extraction_start(state.watermark if state else None, source)
+
+    client = connector.open(source)
     try:
-        for page in connector.pages(client, since):
+        for page in connector.pages(client, account, start_for):
             leads, rejected = normalize_records(connector, page.records, context)
             watermark = watermark_for(page.cursor, ceiling)
-            with engine.begin() as conn:
+            with run.engine.begin() as conn:
                 counts = load_batch(
-                    conn,
-                    source=connector.name,
-                    account_id=source.account_key,
-                    leads=leads,
-                    rejected=rejected,
-                    watermark=watermark,
-                    cursor=None,
-                    now=clock(),
-                )
+                    conn, source=connector.name, account_id=account, leads=leads,
+                    rejected=rejected, watermark=watermark, cursor=None, now=run.clock(),
+                    state_key=page.partition,
+                )  # fmt: skip
             summary.add(len(page.records), counts, watermark)
-            logger.info(
-                "%s page %d: %d records, %d new, %d changed, %d quarantined; watermark %s",
-                connector.name, page.number, len(page.records), counts.inserted,
-                counts.updated, counts.quarantined, watermark.isoformat() if watermark else "-",
+            summary.warnings.extend(page.notes)
+            run.logger.info(
+                "%s %s page %d: %d records, %d new, %d changed, %d quarantined",
+                connector.name, page.partition, page.number, len(page.records),
+                counts.inserted, counts.updated, counts.quarantined,
             )  # fmt: skip
     finally:
-        client.close()
+        _close(client)
+
+
+def sync_spend(
+    connector: Connector, source: AdPlatformConfig, account: str, run: RunContext
+) -> SourceSummary:
+    """Load one ad account's daily campaign spend; records a ``sync_runs`` row."""
+    summary = SourceSummary(connector.name, f"spend:{account}", started_at=run.clock())
+    return _recorded(summary, run, lambda: _load_spend(connector, source, account, run, summary))
+
+
+def _load_spend(
+    connector: Connector,
+    source: AdPlatformConfig,
+    account: str,
+    run: RunContext,
+    summary: SourceSummary,
+) -> None:
+    assert connector.spend is not None
+    key = f"spend:{account}"
+    with run.engine.begin() as conn:
+        state = read_sync_state(conn, connector.name, key)
+    summary.watermark = state.watermark if state else None
+    first, last = spend_window(summary.watermark, source, summary.started_at.date())
+    # Today is incomplete: the watermark covers up to yesterday, so today is read again.
+    done = datetime.combine(min(last, summary.started_at.date()), clock_time(), tzinfo=UTC)
+    client = connector.open(source)
+    try:
+        # An account with no campaigns yields nothing: still commit the watermark.
+        batches = connector.spend(client, account, first, last)
+        for rows, is_last in _with_last(_at_least_one(batches)):
+            with run.engine.begin() as conn:
+                counts = load_spend(
+                    conn, platform=connector.name, account_id=account, rows=rows,
+                    watermark=done if is_last else None, state_key=key, now=run.clock(),
+                )  # fmt: skip
+            summary.add(len(rows), counts, done if is_last else None)
+    finally:
+        _close(client)
+
+
+def _with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
+    """Each item with a flag that is True for the last one (an empty input yields nothing)."""
+    iterator = iter(items)
+    try:
+        current = next(iterator)
+    except StopIteration:
+        return
+    for following in iterator:
+        yield current, False
+        current = following
+    yield current, True
+
+
+def _at_least_one(batches: Iterable[list[T]]) -> Iterator[list[T]]:
+    empty = True
+    for batch in batches:
+        empty = False
+        yield batch
+    if empty:
+        yield []
+
+
+def _close(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()

@@ -12,10 +12,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from sqlalchemy import select
 
-from connectors import SourceConfig
+from connectors import REGISTRY, AdPlatformConfig, SourceConfig
 from connectors.http import install_log_redaction, redact
 from flows.config import Settings, load_settings
-from flows.source_sync import sync_source
+from flows.source_sync import RunContext, sync_account, sync_spend
 from models.migrate import upgrade
 from models.tables import sync_runs
 from models.warehouse import create_engine, redact_url
@@ -33,6 +33,7 @@ SUMMARY_COLUMNS = (
     "watermark",
     "seconds",
     "error",
+    "warnings",
 )
 
 
@@ -47,27 +48,60 @@ def upgrade_warehouse(warehouse_url: str) -> None:
     upgrade(warehouse_url)
 
 
-@task(name="sync-source", task_run_name="sync-{name}", cache_policy=NO_CACHE)
-def sync_source_task(name: str, source: SourceConfig, settings: Settings, run_id: str) -> None:
-    """Extract, normalize and load one configured source."""
-    engine = create_engine(settings.warehouse_url)
+def _run(settings: Settings, run_id: str) -> RunContext:
+    return RunContext(
+        engine=create_engine(settings.warehouse_url),
+        run_id=run_id,
+        flow_run_id=flow_run.get_id(),
+        default_region=settings.default_region,
+        safety_lag=timedelta(minutes=settings.sync.safety_lag_minutes),
+        logger=get_run_logger(),
+    )
+
+
+@task(name="sync-leads", task_run_name="leads-{name}-{account}", cache_policy=NO_CACHE)
+def sync_account_task(
+    name: str, source: SourceConfig, account: str, settings: Settings, run_id: str
+) -> None:
+    """Extract, normalize and load one account's leads."""
+    run = _run(settings, run_id)
     try:
-        summary = sync_source(
-            source,
-            engine,
-            run_id=run_id,
-            flow_run_id=flow_run.get_id(),
-            default_region=settings.default_region,
-            safety_lag=timedelta(minutes=settings.sync.safety_lag_minutes),
-            logger=get_run_logger(),
-        )
+        summary = sync_account(REGISTRY[source.type], source, account, run)
     finally:
-        engine.dispose()
-    get_run_logger().info(
-        "%s: %d records in %d pages, %d inserted, %d updated, %d unchanged, %d quarantined",
-        name, summary.records, summary.pages, summary.inserted,
+        run.engine.dispose()
+    run.logger.info(
+        "%s %s: %d records in %d pages, %d inserted, %d updated, %d unchanged, %d quarantined",
+        name, account, summary.records, summary.pages, summary.inserted,
         summary.updated, summary.unchanged, summary.quarantined,
     )  # fmt: skip
+
+
+@task(name="sync-spend", task_run_name="spend-{name}-{account}", cache_policy=NO_CACHE)
+def sync_spend_task(
+    name: str, source: AdPlatformConfig, account: str, settings: Settings, run_id: str
+) -> None:
+    """Load one ad account's daily campaign spend."""
+    run = _run(settings, run_id)
+    try:
+        summary = sync_spend(REGISTRY[source.type], source, account, run)
+    finally:
+        run.engine.dispose()
+    run.logger.info("%s %s: %d campaign days", name, account, summary.records)
+
+
+def submit_source(name: str, source: SourceConfig, settings: Settings, run_id: str) -> dict:
+    """Submit one task per lead account and per spend account of a source."""
+    connector = REGISTRY[source.type]
+    futures = {
+        f"{name}/{account}": sync_account_task.submit(name, source, account, settings, run_id)
+        for account in connector.accounts(source)
+    }
+    if connector.spend is not None and connector.spend_accounts is not None:
+        for account in connector.spend_accounts(source):
+            futures[f"{name}/spend:{account}"] = sync_spend_task.submit(
+                name, source, account, settings, run_id
+            )
+    return futures
 
 
 def _run_name() -> str:
@@ -121,10 +155,9 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
     }
     upgrade_warehouse(settings.warehouse_url)
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    futures = {
-        name: sync_source_task.submit(name, source, settings, run_id)
-        for name, source in chosen.items()
-    }
+    futures = {}
+    for name, source in chosen.items():
+        futures.update(submit_source(name, source, settings, run_id))
     failed = {}
     for name, future in futures.items():
         try:
@@ -139,5 +172,5 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
     )
     if failed:
         names = ", ".join(f"{name} ({why})" for name, why in failed.items())
-        raise SyncFailed(f"{len(failed)} of {len(futures)} sources failed: {names}")
+        raise SyncFailed(f"{len(failed)} of {len(futures)} syncs failed: {names}")
     return rows

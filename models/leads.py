@@ -46,6 +46,11 @@ class Lead:
     adset_id: str | None = None
     ad_id: str | None = None
     form_id: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
     source_stage: str | None = None
     owner_id: str | None = None
     is_test: bool = False

@@ -1,31 +1,39 @@
-"""Idempotent loading of leads, quarantined records and sync state into the warehouse.
+"""Idempotent loading of leads, campaigns, quarantined records and sync state.
 
 Every function takes an open Connection and runs inside the caller's transaction, so the
-rows of a batch and the watermark that covers them commit (or roll back) together.
+rows of a batch and the watermark that covers them commit (or roll back) together. Ad spend
+loads in ``models.load_spend``; the shared upsert and hashing helpers live in
+``models.upsert`` (re-exported here for existing callers).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time
-from enum import Enum
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from models.leads import Lead, Rejected
+from models.tables import campaigns, quarantine, sync_runs, sync_state
 from models.tables import leads as leads_table
-from models.tables import quarantine, sync_runs, sync_state
+from models.upsert import IN_CHUNK_SIZE as IN_CHUNK_SIZE  # re-exported
+from models.upsert import (
+    UpdateValue,
+    canonical_json,
+    chunks,
+    json_safe,
+    plain_canonical_json,
+    require_aware,
+    sha256_hex,
+    sha256_text,
+    upsert,
+)
 from models.warehouse import unprepared
 
-IN_CHUNK_SIZE = 500
 LEAD_FIELDS = tuple(f.name for f in fields(Lead))
 LEAD_JSON_FIELDS = ("consent", "custom_fields", "raw")
 LEAD_KEY = ("source", "source_lead_id")
@@ -36,14 +44,17 @@ LEAD_UPDATE_COLUMNS = (
     "last_changed_at",
 )
 QUARANTINE_KEY = ("source", "account_id", "record_key")
+CAMPAIGN_KEY = ("platform", "campaign_id")
+# A non-null value replaces the stored one.
+CAMPAIGN_ATTRIBUTES = ("account_id", "campaign_name", "currency")
 
-UpdateValue = Callable[[sa.Table, Any], sa.ColumnElement[Any]]
-_UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# (account_id, campaign_id, campaign_name or None, currency or None)
+CampaignRow = tuple[str | None, str, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
 class LoadCounts:
-    """What one batch did to the leads and quarantine tables."""
+    """What one batch did: rows inserted, updated, received unchanged, and quarantined."""
 
     inserted: int
     updated: int
@@ -62,57 +73,6 @@ class SyncState:
     updated_at: datetime
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` as plain JSON types: mappings, lists, str, finite numbers, bool, None.
-
-    Datetimes become ISO 8601 (aware ones in UTC), Decimals and non-finite floats strings,
-    enums their value, sets sorted lists; anything else its ``str``.
-    """
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted((json_safe(v) for v in value), key=canonical_json)
-    return _json_scalar(value)
-
-
-def _json_scalar(value: Any) -> Any:
-    if isinstance(value, datetime) and value.utcoffset() is not None:
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return json_safe(value.value)
-    return str(value)  # Decimal keeps its exact digits; other objects their text
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON text: sorted keys, no whitespace, datetimes as ISO 8601 UTC."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_scalar
-    )
-
-
-# canonical_json for values that are already plain JSON: C speed, and refuses anything else.
-_plain_canonical_json = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
-
-
-def sha256_hex(value: Any) -> str:
-    """sha256 (hex) of ``value``'s canonical JSON."""
-    return _sha256(canonical_json(value))
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def lead_row(lead: Lead) -> dict[str, Any]:
     """The ``leads`` columns for ``lead`` (JSON-safe), with ``row_hash`` over its content.
 
@@ -122,41 +82,13 @@ def lead_row(lead: Lead) -> dict[str, Any]:
     row = {name: getattr(lead, name) for name in LEAD_FIELDS}
     stamps = {"created_at": lead.created_at.isoformat(), "updated_at": lead.updated_at.isoformat()}
     try:  # the common case: JSON fields already hold plain JSON
-        text = _plain_canonical_json(row | stamps)
+        text = plain_canonical_json(row | stamps)
     except (TypeError, ValueError):
         for name in LEAD_JSON_FIELDS:
             row[name] = json_safe(row[name])
         text = canonical_json(row | stamps)
-    row["row_hash"] = _sha256(text)
+    row["row_hash"] = sha256_text(text)
     return row
-
-
-def upsert(
-    conn: Connection,
-    table: sa.Table,
-    rows: Sequence[Mapping[str, Any]],
-    key_columns: Sequence[str],
-    update_columns: Sequence[str],
-    *,
-    computed: Mapping[str, UpdateValue] | None = None,
-) -> None:
-    """Insert ``rows`` (one executemany), updating ``update_columns`` where the key exists.
-
-    ``computed`` maps further columns to ``f(table, excluded) -> SQL expression`` for
-    updates that depend on the stored row. Rows must share the same keys and be unique
-    by ``key_columns``.
-    """
-    if not rows:
-        return
-    insert = _UPSERT_INSERTS[conn.dialect.name](table)
-    set_ = {name: insert.excluded[name] for name in update_columns}
-    set_.update({name: make(table, insert.excluded) for name, make in (computed or {}).items()})
-    target = [table.c[name] for name in key_columns]
-    if set_:
-        statement = insert.on_conflict_do_update(index_elements=target, set_=set_)
-    else:
-        statement = insert.on_conflict_do_nothing(index_elements=target)
-    conn.execute(statement, list(rows))
 
 
 def load_batch(
@@ -169,13 +101,18 @@ def load_batch(
     watermark: datetime | None,
     cursor: Mapping[str, Any] | None,
     now: datetime,
+    state_key: str | None = None,
 ) -> LoadCounts:
     """Upsert one batch of leads, quarantine its rejects and save the sync state.
 
+    The watermark is saved under ``state_key`` (a partition of the account, such as one
+    form of a Meta page), defaulting to ``account_id``.
+
     Leads are deduplicated by natural key (latest ``updated_at``, then last, wins); only
-    new or changed leads are written. Runs in the caller's transaction.
+    new or changed leads are written, and the campaigns they name are upserted into
+    ``campaigns`` (under the lead's source and account). Runs in the caller's transaction.
     """
-    _require_aware(now=now, watermark=watermark)
+    require_aware(now=now, watermark=watermark)
     rows = [lead_row(lead) for lead in latest_by_key(leads, source)]
     stored = _stored_hashes(conn, source, [row["source_lead_id"] for row in rows])
     new = [row for row in rows if row["source_lead_id"] not in stored]
@@ -185,11 +122,63 @@ def load_batch(
     for row in (*new, *changed):
         row.update(first_loaded_at=now, last_changed_at=now)
     upsert(conn, leads_table, [*new, *changed], LEAD_KEY, LEAD_UPDATE_COLUMNS)
+    # Unchanged leads' campaigns were upserted when they loaded (or by migration 0002).
+    upsert_campaigns(conn, source, _lead_campaigns([*new, *changed]), now)
     clear_quarantine(conn, source, account_id, [row["source_lead_id"] for row in rows])
     quarantine_records(conn, rejected, now)
-    save_sync_state(conn, source, account_id, watermark, cursor, now)
+    save_sync_state(conn, source, state_key or account_id, watermark, cursor, now)
     unchanged = len(rows) - len(new) - len(changed)
     return LoadCounts(len(new), len(changed), unchanged, len(rejected))
+
+
+def _lead_campaigns(rows: Iterable[Mapping[str, Any]]) -> list[CampaignRow]:
+    # Oldest first, so the most recently updated lead's campaign name wins. A lead's
+    # account (a Meta page, a HubSpot portal) is not the campaign's ad account: leave it.
+    named = (row for row in rows if row["campaign_id"] is not None)
+    return [
+        (None, row["campaign_id"], row["campaign_name"], None)
+        for row in sorted(named, key=lambda row: row["updated_at"])
+    ]
+
+
+def upsert_campaigns(
+    conn: Connection, platform: str, rows: Iterable[CampaignRow], now: datetime
+) -> None:
+    """Upsert ``(account_id, campaign_id, campaign_name, currency)`` rows into ``campaigns``.
+
+    A non-null name or currency replaces the stored one (later rows win); None leaves it.
+    ``first_seen_at`` is kept; ``updated_at`` moves only when something changed, and
+    campaigns without a change are not written at all. One statement, in the caller's
+    transaction.
+    """
+    require_aware(now=now)
+    merged: dict[str, dict[str, Any]] = {}
+    for account_id, campaign_id, campaign_name, currency in rows:
+        row = merged.setdefault(campaign_id, dict.fromkeys(CAMPAIGN_ATTRIBUTES))
+        row.update(_not_none(account_id=account_id, campaign_name=campaign_name, currency=currency))
+    values = [
+        {"platform": platform, "campaign_id": campaign_id}
+        | row
+        | {"first_seen_at": now, "updated_at": now}
+        for campaign_id, row in merged.items()
+    ]
+    updates = {name: _coalesce(name) for name in CAMPAIGN_ATTRIBUTES}
+    updates["updated_at"] = lambda table, new: new.updated_at
+    upsert(conn, campaigns, values, CAMPAIGN_KEY, (), computed=updates, where=_campaign_changed)
+
+
+def _not_none(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _coalesce(name: str) -> UpdateValue:
+    return lambda table, new: sa.func.coalesce(new[name], table.c[name])
+
+
+def _campaign_changed(table: sa.Table, new: Any) -> sa.ColumnElement[bool]:
+    # Only a non-null value that differs from the stored one is a change.
+    names = CAMPAIGN_ATTRIBUTES
+    return sa.or_(*(new[n].is_not(None) & new[n].is_distinct_from(table.c[n]) for n in names))
 
 
 def latest_by_key(batch: Iterable[Lead], source: str) -> list[Lead]:
@@ -209,17 +198,12 @@ def latest_by_key(batch: Iterable[Lead], source: str) -> list[Lead]:
 def _stored_hashes(conn: Connection, source: str, lead_ids: Sequence[str]) -> dict[str, str]:
     stored: dict[str, str] = {}
     with unprepared(conn):
-        for chunk in _chunks(lead_ids):
+        for chunk in chunks(lead_ids):
             query = sa.select(leads_table.c.source_lead_id, leads_table.c.row_hash).where(
                 leads_table.c.source == source, leads_table.c.source_lead_id.in_(chunk)
             )
             stored.update(conn.execute(query).all())
     return stored
-
-
-def _chunks(items: Sequence[str], size: int = IN_CHUNK_SIZE) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def clear_quarantine(
@@ -230,7 +214,7 @@ def clear_quarantine(
     anything_quarantined = sa.select(sa.literal(1)).where(scope).limit(1)
     if not record_keys or conn.execute(anything_quarantined).first() is None:
         return
-    for chunk in _chunks(record_keys):
+    for chunk in chunks(record_keys):
         conn.execute(sa.delete(quarantine).where(scope, quarantine.c.record_key.in_(chunk)))
 
 
@@ -315,9 +299,3 @@ def record_sync_run(conn: Connection, row: Mapping[str, Any]) -> None:
     key = ("run_id", "source", "account_id")
     updates = [name for name in row if name not in key]
     upsert(conn, sync_runs, [dict(row)], key, updates)
-
-
-def _require_aware(**values: datetime | None) -> None:
-    for name, value in values.items():
-        if value is not None and value.utcoffset() is None:
-            raise ValueError(f"{name} must be timezone-aware, got {value!r}")

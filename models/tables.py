@@ -63,10 +63,9 @@ def _str(name: str, comment: str, *, nullable: bool = True, **kw: Any) -> sa.Col
     return sa.Column(name, sa.String(), nullable=nullable, comment=comment, **kw)
 
 
-def _count(name: str, comment: str) -> sa.Column[Any]:
-    return sa.Column(
-        name, sa.Integer(), nullable=False, default=0, server_default="0", comment=comment
-    )
+def _count(name: str, comment: str, *, big: bool = False) -> sa.Column[Any]:
+    type_ = sa.BigInteger() if big else sa.Integer()
+    return sa.Column(name, type_, nullable=False, default=0, server_default="0", comment=comment)
 
 
 people = sa.Table(
@@ -115,6 +114,11 @@ leads = sa.Table(
     _str("adset_id", "Platform id of the ad set or ad group."),
     _str("ad_id", "Platform id of the ad."),
     _str("form_id", "Platform id of the lead form."),
+    _str("utm_source", "utm_source of the landing URL the lead came through, if any."),
+    _str("utm_medium", "utm_medium of the landing URL the lead came through, if any."),
+    _str("utm_campaign", "utm_campaign of the landing URL (free text, not a campaign id)."),
+    _str("utm_term", "utm_term of the landing URL the lead came through, if any."),
+    _str("utm_content", "utm_content of the landing URL the lead came through, if any."),
     _str("source_stage", "The lead's lifecycle stage or status on its platform."),
     _str("owner_id", "Platform id of the sales rep who owns the lead."),
     sa.Column(
@@ -196,6 +200,12 @@ sync_runs = sa.Table(
     _ts("watermark", "Watermark saved by the run (UTC).", nullable=True),
     sa.Column("seconds", sa.Float(), nullable=True, comment="Wall-clock duration in seconds."),
     sa.Column("error", sa.Text(), nullable=True, comment="Error message of a failed run."),
+    sa.Column(
+        "warnings",
+        sa.Text(),
+        nullable=True,
+        comment="Warnings of the run, one per line (count mismatches, data retention...).",
+    ),
     sa.CheckConstraint("status IN ('succeeded', 'failed')", name="status"),
     comment="One row per (run, source, account): what one sync did.",
 )
@@ -226,4 +236,77 @@ quarantine = sa.Table(
     ),
     sa.UniqueConstraint("source", "account_id", "record_key"),
     comment="One row per rejected record (source, account, record_key); cleared when it loads.",
+)
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    _str(
+        "platform",
+        "Platform running the campaign (meta, google_ads, linkedin...); matches leads.source.",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str("campaign_id", "The campaign's id on its platform.", nullable=False, primary_key=True),
+    _str("account_id", "Ad account the campaign belongs to, from the spend report when known."),
+    _str("campaign_name", "Latest non-null name seen for the campaign."),
+    sa.Column(
+        "currency",
+        sa.String(3),
+        nullable=True,
+        comment="ISO 4217 currency of the account's spend, when known.",
+    ),
+    _ts("first_seen_at", "When leadflow first saw the campaign (UTC)."),
+    _ts("updated_at", "When leadflow first saw or last changed this row (UTC)."),
+    comment=(
+        "One row per campaign (platform, campaign_id), seen on leads or in spend reports. "
+        "Join leads (leads.source = platform AND leads.campaign_id = campaign_id) and "
+        "ad_spend_daily (same two columns) to it."
+    ),
+)
+
+ad_spend_daily = sa.Table(
+    "ad_spend_daily",
+    metadata,
+    _str("platform", "Ad platform (meta, google_ads...).", nullable=False, primary_key=True),
+    _str("account_id", "Ad account the spend was billed to.", nullable=False, primary_key=True),
+    _str("campaign_id", "The campaign's id on its platform.", nullable=False, primary_key=True),
+    sa.Column(
+        "day",
+        sa.Date(),
+        nullable=False,
+        primary_key=True,
+        comment="The day in the ad account's time zone, as the platform reports it.",
+    ),
+    sa.Column(
+        "spend_micros",
+        sa.BigInteger(),
+        nullable=False,
+        comment="Spend in millionths of the currency unit: exact, sum this for totals.",
+    ),
+    sa.Column(
+        "spend",
+        sa.Numeric(18, 6),
+        nullable=False,
+        comment="spend_micros / 1e6, for reading; exact on PostgreSQL, a float on SQLite.",
+    ),
+    sa.Column(
+        "currency",
+        sa.String(3),
+        nullable=True,
+        comment="ISO 4217 currency of the spend (the ad account's), when known.",
+    ),
+    _count("impressions", "Impressions on the day.", big=True),
+    _count("clicks", "Clicks on the day.", big=True),
+    sa.Column(
+        "row_hash",
+        sa.String(64),
+        nullable=False,
+        comment="sha256 of the row's canonical content; changes only when the figures do.",
+    ),
+    _ts("first_loaded_at", "When leadflow first loaded the row (UTC)."),
+    _ts("last_changed_at", "When leadflow last loaded a real change to the row (UTC)."),
+    sa.CheckConstraint("spend_micros >= 0", name="spend_not_negative"),
+    sa.Index(None, "platform", "campaign_id", "day"),
+    comment=("One row per platform, ad account, campaign and day (in the ad account's time zone)."),
 )

@@ -17,6 +17,7 @@ from connectors.http import (
     redact,
     register_secret,
     response_json,
+    retry_throttled,
 )
 
 
@@ -153,3 +154,39 @@ def test_log_records_are_redacted_whatever_the_logger(caplog):
         logging.getLogger("anything.at.all").info("token %s for %s", "Bearer zzz999", "a@b.co")
     assert "zzz999" not in caplog.text
     assert "a@b.co" not in caplog.text
+
+
+def test_retry_throttled_waits_what_the_platform_asked_then_succeeds():
+    calls, waits = [], []
+
+    def call():
+        calls.append(1)
+        if len(calls) < 3:
+            raise RateLimited("testsource", "busy", retry_after=7.0)
+        return "ok"
+
+    assert retry_throttled(call, attempts=5, sleep=waits.append) == "ok"
+    assert waits == [7.0, 7.0]
+
+
+def test_retry_throttled_gives_up_when_asked_to_wait_too_long():
+    waits = []
+
+    def call():
+        raise RateLimited("testsource", "daily quota", retry_after=3600.0)
+
+    with pytest.raises(RateLimited, match="daily quota"):
+        retry_throttled(call, attempts=5, max_wait=300, sleep=waits.append)
+    assert waits == []
+
+
+def test_retry_throttled_backs_off_exponentially_without_a_hint_and_stops():
+    waits = []
+
+    def call():
+        raise RateLimited("testsource", "bare 429")
+
+    with pytest.raises(RateLimited):
+        retry_throttled(call, attempts=4, backoff=1.0, sleep=waits.append)
+    assert len(waits) == 3
+    assert 1.0 <= waits[0] <= 1.25 and 2.0 <= waits[1] <= 2.5 and 4.0 <= waits[2] <= 5.0

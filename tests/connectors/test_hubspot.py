@@ -33,7 +33,11 @@ def config(sandbox: HubSpotSandbox, **overrides) -> HubSpotConfig:
 def extract_ids(sandbox: HubSpotSandbox, since: datetime | None = None, **overrides) -> list[str]:
     client = open_session(config(sandbox, **overrides))
     try:
-        return [record["id"] for page in pages(client, since) for record in page.records]
+        return [
+            record["id"]
+            for page in pages(client, "portal-1", lambda _: since)
+            for record in page.records
+        ]
     finally:
         client.close()
 
@@ -42,10 +46,11 @@ def test_full_extract_returns_every_contact_once_in_cursor_order():
     contacts = hubspot_contacts(1234)
     with HubSpotSandbox.unthrottled(contacts, token=TOKEN) as sandbox:
         client = open_session(config(sandbox))
-        seen = list(pages(client, None))
+        seen = list(pages(client, "portal-1", lambda _: None))
     ids = [r["id"] for page in seen for r in page.records]
     assert sorted(ids) == sorted(c["id"] for c in contacts)
     assert len(ids) == len(set(ids))
+    assert {page.partition for page in seen} == {"portal-1"}
     cursors = [page.cursor for page in seen]
     assert cursors == sorted(cursors)
     assert cursors[-1] == max(datetime.fromisoformat(c["updatedAt"]) for c in contacts)

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.errors import TransientError
-from connectors.hubspot import HubSpotConfig
-from flows.source_sync import extraction_start, sync_source, watermark_for
+from connectors.hubspot import CONNECTOR, HubSpotConfig
+from flows.source_sync import RunContext, extraction_start, sync_account, watermark_for
 from models.tables import leads, sync_runs, sync_state
 from sandbox.data import hubspot_contacts
 from sandbox.hubspot import HubSpotSandbox
@@ -31,6 +31,11 @@ def source(sandbox: HubSpotSandbox, **overrides) -> HubSpotConfig:
     return HubSpotConfig(**values)
 
 
+def sync(config: HubSpotConfig, engine: sa.Engine, run_id: str, now: datetime):
+    run = RunContext(engine=engine, run_id=run_id, clock=lambda: now)
+    return sync_account(CONNECTOR, config, config.portal_id, run)
+
+
 def lead_keys(engine: sa.Engine) -> list[str]:
     with engine.connect() as conn:
         return list(conn.execute(sa.select(leads.c.source_lead_id)).scalars())
@@ -46,7 +51,7 @@ def test_a_run_killed_mid_extract_keeps_its_pages_and_the_rerun_completes(migrat
         sandbox.faults.push_delay(0, times=3)
         sandbox.faults.push_reset(times=1)
         with pytest.raises(TransientError, match="hubspot: network failure"):
-            sync_source(source(sandbox), migrated_engine, run_id="r1", clock=lambda: NOW)
+            sync(source(sandbox), migrated_engine, "r1", NOW)
         partial = lead_keys(migrated_engine)
         with migrated_engine.connect() as conn:
             mark = conn.execute(sa.select(sync_state.c.watermark)).scalar_one()
@@ -54,7 +59,7 @@ def test_a_run_killed_mid_extract_keeps_its_pages_and_the_rerun_completes(migrat
         assert 0 < len(partial) <= 300
         assert failed["status"] == "failed" and failed["pages"] == 3
         assert mark == failed["watermark"]
-        summary = sync_source(source(sandbox), migrated_engine, run_id="r2", clock=lambda: NOW)
+        summary = sync(source(sandbox), migrated_engine, "r2", NOW)
     final = lead_keys(migrated_engine)
     assert len(final) == len(set(final))
     assert set(partial) <= set(final) <= valid
@@ -88,12 +93,12 @@ def test_records_modified_during_the_run_are_read_again_next_time(migrated_engin
         late = sandbox.upsert_contact(
             {"email": "late@example.com"}, modified_at=NOW + timedelta(minutes=1)
         )
-        first = sync_source(source(sandbox), migrated_engine, run_id="a", clock=lambda: NOW)
+        first = sync(source(sandbox), migrated_engine, "a", NOW)
         assert first.watermark == NOW - timedelta(minutes=5)
         sandbox.upsert_contact(
             {"hs_object_id": late["id"], "jobtitle": "Buyer"},
             modified_at=NOW + timedelta(minutes=2),
         )
         later = NOW + timedelta(hours=1)
-        second = sync_source(source(sandbox), migrated_engine, run_id="b", clock=lambda: later)
+        second = sync(source(sandbox), migrated_engine, "b", later)
     assert second.updated == 1

@@ -121,7 +121,7 @@ def test_one_failing_source_fails_the_run_after_the_others_loaded(
             config_path=write_config(tmp_path, warehouse_url, sources), return_state=True
         )
     assert state.is_failed()
-    with pytest.raises(SyncFailed, match=r"1 of 2 sources failed: hubspot_eu \(AuthError"):
+    with pytest.raises(SyncFailed, match=r"1 of 2 syncs failed: hubspot_eu/bad \(AuthError"):
         state.result()
     engine = create_engine(warehouse_url)
     with engine.connect() as conn:

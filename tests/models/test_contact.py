@@ -74,7 +74,13 @@ def test_region_for_country(country, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("  JANE  ", "Jane"), ("mary ann", "Mary Ann"), ("McDonald", "McDonald"), ("", None), ("Ann\x00a", "Anna")],
+    [
+        ("  JANE  ", "Jane"),
+        ("mary ann", "Mary Ann"),
+        ("McDonald", "McDonald"),
+        ("", None),
+        ("Ann\x00a", "Anna"),
+    ],
 )
 def test_clean_name(raw, expected):
     assert clean_name(raw) == expected

@@ -313,3 +313,28 @@ def test_record_sync_run_upserts_by_key(migrated_engine: Engine) -> None:
         5,
         0,
     )
+
+
+UTM = {
+    "utm_source": "facebook",
+    "utm_medium": "paid_social",
+    "utm_campaign": "spring-2026 é",
+    "utm_term": None,
+    "utm_content": "video_a",
+}
+
+
+def test_utm_parameters_round_trip(migrated_engine: Engine) -> None:
+    assert load(migrated_engine, [make_lead("a", **UTM), make_lead("b")]) == LoadCounts(2, 0, 0, 0)
+    rows = stored_leads(migrated_engine)
+    assert {name: rows["a"][name] for name in UTM} == UTM
+    assert all(rows["b"][name] is None for name in UTM)
+
+
+def test_utm_parameters_are_content(migrated_engine: Engine) -> None:
+    assert {"utm_source", "utm_content"} <= set(lead_row(make_lead("a")))
+    load(migrated_engine, [make_lead("a", **UTM)])
+    changed = make_lead("a", **(UTM | {"utm_term": "crm"}))
+    assert load(migrated_engine, [changed]) == LoadCounts(0, 1, 0, 0)
+    assert stored_leads(migrated_engine)["a"]["utm_term"] == "crm"
+    assert load(migrated_engine, [changed]) == LoadCounts(0, 0, 1, 0)

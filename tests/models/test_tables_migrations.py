@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,10 +17,19 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from models.migrate import MIGRATIONS_DIR, alembic_config, current_revision, upgrade
-from models.tables import UTCDateTime, metadata
+from models.tables import UTCDateTime, campaigns, leads, metadata
 from models.warehouse import create_engine, redact_url, unprepared
 
-TABLES = {"leads", "people", "sync_state", "sync_runs", "quarantine"}
+TABLES = {
+    "leads",
+    "people",
+    "sync_state",
+    "sync_runs",
+    "quarantine",
+    "campaigns",
+    "ad_spend_daily",
+}
+HEAD = "0002"
 PRAGMAS = ("journal_mode", "busy_timeout", "foreign_keys")
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
@@ -36,7 +47,7 @@ def schema_diff(engine: Engine) -> list[object]:
 def test_migration_creates_all_tables(migrated_engine: Engine) -> None:
     names = set(sa.inspect(migrated_engine).get_table_names())
     assert names == TABLES | {"alembic_version"}
-    assert current_revision(migrated_engine) == "0001"
+    assert current_revision(migrated_engine) == HEAD
 
 
 def test_migrated_database_matches_metadata(migrated_engine: Engine) -> None:
@@ -54,7 +65,7 @@ def test_upgrade_twice_is_a_noop(warehouse_url: str) -> None:
     upgrade(warehouse_url)
     engine = create_engine(warehouse_url)
     try:
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == HEAD
         assert schema_diff(engine) == []
     finally:
         engine.dispose()
@@ -86,7 +97,7 @@ def test_processes_upgrading_at_once_do_not_race(warehouse_url: str) -> None:
     assert [err.decode() for err, code in outcomes if code != 0] == []
     engine = create_engine(warehouse_url)
     try:
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == HEAD
     finally:
         engine.dispose()
 
@@ -139,6 +150,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0002_campaigns_spend_utm.py").is_file()
 
 
 @pytest.mark.parametrize(
@@ -197,3 +209,68 @@ def test_unprepared_disables_psycopg_prepared_statements(migrated_engine: Engine
         after = getattr(driver, "prepare_threshold", "n/a")
     expected = (5, None, 5) if migrated_engine.dialect.name == "postgresql" else ("n/a",) * 3
     assert (before, inside, after) == expected
+
+
+def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0001")
+    assert current_revision(migrated_engine) == "0001"
+    # Exactly what 0002 adds is missing (so leads kept its indexes through batch mode).
+    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == [
+        ("add_column", "leads", "utm_campaign"),
+        ("add_column", "leads", "utm_content"),
+        ("add_column", "leads", "utm_medium"),
+        ("add_column", "leads", "utm_source"),
+        ("add_column", "leads", "utm_term"),
+        ("add_column", "sync_runs", "warnings"),
+        ("add_index", "ad_spend_daily", "ix_ad_spend_daily_platform_campaign_id_day"),
+        ("add_table", "ad_spend_daily", None),
+        ("add_table", "campaigns", None),
+    ]
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+
+
+def _describe(op: Any) -> tuple[str, str, str | None]:
+    if op[0] == "add_column":
+        return (op[0], op[2], op[3].name)
+    if op[0] == "add_index":
+        return (op[0], op[1].table.name, op[1].name)
+    return (op[0], op[1].name, None)
+
+
+def test_0002_fills_campaigns_from_existing_leads(warehouse_url: str) -> None:
+    engine = create_engine(warehouse_url)
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    base = {"account_id": "page_1", "created_at": t0, "is_test": False}
+    base |= {"custom_fields": {}, "raw": {}, "row_hash": "x" * 64, "source": "meta"}
+    rows = [
+        ("1", "c1", "Spring", t0, t0),
+        ("2", "c1", "Spring v2", t0 + timedelta(hours=1), t0 + timedelta(days=2)),
+        ("3", "c1", None, t0 + timedelta(hours=2), t0 + timedelta(days=1)),
+        ("4", "c2", None, t0, t0),
+        ("5", None, "No id", t0, t0),
+    ]
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                leads.insert(),  # without utm_*: only the given columns are inserted
+                [
+                    base
+                    | {"source_lead_id": lead_id, "campaign_id": campaign_id}
+                    | {"campaign_name": name, "updated_at": updated, "first_loaded_at": t0}
+                    | {"last_changed_at": changed}
+                    for lead_id, campaign_id, name, updated, changed in rows
+                ],
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            stored = conn.execute(sa.select(campaigns).order_by(campaigns.c.campaign_id)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in stored] == [
+        ("meta", "c1", None, "Spring v2", None, t0, t0 + timedelta(days=2)),
+        ("meta", "c2", None, None, None, t0, t0),
+    ]
