@@ -245,7 +245,7 @@ def open_session(
     for secret in config.secrets():
         register_secret(secret.get_secret_value())
     session.headers["Authorization"] = f"Bearer {config.access_token.get_secret_value()}"
-    if config.developer_token is not None:
+    if config.developer_token is not None and config.developer_token.get_secret_value():
         session.headers["developer-token"] = config.developer_token.get_secret_value()
     if config.login_customer_id:
         session.headers["login-customer-id"] = config.login_customer_id

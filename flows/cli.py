@@ -12,19 +12,6 @@ from typing import Any
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 DEMO_DIR = Path(".leadflow")
-DEMO_TOKEN_ENV = "LEADFLOW_DEMO_HUBSPOT_TOKEN"
-DEMO_CONFIG = """\
-# Written by `leadflow demo`: the sandbox platforms on 127.0.0.1, an SQLite warehouse.
-warehouse_url: {warehouse_url}
-timezone: America/New_York
-default_region: US
-sources:
-  hubspot:
-    base_url: {hubspot_url}
-    access_token: ${{{token_env}}}
-    portal_id: "{portal_id}"
-    start_date: 2026-01-01T00:00:00Z
-"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,14 +33,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def format_summary(rows: Sequence[dict[str, Any]]) -> str:
     """The run summary as a fixed-width table."""
-    columns = ("source", "status", "pages", "records", "inserted", "updated", "unchanged")
-    columns += ("quarantined", "watermark", "seconds")
+    columns = ("source", "account_id", "status", "pages", "records", "inserted", "updated")
+    columns += ("unchanged", "quarantined", "watermark", "seconds")
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
-    errors = [f"{row['source']}: {row['error']}" for row in rows if row.get("error")]
-    return "\n".join(lines + errors)
+    notes = [
+        f"{row['source']} {row['account_id']}: {row['error']}" for row in rows if row.get("error")
+    ]
+    notes += [
+        f"{row['source']} {row['account_id']}: warning: {warning}"
+        for row in rows
+        for warning in (row.get("warnings") or "").splitlines()
+    ]
+    return "\n".join(lines + notes)
 
 
 def _cell(value: Any) -> str:
@@ -79,37 +73,32 @@ def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
 
 
 def run_demo(warehouse_url: str, contacts: int) -> int:
-    """Start the sandbox, write a config that points at it, sync, print the summary."""
-    from sandbox.data import hubspot_contacts
-    from sandbox.hubspot import HubSpotSandbox
+    """Start the sandboxes, write a config that points at them, sync, print the summary."""
+    from flows.demo import TOKENS, demo_config, running_sandboxes
 
-    token = "demo-hubspot-private-app-token"
-    with HubSpotSandbox(hubspot_contacts(contacts), token=token) as hubspot:
+    with running_sandboxes(contacts) as boxes:
         DEMO_DIR.mkdir(exist_ok=True)
         config = DEMO_DIR / "demo.yaml"
-        config.write_text(
-            DEMO_CONFIG.format(
-                warehouse_url=warehouse_url,
-                hubspot_url=hubspot.base_url,
-                token_env=DEMO_TOKEN_ENV,
-                portal_id="sandbox-portal",
-            )
-        )
-        os.environ[DEMO_TOKEN_ENV] = token
-        print(f"sandbox HubSpot at {hubspot.base_url}; config written to {config}")
+        config.write_text(demo_config(boxes, warehouse_url))
+        os.environ.update(TOKENS)
+        for name, url in boxes.urls().items():
+            print(f"sandbox {name:<10} {url}")
+        print(f"configuration written to {config}", flush=True)
         return run_sync(str(config))
 
 
 def run_sandbox(contacts: int, port: int) -> int:
-    """Serve the sandbox platforms in the foreground."""
+    """Serve the sandbox platforms in the foreground, printing a config that uses them."""
     import time
 
-    from sandbox.data import hubspot_contacts
-    from sandbox.hubspot import HubSpotSandbox
+    from flows.demo import TOKENS, demo_config, running_sandboxes
 
-    token = "sandbox-hubspot-token"
-    with HubSpotSandbox(hubspot_contacts(contacts), token=token, port=port) as hubspot:
-        print(f"hubspot  {hubspot.base_url}  (Authorization: Bearer {token})", flush=True)
+    with running_sandboxes(contacts, port) as boxes:
+        for name, url in boxes.urls().items():
+            print(f"{name:<10} {url}", flush=True)
+        print("\n# a configuration for these servers (tokens: the LEADFLOW_DEMO_* variables)")
+        print(demo_config(boxes, "sqlite:///leadflow.db"))
+        print("\n".join(f"# export {name}={value}" for name, value in TOKENS.items()), flush=True)
         try:
             while True:
                 time.sleep(3600)

@@ -57,6 +57,7 @@ ROUTES = (
     (r"/rest/leadForms/([^/]+)", "_lead_form"),
     (r"/rest/adAnalytics", "_analytics"),
     (r"/rest/adAccounts/(\d+)/adCampaigns", "_campaigns"),
+    (r"/rest/adAccounts/(\d+)", "_ad_account"),
 )
 PIVOTS = {"CAMPAIGN": "campaign", "ACCOUNT": "account", "CREATIVE": "creative"}
 
@@ -312,6 +313,16 @@ class LinkedInSandbox(SandboxServer):
         return _json(200, form)
 
     # -- ads -------------------------------------------------------------------------------
+    def _ad_account(self, request: Request) -> Response:
+        """``GET /rest/adAccounts/{id}`` (create-and-manage-accounts): id, name, currency,
+        reference, status, type, test."""
+        number = request.match.group(1) if request.match else ""
+        account = next((a for a in self.dataset.accounts if str(a["id"]) == number), None)
+        if account is None:
+            return self._denied("adAccounts.GET")
+        body = {k: account[k] for k in ("id", "name", "currency", "reference")}
+        return _json(200, body | {"status": "ACTIVE", "type": "BUSINESS", "test": False})
+
     def _campaigns(self, request: Request) -> Response:
         query = self._query(request)
         if query.string("q", required=True) != "search":

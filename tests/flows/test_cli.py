@@ -31,36 +31,39 @@ def test_bad_configuration_exits_2_naming_the_file(tmp_path, capsys):
     assert str(config) in err and "timezone" in err
 
 
-def test_format_summary_lists_every_source_and_errors():
+def test_format_summary_lists_every_account_errors_and_warnings():
     rows = [
-        {"source": "hubspot", "status": "succeeded", "pages": 3, "records": 500, "inserted": 490,
-         "updated": 0, "unchanged": 0, "quarantined": 10,
-         "watermark": datetime(2026, 11, 26, tzinfo=UTC), "seconds": 1.2, "error": None},
-        {"source": "meta", "status": "failed", "pages": 0, "records": 0, "inserted": 0,
-         "updated": 0, "unchanged": 0, "quarantined": 0, "watermark": None, "seconds": 0.1,
-         "error": "AuthError: meta: token expired"},
+        {"source": "hubspot", "account_id": "p1", "status": "succeeded", "pages": 3,
+         "records": 500, "inserted": 490, "updated": 0, "unchanged": 0, "quarantined": 10,
+         "watermark": datetime(2026, 11, 26, tzinfo=UTC), "seconds": 1.2, "error": None,
+         "warnings": None},
+        {"source": "meta", "account_id": "123", "status": "failed", "pages": 0, "records": 0,
+         "inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 0, "watermark": None,
+         "seconds": 0.1, "error": "AuthError: meta: token expired",
+         "warnings": "reported 12 leads, fetched 11"},
     ]  # fmt: skip
-    text = format_summary(rows)
-    header, first, second, error = text.splitlines()
-    assert header.split()[:4] == ["source", "status", "pages", "records"]
-    assert first.split()[:5] == ["hubspot", "succeeded", "3", "500", "490"]
+    header, first, second, *notes = format_summary(rows).splitlines()
+    assert header.split()[:5] == ["source", "account_id", "status", "pages", "records"]
+    assert first.split()[:6] == ["hubspot", "p1", "succeeded", "3", "500", "490"]
     assert "2026-11-26T00:00:00+00:00" in first
-    assert second.split()[1] == "failed"
-    assert error == "meta: AuthError: meta: token expired"
+    assert second.split()[2] == "failed"
+    assert notes == [
+        "meta 123: AuthError: meta: token expired",
+        "meta 123: warning: reported 12 leads, fetched 11",
+    ]
 
 
-def test_sandbox_command_serves_hubspot_until_stopped():
+def test_sandbox_command_serves_every_platform_until_stopped():
     process = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "sandbox", "--contacts", "30"],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        line = process.stdout.readline()
-        assert line.startswith("hubspot")
-        base_url = line.split()[1]
+        urls = dict(process.stdout.readline().split() for _ in range(4))
+        assert set(urls) == {"hubspot", "meta", "google_ads", "linkedin"}
         reply = requests.post(
-            base_url + "/crm/v3/objects/contacts/search",
+            urls["hubspot"] + "/crm/v3/objects/contacts/search",
             json={"limit": 100},
             headers={"Authorization": "Bearer sandbox-hubspot-token"},
             timeout=10,
@@ -72,16 +75,27 @@ def test_sandbox_command_serves_hubspot_until_stopped():
         process.wait(timeout=10)
 
 
-def test_demo_twice_loads_then_changes_nothing(prefect_api, tmp_path, monkeypatch, capsys):
+def summary_rows(text: str) -> list[list[str]]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("source "))
+    return [
+        line.split()
+        for line in lines[start + 1 :]
+        if line.split()[2:3] in (["succeeded"], ["failed"])
+    ]
+
+
+def test_demo_twice_loads_every_platform_then_changes_nothing(
+    prefect_api, tmp_path, monkeypatch, capsys
+):
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'leadflow.db'}"
     assert main(["demo", "--contacts", "400", "--warehouse-url", url]) == 0
-    first = capsys.readouterr().out
+    first = summary_rows(capsys.readouterr().out)
     assert main(["demo", "--contacts", "400", "--warehouse-url", url]) == 0
-    second = capsys.readouterr().out
-    row = lambda text: next(line for line in text.splitlines() if line.startswith("hubspot "))  # noqa: E731
-    _, status, _pages, records, inserted, updated, *_ = row(first).split()
-    assert status == "succeeded" and int(inserted) > 350 and records == "400"
-    _, status, _pages, _records, inserted, updated, *_ = row(second).split()
-    assert (status, inserted, updated) == ("succeeded", "0", "0")
+    second = summary_rows(capsys.readouterr().out)
+    assert {row[0] for row in first} == {"hubspot", "meta", "google_ads", "linkedin"}
+    assert all(row[2] == "succeeded" for row in first + second)
+    assert sum(int(row[5]) for row in first) > 2000  # inserted, leads and campaign days
+    assert [(row[5], row[6]) for row in second] == [("0", "0")] * len(second)
     assert (tmp_path / ".leadflow" / "demo.yaml").exists()

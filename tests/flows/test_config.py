@@ -24,7 +24,15 @@ def test_defaults_when_no_file_is_chosen(monkeypatch):
 
 def test_example_file_loads_with_its_secret_from_the_environment():
     example = Path(__file__).parents[2] / "leadflow.example.yaml"
-    settings = load_settings(example, env={"HUBSPOT_ACCESS_TOKEN": SECRET})
+    env = {
+        "HUBSPOT_ACCESS_TOKEN": SECRET,
+        "META_ACCESS_TOKEN": "meta-token-abcdef",
+        "GOOGLE_ADS_ACCESS_TOKEN": "google-token-abcdef",
+        "LINKEDIN_ACCESS_TOKEN": "linkedin-token-abcdef",
+    }
+    settings = load_settings(example, env=env)
+    assert set(settings.sources) == {"hubspot", "meta", "google_ads", "linkedin"}
+    assert settings.sources["google_ads"].customer_ids == ["1234567890"]
     hubspot = settings.sources["hubspot"]
     assert hubspot.type == "hubspot"
     assert hubspot.access_token.get_secret_value() == SECRET

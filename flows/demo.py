@@ -1,0 +1,125 @@
+"""The built-in sandbox platforms, started together, and a configuration that points at them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+
+from sandbox.data import hubspot_contacts
+from sandbox.google_ads import GoogleAdsSandbox
+from sandbox.google_ads_data import google_ads_dataset
+from sandbox.hubspot import HubSpotSandbox
+from sandbox.linkedin import LinkedInSandbox
+from sandbox.linkedin_data import linkedin_dataset
+from sandbox.meta import MetaSandbox
+from sandbox.meta_data import meta_dataset
+
+# Sandbox credentials: not secrets, but passed through ${ENV} like real ones would be.
+TOKENS = {
+    "LEADFLOW_DEMO_HUBSPOT_TOKEN": "sandbox-hubspot-token",
+    "LEADFLOW_DEMO_META_TOKEN": "sandbox-meta-token",
+    "LEADFLOW_DEMO_GOOGLE_TOKEN": "sandbox-google-token",
+    "LEADFLOW_DEMO_GOOGLE_DEVELOPER_TOKEN": "sandbox-dev-token",
+    "LEADFLOW_DEMO_LINKEDIN_TOKEN": "sandbox-linkedin-token",
+}
+
+CONFIG = """\
+# Written by `leadflow demo`: the sandbox platforms on 127.0.0.1, an SQLite warehouse.
+warehouse_url: {warehouse_url}
+timezone: America/New_York
+default_region: US
+sources:
+  hubspot:
+    base_url: {hubspot}
+    access_token: ${{LEADFLOW_DEMO_HUBSPOT_TOKEN}}
+    portal_id: "sandbox-portal"
+    start_date: 2026-01-01T00:00:00Z
+  meta:
+    base_url: {meta}
+    access_token: ${{LEADFLOW_DEMO_META_TOKEN}}
+    page_ids: [{meta_pages}]
+    ad_account_ids: [{meta_accounts}]
+  google_ads:
+    base_url: {google}
+    access_token: ${{LEADFLOW_DEMO_GOOGLE_TOKEN}}
+    developer_token: ${{LEADFLOW_DEMO_GOOGLE_DEVELOPER_TOKEN}}
+    login_customer_id: "{google_manager}"
+    customer_ids: [{google_managed}]
+  google_ads_uk:
+    # An account outside the manager: a second source of the same type, no login id.
+    type: google_ads
+    base_url: {google}
+    access_token: ${{LEADFLOW_DEMO_GOOGLE_TOKEN}}
+    developer_token: ${{LEADFLOW_DEMO_GOOGLE_DEVELOPER_TOKEN}}
+    customer_ids: ["{google_direct}"]
+  linkedin:
+    base_url: {linkedin}
+    access_token: ${{LEADFLOW_DEMO_LINKEDIN_TOKEN}}
+    sponsored_account_ids: [{linkedin_accounts}]
+    organization_ids: ["{linkedin_org}"]
+"""
+
+GOOGLE_MANAGER = "4440001111"
+GOOGLE_DIRECT = "7770004321"
+
+
+@dataclass(frozen=True)
+class Sandboxes:
+    """The running sandbox servers."""
+
+    hubspot: HubSpotSandbox
+    meta: MetaSandbox
+    google: GoogleAdsSandbox
+    linkedin: LinkedInSandbox
+
+    def urls(self) -> dict[str, str]:
+        return {
+            "hubspot": self.hubspot.base_url,
+            "meta": self.meta.base_url,
+            "google_ads": self.google.base_url,
+            "linkedin": self.linkedin.base_url,
+        }
+
+
+@contextmanager
+def running_sandboxes(contacts: int = 2500, port: int = 0) -> Iterator[Sandboxes]:
+    """Start every sandbox platform (HubSpot on ``port``, the rest on free ports)."""
+    with ExitStack() as stack:
+        boxes = Sandboxes(
+            hubspot=stack.enter_context(
+                HubSpotSandbox(
+                    hubspot_contacts(contacts),
+                    token=TOKENS["LEADFLOW_DEMO_HUBSPOT_TOKEN"],
+                    port=port,
+                )
+            ),
+            meta=stack.enter_context(MetaSandbox(meta_dataset())),
+            google=stack.enter_context(GoogleAdsSandbox(google_ads_dataset())),
+            linkedin=stack.enter_context(LinkedInSandbox(linkedin_dataset())),
+        )
+        yield boxes
+
+
+def _quoted(values: list[object]) -> str:
+    return ", ".join(f'"{value}"' for value in values)
+
+
+def demo_config(boxes: Sandboxes, warehouse_url: str) -> str:
+    """A configuration file's text that syncs every sandbox platform into the warehouse."""
+    meta, google, linkedin = boxes.meta.dataset, boxes.google.dataset, boxes.linkedin.dataset
+    managed = [c for c in google.client_ids() if c != GOOGLE_DIRECT]
+    return CONFIG.format(
+        warehouse_url=warehouse_url,
+        hubspot=boxes.hubspot.base_url,
+        meta=boxes.meta.base_url,
+        meta_pages=_quoted([page.id for page in meta.pages]),
+        meta_accounts=_quoted([account.id for account in meta.ad_accounts]),
+        google=boxes.google.base_url,
+        google_manager=GOOGLE_MANAGER,
+        google_managed=_quoted(managed),
+        google_direct=GOOGLE_DIRECT,
+        linkedin=boxes.linkedin.base_url,
+        linkedin_accounts=_quoted([account["id"] for account in linkedin.accounts]),
+        linkedin_org=linkedin.organization["id"],
+    )
