@@ -80,6 +80,24 @@ StartFor = Callable[[str], datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
+class Stream:
+    """A second kind of record a platform serves besides leads (engagement events, sales
+    touches, reps), read and checkpointed like leads.
+
+    ``name`` is the warehouse stream: "engagement_events", "sales_touches" or "sales_reps".
+    ``to_rows`` maps one raw record to zero or more model rows (``models.activity``);
+    it raises ``InvalidRecord`` for a record that cannot be mapped. The flow saves each
+    page's cursor under ``f"{name}:{page.partition}"``.
+    """
+
+    name: str
+    accounts: Callable[[Any], Sequence[str]]
+    pages: Callable[[Any, str, StartFor], Iterator[Page]]
+    to_rows: Callable[[Mapping[str, Any], LeadContext], list[Any]]
+    record_key: Callable[[Mapping[str, Any]], str | None]
+
+
+@dataclass(frozen=True, slots=True)
 class Connector:
     """A platform, as values: how to open it, what to read, how to map one record.
 
@@ -98,3 +116,4 @@ class Connector:
     doc_url: str
     spend_accounts: Callable[[Any], Sequence[str]] | None = None
     spend: Callable[[Any, str, date, date], Iterator[list[CampaignDay]]] | None = None
+    streams: tuple[Stream, ...] = ()

@@ -1,4 +1,4 @@
-"""The ``leadflow`` command: demo, sync, sandbox, db upgrade."""
+"""The ``leadflow`` command: demo, sync, sandbox, db upgrade, import."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from flows.import_csv import add_import_command, run_import
 
 DEMO_DIR = Path(".leadflow")
 
@@ -28,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     box.add_argument("--port", type=int, default=0, help="HubSpot port (0: any free port)")
     database = commands.add_parser("db", help="warehouse schema")
     database.add_argument("action", choices=["upgrade"])
+    add_import_command(commands)
     return parser
 
 
@@ -117,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_sync(args.config, args.source)
         if args.command == "sandbox":
             return run_sandbox(args.contacts, args.port)
+        if args.command == "import":
+            return run_import(args)
         from flows.config import load_settings
         from models.migrate import upgrade
         from models.warehouse import redact_url

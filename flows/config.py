@@ -21,6 +21,7 @@ from connectors.google_ads import GoogleAdsConfig
 from connectors.http import register_secret
 from connectors.hubspot import HubSpotConfig
 from connectors.linkedin import LinkedInConfig
+from connectors.mailchimp import MailchimpConfig
 from connectors.meta import MetaConfig
 
 CONFIG_ENV = "LEADFLOW_CONFIG"
@@ -28,7 +29,8 @@ DEFAULT_WAREHOUSE_URL = "sqlite:///leadflow.db"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 SourceSettings = Annotated[
-    HubSpotConfig | MetaConfig | GoogleAdsConfig | LinkedInConfig, Field(discriminator="type")
+    HubSpotConfig | MetaConfig | GoogleAdsConfig | LinkedInConfig | MailchimpConfig,
+    Field(discriminator="type"),
 ]
 
 
@@ -56,6 +58,10 @@ class Settings(BaseModel):
     default_region: str | None = Field("US", description="phone region when a lead has none")
     sync: SyncSettings = SyncSettings()
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    csv_mappings: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="named column mappings for `leadflow import --mapping NAME`: field -> column",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,8 @@ from sandbox.google_ads_data import google_ads_dataset
 from sandbox.hubspot import HubSpotSandbox
 from sandbox.linkedin import LinkedInSandbox
 from sandbox.linkedin_data import linkedin_dataset
+from sandbox.mailchimp import MailchimpSandbox
+from sandbox.mailchimp_data import mailchimp_dataset
 from sandbox.meta import MetaSandbox
 from sandbox.meta_data import meta_dataset
 
@@ -22,6 +24,7 @@ TOKENS = {
     "LEADFLOW_DEMO_GOOGLE_TOKEN": "sandbox-google-token",
     "LEADFLOW_DEMO_GOOGLE_DEVELOPER_TOKEN": "sandbox-dev-token",
     "LEADFLOW_DEMO_LINKEDIN_TOKEN": "sandbox-linkedin-token",
+    "LEADFLOW_DEMO_MAILCHIMP_KEY": "sandbox-key-us21",
 }
 
 CONFIG = """\
@@ -58,6 +61,10 @@ sources:
     access_token: ${{LEADFLOW_DEMO_LINKEDIN_TOKEN}}
     sponsored_account_ids: [{linkedin_accounts}]
     organization_ids: ["{linkedin_org}"]
+  mailchimp:
+    # No list_ids: every audience of the account is synced.
+    base_url: {mailchimp}
+    api_key: ${{LEADFLOW_DEMO_MAILCHIMP_KEY}}
 """
 
 GOOGLE_MANAGER = "4440001111"
@@ -72,6 +79,7 @@ class Sandboxes:
     meta: MetaSandbox
     google: GoogleAdsSandbox
     linkedin: LinkedInSandbox
+    mailchimp: MailchimpSandbox
 
     def urls(self) -> dict[str, str]:
         return {
@@ -79,6 +87,7 @@ class Sandboxes:
             "meta": self.meta.base_url,
             "google_ads": self.google.base_url,
             "linkedin": self.linkedin.base_url,
+            "mailchimp": self.mailchimp.base_url,
         }
 
 
@@ -97,6 +106,7 @@ def running_sandboxes(contacts: int = 2500, port: int = 0) -> Iterator[Sandboxes
             meta=stack.enter_context(MetaSandbox(meta_dataset())),
             google=stack.enter_context(GoogleAdsSandbox(google_ads_dataset())),
             linkedin=stack.enter_context(LinkedInSandbox(linkedin_dataset())),
+            mailchimp=stack.enter_context(MailchimpSandbox(mailchimp_dataset())),
         )
         yield boxes
 
@@ -122,4 +132,5 @@ def demo_config(boxes: Sandboxes, warehouse_url: str) -> str:
         linkedin=boxes.linkedin.base_url,
         linkedin_accounts=_quoted([account["id"] for account in linkedin.accounts]),
         linkedin_org=linkedin.organization["id"],
+        mailchimp=boxes.mailchimp.base_url,
     )

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 
 from connectors import AdPlatformConfig, Connector, LeadContext, SourceConfig
+from connectors.base import Stream
 from connectors.http import redact
 from models.leads import InvalidRecord, Lead, Rejected
 from models.load import LoadCounts, load_batch, read_sync_state, record_sync_run
@@ -191,6 +192,78 @@ def _load_pages(
                 connector.name, page.partition, page.number, len(page.records),
                 counts.inserted, counts.updated, counts.quarantined,
             )  # fmt: skip
+    finally:
+        _close(client)
+
+
+def map_stream_records(
+    stream: Stream, records: Iterable[Mapping[str, Any]], context: LeadContext
+) -> tuple[list[Any], list[Rejected]]:
+    """Map raw records of a stream to rows; a record that cannot be mapped is Rejected."""
+    rows: list[Any] = []
+    rejected: list[Rejected] = []
+    for record in records:
+        try:
+            rows.extend(stream.to_rows(record, context))
+        except InvalidRecord as error:
+            rejected.append(Rejected.from_error(error, context.account_id, record))
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            key = _safe_stream_key(stream, record)
+            problem = InvalidRecord(context.source, key, "<record>", f"malformed: {error!r}")
+            rejected.append(Rejected.from_error(problem, context.account_id, record))
+    return rows, rejected
+
+
+def _safe_stream_key(stream: Stream, record: Any) -> str | None:
+    try:
+        return stream.record_key(record)
+    except Exception:  # hostile input: the key itself may be unreadable
+        return None
+
+
+def sync_stream(
+    connector: Connector, stream: Stream, source: SourceConfig, account: str, run: RunContext
+) -> SourceSummary:
+    """Extract and load one account of a non-lead stream (engagement, touches, reps)."""
+    summary = SourceSummary(connector.name, f"{stream.name}:{account}", started_at=run.clock())
+    return _recorded(
+        summary, run, lambda: _load_stream(connector, stream, source, account, run, summary)
+    )
+
+
+def _load_stream(
+    connector: Connector,
+    stream: Stream,
+    source: SourceConfig,
+    account: str,
+    run: RunContext,
+    summary: SourceSummary,
+) -> None:
+    from models.load_activity import load_stream
+
+    context = LeadContext(connector.name, account, run.default_region)
+    ceiling = summary.started_at - run.safety_lag
+
+    def start_for(partition: str) -> datetime | None:
+        with run.engine.begin() as conn:
+            state = read_sync_state(conn, connector.name, f"{stream.name}:{partition}")
+        if state is not None and state.watermark is not None:
+            summary.watermark = max(summary.watermark or state.watermark, state.watermark)
+        return extraction_start(state.watermark if state else None, source)
+
+    client = connector.open(source)
+    try:
+        for page in stream.pages(client, account, start_for):
+            rows, rejected = map_stream_records(stream, page.records, context)
+            watermark = watermark_for(page.cursor, ceiling)
+            with run.engine.begin() as conn:
+                counts = load_stream(
+                    conn, stream=stream.name, source=connector.name, account_id=account,
+                    rows=rows, rejected=rejected, watermark=watermark,
+                    state_key=f"{stream.name}:{page.partition}", now=run.clock(),
+                )  # fmt: skip
+            summary.add(len(page.records), counts, watermark)
+            summary.warnings.extend(page.notes)
     finally:
         _close(client)
 

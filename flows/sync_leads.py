@@ -15,7 +15,7 @@ from sqlalchemy import select
 from connectors import REGISTRY, AdPlatformConfig, SourceConfig
 from connectors.http import install_log_redaction, redact
 from flows.config import Settings, load_settings
-from flows.source_sync import RunContext, sync_account, sync_spend
+from flows.source_sync import RunContext, sync_account, sync_spend, sync_stream
 from models.migrate import upgrade
 from models.tables import sync_runs
 from models.warehouse import create_engine, redact_url
@@ -89,6 +89,21 @@ def sync_spend_task(
     run.logger.info("%s %s: %d campaign days", name, account, summary.records)
 
 
+@task(name="sync-stream", task_run_name="{stream}-{name}-{account}", cache_policy=NO_CACHE)
+def sync_stream_task(
+    name: str, source: SourceConfig, stream: str, account: str, settings: Settings, run_id: str
+) -> None:
+    """Extract and load one account of a non-lead stream (engagement, touches, reps)."""
+    connector = REGISTRY[source.type]
+    spec = next(s for s in connector.streams if s.name == stream)
+    run = _run(settings, run_id)
+    try:
+        summary = sync_stream(connector, spec, source, account, run)
+    finally:
+        run.engine.dispose()
+    run.logger.info("%s %s %s: %d records", name, stream, account, summary.records)
+
+
 def submit_source(name: str, source: SourceConfig, settings: Settings, run_id: str) -> dict:
     """Submit one task per lead account and per spend account of a source."""
     connector = REGISTRY[source.type]
@@ -96,6 +111,11 @@ def submit_source(name: str, source: SourceConfig, settings: Settings, run_id: s
         f"{name}/{account}": sync_account_task.submit(name, source, account, settings, run_id)
         for account in connector.accounts(source)
     }
+    for stream in connector.streams:
+        for account in stream.accounts(source):
+            futures[f"{name}/{stream.name}:{account}"] = sync_stream_task.submit(
+                name, source, stream.name, account, settings, run_id
+            )
     if connector.spend is not None and connector.spend_accounts is not None:
         for account in connector.spend_accounts(source):
             futures[f"{name}/spend:{account}"] = sync_spend_task.submit(
@@ -155,10 +175,12 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
     }
     upgrade_warehouse(settings.warehouse_url)
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    futures = {}
+    futures, failed = {}, {}
     for name, source in chosen.items():
-        futures.update(submit_source(name, source, settings, run_id))
-    failed = {}
+        try:  # listing a source's accounts may call its API (e.g. Mailchimp's lists)
+            futures.update(submit_source(name, source, settings, run_id))
+        except Exception as error:
+            failed[name] = redact(f"{type(error).__name__}: {error}")
     for name, future in futures.items():
         try:
             future.result()
@@ -172,5 +194,6 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
     )
     if failed:
         names = ", ".join(f"{name} ({why})" for name, why in failed.items())
-        raise SyncFailed(f"{len(failed)} of {len(futures)} syncs failed: {names}")
+        total = len(futures) + len(set(failed) - set(futures))
+        raise SyncFailed(f"{len(failed)} of {total} syncs failed: {names}")
     return rows

@@ -10,6 +10,14 @@ The data is deliberately a little messy: upper-case or padded emails, a few miss
 for fiction: NANP 555-01xx, Ofcom 020 7946 0xxx / 07700 900xxx, ACMA 02 5550 xxxx /
 0491 570 xxx, ARCEP 01 99 00 xx xx), free-text country variants and contacts sharing an
 identical ``lastmodifieddate`` (ties).
+
+Sales fields come from a second generator seeded by ``(seed, id)``, so adding them left
+every other value unchanged: ``hubspot_owner_id`` points at the owners of
+``sandbox.hubspot_sales_data`` (~20% unowned), ``hubspot_owner_assigneddate`` is a few
+minutes after creation, or (re-assigned contacts) at least ``REASSIGN_GAP`` later with a
+possibly new owner; the custom ``company_size``/``preferred_demo_date`` (a HubSpot date,
+``YYYY-MM-DD``) and, on ~2.5%, ``hs_merged_object_ids`` ("123;456", the ids of records
+merged into this one; none of them is a live contact id).
 """
 
 from __future__ import annotations
@@ -51,7 +59,12 @@ LEAD_STATUS = (
     "NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT",
     "CONNECTED", "BAD_TIMING", None, None,
 )  # fmt: skip
-OWNERS = ("41629779", "52087114", "60330412", "71155908", None)
+ACTIVE_OWNER_IDS = ("41629779", "52087114", "60330412", "71155908", "83412277")
+FORMER_OWNER_ID = "90217645"  # an archived owner (deactivated user)
+OWNERS = (*ACTIVE_OWNER_IDS[:4], None)  # first assignment; the 5th owner only gets re-assigned
+COMPANY_SIZES = ("1-10", "11-50", "51-200", "201-1000", "1001+")
+REASSIGN_GAP = timedelta(days=1)
+MERGED_ID_BASE = 90_000_000
 SOURCES = (
     ("ORGANIC_SEARCH", 24), ("PAID_SEARCH", 12), ("PAID_SOCIAL", 14), ("EMAIL_MARKETING", 12),
     ("SOCIAL_MEDIA", 8), ("REFERRALS", 8), ("DIRECT_TRAFFIC", 12), ("OTHER_CAMPAIGNS", 4),
@@ -158,6 +171,40 @@ def _properties(rng: random.Random, serial: int) -> dict[str, str | None]:
     }
 
 
+def _assignment(
+    rng: random.Random, owner: str | None, created: datetime, modified: datetime
+) -> tuple[str | None, str | None]:
+    """(owner, hubspot_owner_assigneddate): soon after creation, or a later re-assignment."""
+    span = modified - created
+    roll, moment = rng.random(), rng.random()
+    if owner is None:
+        return None, None
+    if roll < 0.2 and span > 2 * REASSIGN_GAP:
+        assigned = created + REASSIGN_GAP + (span - REASSIGN_GAP) * moment
+        return rng.choice(ACTIVE_OWNER_IDS), format_hubspot_datetime(assigned)
+    return owner, format_hubspot_datetime(created + min(span, timedelta(minutes=5)) * moment)
+
+
+def _sales_fields(
+    seed: int, object_id: str, owner: str | None, created: datetime, modified: datetime
+) -> dict[str, str | None]:
+    rng = random.Random(f"hubspot-contact-sales:{seed}:{object_id}")
+    size = rng.choice(COMPANY_SIZES) if rng.random() < 0.8 else None
+    demo = created + timedelta(days=rng.randrange(1, 30)) if rng.random() < 0.25 else None
+    merged = None
+    if rng.random() < 0.025:
+        base = MERGED_ID_BASE + int(object_id) * 4
+        merged = ";".join(str(base + k) for k in range(1, rng.choice((1, 1, 1, 2, 3)) + 1))
+    owner, assigned = _assignment(rng, owner, created, modified)
+    return {
+        "hubspot_owner_id": owner,
+        "hubspot_owner_assigneddate": assigned,
+        "company_size": size,
+        "preferred_demo_date": demo.strftime("%Y-%m-%d") if demo else None,
+        "hs_merged_object_ids": merged,
+    }
+
+
 def _timestamps(
     rng: random.Random, n: int, anchor: datetime, same_modified: datetime | None
 ) -> list[tuple[datetime, datetime]]:
@@ -206,6 +253,8 @@ def hubspot_contacts(
         created_s, modified_s = format_hubspot_datetime(created), format_hubspot_datetime(modified)
         properties = {"hs_object_id": object_id, **_properties(rng, FIRST_ID + index)}
         properties.update(createdate=created_s, lastmodifieddate=modified_s)
+        owner = properties["hubspot_owner_id"]
+        properties.update(_sales_fields(seed, object_id, owner, created, modified))
         contacts.append(
             {
                 "id": object_id,

@@ -1,30 +1,42 @@
-"""A local HubSpot CRM v3 contacts server that behaves as HubSpot documents it.
+"""A local HubSpot CRM (contacts plus the sales side) that behaves as HubSpot documents it.
 
-Docs used:
-* https://developers.hubspot.com/docs/api/crm/contacts (list contacts: ``limit`` default
-  10 / max 100, ``after`` cursor, ``properties``, ``archived``; unknown properties ignored)
-* https://developers.hubspot.com/docs/api/crm/search (search semantics, see hubspot_search)
-* https://developers.hubspot.com/docs/api/usage-details (rate limits and headers)
-* https://developers.hubspot.com/docs/api/error-handling (error bodies)
-* https://github.com/HubSpot/HubSpot-public-api-spec-collection (CRM/Contacts v3 OpenAPI)
+Docs used (details in each module):
+* https://developers.hubspot.com/docs/api/crm/contacts, https://developers.hubspot.com/docs/api/crm/search
+  (list/search/read: ``hubspot_objects``, ``hubspot_search``)
+* https://developers.hubspot.com/docs/api/crm/calls, .../emails, .../meetings (engagements)
+* https://developers.hubspot.com/docs/api-reference/crm-crm-owners-v3/guide (owners),
+  https://developers.hubspot.com/docs/api-reference/legacy/crm/properties/get-properties,
+  https://developers.hubspot.com/docs/api-reference/legacy/crm/associations/associate-records/batch/get-associations
+  (``hubspot_sales``)
+* https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/guide
+  (``hubspot_oauth``)
+* https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines (limits;
+  the ``X-HubSpot-RateLimit-Daily*`` headers are "not included in the response to API
+  requests authorized using OAuth"), https://developers.hubspot.com/docs/api/error-handling
 
-Endpoints: ``GET /crm/v3/objects/contacts`` and ``POST /crm/v3/objects/contacts/search``.
-Anything else is a 404. Requests need ``Authorization: Bearer <token>``.
+Endpoints: ``GET /crm/v3/objects/{contacts|calls|emails|meetings}[/{id}]``, ``POST
+.../search``, ``GET /crm/v3/owners[/{ownerId}]``, ``GET /crm/v3/properties/{objectType}``,
+``POST /crm/v4/associations/{from}/{to}/batch/read`` and ``POST /oauth/v1/token``; anything
+else is a 404. API calls need ``Authorization: Bearer <token>``: the private-app ``token``
+or an access token issued by the token endpoint (valid ``oauth_token_ttl`` seconds).
+Engagements are generated from the initial contacts on first use (``sales=`` overrides).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import bisect
+import copy
+import threading
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from sandbox import hubspot_limits as limits
+from sandbox import hubspot_objects as objects
+from sandbox import hubspot_sales as sales_api
 from sandbox.data import hubspot_contacts
-from sandbox.hubspot_search import ALWAYS_RETURNED, DEFAULT_PROPERTIES, SearchError, SearchLimits
-from sandbox.hubspot_store import ContactStore
+from sandbox.hubspot_oauth import OAUTH, TOKEN_PATH, OAuthApp, authenticate
+from sandbox.hubspot_sales_data import SalesData, Touch, hubspot_owners, hubspot_sales_data
+from sandbox.hubspot_search import SearchError, SearchLimits
+from sandbox.hubspot_store import ContactStore, ObjectStore
 from sandbox.server import (
     BadJSONError,
     FaultQueue,
@@ -37,11 +49,13 @@ from sandbox.server import (
 )
 
 CONTACTS_PATH = "/crm/v3/objects/contacts"
-LIST_MAX_LIMIT = 100
+LIST_MAX_LIMIT = objects.LIST_MAX_LIMIT
+_TYPES = "contacts|calls|emails|meetings"
+_DAILY_HEADERS = ("X-HubSpot-RateLimit-Daily", "X-HubSpot-RateLimit-Daily-Remaining")
 
 
 class HubSpotSandbox:
-    """HubSpot contacts sandbox; ``with HubSpotSandbox() as hs: requests.get(hs.base_url...)``."""
+    """HubSpot sandbox; ``with HubSpotSandbox() as hs: requests.get(hs.base_url...)``."""
 
     def __init__(
         self,
@@ -55,19 +69,29 @@ class HubSpotSandbox:
         search_index_lag: float = 0.0,
         search_limits: SearchLimits | None = None,
         clamp_limit: bool = False,
+        sales: SalesData | None = None,
+        sales_seed: int = 7,
+        client_id: str = "sandbox-client-id",
+        client_secret: str = "sandbox-client-secret",
+        refresh_token: str = "sandbox-refresh-token",
+        oauth_token_ttl: float = 1800,
+        association_page_size: int = 500,
     ) -> None:
         self.token = token
         self.token_expired = False
         self.rate_limits = limits.RateLimiter(ten_second_limit, search_rate_per_second, daily_limit)
         self.search_limits = search_limits or SearchLimits()
         self.clamp_limit = clamp_limit
-        self.store = ContactStore(
-            hubspot_contacts(500) if contacts is None else contacts, index_lag=search_index_lag
-        )
-        router = Router()
-        router.add("GET", CONTACTS_PATH, self._list)
-        router.add("POST", CONTACTS_PATH + "/search", self._search)
-        self._router = router
+        contacts = hubspot_contacts(500) if contacts is None else contacts
+        self.store = ContactStore(contacts, index_lag=search_index_lag)
+        self.oauth = OAuthApp(client_id, client_secret, refresh_token, oauth_token_ttl)
+        self._initial_contacts = list(contacts)
+        self._sales_data, self._sales_seed = sales, sales_seed
+        self._sales_state: sales_api.SalesState | None = None
+        self._sales_lock = threading.Lock()
+        self.association_page_size = association_page_size
+        self._owners = sales.owners if sales is not None else hubspot_owners()
+        self._router = self._routes()
         self.server = SandboxServer(self._app, port=port)
 
     @classmethod
@@ -75,6 +99,19 @@ class HubSpotSandbox:
         """A sandbox with every rate limit disabled (fast tests)."""
         kw.update(ten_second_limit=None, search_rate_per_second=None, daily_limit=None)
         return cls(contacts, **kw)
+
+    def _routes(self) -> Router:
+        router = Router()
+        router.add("GET", rf"/crm/v3/objects/(?P<type>{_TYPES})", self._list)
+        router.add("POST", rf"/crm/v3/objects/(?P<type>{_TYPES})/search", self._search)
+        router.add("GET", rf"/crm/v3/objects/(?P<type>{_TYPES})/(?P<id>[^/]+)", self._read)
+        router.add("GET", r"/crm/v3/owners/?", self._owners_page)
+        router.add("GET", r"/crm/v3/owners/(?P<id>[^/]+)", self._owner)
+        router.add("GET", r"/crm/v3/properties/(?P<type>[^/]+)", self._properties)
+        batch_read = r"/crm/v4/associations/(?P<src>[^/]+)/(?P<dst>[^/]+)/batch/read"
+        router.add("POST", batch_read, self._associations)
+        router.add("POST", TOKEN_PATH, self.oauth.token_endpoint)
+        return router
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> HubSpotSandbox:
@@ -102,7 +139,7 @@ class HubSpotSandbox:
     def requests(self) -> list[RequestRecord]:
         return self.server.requests
 
-    # -- test helpers --------------------------------------------------------------------
+    # -- test helpers: contacts ------------------------------------------------------------
     @property
     def contacts(self) -> list[dict[str, Any]]:
         """Copies of every stored contact (including archived ones), by id."""
@@ -120,6 +157,56 @@ class HubSpotSandbox:
 
     def archive_contact(self, object_id: str, archived: bool = True) -> None:
         self.store.set_archived(object_id, archived)
+
+    # -- test helpers: sales side ------------------------------------------------------------
+    @property
+    def owners(self) -> list[dict[str, Any]]:
+        """The portal's owners, archived ones included."""
+        return copy.deepcopy(self._owners)
+
+    @property
+    def sales(self) -> SalesData:
+        """Owners, engagements and associations (generated on first use)."""
+        return self._sales().data
+
+    def engagements(self, object_type: str) -> list[dict[str, Any]]:
+        """Copies of the stored ``calls``, ``emails`` or ``meetings``, by id."""
+        return self._sales().stores[object_type].all()
+
+    def touches_for(self, contact_id: str) -> list[Touch]:
+        return self.sales.touches_for(contact_id)
+
+    def first_outbound_touch(self, contact_id: str) -> Touch | None:
+        return self.sales.first_outbound_touch(contact_id)
+
+    def upsert_engagement(
+        self,
+        object_type: str,
+        properties: dict[str, Any],
+        *,
+        modified_at: datetime | None = None,
+        contact_ids: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """Create/update a call, email or meeting (``hs_lastmodifieddate`` = ``modified_at``)."""
+        return self._sales().upsert(object_type, properties, modified_at, list(contact_ids))
+
+    # -- test helpers: auth and limits ---------------------------------------------------------
+    @property
+    def oauth_refresh_count(self) -> int:
+        """Successful ``refresh_token`` grants so far."""
+        return self.oauth.refresh_count
+
+    def issue_oauth_token(self) -> str:
+        """An access token as if the app had just been authorized (not counted as a refresh)."""
+        return self.oauth.issue()
+
+    def expire_oauth_tokens(self) -> None:
+        """Every issued access token expires now: next calls get 401 EXPIRED_AUTHENTICATION."""
+        self.oauth.expire_all()
+
+    def revoke_oauth(self) -> None:
+        """Uninstall the app: the refresh token fails with BAD_REFRESH_TOKEN from now on."""
+        self.oauth.revoke()
 
     def push_rate_limit(
         self, policy: str = limits.TEN_SECONDLY, *, times: int = 1, path: str | None = None
@@ -139,9 +226,13 @@ class HubSpotSandbox:
             message = f"Unable to route {request.method} {request.path}"
             body = limits.error_body("OBJECT_NOT_FOUND", message)
             return _with_correlation(json_response(404, body))
-        unauthorized = self._check_auth(request.header("Authorization"))
-        if unauthorized is not None:
-            return _with_correlation(unauthorized)
+        if request.path == TOKEN_PATH:
+            return _with_correlation(self._dispatch(request))
+        auth = authenticate(
+            request.header("Authorization"), self.token, self.token_expired, self.oauth
+        )
+        if isinstance(auth, Response):
+            return _with_correlation(auth)
         search = request.path.endswith("/search")
         policy = self.rate_limits.admit(search)
         if policy is not None:
@@ -149,19 +240,11 @@ class HubSpotSandbox:
         else:
             response = self._dispatch(request)
         if not search:
-            response.headers.update(self.rate_limits.headers())
+            headers = self.rate_limits.headers()
+            if auth == OAUTH:
+                headers = {k: v for k, v in headers.items() if k not in _DAILY_HEADERS}
+            response.headers.update(headers)
         return _with_correlation(response)
-
-    def _check_auth(self, header: str | None) -> Response | None:
-        scheme, _, token = (header or "").partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != self.token:
-            response = json_response(401, limits.auth_error())
-        elif self.token_expired:
-            response = json_response(401, limits.auth_error(expired_seconds_ago=75))
-        else:
-            return None
-        response.headers["X-HubSpot-Auth-Failure"] = "401 Unauthorized"
-        return response
 
     def _dispatch(self, request: Request) -> Response:
         try:
@@ -174,74 +257,50 @@ class HubSpotSandbox:
         assert response is not None  # _app checked the route
         return response
 
-    def _limit(self, raw: Any, default: int, maximum: int) -> int:
-        if raw is None or raw == "":
-            return default
-        try:
-            value = int(str(raw))
-        except ValueError as exc:
-            raise SearchError(f"limit must be an integer, got {raw!r}") from exc
-        if self.clamp_limit:
-            return min(max(value, 1), maximum)
-        if not 1 <= value <= maximum:
-            raise SearchError(f"limit must be between 1 and {maximum}, got {value}")
-        return value
+    def _sales(self) -> sales_api.SalesState:
+        with self._sales_lock:
+            if self._sales_state is None:
+                data = self._sales_data or hubspot_sales_data(
+                    self._initial_contacts, seed=self._sales_seed
+                )
+                self._sales_state = sales_api.SalesState(
+                    data, index_lag=self.store.index_lag, page_size=self.association_page_size
+                )
+            return self._sales_state
 
-    def _names(self, wanted: list[str]) -> list[str]:
-        """Requested known properties plus the always-returned ones, else the defaults."""
-        known = self.store.known_properties
-        requested = {p for p in wanted if p in known}
-        return sorted(requested | set(ALWAYS_RETURNED)) if requested else list(DEFAULT_PROPERTIES)
+    def _store(self, request: Request) -> ObjectStore:
+        assert request.match is not None
+        name = request.match["type"]
+        return self.store if name == "contacts" else self._sales().stores[name]
 
-    def _render(self, object_id: str, names: list[str]) -> dict[str, Any]:
-        obj = self.store.get(object_id) or {}
-        props = obj["properties"]
-        rendered = {
-            "id": obj["id"],
-            "properties": {name: props.get(name) for name in names},
-            "createdAt": obj["createdAt"],
-            "updatedAt": obj["updatedAt"],
-            "archived": obj["archived"],
-        }
-        if obj.get("archivedAt"):
-            rendered["archivedAt"] = obj["archivedAt"]
-        return rendered
+    def _paging(self) -> objects.Paging:
+        return objects.Paging(self.base_url, self.search_limits, self.clamp_limit)
 
     def _list(self, request: Request) -> Response:
-        limit = self._limit(request.param("limit"), 10, LIST_MAX_LIMIT)
-        archived = (request.param("archived") or "false").lower() == "true"
-        wanted = [p.strip() for v in request.query.get("properties", []) for p in v.split(",")]
-        ids = self.store.id_order(archived)
-        start = bisect.bisect_left(ids, _decode_cursor(request.param("after")))
-        page = ids[start : start + limit]
-        names = self._names(wanted)
-        results = [self._render(str(i), names) for i in page]
-        body: dict[str, Any] = {"results": results}
-        if start + limit < len(ids):
-            cursor = _encode_cursor(ids[start + limit])
-            params = {k: v[-1] for k, v in request.query.items() if k != "after"}
-            link = f"{self.base_url}{CONTACTS_PATH}?{urlencode({**params, 'after': cursor})}"
-            body["paging"] = {"next": {"after": cursor, "link": link}}
-        return json_response(200, body)
+        return objects.list_objects(self._store(request), request, self._paging())
 
     def _search(self, request: Request) -> Response:
-        body = request.json()
-        if body is None:
-            body = {}
-        if not isinstance(body, dict):
-            raise SearchError("The request body must be a JSON object")
-        cap = self.search_limits
-        limit = self._limit(body.get("limit"), cap.default_limit, cap.max_limit)
-        after = _search_after(body.get("after"), cap.max_results)
-        matches = self.store.search(body, cap)
-        page_ids = matches[after : min(after + limit, cap.max_results)]
-        wanted = [str(p) for p in body.get("properties") or []]
-        names = self._names(wanted)
-        results = [self._render(oid, names) for oid in page_ids]
-        response: dict[str, Any] = {"total": len(matches), "results": results}
-        if after + len(page_ids) < len(matches):
-            response["paging"] = {"next": {"after": str(after + len(page_ids))}}
-        return json_response(200, response)
+        return objects.search_objects(self._store(request), request, self._paging())
+
+    def _read(self, request: Request) -> Response:
+        assert request.match is not None
+        return objects.read_object(self._store(request), request, request.match["id"])
+
+    def _owners_page(self, request: Request) -> Response:
+        return sales_api.list_owners(self._owners, request, self._paging())
+
+    def _owner(self, request: Request) -> Response:
+        assert request.match is not None
+        return sales_api.read_owner(self._owners, request, request.match["id"])
+
+    def _properties(self, request: Request) -> Response:
+        assert request.match is not None
+        return sales_api.list_properties(self._owners, request.match["type"])
+
+    def _associations(self, request: Request) -> Response:
+        assert request.match is not None
+        match = request.match
+        return self._sales().batch_read(request, match["src"], match["dst"])
 
 
 def _with_correlation(response: Response) -> Response:
@@ -249,33 +308,3 @@ def _with_correlation(response: Response) -> Response:
     correlation = body.get("correlationId") or limits.correlation_id()
     response.headers["X-HubSpot-Correlation-Id"] = correlation
     return response
-
-
-def _encode_cursor(next_id: int) -> str:
-    return base64.urlsafe_b64encode(str(next_id).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise SearchError(f"Invalid paging cursor 'after': {cursor!r}") from exc
-
-
-def _search_after(raw: Any, max_results: int) -> int:
-    if raw is None or raw == "":
-        return 0
-    try:
-        after = int(str(raw))
-    except ValueError as exc:
-        raise SearchError(f"'after' must be formatted as an integer, got {raw!r}") from exc
-    if after < 0:
-        raise SearchError("'after' must not be negative")
-    if after >= max_results:
-        raise SearchError(
-            f"The search endpoints are limited to {max_results:,} total results for any given "
-            f"query; cannot page to after={after}. Narrow the query with filters instead."
-        )
-    return after

@@ -16,6 +16,10 @@ Source: https://developers.hubspot.com/docs/api/crm/search
   objects or strings (``"createdate"`` / ``"-createdate"``, the spec types them as strings).
 * Records whose sort values tie come back in an unspecified order: here, by a stable hash
   of the id, never by id.
+* Engagements (calls, emails, meetings) use ``hs_createdate``/``hs_lastmodifieddate``
+  instead of ``createdate``/``lastmodifieddate`` ("Default returned properties" table of
+  the same guide); their default sort is therefore ``hs_createdate``.
+* ``date`` properties (midnight UTC, returned as ``YYYY-MM-DD``) compare like datetimes.
 """
 
 from __future__ import annotations
@@ -42,6 +46,25 @@ PROPERTY_TYPES: dict[str, str] = {
     "hs_lead_status": ENUMERATION,
     "hubspot_owner_id": ENUMERATION,
     "hs_analytics_source": ENUMERATION,
+    # contacts: sales fields and the sandbox's custom properties
+    "hubspot_owner_assigneddate": DATETIME,
+    "hs_merged_object_ids": ENUMERATION,
+    "hs_legal_basis": ENUMERATION,
+    "company_size": ENUMERATION,
+    "preferred_demo_date": DATETIME,  # a HubSpot "date": midnight UTC
+    # engagements (calls, emails, meetings)
+    "hs_createdate": DATETIME,
+    "hs_lastmodifieddate": DATETIME,
+    "hs_timestamp": DATETIME,
+    "hs_call_direction": ENUMERATION,
+    "hs_call_disposition": ENUMERATION,
+    "hs_call_status": ENUMERATION,
+    "hs_call_duration": NUMBER,
+    "hs_email_direction": ENUMERATION,
+    "hs_email_status": ENUMERATION,
+    "hs_meeting_outcome": ENUMERATION,
+    "hs_meeting_start_time": DATETIME,
+    "hs_meeting_end_time": DATETIME,
 }
 ALWAYS_RETURNED = ("createdate", "hs_object_id", "lastmodifieddate")
 DEFAULT_PROPERTIES = (
@@ -202,10 +225,10 @@ def build_filter_groups(groups: Any, known: Iterable[str], limits: SearchLimits)
     return lambda props: any(all(p(props) for p in group) for group in compiled)
 
 
-def parse_sort(sorts: Any, known: Iterable[str]) -> tuple[str, bool]:
+def parse_sort(sorts: Any, known: Iterable[str], default: str = "createdate") -> tuple[str, bool]:
     """Return (property, descending); default is creation order, oldest first."""
     if sorts is None or sorts == []:
-        return "createdate", False
+        return default, False
     if not isinstance(sorts, list):
         raise SearchError("sorts must be an array")
     if len(sorts) > 1:
@@ -247,8 +270,8 @@ def index_properties(properties: dict[str, Any]) -> dict[str, Any]:
     return indexed
 
 
-def query_matches(query: str, properties: dict[str, Any]) -> bool:
-    needle = query.casefold().strip()
-    return not needle or any(
-        needle.replace("*", "") in str(properties.get(p) or "").casefold() for p in QUERY_PROPERTIES
-    )
+def query_matches(
+    query: str, properties: dict[str, Any], fields: Iterable[str] = QUERY_PROPERTIES
+) -> bool:
+    needle = query.casefold().strip().replace("*", "")
+    return not needle or any(needle in str(properties.get(p) or "").casefold() for p in fields)

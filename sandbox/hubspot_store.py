@@ -1,6 +1,6 @@
-"""Thread-safe contact storage behind the HubSpot sandbox.
+"""Thread-safe CRM object storage behind the HubSpot sandbox (contacts and engagements).
 
-Keeps HubSpot-shaped contact objects plus a typed index for search, caches id orders and
+Keeps HubSpot-shaped objects of one object type plus a typed index for search, caches id orders and
 search match lists per data version, and models HubSpot's documented search indexing
 delay ("It may take a few moments for newly created or updated CRM objects to appear in
 search results", https://developers.hubspot.com/docs/api/crm/search) when ``index_lag`` > 0:
@@ -20,10 +20,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sandbox.data import format_hubspot_datetime
+from sandbox.hubspot_properties import CONTACTS, ObjectType, property_names
 from sandbox.hubspot_search import (
-    DEFAULT_PROPERTIES,
-    PROPERTY_TYPES,
-    QUERY_PROPERTIES,
     SearchError,
     SearchLimits,
     build_filter_groups,
@@ -44,17 +42,26 @@ class _Record:
     previous: dict[str, Any] | None = None  # what search still sees during the lag
 
 
-class ContactStore:
-    def __init__(self, contacts: Iterable[dict[str, Any]], *, index_lag: float = 0.0) -> None:
+class ObjectStore:
+    """Objects of one type; every property in the type's catalogue is searchable."""
+
+    def __init__(
+        self,
+        objects: Iterable[dict[str, Any]],
+        *,
+        index_lag: float = 0.0,
+        object_type: ObjectType = CONTACTS,
+    ) -> None:
         self.index_lag = index_lag
+        self.object_type = object_type
         self._lock = threading.RLock()
         self._records: dict[str, _Record] = {}
-        self._known = set(DEFAULT_PROPERTIES) | set(PROPERTY_TYPES) | set(QUERY_PROPERTIES)
+        self._known = set(property_names(object_type.name)) | set(object_type.default_properties)
         self._version = 0
         self._pending_until = 0.0
         self._cache: OrderedDict[Any, Any] = OrderedDict()
-        for contact in contacts:
-            self.put(copy.deepcopy(contact), lagged=False)
+        for obj in objects:
+            self.put(copy.deepcopy(obj), lagged=False)
 
     @property
     def known_properties(self) -> set[str]:
@@ -65,6 +72,27 @@ class ContactStore:
         with self._lock:
             record = self._records.get(str(object_id))
             return record.obj if record else None
+
+    def resolve(self, object_id: str) -> dict[str, Any] | None:
+        """The object with that id, or the record it was merged into (``hs_merged_object_ids``).
+
+        "both of the previous IDs will point to the resulting merged record"
+        (https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies).
+        """
+        with self._lock:
+            record = self._records.get(str(object_id))
+            if record is None:
+                target = self._cached(("merged",), self._merged_ids).get(str(object_id))
+                record = self._records.get(target) if target else None
+            return record.obj if record else None
+
+    def _merged_ids(self) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for oid, record in self._records.items():
+            for old in str(record.obj["properties"].get("hs_merged_object_ids") or "").split(";"):
+                if old.strip():
+                    merged[old.strip()] = oid
+        return merged
 
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -92,10 +120,10 @@ class ContactStore:
             if existing is None:
                 oid = str(max((int(i) for i in self._records), default=100) + 1)
                 obj = {"id": oid, "properties": {}, "createdAt": stamp, "archived": False}
-                values.update(hs_object_id=oid, createdate=stamp)
+                values.update({"hs_object_id": oid, self.object_type.created: stamp})
             else:
                 obj = copy.deepcopy(existing.obj)
-            obj["properties"].update(values, lastmodifieddate=stamp)
+            obj["properties"].update(values, **{self.object_type.modified: stamp})
             obj["updatedAt"] = stamp
             self.put(obj)
             return copy.deepcopy(obj)
@@ -119,7 +147,7 @@ class ContactStore:
             return self._cache[full_key]
 
     def id_order(self, archived: bool) -> list[int]:
-        """Numeric ids, ascending, of archived or non-archived contacts (list endpoint)."""
+        """Numeric ids, ascending, of archived or non-archived objects (list endpoint)."""
 
         def build() -> list[int]:
             records = self._records.values()
@@ -145,7 +173,7 @@ class ContactStore:
             raise SearchError(f"query exceeds {limits.max_query_chars} characters")
         known = self.known_properties
         predicate = build_filter_groups(body.get("filterGroups"), known, limits)
-        name, descending = parse_sort(body.get("sorts"), known)
+        name, descending = parse_sort(body.get("sorts"), known, self.object_type.created)
 
         stable = time.monotonic() >= self._pending_until  # nothing still being "indexed"
 
@@ -170,4 +198,8 @@ class ContactStore:
         )
 
     def _query(self, query: str, oid: str) -> bool:
-        return not query or query_matches(query, self._records[oid].obj["properties"])
+        fields = self.object_type.query_properties
+        return not query or query_matches(query, self._records[oid].obj["properties"], fields)
+
+
+ContactStore = ObjectStore  # the original name, still used for contacts

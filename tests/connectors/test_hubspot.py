@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from connectors.hubspot import HubSpotConfig, open_session, pages, to_lead
 from models.leads import InvalidRecord
 from sandbox.data import hubspot_contacts
 from sandbox.hubspot import HubSpotSandbox
+from sandbox.hubspot_limits import rate_limit_body
 
 TOKEN = "test-hubspot-token-123"
 CONTEXT = LeadContext("hubspot", "portal-1", "US")
@@ -212,3 +214,156 @@ def test_bad_phone_with_good_email_keeps_the_lead_and_reports_the_phone():
     lead = to_lead(record, CONTEXT)
     assert lead.phone is None
     assert "phone" in lead.custom_fields["_invalid"]
+
+
+def test_to_lead_keeps_lead_status_and_owner_assignment_in_custom_fields():
+    props = {
+        "hs_lead_status": "ATTEMPTED_TO_CONTACT",
+        "hubspot_owner_assigneddate": "2026-11-19T09:00:00Z",
+    }
+    lead = to_lead({**RECORD, "properties": {**RECORD["properties"], **props}}, CONTEXT)
+    assert lead.source_stage == "marketingqualifiedlead"
+    assert lead.custom_fields["hs_lead_status"] == "ATTEMPTED_TO_CONTACT"
+    assert lead.custom_fields["hubspot_owner_assigneddate"] == "2026-11-19T09:00:00Z"
+
+
+OAUTH = {"client_id": "app-1", "client_secret": "app-secret-1", "refresh_token": "refresh-1"}
+
+
+@pytest.mark.parametrize(
+    ("credentials", "message"),
+    [
+        pytest.param({}, "access_token\n  Field required", id="none"),
+        pytest.param({"access_token": TOKEN, **OAUTH}, "not both", id="both"),
+        pytest.param({"client_id": "app-1", "refresh_token": "r"}, "missing: client_secret", id="partial-oauth"),
+    ],
+)  # fmt: skip
+def test_config_takes_exactly_one_auth_mode(credentials, message):
+    with pytest.raises(ValueError, match=message):
+        HubSpotConfig(base_url="http://x", portal_id="p", **credentials)
+
+
+def test_config_accepts_a_private_app_token_or_oauth():
+    assert not HubSpotConfig(base_url="http://x", portal_id="p", access_token=TOKEN).uses_oauth
+    oauth = HubSpotConfig(base_url="http://x", portal_id="p", **OAUTH)
+    assert oauth.uses_oauth
+    assert {s.get_secret_value() for s in oauth.secrets()} == {"app-secret-1", "refresh-1"}
+    assert oauth.touch_types == ("calls", "emails", "meetings") and oauth.sales_touches
+
+
+# -- custom properties ----------------------------------------------------------------------
+def test_custom_contact_properties_are_discovered_read_and_kept():
+    contacts = hubspot_contacts(60)
+    with HubSpotSandbox.unthrottled(contacts, token=TOKEN) as sandbox:
+        client = open_session(config(sandbox))
+        seen = list(pages(client, "portal-1", lambda _: None))
+        searched = [r.json()["properties"] for r in sandbox.requests if r.path.endswith("/search")]
+    assert seen[0].notes == (
+        "hubspot: custom contact properties: company_size, preferred_demo_date",
+    )
+    assert all({"company_size", "preferred_demo_date"} <= set(names) for names in searched)
+    sized = {c["id"]: c["properties"]["company_size"] for c in contacts if c["properties"].get("company_size")}  # fmt: skip
+    leads = {r["id"]: to_lead(r, CONTEXT) for p in seen for r in p.records if r["id"] in sized}
+    assert sized and {k: lead.custom_fields["company_size"] for k, lead in leads.items()} == sized
+
+
+def test_a_property_list_the_token_may_not_read_is_a_note_not_a_failure():
+    with HubSpotSandbox.unthrottled(hubspot_contacts(30), token=TOKEN) as sandbox:
+        body = {"status": "error", "category": "MISSING_SCOPES", "message": "missing scopes"}
+        sandbox.faults.push(status=403, body=body, path="/crm/v3/properties/")
+        client = open_session(config(sandbox))
+        seen = list(pages(client, "portal-1", lambda _: None))
+    assert sum(len(p.records) for p in seen) == 30
+    assert "custom contact properties not discovered" in seen[0].notes[0]
+
+
+# -- OAuth ---------------------------------------------------------------------------------------
+def oauth(sandbox: HubSpotSandbox, **overrides) -> HubSpotConfig:
+    values = {
+        "base_url": sandbox.base_url,
+        "client_id": "sandbox-client-id",
+        "client_secret": "sandbox-client-secret",
+        "refresh_token": "sandbox-refresh-token",
+        "portal_id": "portal-1",
+        "page_size": 50,
+        "backoff_seconds": 0.05,
+        "search_requests_per_second": 200,
+        **overrides,
+    }
+    return HubSpotConfig(**values)
+
+
+def test_oauth_refreshes_the_access_token_before_it_expires():
+    with HubSpotSandbox.unthrottled(hubspot_contacts(120)) as sandbox:
+        client = open_session(oauth(sandbox, token_refresh_margin_seconds=300))
+        now = [1000.0]
+        client.session.auth.clock = lambda: now[0]
+        walk = pages(client, "portal-1", lambda _: None)
+        next(walk)
+        first_token = client.session.auth.token()
+        assert sandbox.oauth_refresh_count == 1
+        now[0] += 1800 - 299  # within five minutes of the expiry: refresh before the call
+        rest = list(walk)
+        api = [r for r in sandbox.requests if r.path != "/oauth/v1/token"]
+    assert sandbox.oauth_refresh_count == 2 and len(rest) == 2
+    assert {r.status for r in api} == {200}  # refreshed before, not after, a 401
+    assert client.session.auth.token() != first_token
+
+
+def test_an_access_token_expired_mid_sync_is_refreshed_once_and_the_sync_completes(caplog):
+    caplog.set_level(logging.DEBUG)
+    contacts = hubspot_contacts(150)
+    with HubSpotSandbox.unthrottled(contacts) as sandbox:
+        client = open_session(oauth(sandbox))
+        walk = pages(client, "portal-1", lambda _: None)
+        ids = [r["id"] for r in next(walk).records]
+        tokens = {client.session.auth.token()}
+        sandbox.expire_oauth_tokens()
+        ids += [r["id"] for page in walk for r in page.records]
+        tokens.add(client.session.auth.token())
+        statuses = [r.status for r in sandbox.requests]
+    assert sorted(ids) == sorted(c["id"] for c in contacts)
+    assert statuses.count(401) == 1 and sandbox.oauth_refresh_count == 2
+    assert len(tokens) == 2 and not any(token in caplog.text for token in tokens)
+
+
+def test_a_revoked_refresh_token_asks_to_reauthorize():
+    with HubSpotSandbox.unthrottled(hubspot_contacts(150)) as sandbox:
+        client = open_session(oauth(sandbox))
+        walk = pages(client, "portal-1", lambda _: None)
+        next(walk)
+        sandbox.revoke_oauth()
+        with pytest.raises(AuthError, match="re-authorize") as caught:
+            list(walk)
+        token_calls = [r.status for r in sandbox.requests if r.path == "/oauth/v1/token"]
+    assert "BAD_REFRESH_TOKEN" in str(caught.value)
+    assert "sandbox-refresh-token" not in str(caught.value)
+    assert token_calls == [200, 400]  # one refresh attempt, no loop
+
+
+def test_wrong_oauth_client_secret_fails_at_the_first_call():
+    with HubSpotSandbox.unthrottled(hubspot_contacts(5)) as sandbox:
+        client = open_session(oauth(sandbox, client_secret="not-the-secret"))
+        with pytest.raises(AuthError, match="re-authorize"):
+            list(pages(client, "portal-1", lambda _: None))
+        assert [r.path for r in sandbox.requests] == ["/oauth/v1/token"]
+
+
+def test_a_search_total_that_differs_from_what_was_read_is_reported():
+    with HubSpotSandbox.unthrottled(hubspot_contacts(5), token=TOKEN) as sandbox:
+        short = {"total": 7, "results": []}
+        sandbox.faults.push(status=200, body=short, path="/crm/v3/objects/contacts/search")
+        seen = list(pages(open_session(config(sandbox)), "portal-1", lambda _: None))
+    assert seen[-1].notes[-1].startswith("hubspot: contacts search reported 7 results but 0")
+
+
+def test_oauth_daily_limit_without_daily_headers_still_stops_the_source():
+    # HubSpot leaves the X-HubSpot-RateLimit-Daily* headers out of OAuth responses: the
+    # body's policyName is the only signal, read once the transport's tries are spent.
+    with HubSpotSandbox.unthrottled(hubspot_contacts(5)) as sandbox:
+        body = rate_limit_body("DAILY")
+        sandbox.faults.push(status=429, body=body, times=50, path="/search")
+        with pytest.raises(TerminalError, match="daily API limit"):
+            list(pages(open_session(oauth(sandbox, max_attempts=2)), "portal-1", lambda _: None))
+        searches = [r for r in sandbox.requests if r.path.endswith("/search")]
+    assert len(searches) == 2

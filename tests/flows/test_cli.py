@@ -60,8 +60,8 @@ def test_sandbox_command_serves_every_platform_until_stopped():
         text=True,
     )
     try:
-        urls = dict(process.stdout.readline().split() for _ in range(4))
-        assert set(urls) == {"hubspot", "meta", "google_ads", "linkedin"}
+        urls = dict(process.stdout.readline().split() for _ in range(5))
+        assert set(urls) == {"hubspot", "meta", "google_ads", "linkedin", "mailchimp"}
         reply = requests.post(
             urls["hubspot"] + "/crm/v3/objects/contacts/search",
             json={"limit": 100},
@@ -94,7 +94,7 @@ def test_demo_twice_loads_every_platform_then_changes_nothing(
     first = summary_rows(capsys.readouterr().out)
     assert main(["demo", "--contacts", "400", "--warehouse-url", url]) == 0
     second = summary_rows(capsys.readouterr().out)
-    assert {row[0] for row in first} == {"hubspot", "meta", "google_ads", "linkedin"}
+    assert {row[0] for row in first} == {"hubspot", "meta", "google_ads", "linkedin", "mailchimp"}
     assert all(row[2] == "succeeded" for row in first + second)
     assert sum(int(row[5]) for row in first) > 2000  # inserted, leads and campaign days
     assert [(row[5], row[6]) for row in second] == [("0", "0")] * len(second)

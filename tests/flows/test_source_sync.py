@@ -26,6 +26,7 @@ def source(sandbox: HubSpotSandbox, **overrides) -> HubSpotConfig:
         "page_size": 100,
         "max_attempts": 1,
         "search_requests_per_second": 500,
+        "discover_properties": False,
         **overrides,
     }
     return HubSpotConfig(**values)

@@ -35,6 +35,9 @@ def hubspot_source(sandbox: HubSpotSandbox, portal: str, token: str = "${HS_TOKE
         "portal_id": f'"{portal}"',
         "backoff_seconds": 0.05,
         "search_requests_per_second": 100,
+        # Contacts only here; reps and touches have their own tests.
+        "sales_reps": "false",
+        "sales_touches": "false",
     }
 
 

@@ -28,8 +28,12 @@ TABLES = {
     "quarantine",
     "campaigns",
     "ad_spend_daily",
+    "engagement_events",
+    "sales_touches",
+    "sales_reps",
 }
-HEAD = "0002"
+ACTIVITY_TABLES = {"engagement_events", "sales_touches", "sales_reps"}
+HEAD = "0003"
 PRAGMAS = ("journal_mode", "busy_timeout", "foreign_keys")
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
@@ -151,6 +155,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_campaigns_spend_utm.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0003_activity.py").is_file()
 
 
 @pytest.mark.parametrize(
@@ -224,12 +229,60 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
         ("add_column", "leads", "utm_term"),
         ("add_column", "sync_runs", "warnings"),
         ("add_index", "ad_spend_daily", "ix_ad_spend_daily_platform_campaign_id_day"),
+        *ACTIVITY_DIFF[:6],
         ("add_table", "ad_spend_daily", None),
         ("add_table", "campaigns", None),
+        *ACTIVITY_DIFF[6:],
     ]
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
     assert schema_diff(migrated_engine) == []
+
+
+# What 0003 adds, as schema_diff reports it missing (sorted).
+ACTIVITY_DIFF = [
+    ("add_index", "engagement_events", "ix_engagement_events_email_match_key"),
+    ("add_index", "engagement_events", "ix_engagement_events_event_type_occurred_at"),
+    ("add_index", "engagement_events", "ix_engagement_events_person_id"),
+    ("add_index", "sales_touches", "ix_sales_touches_owner_id"),
+    ("add_index", "sales_touches", "ix_sales_touches_person_id"),
+    ("add_index", "sales_touches", "ix_sales_touches_source_lead_id_occurred_at"),
+    ("add_table", "engagement_events", None),
+    ("add_table", "sales_reps", None),
+    ("add_table", "sales_touches", None),
+]
+
+
+def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0002")
+    assert current_revision(migrated_engine) == "0002"
+    assert set(sa.inspect(migrated_engine).get_table_names()) == (TABLES - ACTIVITY_TABLES) | {
+        "alembic_version"
+    }
+    # Exactly the activity tables and their indexes are missing; nothing else changed.
+    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == ACTIVITY_DIFF
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+
+
+@ONLY_POSTGRESQL
+def test_postgresql_keeps_activity_comments(migrated_engine: Engine) -> None:
+    inspector = sa.inspect(migrated_engine)
+    for name in sorted(ACTIVITY_TABLES):
+        table = metadata.tables[name]
+        assert inspector.get_table_comment(name)["text"] == table.comment
+        columns = {c["name"]: c["comment"] for c in inspector.get_columns(name)}
+        assert columns == {c.name: c.comment for c in table.columns}
+
+
+def test_activity_person_ids_follow_people(migrated_engine: Engine) -> None:
+    inspector = sa.inspect(migrated_engine)
+    for name in ("engagement_events", "sales_touches"):
+        (fk,) = inspector.get_foreign_keys(name)
+        assert (fk["constrained_columns"], fk["referred_table"]) == (["person_id"], "people")
+        assert fk["options"].get("ondelete") == "SET NULL"
 
 
 def _describe(op: Any) -> tuple[str, str, str | None]:
