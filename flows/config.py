@@ -48,6 +48,19 @@ class SyncSettings(BaseModel):
     )
 
 
+class CsvImportSettings(BaseModel):
+    """Lead export files the nightly sync imports (a drop folder, say): path is a glob."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="file or glob, relative to the working directory")
+    source: str = Field(description="source name the leads load under (meta, linkedin, ...)")
+    mapping: str | dict[str, str] | None = Field(
+        None, description="a csv_mappings name or an inline field -> column mapping"
+    )
+    account_id: str | None = None
+
+
 class Settings(BaseModel):
     """The whole configuration file."""
 
@@ -58,6 +71,7 @@ class Settings(BaseModel):
     default_region: str | None = Field("US", description="phone region when a lead has none")
     sync: SyncSettings = SyncSettings()
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    csv_imports: list[CsvImportSettings] = Field(default_factory=list)
     csv_mappings: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="named column mappings for `leadflow import --mapping NAME`: field -> column",

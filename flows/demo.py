@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+from sandbox.csv_samples import GENERIC_MAPPING, write_samples
 from sandbox.data import hubspot_contacts
 from sandbox.google_ads import GoogleAdsSandbox
 from sandbox.google_ads_data import google_ads_dataset
@@ -67,6 +70,20 @@ sources:
     api_key: ${{LEADFLOW_DEMO_MAILCHIMP_KEY}}
 """
 
+CSV_IMPORTS = """\
+# Lead export files imported by every sync (here: samples written by the demo).
+csv_imports:
+  - path: "{meta}"
+    source: meta
+  - path: "{linkedin}"
+    source: linkedin
+  - path: "{generic}"
+    source: crm_csv
+    mapping: crm_export_de
+csv_mappings:
+  crm_export_de: {mapping}
+"""
+
 GOOGLE_MANAGER = "4440001111"
 GOOGLE_DIRECT = "7770004321"
 
@@ -115,22 +132,38 @@ def _quoted(values: list[object]) -> str:
     return ", ".join(f'"{value}"' for value in values)
 
 
-def demo_config(boxes: Sandboxes, warehouse_url: str) -> str:
-    """A configuration file's text that syncs every sandbox platform into the warehouse."""
+def csv_imports_config(folder: Path) -> str:
+    """Sample lead exports written to ``folder`` and the config that imports them nightly."""
+    paths = write_samples(folder)
+    return CSV_IMPORTS.format(
+        meta=paths["meta"].resolve(),
+        linkedin=paths["linkedin"].resolve(),
+        generic=paths["generic"].resolve(),
+        mapping=json.dumps(GENERIC_MAPPING),
+    )
+
+
+def demo_config(boxes: Sandboxes, warehouse_url: str, samples: Path | None = None) -> str:
+    """A configuration file's text that syncs every sandbox platform into the warehouse,
+    and imports sample lead export files written to ``samples`` when given."""
     meta, google, linkedin = boxes.meta.dataset, boxes.google.dataset, boxes.linkedin.dataset
     managed = [c for c in google.client_ids() if c != GOOGLE_DIRECT]
-    return CONFIG.format(
-        warehouse_url=warehouse_url,
-        hubspot=boxes.hubspot.base_url,
-        meta=boxes.meta.base_url,
-        meta_pages=_quoted([page.id for page in meta.pages]),
-        meta_accounts=_quoted([account.id for account in meta.ad_accounts]),
-        google=boxes.google.base_url,
-        google_manager=GOOGLE_MANAGER,
-        google_managed=_quoted(managed),
-        google_direct=GOOGLE_DIRECT,
-        linkedin=boxes.linkedin.base_url,
-        linkedin_accounts=_quoted([account["id"] for account in linkedin.accounts]),
-        linkedin_org=linkedin.organization["id"],
-        mailchimp=boxes.mailchimp.base_url,
+    imports = csv_imports_config(samples) if samples is not None else ""
+    return (
+        CONFIG.format(
+            warehouse_url=warehouse_url,
+            hubspot=boxes.hubspot.base_url,
+            meta=boxes.meta.base_url,
+            meta_pages=_quoted([page.id for page in meta.pages]),
+            meta_accounts=_quoted([account.id for account in meta.ad_accounts]),
+            google=boxes.google.base_url,
+            google_manager=GOOGLE_MANAGER,
+            google_managed=_quoted(managed),
+            google_direct=GOOGLE_DIRECT,
+            linkedin=boxes.linkedin.base_url,
+            linkedin_accounts=_quoted([account["id"] for account in linkedin.accounts]),
+            linkedin_org=linkedin.organization["id"],
+            mailchimp=boxes.mailchimp.base_url,
+        )
+        + imports
     )

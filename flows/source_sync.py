@@ -133,7 +133,7 @@ def spend_window(
     return watermark.date() - timedelta(days=source.spend_lookback_days), today
 
 
-def _recorded(summary: SourceSummary, run: RunContext, body: Callable[[], None]) -> SourceSummary:
+def record_run(summary: SourceSummary, run: RunContext, body: Callable[[], None]) -> SourceSummary:
     """Run ``body``, timing it, and write the ``sync_runs`` row whatever happens."""
     began = time.perf_counter()
     try:
@@ -154,7 +154,7 @@ def sync_account(
 ) -> SourceSummary:
     """Extract, normalize and load one account's leads; records a ``sync_runs`` row."""
     summary = SourceSummary(connector.name, account, started_at=run.clock())
-    return _recorded(summary, run, lambda: _load_pages(connector, source, account, run, summary))
+    return record_run(summary, run, lambda: _load_pages(connector, source, account, run, summary))
 
 
 def _load_pages(
@@ -226,7 +226,7 @@ def sync_stream(
 ) -> SourceSummary:
     """Extract and load one account of a non-lead stream (engagement, touches, reps)."""
     summary = SourceSummary(connector.name, f"{stream.name}:{account}", started_at=run.clock())
-    return _recorded(
+    return record_run(
         summary, run, lambda: _load_stream(connector, stream, source, account, run, summary)
     )
 
@@ -273,7 +273,7 @@ def sync_spend(
 ) -> SourceSummary:
     """Load one ad account's daily campaign spend; records a ``sync_runs`` row."""
     summary = SourceSummary(connector.name, f"spend:{account}", started_at=run.clock())
-    return _recorded(summary, run, lambda: _load_spend(connector, source, account, run, summary))
+    return record_run(summary, run, lambda: _load_spend(connector, source, account, run, summary))
 
 
 def _load_spend(

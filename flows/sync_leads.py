@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -14,8 +16,17 @@ from sqlalchemy import select
 
 from connectors import REGISTRY, AdPlatformConfig, SourceConfig
 from connectors.http import install_log_redaction, redact
-from flows.config import Settings, load_settings
-from flows.source_sync import RunContext, sync_account, sync_spend, sync_stream
+from flows.config import CsvImportSettings, Settings, load_settings
+from flows.import_csv import import_file
+from flows.source_sync import (
+    RunContext,
+    SourceSummary,
+    record_run,
+    sync_account,
+    sync_spend,
+    sync_stream,
+)
+from models.load import LoadCounts
 from models.migrate import upgrade
 from models.tables import sync_runs
 from models.warehouse import create_engine, redact_url
@@ -35,6 +46,9 @@ SUMMARY_COLUMNS = (
     "error",
     "warnings",
 )
+
+
+COUNT_KEYS = ("inserted", "updated", "unchanged", "quarantined")
 
 
 class SyncFailed(RuntimeError):
@@ -102,6 +116,40 @@ def sync_stream_task(
     finally:
         run.engine.dispose()
     run.logger.info("%s %s %s: %d records", name, stream, account, summary.records)
+
+
+@task(name="import-file", task_run_name="import-{path}", cache_policy=NO_CACHE)
+def import_file_task(path: str, entry: CsvImportSettings, settings: Settings, run_id: str) -> None:
+    """Import one lead export file named by ``csv_imports``; one sync_runs row."""
+    run = _run(settings, run_id)
+    mapping = entry.mapping
+    if isinstance(mapping, str):
+        mapping = settings.csv_mappings[mapping]
+    summary = SourceSummary(entry.source, f"csv:{Path(path).name}", started_at=run.clock())
+
+    def body() -> None:
+        result = import_file(
+            path, source=entry.source, settings=settings, mapping=mapping,
+            account_id=entry.account_id, now=run.clock(),
+        )  # fmt: skip
+        summary.add(result["rows"], LoadCounts(*(result[k] for k in COUNT_KEYS)), None)
+        summary.warnings.extend(result["problems"])
+
+    try:
+        record_run(summary, run, body)
+    finally:
+        run.engine.dispose()
+
+
+def submit_imports(settings: Settings, run_id: str) -> dict:
+    """One task per file matched by the ``csv_imports`` globs."""
+    futures = {}
+    for entry in settings.csv_imports:
+        for path in sorted(glob.glob(entry.path)):
+            futures[f"{entry.source}/csv:{path}"] = import_file_task.submit(
+                path, entry, settings, run_id
+            )
+    return futures
 
 
 def submit_source(name: str, source: SourceConfig, settings: Settings, run_id: str) -> dict:
@@ -181,6 +229,8 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
             futures.update(submit_source(name, source, settings, run_id))
         except Exception as error:
             failed[name] = redact(f"{type(error).__name__}: {error}")
+    if not sources:
+        futures.update(submit_imports(settings, run_id))
     for name, future in futures.items():
         try:
             future.result()

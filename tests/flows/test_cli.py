@@ -94,7 +94,13 @@ def test_demo_twice_loads_every_platform_then_changes_nothing(
     first = summary_rows(capsys.readouterr().out)
     assert main(["demo", "--contacts", "400", "--warehouse-url", url]) == 0
     second = summary_rows(capsys.readouterr().out)
-    assert {row[0] for row in first} == {"hubspot", "meta", "google_ads", "linkedin", "mailchimp"}
+    sources = {"hubspot", "meta", "google_ads", "linkedin", "mailchimp", "crm_csv"}
+    assert {row[0] for row in first} == sources
+    assert {row[1] for row in first if row[1].startswith("csv:")} == {
+        "csv:meta_leads_export.csv",
+        "csv:linkedin_leads_export.csv",
+        "csv:crm_export_de.csv",
+    }
     assert all(row[2] == "succeeded" for row in first + second)
     assert sum(int(row[5]) for row in first) > 2000  # inserted, leads and campaign days
     assert [(row[5], row[6]) for row in second] == [("0", "0")] * len(second)
