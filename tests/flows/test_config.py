@@ -29,9 +29,11 @@ def test_example_file_loads_with_its_secret_from_the_environment():
         "META_ACCESS_TOKEN": "meta-token-abcdef",
         "GOOGLE_ADS_ACCESS_TOKEN": "google-token-abcdef",
         "LINKEDIN_ACCESS_TOKEN": "linkedin-token-abcdef",
+        "MAILCHIMP_API_KEY": "0123456789abcdef-us21",
     }
     settings = load_settings(example, env=env)
-    assert set(settings.sources) == {"hubspot", "meta", "google_ads", "linkedin"}
+    assert set(settings.sources) == {"hubspot", "meta", "google_ads", "linkedin", "mailchimp"}
+    assert settings.csv_imports[1].mapping == "crm_export" in settings.csv_mappings
     assert settings.sources["google_ads"].customer_ids == ["1234567890"]
     hubspot = settings.sources["hubspot"]
     assert hubspot.type == "hubspot"
