@@ -81,27 +81,40 @@ class RunContext:
     logger: Logger = log
 
 
+def map_records(
+    to_rows: Callable[[Mapping[str, Any], LeadContext], list[Any]],
+    record_key: Callable[[Mapping[str, Any]], str | None],
+    records: Iterable[Mapping[str, Any]],
+    context: LeadContext,
+) -> tuple[list[Any], list[Rejected]]:
+    """Map raw records to rows; a record that cannot be mapped becomes a Rejected naming
+    the source, the record and the field, so nothing is dropped silently."""
+    rows: list[Any] = []
+    rejected: list[Rejected] = []
+    for record in records:
+        try:
+            rows.extend(to_rows(record, context))
+        except InvalidRecord as error:
+            rejected.append(Rejected.from_error(error, context.account_id, record))
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            key = _safe_key(record_key, record)
+            problem = InvalidRecord(context.source, key, "<record>", f"malformed: {error!r}")
+            rejected.append(Rejected.from_error(problem, context.account_id, record))
+    return rows, rejected
+
+
 def normalize_records(
     connector: Connector, records: Iterable[Mapping[str, Any]], context: LeadContext
 ) -> tuple[list[Lead], list[Rejected]]:
     """Map raw records to Leads; a record that cannot be mapped becomes a Rejected."""
-    leads: list[Lead] = []
-    rejected: list[Rejected] = []
-    for record in records:
-        try:
-            leads.append(connector.to_lead(record, context))
-        except InvalidRecord as error:
-            rejected.append(Rejected.from_error(error, context.account_id, record))
-        except (KeyError, TypeError, AttributeError, ValueError) as error:
-            key = _safe_key(connector, record)
-            problem = InvalidRecord(context.source, key, "<record>", f"malformed: {error!r}")
-            rejected.append(Rejected.from_error(problem, context.account_id, record))
-    return leads, rejected
+    return map_records(
+        lambda record, ctx: [connector.to_lead(record, ctx)], connector.record_key, records, context
+    )
 
 
-def _safe_key(connector: Connector, record: Any) -> str | None:
+def _safe_key(record_key: Callable[[Mapping[str, Any]], str | None], record: Any) -> str | None:
     try:
-        return connector.record_key(record)
+        return record_key(record)
     except Exception:  # hostile input: the key itself may be unreadable
         return None
 
@@ -196,31 +209,6 @@ def _load_pages(
         _close(client)
 
 
-def map_stream_records(
-    stream: Stream, records: Iterable[Mapping[str, Any]], context: LeadContext
-) -> tuple[list[Any], list[Rejected]]:
-    """Map raw records of a stream to rows; a record that cannot be mapped is Rejected."""
-    rows: list[Any] = []
-    rejected: list[Rejected] = []
-    for record in records:
-        try:
-            rows.extend(stream.to_rows(record, context))
-        except InvalidRecord as error:
-            rejected.append(Rejected.from_error(error, context.account_id, record))
-        except (KeyError, TypeError, AttributeError, ValueError) as error:
-            key = _safe_stream_key(stream, record)
-            problem = InvalidRecord(context.source, key, "<record>", f"malformed: {error!r}")
-            rejected.append(Rejected.from_error(problem, context.account_id, record))
-    return rows, rejected
-
-
-def _safe_stream_key(stream: Stream, record: Any) -> str | None:
-    try:
-        return stream.record_key(record)
-    except Exception:  # hostile input: the key itself may be unreadable
-        return None
-
-
 def sync_stream(
     connector: Connector, stream: Stream, source: SourceConfig, account: str, run: RunContext
 ) -> SourceSummary:
@@ -254,7 +242,7 @@ def _load_stream(
     client = connector.open(source)
     try:
         for page in stream.pages(client, account, start_for):
-            rows, rejected = map_stream_records(stream, page.records, context)
+            rows, rejected = map_records(stream.to_rows, stream.record_key, page.records, context)
             watermark = watermark_for(page.cursor, ceiling)
             with run.engine.begin() as conn:
                 counts = load_stream(
