@@ -64,11 +64,14 @@ def _cell(value: Any) -> str:
 def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
     """Run the flow, print the summary the warehouse recorded, return an exit code."""
     from flows.config import load_settings
-    from flows.sync_leads import latest_summary, sync_leads
+    from flows.sync_leads import latest_summary, people_summary, sync_leads
 
     settings = load_settings(config_path)
     state = sync_leads(config_path=config_path, sources=sources, return_state=True)
     print(format_summary(latest_summary(settings.warehouse_url)))
+    stages = people_summary(settings.warehouse_url)
+    counts = ", ".join(f"{stage} {count}" for stage, count in stages.items())
+    print(f"people: {sum(stages.values())} ({counts})")
     if state.is_failed():
         print(f"sync failed: {state.message}", file=sys.stderr)
         return 1

@@ -71,6 +71,9 @@ class Settings(BaseModel):
     default_region: str | None = Field("US", description="phone region when a lead has none")
     sync: SyncSettings = SyncSettings()
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    classification_rules: str | None = Field(
+        None, description="a rules YAML (a copy of models/default_rules.yaml); None: defaults"
+    )
     csv_imports: list[CsvImportSettings] = Field(default_factory=list)
     csv_mappings: dict[str, dict[str, str]] = Field(
         default_factory=dict,

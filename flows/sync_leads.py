@@ -12,7 +12,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connectors import REGISTRY, AdPlatformConfig, SourceConfig
 from connectors.http import install_log_redaction, redact
@@ -28,7 +28,7 @@ from flows.source_sync import (
 )
 from models.load import LoadCounts
 from models.migrate import upgrade
-from models.tables import sync_runs
+from models.tables import people, sync_runs
 from models.warehouse import create_engine, redact_url
 
 SUMMARY_COLUMNS = (
@@ -200,11 +200,45 @@ def latest_summary(warehouse_url: str) -> list[dict[str, Any]]:
     return read_summary(warehouse_url, run_id) if run_id else []
 
 
+def people_summary(warehouse_url: str) -> dict[str, int]:
+    """How many people the warehouse holds per lifecycle stage."""
+    engine = create_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            query = select(people.c.lifecycle, func.count()).group_by(people.c.lifecycle)
+            counts = {str(stage): count for stage, count in conn.execute(query).all()}
+    finally:
+        engine.dispose()
+    return dict(sorted(counts.items()))
+
+
 def _artifact_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
         for row in rows
     ]
+
+
+@task(name="resolve-and-classify", cache_policy=NO_CACHE)
+def classify_task(settings: Settings, run_id: str) -> dict:
+    """Resolve people across platforms and classify each: one task for the whole run (it
+    works in batches of people inside)."""
+    from flows.classify_people import resolve_and_classify
+    from models.rules import load_rules
+
+    run = _run(settings, run_id)
+    try:
+        summary = resolve_and_classify(
+            run.engine,
+            rules=load_rules(settings.classification_rules),
+            now=run.clock(),
+            run_id=run_id,
+            logger=run.logger,
+        )
+    finally:
+        run.engine.dispose()
+    run.logger.info("people: %s", summary)
+    return summary
 
 
 @flow(name="sync-leads", flow_run_name=_run_name, log_prints=True)
@@ -236,11 +270,14 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
             future.result()
         except Exception as error:
             failed[name] = redact(f"{type(error).__name__}: {error}")
+    people = classify_task(settings, run_id)
     rows = read_summary(settings.warehouse_url, run_id)
     create_table_artifact(
         key="sync-leads-summary",
         table=_artifact_rows(rows),
-        description=f"Sync run {run_id}: per source, what was fetched and loaded.",
+        description=(
+            f"Sync run {run_id}: per source, what was fetched and loaded. People: {people}."
+        ),
     )
     if failed:
         names = ", ".join(f"{name} ({why})" for name, why in failed.items())

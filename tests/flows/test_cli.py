@@ -91,9 +91,14 @@ def test_demo_twice_loads_every_platform_then_changes_nothing(
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'leadflow.db'}"
     assert main(["demo", "--contacts", "400", "--warehouse-url", url]) == 0
-    first = summary_rows(capsys.readouterr().out)
+    first_out = capsys.readouterr().out
+    first = summary_rows(first_out)
     assert main(["demo", "--contacts", "400", "--warehouse-url", url]) == 0
-    second = summary_rows(capsys.readouterr().out)
+    second_out = capsys.readouterr().out
+    second = summary_rows(second_out)
+    people = [line for line in first_out.splitlines() if line.startswith("people: ")]
+    assert people and "mql" in people[0]
+    assert people == [line for line in second_out.splitlines() if line.startswith("people: ")]
     sources = {"hubspot", "meta", "google_ads", "linkedin", "mailchimp", "crm_csv"}
     assert {row[0] for row in first} == sources
     assert {row[1] for row in first if row[1].startswith("csv:")} == {

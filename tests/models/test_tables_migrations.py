@@ -31,9 +31,12 @@ TABLES = {
     "engagement_events",
     "sales_touches",
     "sales_reps",
+    "person_merges",
+    "stage_transitions",
 }
 ACTIVITY_TABLES = {"engagement_events", "sales_touches", "sales_reps"}
-HEAD = "0003"
+HEAD = "0004"
+PEOPLE_STAGES_TABLES = {"person_merges", "stage_transitions"}
 PRAGMAS = ("journal_mode", "busy_timeout", "foreign_keys")
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
@@ -156,6 +159,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0002_campaigns_spend_utm.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0003_activity.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0004_people_stages.py").is_file()
 
 
 @pytest.mark.parametrize(
@@ -221,22 +225,26 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0001")
     assert current_revision(migrated_engine) == "0001"
     # Exactly what 0002 adds is missing (so leads kept its indexes through batch mode).
-    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == [
-        ("add_column", "leads", "utm_campaign"),
-        ("add_column", "leads", "utm_content"),
-        ("add_column", "leads", "utm_medium"),
-        ("add_column", "leads", "utm_source"),
-        ("add_column", "leads", "utm_term"),
-        ("add_column", "sync_runs", "warnings"),
-        ("add_index", "ad_spend_daily", "ix_ad_spend_daily_platform_campaign_id_day"),
-        *ACTIVITY_DIFF[:6],
-        ("add_table", "ad_spend_daily", None),
-        ("add_table", "campaigns", None),
-        *ACTIVITY_DIFF[6:],
-    ]
+    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        [*_people_stages_diff(migrated_engine), *ADD_0002_DIFF, *ACTIVITY_DIFF]
+    )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
     assert schema_diff(migrated_engine) == []
+
+
+# What 0002 adds, as schema_diff reports it missing.
+ADD_0002_DIFF = [
+    ("add_column", "leads", "utm_campaign"),
+    ("add_column", "leads", "utm_content"),
+    ("add_column", "leads", "utm_medium"),
+    ("add_column", "leads", "utm_source"),
+    ("add_column", "leads", "utm_term"),
+    ("add_column", "sync_runs", "warnings"),
+    ("add_index", "ad_spend_daily", "ix_ad_spend_daily_platform_campaign_id_day"),
+    ("add_table", "ad_spend_daily", None),
+    ("add_table", "campaigns", None),
+]
 
 
 # What 0003 adds, as schema_diff reports it missing (sorted).
@@ -257,11 +265,13 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
     with migrated_engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0002")
     assert current_revision(migrated_engine) == "0002"
-    assert set(sa.inspect(migrated_engine).get_table_names()) == (TABLES - ACTIVITY_TABLES) | {
-        "alembic_version"
-    }
+    assert set(sa.inspect(migrated_engine).get_table_names()) == (
+        TABLES - ACTIVITY_TABLES - PEOPLE_STAGES_TABLES
+    ) | {"alembic_version"}
     # Exactly the activity tables and their indexes are missing; nothing else changed.
-    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == ACTIVITY_DIFF
+    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        [*ACTIVITY_DIFF, *_people_stages_diff(migrated_engine)]
+    )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
     assert schema_diff(migrated_engine) == []
@@ -285,7 +295,78 @@ def test_activity_person_ids_follow_people(migrated_engine: Engine) -> None:
         assert fk["options"].get("ondelete") == "SET NULL"
 
 
+PEOPLE_STAGES_COLUMNS = (
+    "email",
+    "job_title",
+    "country",
+    "city",
+    "lifecycle",
+    "raw_stage",
+    "fit",
+    "engagement",
+    "reasons",
+    "qualified_at",
+    "lifecycle_at",
+    "classified_at",
+)
+
+
+def _people_stages_diff(engine: Engine) -> list[tuple[str, str, str | None]]:
+    """What 0004 adds, as schema_diff reports it missing (comments only on PostgreSQL)."""
+    diff = [("add_column", "people", name) for name in PEOPLE_STAGES_COLUMNS]
+    diff += [
+        ("add_index", "people", "ix_people_lifecycle"),
+        ("add_index", "person_merges", "ix_person_merges_into_person"),
+        ("add_index", "stage_transitions", "ix_stage_transitions_person_id"),
+        ("add_table", "person_merges", None),
+        ("add_table", "stage_transitions", None),
+    ]
+    if engine.dialect.name == "postgresql":
+        diff += [("modify_comment", "people", "stage"), ("modify_comment", "people", "updated_at")]
+    return diff
+
+
+def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0003")
+    assert current_revision(migrated_engine) == "0003"
+    assert set(sa.inspect(migrated_engine).get_table_names()) == (TABLES - PEOPLE_STAGES_TABLES) | {
+        "alembic_version"
+    }
+    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        _people_stages_diff(migrated_engine)
+    )
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+
+
+@ONLY_POSTGRESQL
+def test_postgresql_keeps_people_stages_comments(migrated_engine: Engine) -> None:
+    inspector = sa.inspect(migrated_engine)
+    for name in sorted(PEOPLE_STAGES_TABLES | {"people"}):
+        table = metadata.tables[name]
+        assert inspector.get_table_comment(name)["text"] == table.comment
+        columns = {c["name"]: c["comment"] for c in inspector.get_columns(name)}
+        assert columns == {c.name: c.comment for c in table.columns}
+
+
+def test_stage_transitions_are_unique_per_person_lifecycle_and_time(
+    migrated_engine: Engine,
+) -> None:
+    inspector = sa.inspect(migrated_engine)
+    uniques = {
+        tuple(u["column_names"]) for u in inspector.get_unique_constraints("stage_transitions")
+    }
+    assert uniques == {("person_id", "to_lifecycle", "at")}
+    (fk,) = inspector.get_foreign_keys("stage_transitions")
+    assert (fk["referred_table"], fk["options"].get("ondelete")) == ("people", "CASCADE")
+
+
 def _describe(op: Any) -> tuple[str, str, str | None]:
+    if isinstance(op, list):  # column modifications: [(kind, schema, table, column, ...)]
+        ((kind, _, table, column, *_),) = op
+        return (kind, table, column)
     if op[0] == "add_column":
         return (op[0], op[2], op[3].name)
     if op[0] == "add_index":

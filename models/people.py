@@ -1,0 +1,419 @@
+"""Warehouse I/O for identity resolution and classification: read facts, write results.
+
+The pure parts live in ``models.identity`` (who is who) and ``models.classify`` (what stage
+they are at); this module only reads their inputs and writes their outputs, in the
+caller's transaction. Every write is an executemany (or a chunked ``IN``), and only rows
+whose value changes are written, so a rerun over unchanged data writes almost nothing.
+
+Decisions:
+- ``engagement_events.person_id`` follows the event's ``email_match_key`` (the person of the
+  leads with that key; an event whose key matches no lead has no person), and
+  ``sales_touches.person_id`` the touched lead ``(source, lead_id)``, or the HubSpot contact
+  it was merged into (``Resolution.aliases``).
+- A merged-away person's stage history moves to the person it merged into (unless the
+  survivor already has that transition); then its ``people`` row is deleted.
+- ``people.updated_at`` changes with the profile only; a classification sets
+  ``classified_at``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from models.activity import EngagementEvent, SalesTouch
+from models.classify import Classification, LeadFacts, PersonFacts, PreviousState, Transition
+from models.identity import HUBSPOT, MERGED_IDS_PROPERTY, LeadKeys, Resolution, parse_merged_ids
+from models.identity import person_profile as identity_profile
+from models.leads import Lead, Stage
+from models.load import LEAD_FIELDS
+from models.tables import (
+    engagement_events,
+    leads,
+    people,
+    person_merges,
+    sales_touches,
+    stage_transitions,
+)
+from models.upsert import chunks, require_aware, upsert
+from models.warehouse import unprepared
+
+NaturalKey = tuple[str, str]
+STREAM_SIZE = 5_000
+# Columns person_profile fills (its _PROFILE_GROUPS), all on people too.
+PROFILE_COLUMNS = (
+    "email",
+    "email_match_key",
+    "phone",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "country",
+    "city",
+)
+_PROFILE_LEAD_COLUMNS = ("source", "source_lead_id", "account_id", "created_at", "updated_at")
+CLASSIFICATION_COLUMNS = (
+    "stage",
+    "lifecycle",
+    "raw_stage",
+    "fit",
+    "engagement",
+    "reasons",
+    "qualified_at",
+    "lifecycle_at",
+    "classified_at",
+)
+_EVENT_COLUMNS = (
+    "source",
+    "event_id",
+    "account_id",
+    "event_type",
+    "occurred_at",
+    "channel",
+    "email",
+    "email_match_key",
+    "campaign_id",
+    "detail",
+    "raw",
+)
+_TOUCH_COLUMNS = (
+    "source",
+    "touch_id",
+    "lead_id",
+    "touch_type",
+    "occurred_at",
+    "updated_at",
+    "owner_id",
+    "direction",
+    "outcome",
+    "raw",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityCounts:
+    """What save_identity wrote."""
+
+    people: int
+    new_people: int
+    changed_profiles: int
+    leads: int
+    events: int
+    touches: int
+    merged: int
+
+
+def _stream(conn: Connection, query: sa.Select[Any]) -> Iterator[sa.Row[Any]]:
+    """Rows of ``query``, fetched in chunks (server-side cursor on PostgreSQL)."""
+    result = conn.execute(query, execution_options={"yield_per": STREAM_SIZE})
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def read_lead_keys(conn: Connection) -> list[LeadKeys]:
+    """Every lead's natural key and match keys (HubSpot merged ids included)."""
+    query = sa.select(
+        leads.c.source,
+        leads.c.source_lead_id,
+        leads.c.email_match_key,
+        leads.c.phone,
+        leads.c.custom_fields[MERGED_IDS_PROPERTY],
+    ).order_by(leads.c.source, leads.c.source_lead_id)
+    return [
+        LeadKeys(
+            source,
+            lead_id,
+            email_key,
+            phone,
+            parse_merged_ids(merged, lead_id) if source == HUBSPOT else (),
+        )
+        for source, lead_id, email_key, phone, merged in _stream(conn, query)
+    ]
+
+
+def read_previous_person_ids(conn: Connection) -> dict[NaturalKey, str]:
+    """Last run's person id of every lead that has one."""
+    query = sa.select(leads.c.source, leads.c.source_lead_id, leads.c.person_id).where(
+        leads.c.person_id.is_not(None)
+    )
+    return {(source, lead_id): pid for source, lead_id, pid in _stream(conn, query)}
+
+
+def save_identity(
+    conn: Connection, resolution: Resolution, now: datetime, run_id: str
+) -> IdentityCounts:
+    """Write ``resolution``: people profiles, person ids on leads, events and touches,
+    merges (then the merged-away people rows are deleted). Runs in the caller's transaction.
+
+    Every lead must be in ``resolution.person_of`` (resolve all of them: read_lead_keys).
+    """
+    require_aware(now=now)
+    person_of = resolution.person_of
+    members: dict[str, list[Lead]] = defaultdict(list)
+    current: dict[NaturalKey, str | None] = {}
+    email_person: dict[str, str] = {}
+    columns = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
+    query = sa.select(*(leads.c[name] for name in columns), leads.c.person_id)
+    for row in _stream(conn, query):
+        values = dict(zip(columns, row[:-1], strict=True))
+        key = (values["source"], values["source_lead_id"])
+        pid = person_of.get(key)
+        if pid is None:
+            raise ValueError(f"lead {key!r} is not in the resolution")
+        members[pid].append(Lead(**values))
+        current[key] = row[-1]
+        if values["email_match_key"]:
+            email_person[values["email_match_key"]] = pid
+
+    stored = _stored_profiles(conn)
+    profiles = [
+        {"person_id": pid, **identity_profile(found)} for pid, found in sorted(members.items())
+    ]
+    new = [row for row in profiles if row["person_id"] not in stored]
+    changed = [
+        row
+        for row in profiles
+        if row["person_id"] in stored
+        and any(stored[row["person_id"]][name] != row[name] for name in PROFILE_COLUMNS)
+    ]
+    for row in (*new, *changed):
+        row.update(created_at=now, updated_at=now)
+    upsert(conn, people, [*new, *changed], ["person_id"], [*PROFILE_COLUMNS, "updated_at"])
+
+    moved = [
+        {"b_source": key[0], "b_id": key[1], "b_person": pid}
+        for key, pid in person_of.items()
+        if current.get(key, pid) != pid
+    ]
+    _execute_many(
+        conn,
+        leads.update()
+        .where(
+            leads.c.source == sa.bindparam("b_source"),
+            leads.c.source_lead_id == sa.bindparam("b_id"),
+        )
+        .values(person_id=sa.bindparam("b_person")),
+        moved,
+    )
+    events = _repoint_events(conn, email_person)
+    touches = _repoint_touches(conn, {**resolution.aliases, **person_of})
+    _save_merges(conn, resolution, now, run_id)
+    return IdentityCounts(
+        people=len(members),
+        new_people=len(new),
+        changed_profiles=len(changed),
+        leads=len(moved),
+        events=events,
+        touches=touches,
+        merged=len(resolution.merges),
+    )
+
+
+def _execute_many(conn: Connection, statement: Any, params: Sequence[Mapping[str, Any]]) -> None:
+    for chunk in chunks(params, STREAM_SIZE):
+        conn.execute(statement, list(chunk))
+
+
+def _stored_profiles(conn: Connection) -> dict[str, dict[str, Any]]:
+    query = sa.select(people.c.person_id, *(people.c[name] for name in PROFILE_COLUMNS))
+    return {
+        row[0]: dict(zip(PROFILE_COLUMNS, row[1:], strict=True)) for row in _stream(conn, query)
+    }
+
+
+def _repoint_events(conn: Connection, email_person: Mapping[str, str]) -> int:
+    """Point events at the person of their email match key; the number of keys re-pointed."""
+    e = engagement_events
+    query = (
+        sa.select(e.c.email_match_key, e.c.person_id)
+        .where(e.c.email_match_key.is_not(None))
+        .distinct()
+    )
+    wrong: dict[str, str | None] = {}
+    for key, pid in _stream(conn, query):
+        if email_person.get(key) != pid:
+            wrong[key] = email_person.get(key)
+    statement = (
+        e.update()
+        .where(e.c.email_match_key == sa.bindparam("b_key"))
+        .values(person_id=sa.bindparam("b_person"))
+    )
+    _execute_many(conn, statement, [{"b_key": k, "b_person": p} for k, p in sorted(wrong.items())])
+    return len(wrong)
+
+
+def _repoint_touches(conn: Connection, person_of: Mapping[NaturalKey, str]) -> int:
+    """Point touches at the person of the touched lead; the number of leads re-pointed."""
+    t = sales_touches
+    query = sa.select(t.c.source, t.c.lead_id, t.c.person_id).distinct()
+    wrong: dict[NaturalKey, str | None] = {}
+    for source, lead_id, pid in _stream(conn, query):
+        if person_of.get((source, lead_id)) != pid:
+            wrong[(source, lead_id)] = person_of.get((source, lead_id))
+    statement = (
+        t.update()
+        .where(t.c.source == sa.bindparam("b_source"), t.c.lead_id == sa.bindparam("b_id"))
+        .values(person_id=sa.bindparam("b_person"))
+    )
+    params = [{"b_source": k[0], "b_id": k[1], "b_person": p} for k, p in sorted(wrong.items())]
+    _execute_many(conn, statement, params)
+    return len(wrong)
+
+
+def _save_merges(conn: Connection, resolution: Resolution, now: datetime, run_id: str) -> None:
+    """Record merges, move the merged-away people's history, then delete their rows."""
+    if not resolution.merges:
+        return
+    rows = [
+        {
+            "from_person": m.from_person,
+            "into_person": m.into_person,
+            "reason": m.reason,
+            "bridging_key": m.bridging_key,
+            "merged_at": now,
+            "run_id": run_id,
+        }
+        for m in resolution.merges
+    ]
+    upsert(conn, person_merges, rows, ["from_person", "into_person"], [])
+    st, other = stage_transitions, stage_transitions.alias("survivor")
+    duplicate = (
+        sa.select(other.c.id)
+        .where(
+            other.c.person_id == sa.bindparam("b_into"),
+            other.c.to_lifecycle == st.c.to_lifecycle,
+            other.c.at == st.c.at,
+        )
+        .exists()
+    )
+    history = (
+        st.update()
+        .where(st.c.person_id == sa.bindparam("b_from"), ~duplicate)
+        .values(person_id=sa.bindparam("b_into"))
+    )
+    params = [{"b_from": m.from_person, "b_into": m.into_person} for m in resolution.merges]
+    _execute_many(conn, history, params)
+    gone = sorted({m.from_person for m in resolution.merges} - set(resolution.clusters))
+    for chunk in chunks(gone):
+        # Leftover (duplicate) transitions go with the row (ON DELETE CASCADE on PostgreSQL;
+        # deleted explicitly too, in case SQLite foreign keys are off).
+        conn.execute(st.delete().where(st.c.person_id.in_(chunk)))
+        conn.execute(people.delete().where(people.c.person_id.in_(chunk)))
+
+
+def read_person_facts(conn: Connection, person_ids: Sequence[str]) -> list[PersonFacts]:
+    """Everything classification needs about ``person_ids`` (in that order; unknown ids
+    get no facts): their leads, engagement events, sales touches and stored state."""
+    found_leads: dict[str, list[LeadFacts]] = defaultdict(list)
+    found_events: dict[str, list[EngagementEvent]] = defaultdict(list)
+    found_touches: dict[str, list[SalesTouch]] = defaultdict(list)
+    previous: dict[str, PreviousState | None] = {}
+    with unprepared(conn):
+        for chunk in chunks(sorted(set(person_ids))):
+            for pid, values in _rows(conn, leads, LEAD_FIELDS, chunk):
+                found_leads[pid].append(LeadFacts.from_lead(Lead(**_plain(values))))
+            for pid, values in _rows(conn, engagement_events, _EVENT_COLUMNS, chunk):
+                found_events[pid].append(EngagementEvent(**_plain(values)))
+            for pid, values in _rows(conn, sales_touches, _TOUCH_COLUMNS, chunk):
+                found_touches[pid].append(SalesTouch(**_plain(values)))
+            query = sa.select(
+                people.c.person_id, people.c.stage, people.c.lifecycle, people.c.qualified_at
+            ).where(people.c.person_id.in_(chunk))
+            for pid, stage, lifecycle, qualified_at in conn.execute(query):
+                known = stage is not None and lifecycle is not None
+                previous[pid] = (
+                    PreviousState(Stage(stage), lifecycle, qualified_at) if known else None
+                )
+    return [
+        PersonFacts(
+            person_id=pid,
+            leads=sorted(found_leads[pid], key=lambda f: (f.source, f.source_lead_id)),
+            events=sorted(found_events[pid], key=lambda e: (e.occurred_at, e.source, e.event_id)),
+            touches=sorted(found_touches[pid], key=lambda t: (t.occurred_at, t.touch_id)),
+            previous=previous[pid],
+        )
+        for pid in person_ids
+        if pid in previous
+    ]
+
+
+def _rows(
+    conn: Connection, table: sa.Table, columns: Sequence[str], person_ids: Sequence[str]
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    query = sa.select(table.c.person_id, *(table.c[name] for name in columns)).where(
+        table.c.person_id.in_(person_ids)
+    )
+    for row in conn.execute(query):
+        yield row[0], dict(zip(columns, row[1:], strict=True))
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON columns stored as NULL come back as None where the records expect a mapping."""
+    for name in ("custom_fields", "raw", "detail"):
+        if name in values and values[name] is None:
+            values[name] = {}
+    return values
+
+
+def save_classifications(
+    conn: Connection,
+    results: Sequence[tuple[str, Classification, Sequence[Transition]]],
+    now: datetime,
+    run_id: str,
+) -> int:
+    """Store each person's classification and add its transitions (a transition already
+    stored, same person, lifecycle stage and time, is skipped). Returns how many
+    transitions were new. Runs in the caller's transaction."""
+    require_aware(now=now)
+    updates = [
+        {
+            "b_person": pid,
+            "stage": str(c.stage),
+            "lifecycle": c.lifecycle,
+            "raw_stage": c.raw_stage,
+            "fit": c.fit,
+            "engagement": c.engagement,
+            "reasons": list(c.reasons),
+            "qualified_at": c.qualified_at,
+            "lifecycle_at": c.lifecycle_at,
+            "classified_at": now,
+        }
+        for pid, c, _ in results
+    ]
+    statement = people.update().where(people.c.person_id == sa.bindparam("b_person"))
+    _execute_many(conn, statement, updates)
+    rows = {
+        (pid, t.to_lifecycle, t.at): {
+            "person_id": pid,
+            "from_stage": str(t.from_stage) if t.from_stage else None,
+            "to_stage": str(t.to_stage),
+            "from_lifecycle": t.from_lifecycle,
+            "to_lifecycle": t.to_lifecycle,
+            "at": t.at,
+            "reasons": list(t.reasons),
+            "run_id": run_id,
+            "recorded_at": now,
+        }
+        for pid, _, found in results
+        for t in found
+    }
+    if not rows:
+        return 0
+    before = _count_transitions(conn, run_id)
+    for chunk in chunks(list(rows.values()), STREAM_SIZE):
+        upsert(conn, stage_transitions, chunk, ["person_id", "to_lifecycle", "at"], [])
+    return _count_transitions(conn, run_id) - before
+
+
+def _count_transitions(conn: Connection, run_id: str) -> int:
+    query = sa.select(sa.func.count()).where(stage_transitions.c.run_id == run_id)
+    return conn.execute(query.select_from(stage_transitions)).scalar_one()
