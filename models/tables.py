@@ -179,6 +179,7 @@ stage_transitions = sa.Table(
     _ts("recorded_at", "When leadflow recorded the change (UTC)."),
     sa.UniqueConstraint("person_id", "to_lifecycle", "at"),
     sa.Index(None, "person_id"),
+    sa.Index(None, "run_id"),
     comment="One row per stage change of a person (person_id, to_lifecycle, at).",
 )
 

@@ -318,6 +318,7 @@ def _people_stages_diff(engine: Engine) -> list[tuple[str, str, str | None]]:
         ("add_index", "people", "ix_people_lifecycle"),
         ("add_index", "person_merges", "ix_person_merges_into_person"),
         ("add_index", "stage_transitions", "ix_stage_transitions_person_id"),
+        ("add_index", "stage_transitions", "ix_stage_transitions_run_id"),
         ("add_table", "person_merges", None),
         ("add_table", "stage_transitions", None),
     ]

@@ -190,10 +190,14 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_stage_transitions_person_id"), "stage_transitions", ["person_id"], unique=False
     )
+    op.create_index(
+        op.f("ix_stage_transitions_run_id"), "stage_transitions", ["run_id"], unique=False
+    )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index(op.f("ix_stage_transitions_run_id"), table_name="stage_transitions")
     op.drop_index(op.f("ix_stage_transitions_person_id"), table_name="stage_transitions")
     op.drop_table("stage_transitions")
     op.drop_index(op.f("ix_person_merges_into_person"), table_name="person_merges")
