@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.base import LeadContext
-from models.contact import clean_name, clean_text, contact_routes, region_for_country
+from models.contact import clean_name, clean_text, reachable_contact, region_for_country
 from models.leads import InvalidRecord, Lead
 from models.spend import CampaignDay
 
@@ -156,11 +156,7 @@ def _contact(
         extra["work_email"] = answers["WORK_EMAIL"]
     if answers.get("PHONE_NUMBER") and answers.get("WORK_PHONE"):
         extra["work_phone"] = answers["WORK_PHONE"]
-    address, match_key, number, problems = contact_routes(email, phone, region)
-    if address is None and number is None:
-        reason = problems.get("email") or problems.get("phone") or "no email and no phone"
-        raise InvalidRecord(SOURCE, key, "email", f"no way to reach this lead: {reason}")
-    return address, match_key, number, problems
+    return reachable_contact(SOURCE, key, email, phone, region)
 
 
 def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:

@@ -38,8 +38,8 @@ from connectors.hubspot_search import ID_PROPERTY, RESULT_CAP, SearchSpec, searc
 from models.contact import (
     clean_name,
     clean_text,
-    contact_routes,
     parse_timestamp,
+    reachable_contact,
     region_for_country,
 )
 from models.leads import InvalidRecord, Lead
@@ -170,10 +170,9 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
     country = clean_text(props.get("country"))
     region = region_for_country(country, context.default_region)
     raw_phone = props.get("phone") or props.get("mobilephone")
-    email, match_key, phone, problems = contact_routes(props.get("email"), raw_phone, region)
-    if email is None and phone is None:
-        reason = problems.get("email") or "no email and no phone"
-        raise InvalidRecord(SOURCE, key, "email", f"no way to reach this contact: {reason}")
+    email, match_key, phone, problems = reachable_contact(
+        SOURCE, key, props.get("email"), raw_phone, region
+    )
     return Lead(
         source=SOURCE,
         source_lead_id=key,

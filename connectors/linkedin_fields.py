@@ -21,8 +21,8 @@ from connectors.linkedin_restli import form_id_of, urn_id
 from models.contact import (
     clean_name,
     clean_text,
-    contact_routes,
     parse_timestamp,
+    reachable_contact,
     region_for_country,
 )
 from models.leads import InvalidRecord, Lead
@@ -192,14 +192,13 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
     mapped, custom = joined_answers(record)
     country = clean_text(mapped.get("country"))
     region = region_for_country(country, context.default_region)
-    email, match_key, phone, problems = contact_routes(
+    email, match_key, phone, problems = reachable_contact(
+        SOURCE,
+        key,
         mapped.pop("email", None) or mapped.get("work_email"),
         mapped.pop("phone", None) or mapped.get("work_phone"),
         region,
     )
-    if email is None and phone is None:
-        reason = problems.get("email") or "no email and no phone answer"
-        raise InvalidRecord(SOURCE, key, "email", f"no way to reach this lead: {reason}")
     hidden = hidden_fields(record)
     utm = {k.lower(): clean_text(v) for k, v in hidden.items() if k.lower() in UTM_FIELDS}
     lead_type = record.get("leadType")

@@ -24,9 +24,9 @@ from models.activity import EngagementEvent
 from models.contact import (
     clean_name,
     clean_text,
-    contact_routes,
     normalize_email,
     parse_timestamp,
+    reachable_contact,
     region_for_country,
 )
 from models.leads import InvalidRecord, Lead
@@ -149,12 +149,10 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
     country = _text(address.get("country")) or _text(location.get("country_code"))
     region = region_for_country(country, context.default_region)
     raw_phone = _first(merge, _PHONE_TAGS)
-    email, match_key, phone, problems = contact_routes(
-        record.get("email_address"), _text(raw_phone), region
-    )
-    if email is None and phone is None:
-        reason = problems.get("email") or "no email and no phone"
-        raise InvalidRecord(SOURCE, key, "email_address", f"no way to reach: {reason}")
+    email, match_key, phone, problems = reachable_contact(
+        SOURCE, key, record.get("email_address"), _text(raw_phone), region,
+        field_name="email_address",
+    )  # fmt: skip
     custom = _custom(record, merge)
     if problems:
         custom["_invalid"] = problems

@@ -33,8 +33,8 @@ from connectors.base import LeadContext
 from models.contact import (
     clean_name,
     clean_text,
-    contact_routes,
     parse_timestamp,
+    reachable_contact,
     region_for_country,
 )
 from models.leads import InvalidRecord, Lead
@@ -181,11 +181,9 @@ def _contact(
 ) -> tuple[str | None, str | None, str | None, dict[str, str]]:
     raw_email = _first(found, "email") or _first(found, "work_email")
     raw_phone = _first(found, "phone") or _first(found, "work_phone")
-    email, match_key, phone, problems = contact_routes(raw_email, raw_phone, region)
-    if email is None and phone is None and not is_test:
-        reason = problems.get("email") or problems.get("phone") or "no email and no phone"
-        raise InvalidRecord(SOURCE, key, "field_data", f"no way to reach this lead: {reason}")
-    return email, match_key, phone, problems
+    return reachable_contact(
+        SOURCE, key, raw_email, raw_phone, region, field_name="field_data", required=not is_test
+    )
 
 
 def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from models.leads import InvalidRecord
+
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
@@ -173,4 +175,26 @@ def contact_routes(
         number = normalize_phone(phone, region)
     except ValueError as error:
         problems["phone"] = str(error)
+    return address, match_key, number, problems
+
+
+def reachable_contact(
+    source: str,
+    record_key: str | None,
+    email: str | None,
+    phone: str | None,
+    region: str | None,
+    *,
+    field_name: str = "email",
+    required: bool = True,
+) -> tuple[str | None, str | None, str | None, dict[str, str]]:
+    """``contact_routes``, rejecting the record when neither route survives.
+
+    Raises ``InvalidRecord`` naming the source, record and ``field_name`` when ``required``
+    and the record has no usable email and no usable phone: sales could not reach it.
+    """
+    address, match_key, number, problems = contact_routes(email, phone, region)
+    if required and address is None and number is None:
+        why = problems.get("email") or problems.get("phone") or "no email and no phone"
+        raise InvalidRecord(source, record_key, field_name, f"no way to reach this lead: {why}")
     return address, match_key, number, problems

@@ -37,9 +37,8 @@ from sandbox.google_ads_data import Customer, GoogleAdsDataset, Submission, goog
 from sandbox.google_ads_gaql import LEAD, Compiled, Context, GaqlError, compile_query
 from sandbox.server import (
     BadJSONError,
-    FaultQueue,
+    HostedApp,
     Request,
-    RequestRecord,
     Response,
     Router,
     SandboxServer,
@@ -122,7 +121,7 @@ class _Page:
     issued: float
 
 
-class GoogleAdsSandbox:
+class GoogleAdsSandbox(HostedApp):
     """Google Ads REST sandbox; ``with GoogleAdsSandbox() as ads: requests.post(ads.base_url...)``.
 
     ``developer_token_mode``: ``"presence"`` (default) answers a missing ``developer-token``
@@ -158,33 +157,6 @@ class GoogleAdsSandbox:
                          self._search)  # fmt: skip
         self._router.add("GET", r"/(v\d+)/customers:listAccessibleCustomers", self._accessible)
         self.server = SandboxServer(self._app, port=port)
-
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> GoogleAdsSandbox:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> GoogleAdsSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """The root URL; clients append ``/v{N}/customers/...``."""
-        return self.server.base_url
-
-    @property
-    def faults(self) -> FaultQueue:
-        return self.server.faults
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        return self.server.requests
 
     # -- test helpers --------------------------------------------------------------------------
     def add_submission(self, customer_id: str, *, submitted_at: datetime, **kw: Any) -> Submission:

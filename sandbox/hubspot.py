@@ -39,9 +39,8 @@ from sandbox.hubspot_search import SearchError, SearchLimits
 from sandbox.hubspot_store import ContactStore, ObjectStore
 from sandbox.server import (
     BadJSONError,
-    FaultQueue,
+    HostedApp,
     Request,
-    RequestRecord,
     Response,
     Router,
     SandboxServer,
@@ -54,7 +53,7 @@ _TYPES = "contacts|calls|emails|meetings"
 _DAILY_HEADERS = ("X-HubSpot-RateLimit-Daily", "X-HubSpot-RateLimit-Daily-Remaining")
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(HostedApp):
     """HubSpot sandbox; ``with HubSpotSandbox() as hs: requests.get(hs.base_url...)``."""
 
     def __init__(
@@ -112,32 +111,6 @@ class HubSpotSandbox:
         router.add("POST", batch_read, self._associations)
         router.add("POST", TOKEN_PATH, self.oauth.token_endpoint)
         return router
-
-    # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> HubSpotSandbox:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> HubSpotSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    @property
-    def faults(self) -> FaultQueue:
-        return self.server.faults
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        return self.server.requests
 
     # -- test helpers: contacts ------------------------------------------------------------
     @property

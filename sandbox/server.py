@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.faults import Fault, FaultQueue, JSONBody
@@ -292,3 +292,35 @@ def _reset_connection(raw: _Handler) -> None:
         raw.connection.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+class HostedApp:
+    """Lifecycle of a platform app that owns a ``SandboxServer`` in ``self.server``:
+    ``start``/``stop``, ``with``, and the server's ``base_url``, ``faults`` and ``requests``."""
+
+    server: SandboxServer
+
+    def start(self) -> Self:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def faults(self) -> FaultQueue:
+        return self.server.faults
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.server.requests

@@ -13,8 +13,10 @@ from models.contact import (
     normalize_email,
     normalize_phone,
     parse_timestamp,
+    reachable_contact,
     region_for_country,
 )
+from models.leads import InvalidRecord
 
 
 @pytest.mark.parametrize(
@@ -108,3 +110,15 @@ def test_naive_timestamp_is_rejected():
 def test_mask_email_reveals_only_the_first_letter_and_the_domain(address):
     local, _, domain = address.rpartition("@")
     assert mask_email(address) == f"{local[:1]}***@{domain}"
+
+
+def test_reachable_contact_rejects_only_when_no_route_survives():
+    assert reachable_contact("meta", "7", "broken", "+1 415 555 0134", None)[2] == "+14155550134"
+    with pytest.raises(InvalidRecord) as caught:
+        reachable_contact("meta", "7", "broken", None, None, field_name="field_data")
+    assert (caught.value.source, caught.value.record_key, caught.value.field_name) == (
+        "meta",
+        "7",
+        "field_data",
+    )
+    assert reachable_contact("meta", "7", None, None, None, required=False)[:3] == (None,) * 3
