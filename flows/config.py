@@ -14,7 +14,14 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from connectors import REGISTRY
 from connectors.google_ads import GoogleAdsConfig
@@ -95,6 +102,15 @@ class Settings(BaseModel):
         if value is not None and not re.fullmatch(r"[A-Za-z]{2}", value):
             raise ValueError("must be a two-letter region code such as US or DE")
         return value.upper() if value else value
+
+    @model_validator(mode="after")
+    def _known_mappings(self) -> Settings:
+        for index, entry in enumerate(self.csv_imports):
+            if isinstance(entry.mapping, str) and entry.mapping not in self.csv_mappings:
+                raise ValueError(
+                    f"csv_imports[{index}].mapping: no csv_mappings entry named {entry.mapping!r}"
+                )
+        return self
 
     def enabled_sources(self) -> dict[str, SourceSettings]:
         return {name: source for name, source in self.sources.items() if source.enabled}

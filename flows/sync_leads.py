@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import glob
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,8 +64,10 @@ def upgrade_warehouse(warehouse_url: str) -> None:
     upgrade(warehouse_url)
 
 
-def _run(settings: Settings, run_id: str) -> RunContext:
-    return RunContext(
+@contextmanager
+def _running(settings: Settings, run_id: str) -> Iterator[RunContext]:
+    """What a task shares with the run: its own engine (disposed after) and the logger."""
+    run = RunContext(
         engine=create_engine(settings.warehouse_url),
         run_id=run_id,
         flow_run_id=flow_run.get_id(),
@@ -71,6 +75,10 @@ def _run(settings: Settings, run_id: str) -> RunContext:
         safety_lag=timedelta(minutes=settings.sync.safety_lag_minutes),
         logger=get_run_logger(),
     )
+    try:
+        yield run
+    finally:
+        run.engine.dispose()
 
 
 @task(name="sync-leads", task_run_name="leads-{name}-{account}", cache_policy=NO_CACHE)
@@ -78,11 +86,8 @@ def sync_account_task(
     name: str, source: SourceConfig, account: str, settings: Settings, run_id: str
 ) -> None:
     """Extract, normalize and load one account's leads."""
-    run = _run(settings, run_id)
-    try:
+    with _running(settings, run_id) as run:
         summary = sync_account(REGISTRY[source.type], source, account, run)
-    finally:
-        run.engine.dispose()
     run.logger.info(
         "%s %s: %d records in %d pages, %d inserted, %d updated, %d unchanged, %d quarantined",
         name, account, summary.records, summary.pages, summary.inserted,
@@ -95,11 +100,8 @@ def sync_spend_task(
     name: str, source: AdPlatformConfig, account: str, settings: Settings, run_id: str
 ) -> None:
     """Load one ad account's daily campaign spend."""
-    run = _run(settings, run_id)
-    try:
+    with _running(settings, run_id) as run:
         summary = sync_spend(REGISTRY[source.type], source, account, run)
-    finally:
-        run.engine.dispose()
     run.logger.info("%s %s: %d campaign days", name, account, summary.records)
 
 
@@ -110,35 +112,29 @@ def sync_stream_task(
     """Extract and load one account of a non-lead stream (engagement, touches, reps)."""
     connector = REGISTRY[source.type]
     spec = next(s for s in connector.streams if s.name == stream)
-    run = _run(settings, run_id)
-    try:
+    with _running(settings, run_id) as run:
         summary = sync_stream(connector, spec, source, account, run)
-    finally:
-        run.engine.dispose()
     run.logger.info("%s %s %s: %d records", name, stream, account, summary.records)
 
 
 @task(name="import-file", task_run_name="import-{path}", cache_policy=NO_CACHE)
 def import_file_task(path: str, entry: CsvImportSettings, settings: Settings, run_id: str) -> None:
     """Import one lead export file named by ``csv_imports``; one sync_runs row."""
-    run = _run(settings, run_id)
     mapping = entry.mapping
     if isinstance(mapping, str):
-        mapping = settings.csv_mappings[mapping]
-    summary = SourceSummary(entry.source, f"csv:{Path(path).name}", started_at=run.clock())
+        mapping = settings.csv_mappings[mapping]  # names are checked when the config loads
+    with _running(settings, run_id) as run:
+        summary = SourceSummary(entry.source, f"csv:{Path(path).name}", started_at=run.clock())
 
-    def body() -> None:
-        result = import_file(
-            path, source=entry.source, settings=settings, mapping=mapping,
-            account_id=entry.account_id, now=run.clock(),
-        )  # fmt: skip
-        summary.add(result["rows"], LoadCounts(*(result[k] for k in COUNT_KEYS)), None)
-        summary.warnings.extend(result["problems"])
+        def body() -> None:
+            result = import_file(
+                path, source=entry.source, settings=settings, mapping=mapping,
+                account_id=entry.account_id, now=run.clock(), migrate=False,
+            )  # fmt: skip
+            summary.add(result["rows"], LoadCounts(*(result[k] for k in COUNT_KEYS)), None)
+            summary.warnings.extend(result["problems"])
 
-    try:
         record_run(summary, run, body)
-    finally:
-        run.engine.dispose()
 
 
 def submit_imports(settings: Settings, run_id: str) -> dict:
@@ -226,8 +222,7 @@ def classify_task(settings: Settings, run_id: str) -> dict:
     from flows.classify_people import resolve_and_classify
     from models.rules import load_rules
 
-    run = _run(settings, run_id)
-    try:
+    with _running(settings, run_id) as run:
         summary = resolve_and_classify(
             run.engine,
             rules=load_rules(settings.classification_rules),
@@ -235,8 +230,6 @@ def classify_task(settings: Settings, run_id: str) -> dict:
             run_id=run_id,
             logger=run.logger,
         )
-    finally:
-        run.engine.dispose()
     run.logger.info("people: %s", summary)
     return summary
 

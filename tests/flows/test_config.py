@@ -105,3 +105,9 @@ def test_a_secret_given_where_a_number_belongs_is_not_echoed(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read the configuration file"):
         load_settings(tmp_path / "nope.yaml", env={})
+
+
+def test_csv_import_naming_an_unknown_mapping_is_a_config_error(tmp_path):
+    text = "csv_imports:\n  - path: x.csv\n    source: crm\n    mapping: nope\n"
+    with pytest.raises(ConfigError, match="no csv_mappings entry named 'nope'"):
+        load_settings(write(tmp_path, text), env={})
