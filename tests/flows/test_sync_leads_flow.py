@@ -13,6 +13,8 @@ from models.tables import leads, quarantine, sync_runs, sync_state
 from models.warehouse import create_engine
 from sandbox.data import hubspot_contacts
 from sandbox.hubspot import HubSpotSandbox
+from sandbox.meta import MetaSandbox
+from sandbox.meta_data import meta_dataset
 
 TOKEN = "flow-test-token-456"
 
@@ -134,4 +136,52 @@ def test_one_failing_source_fails_the_run_after_the_others_loaded(
     assert runs["bad"]["status"] == "failed" and "re-authorize" in runs["bad"]["error"]
     assert accounts == {"good"}
     assert TOKEN not in runs["bad"]["error"]
+    engine.dispose()
+
+
+def test_a_daily_limit_stops_only_hubspot_and_keeps_what_it_committed(
+    prefect_api, tmp_path, monkeypatch
+):
+    from flows.demo import TOKENS
+
+    for name, value in TOKENS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HS_TOKEN", TOKEN)
+    warehouse_url = f"sqlite:///{tmp_path / 'w.db'}"
+    with (
+        HubSpotSandbox.unthrottled(hubspot_contacts(450), token=TOKEN) as hubspot,
+        MetaSandbox(meta_dataset(leads=60)) as meta,
+    ):
+        # The first search page answers; every request after it hits the daily limit.
+        hubspot.faults.push_delay(0, times=1)
+        hubspot.push_rate_limit("DAILY", times=50)
+        meta_source = {
+            "type": "meta",
+            "base_url": meta.base_url,
+            "access_token": "${LEADFLOW_DEMO_META_TOKEN}",
+            "page_ids": "[" + ", ".join(f'"{page.id}"' for page in meta.dataset.pages) + "]",
+            "ad_account_ids": "[]",
+        }
+        sources = {
+            "hubspot": {**hubspot_source(hubspot, "p1"), "discover_properties": "false"},
+            "meta": meta_source,
+        }
+        state = sync_leads(
+            config_path=write_config(tmp_path, warehouse_url, sources), return_state=True
+        )
+    assert state.is_failed()
+    with pytest.raises(SyncFailed, match=r"hubspot/p1 \(TerminalError: hubspot: daily API limit"):
+        state.result()
+    engine = create_engine(warehouse_url)
+    with engine.connect() as conn:
+        runs = {
+            (r["source"], r["account_id"]): r for r in conn.execute(sa.select(sync_runs)).mappings()
+        }
+        counts = dict(
+            conn.execute(sa.select(leads.c.source, sa.func.count()).group_by(leads.c.source)).all()
+        )
+    assert runs["hubspot", "p1"]["status"] == "failed" and runs["hubspot", "p1"]["pages"] == 1
+    assert {r["status"] for (source, _), r in runs.items() if source == "meta"} == {"succeeded"}
+    assert 0 < counts["hubspot"] <= 200  # the committed first page stays
+    assert counts["meta"] == len(meta.dataset.leads)
     engine.dispose()
