@@ -532,3 +532,8 @@ sales_reps = sa.Table(
     _ts("last_changed_at", "When leadflow last loaded a real change to the rep (UTC)."),
     comment="One row per sales rep per platform (source, rep_id), latest version.",
 )
+
+# The SLA tables live in their own module on the same metadata (imported last: it uses the
+# helpers above).
+from models.sla_tables import sla_evaluations as sla_evaluations  # noqa: E402
+from models.sla_tables import sla_results as sla_results  # noqa: E402

@@ -33,10 +33,13 @@ TABLES = {
     "sales_reps",
     "person_merges",
     "stage_transitions",
+    "sla_evaluations",
+    "sla_results",
 }
 ACTIVITY_TABLES = {"engagement_events", "sales_touches", "sales_reps"}
-HEAD = "0004"
+HEAD = "0005"
 PEOPLE_STAGES_TABLES = {"person_merges", "stage_transitions"}
+SLA_TABLES = {"sla_evaluations", "sla_results"}
 PRAGMAS = ("journal_mode", "busy_timeout", "foreign_keys")
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
@@ -226,7 +229,7 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
     assert current_revision(migrated_engine) == "0001"
     # Exactly what 0002 adds is missing (so leads kept its indexes through batch mode).
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*_people_stages_diff(migrated_engine), *ADD_0002_DIFF, *ACTIVITY_DIFF]
+        [*_people_stages_diff(migrated_engine), *ADD_0002_DIFF, *ACTIVITY_DIFF, *SLA_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -245,6 +248,41 @@ ADD_0002_DIFF = [
     ("add_table", "ad_spend_daily", None),
     ("add_table", "campaigns", None),
 ]
+
+
+# What 0005 adds, as schema_diff reports it missing.
+SLA_DIFF = [
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_period_month"),
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_period_week"),
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_person_id"),
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_rule_status"),
+    ("add_index", "sla_results", "ix_sla_results_rule_period"),
+    ("add_table", "sla_evaluations", None),
+    ("add_table", "sla_results", None),
+]
+
+
+def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+    assert current_revision(migrated_engine) == "0004"
+    assert set(sa.inspect(migrated_engine).get_table_names()) == (TABLES - SLA_TABLES) | {
+        "alembic_version"
+    }
+    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(SLA_DIFF)
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+
+
+@ONLY_POSTGRESQL
+def test_postgresql_keeps_sla_comments(migrated_engine: Engine) -> None:
+    inspector = sa.inspect(migrated_engine)
+    for name in sorted(SLA_TABLES):
+        table = metadata.tables[name]
+        assert inspector.get_table_comment(name)["text"] == table.comment
+        columns = {c["name"]: c["comment"] for c in inspector.get_columns(name)}
+        assert columns == {c.name: c.comment for c in table.columns}
 
 
 # What 0003 adds, as schema_diff reports it missing (sorted).
@@ -266,11 +304,11 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0002")
     assert current_revision(migrated_engine) == "0002"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - ACTIVITY_TABLES - PEOPLE_STAGES_TABLES
+        TABLES - ACTIVITY_TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES
     ) | {"alembic_version"}
     # Exactly the activity tables and their indexes are missing; nothing else changed.
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*ACTIVITY_DIFF, *_people_stages_diff(migrated_engine)]
+        [*ACTIVITY_DIFF, *_people_stages_diff(migrated_engine), *SLA_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -331,11 +369,11 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
     with migrated_engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0003")
     assert current_revision(migrated_engine) == "0003"
-    assert set(sa.inspect(migrated_engine).get_table_names()) == (TABLES - PEOPLE_STAGES_TABLES) | {
-        "alembic_version"
-    }
+    assert set(sa.inspect(migrated_engine).get_table_names()) == (
+        TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES
+    ) | {"alembic_version"}
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        _people_stages_diff(migrated_engine)
+        [*_people_stages_diff(migrated_engine), *SLA_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
