@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -30,6 +31,7 @@ from connectors.hubspot import HubSpotConfig
 from connectors.linkedin import LinkedInConfig
 from connectors.mailchimp import MailchimpConfig
 from connectors.meta import MetaConfig
+from models.sla_config import SlaSettings
 
 CONFIG_ENV = "LEADFLOW_CONFIG"
 DEFAULT_WAREHOUSE_URL = "sqlite:///leadflow.db"
@@ -55,6 +57,34 @@ class SyncSettings(BaseModel):
     )
 
 
+class PrivacySettings(BaseModel):
+    """Personal data: the salt of every stored hash (BI ``email_hash``, suppression list)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hash_salt: SecretStr | None = Field(
+        None,
+        description="salt of the SHA-256 hashes of emails and phones (at least 16 characters); "
+        "changing it orphans the suppression list, so keep it like a password",
+    )
+
+    @field_validator("hash_salt", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("hash_salt")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    def salt(self) -> str | None:
+        """The salt as plain text, or None when not configured."""
+        return self.hash_salt.get_secret_value() if self.hash_salt else None
+
+
 class CsvImportSettings(BaseModel):
     """Lead export files the nightly sync imports (a drop folder, say): path is a glob."""
 
@@ -77,14 +107,27 @@ class Settings(BaseModel):
     timezone: str = "UTC"
     default_region: str | None = Field("US", description="phone region when a lead has none")
     sync: SyncSettings = SyncSettings()
+    privacy: PrivacySettings = PrivacySettings()
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     classification_rules: str | None = Field(
         None, description="a rules YAML (a copy of models/default_rules.yaml); None: defaults"
     )
     csv_imports: list[CsvImportSettings] = Field(default_factory=list)
+    sla: SlaSettings = Field(
+        default_factory=SlaSettings, description="the marketing-sales SLA (models/sla_config.py)"
+    )
     csv_mappings: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="named column mappings for `leadflow import --mapping NAME`: field -> column",
+    )
+    task_runner: Literal["thread", "dask"] = Field(
+        "thread", description="where extraction tasks run: a thread pool, or a Dask cluster"
+    )
+    dask_address: str | None = Field(
+        None, description="an existing Dask scheduler (tcp://host:8786) for task_runner: dask"
+    )
+    dask_workers: int = Field(
+        2, ge=1, le=64, description="worker processes of a local Dask cluster when no address"
     )
 
     @field_validator("timezone")
@@ -102,6 +145,13 @@ class Settings(BaseModel):
         if value is not None and not re.fullmatch(r"[A-Za-z]{2}", value):
             raise ValueError("must be a two-letter region code such as US or DE")
         return value.upper() if value else value
+
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(tcp|tls|ws|wss|inproc)://\S+", value):
+            raise ValueError("must be a Dask scheduler address such as tcp://10.0.0.5:8786")
+        return value
 
     @model_validator(mode="after")
     def _known_mappings(self) -> Settings:
@@ -182,6 +232,8 @@ def parse_settings(raw: Mapping[str, Any], *, origin: str, env: Mapping[str, str
     for source in settings.sources.values():
         for secret in source.secrets():
             register_secret(secret.get_secret_value())
+    if settings.privacy.hash_salt is not None:
+        register_secret(settings.privacy.hash_salt.get_secret_value())
     return settings
 
 

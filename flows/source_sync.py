@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 
 from connectors import AdPlatformConfig, Connector, LeadContext, SourceConfig
-from connectors.base import Stream
+from connectors.base import Page, Stream
 from connectors.http import redact
 from models.leads import InvalidRecord, Lead, Rejected
 from models.load import LoadCounts, load_batch, read_sync_state, record_sync_run
@@ -69,6 +69,15 @@ class SourceSummary:
 
 
 @dataclass(frozen=True)
+class SyncWindow:
+    """A backfill's bounds (UTC), passed to partition tasks as a plain value."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
 class RunContext:
     """What every account sync of one flow run shares."""
 
@@ -79,6 +88,13 @@ class RunContext:
     safety_lag: timedelta = timedelta(minutes=5)
     clock: Callable[[], datetime] = utcnow
     logger: Logger = log
+    # A backfill: read from ``since`` whatever the watermark says, load only records up to
+    # ``until`` and never let the watermark pass it; a dry run reads and maps, writes nothing.
+    since: datetime | None = None
+    until: datetime | None = None
+    dry_run: bool = False
+    # Called after each page with the page and its partition's window start (progress).
+    on_page: Callable[[SourceSummary, Page, datetime | None], None] | None = None
 
 
 def map_records(
@@ -126,6 +142,24 @@ def extraction_start(watermark: datetime | None, source: SourceConfig) -> dateti
     return watermark - timedelta(minutes=source.lookback_minutes)
 
 
+def window_start(
+    watermark: datetime | None, source: SourceConfig, run: RunContext
+) -> datetime | None:
+    """A backfill's ``since``, else where the incremental sync starts."""
+    return run.since if run.since is not None else extraction_start(watermark, source)
+
+
+def run_ceiling(started_at: datetime, run: RunContext) -> datetime:
+    """The highest watermark this run may save: run start minus the lag, and ``until``."""
+    ceiling = started_at - run.safety_lag
+    return ceiling if run.until is None else min(ceiling, run.until)
+
+
+def within_until(leads: list[Lead], until: datetime | None) -> list[Lead]:
+    """The leads a backfill loads: those last changed by ``until`` (all when None)."""
+    return leads if until is None else [lead for lead in leads if lead.updated_at <= until]
+
+
 def watermark_for(page_cursor: datetime | None, ceiling: datetime) -> datetime | None:
     """The bookmark a committed page allows: the highest cursor seen, capped at the ceiling.
 
@@ -157,8 +191,9 @@ def record_run(summary: SourceSummary, run: RunContext, body: Callable[[], None]
         raise
     finally:
         summary.seconds = round(time.perf_counter() - began, 3)
-        with run.engine.begin() as conn:
-            record_sync_run(conn, summary.row(run.run_id, run.flow_run_id, run.clock()))
+        if not run.dry_run:
+            with run.engine.begin() as conn:
+                record_sync_run(conn, summary.row(run.run_id, run.flow_run_id, run.clock()))
     return summary
 
 
@@ -178,28 +213,37 @@ def _load_pages(
     summary: SourceSummary,
 ) -> None:
     context = LeadContext(connector.name, account, run.default_region)
-    ceiling = summary.started_at - run.safety_lag
+    ceiling = run_ceiling(summary.started_at, run)
+
+    starts: dict[str, datetime | None] = {}
 
     def start_for(partition: str) -> datetime | None:
         with run.engine.begin() as conn:
             state = read_sync_state(conn, connector.name, partition)
         if state is not None and state.watermark is not None:
             summary.watermark = max(summary.watermark or state.watermark, state.watermark)
-        return extraction_start(state.watermark if state else None, source)
+        starts[partition] = window_start(state.watermark if state else None, source, run)
+        return starts[partition]
 
     client = connector.open(source)
     try:
         for page in connector.pages(client, account, start_for):
             leads, rejected = normalize_records(connector, page.records, context)
+            leads = within_until(leads, run.until)
             watermark = watermark_for(page.cursor, ceiling)
-            with run.engine.begin() as conn:
-                counts = load_batch(
-                    conn, source=connector.name, account_id=account, leads=leads,
-                    rejected=rejected, watermark=watermark, cursor=None, now=run.clock(),
-                    state_key=page.partition,
-                )  # fmt: skip
+            if run.dry_run:
+                counts = LoadCounts(0, 0, 0, len(rejected))
+            else:
+                with run.engine.begin() as conn:
+                    counts = load_batch(
+                        conn, source=connector.name, account_id=account, leads=leads,
+                        rejected=rejected, watermark=watermark, cursor=None,
+                        now=run.clock(), state_key=page.partition,
+                    )  # fmt: skip
             summary.add(len(page.records), counts, watermark)
             summary.warnings.extend(page.notes)
+            if run.on_page is not None:
+                run.on_page(summary, page, starts.get(page.partition))
             run.logger.info(
                 "%s %s page %d: %d records, %d new, %d changed, %d quarantined",
                 connector.name, page.partition, page.number, len(page.records),
@@ -230,28 +274,36 @@ def _load_stream(
     from models.load_activity import load_stream
 
     context = LeadContext(connector.name, account, run.default_region)
-    ceiling = summary.started_at - run.safety_lag
+    ceiling = run_ceiling(summary.started_at, run)
+
+    starts: dict[str, datetime | None] = {}
 
     def start_for(partition: str) -> datetime | None:
         with run.engine.begin() as conn:
             state = read_sync_state(conn, connector.name, f"{stream.name}:{partition}")
         if state is not None and state.watermark is not None:
             summary.watermark = max(summary.watermark or state.watermark, state.watermark)
-        return extraction_start(state.watermark if state else None, source)
+        starts[partition] = window_start(state.watermark if state else None, source, run)
+        return starts[partition]
 
     client = connector.open(source)
     try:
         for page in stream.pages(client, account, start_for):
             rows, rejected = map_records(stream.to_rows, stream.record_key, page.records, context)
             watermark = watermark_for(page.cursor, ceiling)
-            with run.engine.begin() as conn:
-                counts = load_stream(
-                    conn, stream=stream.name, source=connector.name, account_id=account,
-                    rows=rows, rejected=rejected, watermark=watermark,
-                    state_key=f"{stream.name}:{page.partition}", now=run.clock(),
-                )  # fmt: skip
+            if run.dry_run:
+                counts = LoadCounts(0, 0, 0, len(rejected))
+            else:
+                with run.engine.begin() as conn:
+                    counts = load_stream(
+                        conn, stream=stream.name, source=connector.name, account_id=account,
+                        rows=rows, rejected=rejected, watermark=watermark,
+                        state_key=f"{stream.name}:{page.partition}", now=run.clock(),
+                    )  # fmt: skip
             summary.add(len(page.records), counts, watermark)
             summary.warnings.extend(page.notes)
+            if run.on_page is not None:
+                run.on_page(summary, page, starts.get(page.partition))
     finally:
         _close(client)
 
@@ -277,6 +329,10 @@ def _load_spend(
         state = read_sync_state(conn, connector.name, key)
     summary.watermark = state.watermark if state else None
     first, last = spend_window(summary.watermark, source, summary.started_at.date())
+    if run.since is not None:  # a backfill's days (bounds in UTC: at worst a day more)
+        first = run.since.date()
+    if run.until is not None:
+        last = min(last, run.until.date())
     # Today is incomplete: the watermark covers up to yesterday, so today is read again.
     done = datetime.combine(min(last, summary.started_at.date()), clock_time(), tzinfo=UTC)
     client = connector.open(source)
@@ -284,6 +340,9 @@ def _load_spend(
         # An account with no campaigns yields nothing: still commit the watermark.
         batches = connector.spend(client, account, first, last)
         for rows, is_last in _with_last(_at_least_one(batches)):
+            if run.dry_run:
+                summary.add(len(rows), LoadCounts(0, 0, 0, 0), None)
+                continue
             with run.engine.begin() as conn:
                 counts = load_spend(
                     conn, platform=connector.name, account_id=account, rows=rows,

@@ -1,0 +1,53 @@
+"""A partition task's progress in the Prefect UI: one progress artifact, updated per page.
+
+Platforms do not say up front how many pages a sync will read, so progress is measured
+in time: how far the newest record seen has come through the partition's extraction
+window (from its start to the run's start). Streams a platform pages newest-first (Meta,
+LinkedIn) reach the end early; the description always says pages and records read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+from connectors.base import Page
+from flows.source_sync import SourceSummary
+
+
+def window_share(start: datetime | None, cursor: datetime | None, end: datetime) -> float | None:
+    """Percent of [start, end] covered up to ``cursor``; None when it cannot be told."""
+    if start is None or cursor is None or end <= start:
+        return None
+    share = (min(cursor, end) - start) / (end - start)
+    return round(100.0 * max(share, 0.0), 1)
+
+
+class PageProgress:
+    """The ``on_page`` callback of one partition task (created inside the task run)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.artifact: UUID | None = None
+        self.percent = 0.0
+
+    def __call__(self, summary: SourceSummary, page: Page, start: datetime | None) -> None:
+        share = window_share(start, page.cursor, summary.started_at)
+        if share is not None:
+            self.percent = min(share, 99.0)  # 100 only when the task has finished
+        note = (
+            f"{self.label}: {summary.pages} pages, {summary.records} records "
+            f"({summary.inserted} new, {summary.updated} changed, "
+            f"{summary.quarantined} quarantined); at {page.partition}"
+        )
+        if self.artifact is None:
+            self.artifact = create_progress_artifact(self.percent, description=note)
+        else:
+            update_progress_artifact(self.artifact, self.percent, description=note)
+
+    def finish(self) -> None:
+        """Mark the task's artifact complete (when it created one)."""
+        if self.artifact is not None:
+            update_progress_artifact(self.artifact, 100.0)
