@@ -1,0 +1,144 @@
+"""Reading the SLA's facts from the warehouse and storing its evaluations and roll-ups.
+
+Qualifications are the ``mql`` stage transitions (plus ``people.qualified_at``, which the
+classifier keeps exact); touches are ``sales_touches`` resolved to people; decisions are
+the transitions to ``sql`` (accepted) and to ``nurture`` for a sales rejection. The rep who
+answers for a person is the owner of their most recently updated owned lead.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from models.sla_eval import UNASSIGNED, Decision, Evaluation, Facts, History, Qualification, Touch
+from models.sla_tables import sla_evaluations, sla_results
+from models.tables import leads, people, sales_reps, sales_touches, stage_transitions
+from models.upsert import chunks, upsert
+
+REJECTED_REASON = "sales:rejected"
+CONNECTED_OUTCOMES = {("call", "connected"), ("meeting", "completed")}
+HISTORY_COLUMNS = ("status", "breach_recorded_at", "breach_run_id", "revised_at",
+                   "first_evaluated_at")  # fmt: skip
+
+
+def read_facts(conn: Connection) -> list[Facts]:
+    """Every qualification in the warehouse with its person's touches and decisions."""
+    owners = _owners(conn)
+    fits = dict(conn.execute(sa.select(people.c.person_id, people.c.fit)).all())
+    touches = _touches(conn)
+    decisions = _decisions(conn)
+    facts = []
+    for person_id, start in sorted(_qualifications(conn)):
+        rep_source, rep_id, team = owners.get(person_id, (None, None, UNASSIGNED))
+        q = Qualification(person_id, start, fits.get(person_id), rep_id, rep_source, team)
+        facts.append(Facts(q, touches.get(person_id, ()), decisions.get(person_id, ())))
+    return facts
+
+
+def _qualifications(conn: Connection) -> set[tuple[str, datetime]]:
+    t = stage_transitions
+    found = set(conn.execute(sa.select(t.c.person_id, t.c.at).where(t.c.to_lifecycle == "mql")))
+    query = sa.select(people.c.person_id, people.c.qualified_at).where(
+        people.c.qualified_at.is_not(None)
+    )
+    found.update(conn.execute(query))
+    return {(person_id, at) for person_id, at in found}
+
+
+def _owners(conn: Connection) -> dict[str, tuple[str, str, str]]:
+    """person_id -> (rep source, rep id, team) from their latest owned lead."""
+    teams = {
+        (source, rep_id): team or UNASSIGNED
+        for source, rep_id, team in conn.execute(
+            sa.select(sales_reps.c.source, sales_reps.c.rep_id, sales_reps.c.team)
+        )
+    }
+    query = (
+        sa.select(leads.c.person_id, leads.c.source, leads.c.owner_id)
+        .where(leads.c.person_id.is_not(None), leads.c.owner_id.is_not(None))
+        .order_by(leads.c.person_id, leads.c.updated_at, leads.c.source, leads.c.source_lead_id)
+    )
+    owners: dict[str, tuple[str, str, str]] = {}
+    for person_id, source, owner_id in conn.execute(query):  # the latest wins
+        owners[person_id] = (source, owner_id, teams.get((source, owner_id), UNASSIGNED))
+    return owners
+
+
+def _touches(conn: Connection) -> dict[str, list[Touch]]:
+    t = sales_touches
+    query = sa.select(
+        t.c.person_id, t.c.source, t.c.touch_id, t.c.occurred_at, t.c.owner_id,
+        t.c.direction, t.c.touch_type, t.c.outcome,
+    ).where(t.c.person_id.is_not(None))  # fmt: skip
+    seen: set[tuple[str, str, str]] = set()
+    touches: dict[str, list[Touch]] = defaultdict(list)
+    for person_id, source, touch_id, at, owner, direction, kind, outcome in conn.execute(query):
+        if (person_id, source, touch_id) in seen:  # one activity on two of their leads
+            continue
+        seen.add((person_id, source, touch_id))
+        kind, direction = (kind or "").lower(), (direction or "").lower()
+        outbound = owner is not None and (direction == "outbound" or kind == "meeting")
+        connected = direction == "inbound" or (kind, (outcome or "").lower()) in CONNECTED_OUTCOMES
+        touches[person_id].append(Touch(at, outbound, connected))
+    for items in touches.values():
+        items.sort(key=lambda touch: touch.at)
+    return touches
+
+
+def _decisions(conn: Connection) -> dict[str, list[Decision]]:
+    t = stage_transitions
+    query = sa.select(t.c.person_id, t.c.at, t.c.to_lifecycle, t.c.reasons).where(
+        t.c.to_lifecycle.in_(("sql", "nurture"))
+    )
+    decisions: dict[str, list[Decision]] = defaultdict(list)
+    for person_id, at, lifecycle, reasons in conn.execute(query):
+        if lifecycle == "sql":
+            decisions[person_id].append(Decision(at, accepted=True))
+        elif any(str(r).startswith(REJECTED_REASON) for r in reasons or ()):
+            decisions[person_id].append(Decision(at, accepted=False))
+    for items in decisions.values():
+        items.sort(key=lambda decision: decision.at)
+    return decisions
+
+
+def read_history(conn: Connection) -> dict[tuple[str, str, datetime], History]:
+    e = sla_evaluations
+    query = sa.select(e.c.rule, e.c.person_id, e.c.clock_start, *(e.c[c] for c in HISTORY_COLUMNS))
+    return {
+        (rule, person_id, start): History(*rest)
+        for rule, person_id, start, *rest in conn.execute(query)
+    }
+
+
+def store_evaluations(
+    conn: Connection, rows: Sequence[dict[str, Any]], stale: Iterable[tuple[str, str, datetime]]
+) -> None:
+    """Upsert this run's evaluations and delete those whose qualification is gone."""
+    key = ("rule", "person_id", "clock_start")
+    columns = [
+        c.name for c in sla_evaluations.columns if c.name not in (*key, "first_evaluated_at")
+    ]
+    for batch in chunks(list(rows), 5000):
+        upsert(conn, sla_evaluations, batch, key, columns)
+    e = sla_evaluations
+    for rule, person_id, start in stale:
+        conn.execute(
+            e.delete().where(e.c.rule == rule, e.c.person_id == person_id, e.c.clock_start == start)
+        )
+
+
+def store_results(conn: Connection, rows: Sequence[dict[str, Any]], run_id: str) -> None:
+    """Replace the roll-ups of ``run_id`` (a re-run of the same run is idempotent)."""
+    conn.execute(sla_results.delete().where(sla_results.c.run_id == run_id))
+    for batch in chunks(list(rows), 5000):
+        conn.execute(sla_results.insert(), list(batch))
+
+
+def evaluation_rows(evaluations: Iterable[Evaluation]) -> list[dict[str, Any]]:
+    return [dict(e.__dict__) for e in evaluations]
