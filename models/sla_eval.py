@@ -32,6 +32,9 @@ class Qualification:
     rep_id: str | None = None
     rep_source: str | None = None
     team: str = UNASSIGNED
+    # Only a sales rejection shows the person was handed over (the classifier resets the
+    # qualification a rejection answers): counted for sales_acceptance alone, at the decision.
+    inferred: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def evaluate(
     results = []
     for name, rule in rules.enabled().items():
         judge = JUDGES.get(name)
-        if judge is not None:
+        if judge is not None and (not q.inferred or name == "sales_acceptance"):
             found = judge(facts, rules, calendar, now)
             results.append(replace(base, rule=name, severity=rule.severity, **found))
     return results
@@ -260,6 +263,8 @@ def volume_rollups(
         return []
     counts: dict[tuple[str, str | None], int] = defaultdict(int)
     for q in qualifications:
+        if q.inferred:
+            continue
         zone = calendar.zone
         period = (
             period_month(q.clock_start, zone) if period_kind == "month"

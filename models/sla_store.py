@@ -33,12 +33,35 @@ def read_facts(conn: Connection) -> list[Facts]:
     fits = dict(conn.execute(sa.select(people.c.person_id, people.c.fit)).all())
     touches = _touches(conn)
     decisions = _decisions(conn)
+    starts: dict[str, list[tuple[datetime, bool]]] = defaultdict(list)
+    for person_id, start in _qualifications(conn):
+        starts[person_id].append((start, False))
+    for person_id, made in decisions.items():
+        starts[person_id].extend(
+            (at, True) for at in unanswered_rejections(starts[person_id], made)
+        )
     facts = []
-    for person_id, start in sorted(_qualifications(conn)):
+    for person_id in sorted(starts):
         rep_source, rep_id, team = owners.get(person_id, (None, None, UNASSIGNED))
-        q = Qualification(person_id, start, fits.get(person_id), rep_id, rep_source, team)
-        facts.append(Facts(q, touches.get(person_id, ()), decisions.get(person_id, ())))
+        for start, inferred in sorted(starts[person_id]):
+            q = Qualification(
+                person_id, start, fits.get(person_id), rep_id, rep_source, team, inferred
+            )
+            facts.append(Facts(q, touches.get(person_id, ()), decisions.get(person_id, ())))
     return facts
+
+
+def unanswered_rejections(
+    starts: Sequence[tuple[datetime, bool]], decisions: Sequence[Decision]
+) -> list[datetime]:
+    """Rejections that answer no qualification: the first decision after each qualification
+    answers it; a rejection answering none is a hand-over whose time was not kept."""
+    answered = set()
+    for start, _ in starts:
+        first = next((d for d in decisions if d.at >= start), None)
+        if first is not None:
+            answered.add(first)
+    return [d.at for d in decisions if not d.accepted and d not in answered]
 
 
 def _qualifications(conn: Connection) -> set[tuple[str, datetime]]:

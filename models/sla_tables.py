@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from models.tables import UTCDateTime, _json, _str, _ts, metadata
+from models.schema import UTCDateTime, _json, _str, _ts, metadata
 
 STATUSES = ("met", "breached", "pending")
 RESULT_STATUSES = ("passed", "failed", "pending")

@@ -6,67 +6,19 @@ migrations from drifting apart.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UTCDateTime(sa.TypeDecorator[datetime]):
-    """A timezone-aware timestamp that binds as UTC and always reads back as aware UTC.
-
-    SQLite has no timestamp type: SQLAlchemy stores naive ISO text there, so values are
-    converted to UTC and stripped before binding, and UTC is attached again on read.
-    Naive datetimes are refused rather than guessed.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-def _json() -> sa.JSON:
-    """JSON where Python None is SQL NULL (SQLAlchemy's default stores the JSON 'null')."""
-    return sa.JSON(none_as_null=True)
-
-
-def _ts(name: str, comment: str, *, nullable: bool = False) -> sa.Column[Any]:
-    return sa.Column(name, UTCDateTime(), nullable=nullable, comment=comment)
-
-
-def _str(name: str, comment: str, *, nullable: bool = True, **kw: Any) -> sa.Column[Any]:
-    return sa.Column(name, sa.String(), nullable=nullable, comment=comment, **kw)
-
-
-def _count(name: str, comment: str, *, big: bool = False) -> sa.Column[Any]:
-    type_ = sa.BigInteger() if big else sa.Integer()
-    return sa.Column(name, type_, nullable=False, default=0, server_default="0", comment=comment)
-
+from models.schema import (  # noqa: F401 - re-exported for the table modules' users
+    NAMING_CONVENTION,
+    UTCDateTime,
+    _count,
+    _json,
+    _str,
+    _ts,
+    metadata,
+)
 
 people = sa.Table(
     "people",
@@ -112,6 +64,13 @@ people = sa.Table(
         nullable=True,
     ),
     _ts("classified_at", "When leadflow last classified this person (UTC).", nullable=True),
+    sa.Column(
+        "email_hash",
+        sa.String(64),
+        nullable=True,
+        comment="Salted SHA-256 of email_match_key (privacy.hash_salt): what BI views show "
+        "instead of the address; null without an email or a configured salt.",
+    ),
     sa.Index(None, "email_match_key"),
     sa.Index(None, "phone"),
     sa.Index(None, "lifecycle"),
@@ -533,7 +492,7 @@ sales_reps = sa.Table(
     comment="One row per sales rep per platform (source, rep_id), latest version.",
 )
 
-# The SLA tables live in their own module on the same metadata (imported last: it uses the
-# helpers above).
+# The SLA tables live in their own modules on the same metadata (models.schema);
+# imported here so that importing models.tables gives the whole schema.
 from models.sla_tables import sla_evaluations as sla_evaluations  # noqa: E402
 from models.sla_tables import sla_results as sla_results  # noqa: E402
