@@ -35,11 +35,13 @@ TABLES = {
     "stage_transitions",
     "sla_evaluations",
     "sla_results",
+    "suppression_list",
 }
 ACTIVITY_TABLES = {"engagement_events", "sales_touches", "sales_reps"}
-HEAD = "0005"
+HEAD = "0006"
 PEOPLE_STAGES_TABLES = {"person_merges", "stage_transitions"}
 SLA_TABLES = {"sla_evaluations", "sla_results"}
+BI_TABLES = {"suppression_list"}
 PRAGMAS = ("journal_mode", "busy_timeout", "foreign_keys")
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
@@ -163,6 +165,7 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "versions" / "0002_campaigns_spend_utm.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0003_activity.py").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0004_people_stages.py").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0006_bi_views.py").is_file()
 
 
 @pytest.mark.parametrize(
@@ -229,7 +232,7 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
     assert current_revision(migrated_engine) == "0001"
     # Exactly what 0002 adds is missing (so leads kept its indexes through batch mode).
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*_people_stages_diff(migrated_engine), *ADD_0002_DIFF, *ACTIVITY_DIFF, *SLA_DIFF]
+        [*_people_stages_diff(migrated_engine), *ADD_0002_DIFF, *ACTIVITY_DIFF, *SLA_DIFF, *BI_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -262,14 +265,58 @@ SLA_DIFF = [
 ]
 
 
+# What 0006 adds, as schema_diff reports it missing (the views are not in the metadata).
+BI_DIFF = [
+    ("add_column", "people", "email_hash"),
+    ("add_table", "suppression_list", None),
+]
+
+
+def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005")
+    assert current_revision(migrated_engine) == "0005"
+    inspector = sa.inspect(migrated_engine)
+    assert set(inspector.get_table_names()) == (TABLES - BI_TABLES) | {"alembic_version"}
+    assert inspector.get_view_names() == []
+    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(BI_DIFF)
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+    assert len(sa.inspect(migrated_engine).get_view_names()) == 9
+
+
+def test_upgrade_from_0005_keeps_rows_and_adds_views(warehouse_url: str) -> None:
+    engine = create_engine(warehouse_url)
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO people (person_id, created_at, updated_at, lifecycle) "
+                    "VALUES ('p1', :t, :t, 'mql')"
+                ),
+                {"t": t0},
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT person_id, email_hash, lifecycle FROM v_people"))
+            assert [tuple(row) for row in found] == [("p1", None, "mql")]
+    finally:
+        engine.dispose()
+
+
 def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
     with migrated_engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0004")
     assert current_revision(migrated_engine) == "0004"
-    assert set(sa.inspect(migrated_engine).get_table_names()) == (TABLES - SLA_TABLES) | {
-        "alembic_version"
-    }
-    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(SLA_DIFF)
+    assert set(sa.inspect(migrated_engine).get_table_names()) == (
+        TABLES - SLA_TABLES - BI_TABLES
+    ) | {"alembic_version"}
+    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        [*SLA_DIFF, *BI_DIFF]
+    )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
     assert schema_diff(migrated_engine) == []
@@ -304,11 +351,11 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0002")
     assert current_revision(migrated_engine) == "0002"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - ACTIVITY_TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES
+        TABLES - ACTIVITY_TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES
     ) | {"alembic_version"}
     # Exactly the activity tables and their indexes are missing; nothing else changed.
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*ACTIVITY_DIFF, *_people_stages_diff(migrated_engine), *SLA_DIFF]
+        [*ACTIVITY_DIFF, *_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -370,10 +417,10 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0003")
     assert current_revision(migrated_engine) == "0003"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES
+        TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES
     ) | {"alembic_version"}
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*_people_stages_diff(migrated_engine), *SLA_DIFF]
+        [*_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
