@@ -35,6 +35,9 @@ CONFIG = """\
 warehouse_url: {warehouse_url}
 timezone: America/New_York
 default_region: US
+privacy:
+  # Salt of the email/phone hashes (BI email_hash, forget's suppression list).
+  hash_salt: ${{LEADFLOW_HASH_SALT:-leadflow-demo-salt-not-a-secret}}
 sources:
   hubspot:
     base_url: {hubspot}

@@ -492,7 +492,8 @@ sales_reps = sa.Table(
     comment="One row per sales rep per platform (source, rep_id), latest version.",
 )
 
-# The SLA tables live in their own modules on the same metadata (models.schema);
+# The SLA and BI tables live in their own modules on the same metadata (models.schema);
 # imported here so that importing models.tables gives the whole schema.
+from models.bi_tables import suppression_list as suppression_list  # noqa: E402
 from models.sla_tables import sla_evaluations as sla_evaluations  # noqa: E402
 from models.sla_tables import sla_results as sla_results  # noqa: E402
