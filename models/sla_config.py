@@ -162,6 +162,18 @@ class SlaSettings(BaseModel):
     )
     webhook_url: str | None = Field(None, description="Slack-compatible webhook for breaches")
 
+    @field_validator("webhook_url", "data_docs_dir")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
     def calendars(self, default_zone: str) -> tuple[BusinessCalendar, dict[str, BusinessCalendar]]:
         """The default calendar and one per configured team."""
         default = self.calendar.calendar(default_zone)
