@@ -38,6 +38,15 @@ default_region: US
 privacy:
   # Salt of the email/phone hashes (BI email_hash, forget's suppression list).
   hash_salt: ${{LEADFLOW_HASH_SALT:-leadflow-demo-salt-not-a-secret}}
+sla:
+  # The sandbox's reps are slow on purpose: the first-touch rule is critical, so the
+  # run ends Failed on its breaches (after loading everything) and names the rule.
+  calendar: {{country: US}}
+  teams:
+    Outbound AE: {{timezone: Europe/Berlin, country: DE, subdivision: BE}}
+  rules:
+    first_touch: {{business_minutes: 60, severity: critical}}
+    qualified_volume: {{per_period: 400, per_team: {{Inbound SDR: 250, Outbound AE: 250}}}}
 sources:
   hubspot:
     base_url: {hubspot}

@@ -84,9 +84,12 @@ class _Rule(BaseModel):
 
 
 class FirstTouchRule(_Rule):
-    """Sales touches each qualified lead within N business minutes of qualification."""
+    """Sales touches each qualified lead within N business minutes of qualification.
 
-    severity: Severity = "critical"
+    A warning by default, like every rule: a new installation reports before it fails;
+    make it ``critical`` once the SLA is agreed (the demo does).
+    """
+
     business_minutes: float = Field(60, gt=0)
 
 

@@ -43,7 +43,8 @@ def test_a_critical_breach_fails_the_run_with_data_loaded(
 ):
     monkeypatch.setenv("HS_TOKEN", TOKEN)
     with HubSpotSandbox.unthrottled(hubspot_contacts(300), token=TOKEN) as box:
-        config = write_config(tmp_path, warehouse_url, box, {})
+        critical = {"rules": {"first_touch": {"severity": "critical"}}}
+        config = write_config(tmp_path, warehouse_url, box, critical)
         state = sync_leads(config_path=config, return_state=True)
     assert state.is_failed()
     assert isinstance(state.result(raise_on_failure=False), SlaBreached)

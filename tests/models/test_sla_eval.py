@@ -24,7 +24,7 @@ from models.sla_eval import (
 
 NY = ZoneInfo("America/New_York")
 CAL = BusinessCalendar(timezone="America/New_York", country="US")
-RULES = SlaRules()
+RULES = SlaRules(first_touch={"severity": "critical"})
 START = datetime(2026, 11, 24, 10, 0, tzinfo=NY)  # Tuesday 10:00; first touch due 11:00
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
