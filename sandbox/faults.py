@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 JSONBody = dict[str, Any] | list[Any]
+# A transform gets the app's Response (sandbox.server.Response) and returns the one to send.
+Transform = Callable[[Any], Any]
+
+HTML_ERROR_PAGE = (
+    "<!DOCTYPE html><html><head><title>Service Unavailable</title></head>"
+    "<body><h1>Something went wrong</h1><p>Please try again later.</p></body></html>"
+)
 
 
 @dataclass
 class Fault:
-    kind: str  # "respond" | "delay" | "reset"
+    kind: str  # "respond" | "delay" | "reset" | "transform" | "action"
     times: int = 1
     status: int = 500
     body: JSONBody | str | bytes | None = None
@@ -20,6 +29,8 @@ class Fault:
     delay: float = 0.0
     method: str | None = None
     path: re.Pattern[str] | None = None
+    transform: Transform | None = None
+    action: Callable[[], None] | None = None
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -33,7 +44,11 @@ class FaultQueue:
     * ``push(status=503, body=..., headers=..., times=2)``: the next 2 matching requests
       get that response (with ``delay=`` it is also delayed);
     * ``push_delay(seconds, times=1)``: sleep, then answer normally;
-    * ``push_reset(times=1)``: close the connection (TCP RST) without any response.
+    * ``push_reset(times=1)``: close the connection (TCP RST) without any response;
+    * ``push_transform(fn)``: the app answers, then ``fn(response)`` is sent instead
+      (``push_truncated``: the JSON body cut short; ``push_drift``: records edited, for
+      schema drift); ``push_html()``: an HTML error page, status 200 by default;
+    * ``push_action(fn)``: call ``fn()`` (e.g. expire the token), then answer normally.
 
     ``method=`` and ``path=`` (a regex searched in the path) restrict which requests match.
     """
@@ -72,6 +87,41 @@ class FaultQueue:
     ) -> Fault:
         return self._add(Fault("reset", times, method=method), path)
 
+    def push_transform(
+        self, transform: Transform, *, times: int = 1, method: str | None = None,
+        path: str | None = None,
+    ) -> Fault:  # fmt: skip
+        return self._add(Fault("transform", times, method=method, transform=transform), path)
+
+    def push_truncated(
+        self, *, keep: float = 0.5, times: int = 1, method: str | None = None,
+        path: str | None = None,
+    ) -> Fault:  # fmt: skip
+        """The real answer, status and headers kept, its body cut after ``keep`` of its bytes."""
+        return self.push_transform(truncate(keep), times=times, method=method, path=path)
+
+    def push_html(
+        self, status: int = 200, *, times: int = 1, method: str | None = None,
+        path: str | None = None,
+    ) -> Fault:  # fmt: skip
+        """A proxy's or CDN's HTML error page (with status 200 unless told otherwise)."""
+        headers = {"Content-Type": "text/html; charset=utf-8"}
+        return self.push(status, HTML_ERROR_PAGE.encode(), headers, times=times, method=method,
+                         path=path)  # fmt: skip
+
+    def push_drift(
+        self, mutate: Callable[[Any], None], *, times: int = 1, method: str | None = None,
+        path: str | None = None,
+    ) -> Fault:  # fmt: skip
+        """The real JSON answer after ``mutate(body)`` edited it in place (schema drift)."""
+        return self.push_transform(drift(mutate), times=times, method=method, path=path)
+
+    def push_action(
+        self, action: Callable[[], None], *, times: int = 1, method: str | None = None,
+        path: str | None = None,
+    ) -> Fault:  # fmt: skip
+        return self._add(Fault("action", times, method=method, action=action), path)
+
     def take(self, method: str, path: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
@@ -89,3 +139,29 @@ class FaultQueue:
     def __len__(self) -> int:
         with self._lock:
             return sum(max(fault.times, 0) for fault in self._faults)
+
+
+def truncate(keep: float) -> Transform:
+    """A transform cutting the body after ``keep`` (0..1) of its bytes, as a dropped
+    connection behind a proxy that already sent the headers would."""
+
+    def cut(response: Any) -> Any:
+        body, headers = response.encoded()
+        return type(response)(response.status, body[: int(len(body) * keep)], headers)
+
+    return cut
+
+
+def drift(mutate: Callable[[Any], None]) -> Transform:
+    """A transform applying ``mutate`` to a copy of the decoded JSON body."""
+
+    def edit(response: Any) -> Any:
+        body, headers = response.encoded()
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return response  # not JSON (an error page): leave it alone
+        mutate(data)
+        return type(response)(response.status, json.dumps(data).encode(), headers)
+
+    return edit

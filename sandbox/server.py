@@ -243,7 +243,12 @@ class SandboxServer:
             if fault.kind == "respond":
                 self._write(raw, record, Response(fault.status, fault.body, dict(fault.headers)))
                 return
-        self._write(raw, record, self._call_app(request))
+            if fault.action is not None:
+                fault.action()
+        response = self._call_app(request)
+        if fault is not None and fault.transform is not None:
+            response = fault.transform(response)
+        self._write(raw, record, response)
 
     def _record(self, request: Request) -> RequestRecord:
         headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
