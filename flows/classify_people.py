@@ -28,6 +28,7 @@ from models.people import (
     save_classifications,
     save_identity,
 )
+from models.privacy import refresh_email_hashes
 from models.rules import Rules
 from models.upsert import chunks, require_aware
 
@@ -44,18 +45,22 @@ def resolve_and_classify(
     run_id: str,
     logger: Logger | None = None,
     batch_size: int = BATCH_SIZE,
+    hash_salt: str | None = None,
 ) -> dict[str, Any]:
     """Resolve every lead into people, store them, and classify every person as of ``now``.
 
     Returns {people, merged, classified, transitions, qualified}: people resolved, merges
     this run, people classified, new stage transitions stored, people now qualified.
     Rerunning with the same data adds no transition and keeps every person id.
+    With ``hash_salt`` (privacy.hash_salt), ``people.email_hash`` is brought up to date too.
     """
     logger = logger or log
     require_aware(now=now)
     with engine.begin() as conn:
         resolution = resolve(read_lead_keys(conn), read_previous_person_ids(conn))
         identity = save_identity(conn, resolution, now, run_id)
+        if hash_salt:
+            refresh_email_hashes(conn, hash_salt)
     for note in resolution.notes:
         logger.warning("identity: %s", note)
     logger.info(

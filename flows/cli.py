@@ -1,4 +1,4 @@
-"""The ``leadflow`` command: demo, sync, sandbox, db upgrade, import."""
+"""The ``leadflow`` command: demo, sync, sandbox, db upgrade, import, sla, report, forget."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from flows.forget import add_forget_command, run_forget
 from flows.import_csv import add_import_command, run_import
+from flows.report import add_report_command, run_report
 from flows.sla_cli import add_sla_command, format_compliance, read_compliance, run_sla_command
 
 DEMO_DIR = Path(".leadflow")
+DEMO_REPORT = Path("report.html")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     database.add_argument("action", choices=["upgrade"])
     add_import_command(commands)
     add_sla_command(commands)
+    add_report_command(commands)
+    add_forget_command(commands)
     return parser
 
 
@@ -109,7 +114,11 @@ def run_demo(warehouse_url: str, contacts: int) -> int:
         code = run_sync(str(config))
     if code == SLA_BREACHED:  # the sandbox's reps are slow on purpose: breaches are the demo
         print("demo: the sync loaded everything; the Failed SLA check above is the point")
-        return 0
+        code = 0
+    if code == 0:
+        from flows.report import write_report
+
+        print(f"report written to {write_report(warehouse_url, DEMO_REPORT)}")
     return code
 
 
@@ -147,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_import(args)
         if args.command == "sla":
             return run_sla_command(args)
+        if args.command == "report":
+            return run_report(args)
+        if args.command == "forget":
+            return run_forget(args)
         from flows.config import load_settings
         from models.migrate import upgrade
         from models.warehouse import redact_url

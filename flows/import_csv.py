@@ -31,6 +31,7 @@ from connectors.csv_formats import CsvFormatError
 from flows.config import ConfigError, Settings, load_settings
 from models.load import latest_by_key, load_batch
 from models.migrate import upgrade
+from models.privacy import drop_suppressed
 from models.warehouse import create_engine
 
 if TYPE_CHECKING:
@@ -94,9 +95,13 @@ def import_file(
         for number in range(batches):
             part = slice(number * BATCH_SIZE, (number + 1) * BATCH_SIZE)
             with engine.begin() as conn:
+                kept, kept_rejected, _ = drop_suppressed(
+                    conn, settings.privacy.salt(), unique[part], rejected[part],
+                    settings.default_region,
+                )  # fmt: skip
                 counts = load_batch(
-                    conn, source=source, account_id=account, leads=unique[part],
-                    rejected=rejected[part], watermark=None, now=now, state_key=f"csv:{file.name}",
+                    conn, source=source, account_id=account, leads=kept,
+                    rejected=kept_rejected, watermark=None, now=now, state_key=f"csv:{file.name}",
                     cursor=cursor | {"batch": number + 1, "batches": batches},
                 )  # fmt: skip
             totals.update(asdict(counts))

@@ -23,6 +23,7 @@ from connectors.http import redact
 from models.leads import InvalidRecord, Lead, Rejected
 from models.load import LoadCounts, load_batch, read_sync_state, record_sync_run
 from models.load_spend import load_spend
+from models.privacy import drop_suppressed
 
 log = logging.getLogger(__name__)
 Logger = logging.Logger | logging.LoggerAdapter
@@ -95,6 +96,8 @@ class RunContext:
     dry_run: bool = False
     # Called after each page with the page and its partition's window start (progress).
     on_page: Callable[[SourceSummary, Page, datetime | None], None] | None = None
+    # privacy.hash_salt: records of people in the suppression list are skipped.
+    hash_salt: str | None = None
 
 
 def map_records(
@@ -235,6 +238,9 @@ def _load_pages(
                 counts = LoadCounts(0, 0, 0, len(rejected))
             else:
                 with run.engine.begin() as conn:
+                    leads, rejected, _ = drop_suppressed(
+                        conn, run.hash_salt, leads, rejected, run.default_region
+                    )
                     counts = load_batch(
                         conn, source=connector.name, account_id=account, leads=leads,
                         rejected=rejected, watermark=watermark, cursor=None,
@@ -295,6 +301,9 @@ def _load_stream(
                 counts = LoadCounts(0, 0, 0, len(rejected))
             else:
                 with run.engine.begin() as conn:
+                    rows, rejected, _ = drop_suppressed(
+                        conn, run.hash_salt, rows, rejected, run.default_region
+                    )
                     counts = load_stream(
                         conn, stream=stream.name, source=connector.name, account_id=account,
                         rows=rows, rejected=rejected, watermark=watermark,

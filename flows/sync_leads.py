@@ -96,6 +96,7 @@ def _running(
         until=window.until,
         dry_run=window.dry_run,
         on_page=progress,
+        hash_salt=settings.privacy.salt(),
     )
     try:
         yield run
@@ -367,6 +368,7 @@ def classify_task(settings: Settings, run_id: str) -> dict:
             now=run.clock(),
             run_id=run_id,
             logger=run.logger,
+            hash_salt=settings.privacy.salt(),
         )
     run.logger.info("people: %s", summary)
     return summary
@@ -386,4 +388,20 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
     run_id = str(flow_run.get_id() or uuid.uuid4())
     results, failed = run_partitions(settings, run_id, chosen, imports=not sources)
     people = classify_task(settings, run_id)
-    return finish_run(settings, run_id, results, failed, note=f"People: {people}.")
+    sla, breach = run_sla(settings, run_id)
+    rows = finish_run(settings, run_id, results, failed, note=f"People: {people}. SLA: {sla}.")
+    if breach is not None:
+        raise breach  # after the summary: the data is loaded, the run still ends Failed
+    return rows
+
+
+def run_sla(
+    settings: Settings, run_id: str, rules: list[str] | None = None
+) -> tuple[dict | str, Exception | None]:
+    """The SLA task after the loads: its summary, and the breach to raise at the end."""
+    from flows.check_sla import SlaBreached, sla_task
+
+    try:
+        return sla_task(settings, run_id, rules), None
+    except SlaBreached as breach:
+        return f"failed: {breach}", breach

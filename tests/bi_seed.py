@@ -7,6 +7,7 @@ lists what each view must return for exactly these rows.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from models.tables import (
     stage_transitions,
 )
 
-EMAIL = "ann.example@acme.test"
+EMAIL = "ann.example@acme-widgets.com"
 PHONE = "+14155550123"
 
 
@@ -173,3 +174,19 @@ def seed(conn: Connection) -> None:
         (sla_results, _results()),
     ]:
         conn.execute(sa.insert(table), rows)
+
+
+def traces(conn: Connection, needles: list[str]) -> list[tuple[str, str]]:
+    """(table, column) of every cell, in every table, whose text contains one of ``needles``
+    (case-insensitive; JSON is searched as its text)."""
+    from models.tables import metadata
+
+    wanted = [needle.lower() for needle in needles]
+    found = []
+    for table in metadata.sorted_tables:
+        for row in conn.execute(sa.select(table)).mappings():
+            for column, value in row.items():
+                text = json.dumps(value, default=str) if not isinstance(value, str) else value
+                if any(needle in text.lower() for needle in wanted):
+                    found.append((table.name, column))
+    return found
