@@ -1,0 +1,185 @@
+"""``make bench``: leadflow's load path against its physical limits and its peers, and end to end.
+
+Usage: ``python -m bench.run [--smoke] [--sizes 100000,1000000] [--runs 3] ...``. Every
+path of one size and database runs once per round, rounds interleaved, so the machine's
+noise hits all of them alike; medians of the rounds are reported, and ratios are taken
+between medians of the same invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import load_paths
+from bench.dataset import changed, make_leads
+from bench.report import Check, Row, table, write
+from bench.targets import Target, postgres_target, sqlite_target
+
+RESULTS = Path(__file__).parent / "results"
+LIMIT = {"postgresql": "limit: COPY + upsert", "sqlite": "limit: executemany upsert"}
+# The issue's targets: leadflow's load path against the limit, and against dlt.
+TARGET_RATIO = {"postgresql": 0.6, "sqlite": 0.7}
+TARGET_OVER_DLT = 5.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="5k leads, quick (CI)")
+    parser.add_argument("--sizes", default="100000,1000000", help="lead counts, comma separated")
+    parser.add_argument("--runs", type=int, default=3, help="rounds per size (median)")
+    parser.add_argument("--batch", type=int, default=5000, help="leads per page (transaction)")
+    parser.add_argument("--dbs", default="sqlite,postgresql")
+    parser.add_argument("--peers-max", type=int, default=100_000, help="largest size, dlt/pandas")
+    parser.add_argument("--pages-max", type=int, default=100_000, help="largest size, small pages")
+    parser.add_argument("--no-dlt", action="store_true", help="skip dlt even if installed")
+    parser.add_argument("--small-pages", type=int, default=100, help="also pages of N (0: no)")
+    parser.add_argument("--e2e", default="", help="end-to-end sync sizes (HubSpot contacts)")
+    parser.add_argument("--e2e-runs", type=int, default=3, help="end-to-end children per size")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
+    parser.add_argument("--name", default=None, help="results file name (default: by mode)")
+    return parser
+
+
+def _timed(path: load_paths.LoadPath, target: Target, leads: Sequence[Any], batch: int) -> float:
+    began = time.perf_counter()
+    path(target, leads, batch)
+    return time.perf_counter() - began
+
+
+def measure_load_paths(
+    target: Target, n: int, args: argparse.Namespace, peers: list[str]
+) -> list[Row]:
+    """Every load path for ``n`` leads on ``target``, ``args.runs`` interleaved rounds."""
+    leads = make_leads(n)
+    again = changed(leads)
+    kind, batch = target.kind, args.batch
+    rows = {
+        "limit": Row(LIMIT[kind], kind, n, note=f"pages of {batch}"),
+        "full": Row("leadflow load_batch", kind, n, note=f"pages of {batch}, empty table"),
+        "same": Row("leadflow re-load, nothing changed", kind, n),
+        "1pct": Row("leadflow re-load, 1% changed", kind, n),
+    }
+    small_pages = args.small_pages if n <= args.pages_max else 0
+    if small_pages:
+        pages = small_pages
+        rows["pages"] = Row("leadflow load_batch", kind, n, note=f"pages of {pages}, as a sync")
+    for peer in peers:
+        rows[peer] = Row(
+            "dlt merge" if peer == "dlt" else "pandas to_sql (append)", kind, n, note="one call"
+        )
+    for round_ in range(args.runs):
+        print(f"  {kind} {n:,} round {round_ + 1}/{args.runs}", file=sys.stderr, flush=True)
+        target.reset()
+        rows["limit"].seconds.append(_timed(load_paths.limit_for(kind), target, leads, batch))
+        target.reset()
+        rows["full"].seconds.append(_timed(load_paths.leadflow, target, leads, batch))
+        rows["same"].seconds.append(_timed(load_paths.leadflow, target, leads, batch))
+        rows["1pct"].seconds.append(_timed(load_paths.leadflow, target, again, batch))
+        if small_pages:
+            target.reset()
+            pages = _timed(load_paths.leadflow, target, leads, small_pages)
+            rows["pages"].seconds.append(pages)
+        for peer in peers:
+            target.reset()
+            path = load_paths.dlt_merge if peer == "dlt" else load_paths.pandas_to_sql
+            rows[peer].seconds.append(_timed(path, target, leads, batch))
+    limit = rows["limit"].rate
+    for row in rows.values():
+        row.ratio = row.rate / limit
+    full = rows["full"].median
+    for key in ("same", "1pct"):
+        rows[key].note = f"{rows[key].median / full:.1%} of the full load's time"
+    if "dlt" in rows:
+        rows["full"].extra["over_dlt"] = rows["full"].rate / rows["dlt"].rate
+    return list(rows.values())
+
+
+def load_checks(rows: list[Row]) -> list[Check]:
+    """The load-stage targets (against the limit and dlt), per database and size."""
+    checks = []
+    for row in rows:
+        if row.path != "leadflow load_batch" or "empty table" not in row.note:
+            continue
+        where, wanted, ratio = f"{row.db}, {row.rows:,}", TARGET_RATIO[row.db], row.ratio or 0.0
+        checks.append(Check(f"load ÷ limit ({where})", ratio, f">= {wanted}", ratio >= wanted))
+        over = row.extra.get("over_dlt")
+        if over is not None:
+            name, wanted = f"load ÷ dlt merge ({where})", TARGET_OVER_DLT
+            checks.append(Check(name, over, f">= {wanted:g}", over >= wanted))
+    return checks
+
+
+def _peers(args: argparse.Namespace, n: int) -> list[str]:
+    if n > args.peers_max:
+        return []
+    peers = []
+    if not args.no_dlt and importlib.util.find_spec("dlt") is not None:
+        peers.append("dlt")
+    if importlib.util.find_spec("pandas") is not None:
+        peers.append("pandas")
+    return peers
+
+
+def _targets(names: list[str], folder: Path) -> list[Target]:
+    targets = []
+    for name in names:
+        if name == "sqlite":
+            targets.append(sqlite_target(folder))
+            continue
+        target = postgres_target()
+        if target is None:
+            print("PostgreSQL not reachable: skipped", file=sys.stderr)
+            continue
+        targets.append(target)
+    return targets
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table, write ``<out>/<name>.json`` and ``.md``."""
+    args = _parser().parse_args(argv)
+    if args.smoke:
+        args.sizes, args.small_pages, args.peers_max = "5000", 0, 5000
+        args.e2e = args.e2e or ""
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="leadflow-bench-") as folder:
+        targets = _targets(args.dbs.split(","), Path(folder))
+        try:
+            for n in sizes:
+                for target in targets:
+                    rows += measure_load_paths(target, n, args, _peers(args, n))
+        finally:
+            for target in targets:
+                target.close()
+    checks = load_checks(rows)
+    if args.e2e:
+        from bench.e2e import e2e_checks, measure_e2e
+
+        e2e_sizes = [int(size) for size in args.e2e.split(",")]
+        e2e_rows = measure_e2e(e2e_sizes, args.dbs.split(","), args.e2e_runs)
+        rows += e2e_rows
+        checks += e2e_checks(e2e_rows)
+    config = {
+        "mode": "smoke" if args.smoke else "full",
+        "runs": args.runs,
+        "page": args.batch,
+        "cpus": os.cpu_count(),
+        "load_avg_at_end": round(os.getloadavg()[0], 2),
+    }
+    print(table(rows))
+    json_path, md_path = write(args.out, args.name or config["mode"], config, rows, checks)
+    print(f"\nwritten: {json_path} {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
