@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test lint format install clean
+.PHONY: demo test lint format install clean bench
 
 demo: $(STAMP)
 	$(BIN)/leadflow demo
@@ -23,6 +23,17 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 install: $(STAMP)
+
+# `make bench` (100k and 1M leads, ~1 h), `make bench BENCH_ARGS=--smoke` (5k, a minute).
+BENCH_ARGS ?=
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
+	touch $(BENCH_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

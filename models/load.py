@@ -3,46 +3,39 @@
 Every function takes an open Connection and runs inside the caller's transaction, so the
 rows of a batch and the watermark that covers them commit (or roll back) together. Ad spend
 loads in ``models.load_spend``; the shared upsert and hashing helpers live in
-``models.upsert`` (re-exported here for existing callers).
+``models.upsert``, a lead's encoding and hash in ``models.lead_rows`` and the bulk lead
+writes in ``models.lead_writers`` (re-exported here for existing callers).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from models.lead_rows import LEAD_FIELDS as LEAD_FIELDS  # re-exported
+from models.lead_rows import LEAD_JSON_FIELDS as LEAD_JSON_FIELDS  # re-exported
+from models.lead_rows import encode_lead
+from models.lead_rows import lead_row as lead_row  # re-exported
+from models.lead_writers import LEAD_KEY as LEAD_KEY  # re-exported
+from models.lead_writers import stored_hashes, write_leads
 from models.leads import Lead, Rejected
 from models.tables import campaigns, quarantine, sync_runs, sync_state
-from models.tables import leads as leads_table
 from models.upsert import IN_CHUNK_SIZE as IN_CHUNK_SIZE  # re-exported
 from models.upsert import (
     UpdateValue,
-    canonical_json,
     chunks,
     json_safe,
-    plain_canonical_json,
     require_aware,
     sha256_hex,
-    sha256_text,
     upsert,
 )
-from models.warehouse import unprepared
 
-LEAD_FIELDS = tuple(f.name for f in fields(Lead))
-LEAD_JSON_FIELDS = ("consent", "custom_fields", "raw")
-LEAD_KEY = ("source", "source_lead_id")
-# On update, the load timestamps and identity resolution's person_id are left alone.
-LEAD_UPDATE_COLUMNS = (
-    *(n for n in LEAD_FIELDS if n not in LEAD_KEY),
-    "row_hash",
-    "last_changed_at",
-)
 QUARANTINE_KEY = ("source", "account_id", "record_key")
 CAMPAIGN_KEY = ("platform", "campaign_id")
 # A non-null value replaces the stored one.
@@ -73,24 +66,6 @@ class SyncState:
     updated_at: datetime
 
 
-def lead_row(lead: Lead) -> dict[str, Any]:
-    """The ``leads`` columns for ``lead`` (JSON-safe), with ``row_hash`` over its content.
-
-    Load timestamps and ``person_id`` are not content: load_batch and identity resolution
-    set them.
-    """
-    row = {name: getattr(lead, name) for name in LEAD_FIELDS}
-    stamps = {"created_at": lead.created_at.isoformat(), "updated_at": lead.updated_at.isoformat()}
-    try:  # the common case: JSON fields already hold plain JSON
-        text = plain_canonical_json(row | stamps)
-    except (TypeError, ValueError):
-        for name in LEAD_JSON_FIELDS:
-            row[name] = json_safe(row[name])
-        text = canonical_json(row | stamps)
-    row["row_hash"] = sha256_text(text)
-    return row
-
-
 def load_batch(
     conn: Connection,
     *,
@@ -113,31 +88,31 @@ def load_batch(
     ``campaigns`` (under the lead's source and account). Runs in the caller's transaction.
     """
     require_aware(now=now, watermark=watermark)
-    rows = [lead_row(lead) for lead in latest_by_key(leads, source)]
-    stored = _stored_hashes(conn, source, [row["source_lead_id"] for row in rows])
-    new = [row for row in rows if row["source_lead_id"] not in stored]
-    changed = [
-        row for row in rows if stored.get(row["source_lead_id"], row["row_hash"]) != row["row_hash"]
-    ]
-    for row in (*new, *changed):
-        row.update(first_loaded_at=now, last_changed_at=now)
-    upsert(conn, leads_table, [*new, *changed], LEAD_KEY, LEAD_UPDATE_COLUMNS)
+    latest = latest_by_key(leads, source)
+    rows = [encode_lead(lead) for lead in latest]
+    ids = [lead.source_lead_id for lead in latest]
+    stored = stored_hashes(conn, source, ids)
+    hashes = [row[-1] for row in rows]
+    new = [i for i, lead_id in enumerate(ids) if lead_id not in stored]
+    changed = [i for i, lead_id in enumerate(ids) if stored.get(lead_id, hashes[i]) != hashes[i]]
+    written = new + changed
+    write_leads(conn, [rows[i] for i in written], now)
     # Unchanged leads' campaigns were upserted when they loaded (or by migration 0002).
-    upsert_campaigns(conn, source, _lead_campaigns([*new, *changed]), now)
-    clear_quarantine(conn, source, account_id, [row["source_lead_id"] for row in rows])
+    upsert_campaigns(conn, source, _lead_campaigns(latest[i] for i in written), now)
+    clear_quarantine(conn, source, account_id, ids)
     quarantine_records(conn, rejected, now)
     save_sync_state(conn, source, state_key or account_id, watermark, cursor, now)
     unchanged = len(rows) - len(new) - len(changed)
     return LoadCounts(len(new), len(changed), unchanged, len(rejected))
 
 
-def _lead_campaigns(rows: Iterable[Mapping[str, Any]]) -> list[CampaignRow]:
+def _lead_campaigns(batch: Iterable[Lead]) -> list[CampaignRow]:
     # Oldest first, so the most recently updated lead's campaign name wins. A lead's
     # account (a Meta page, a HubSpot portal) is not the campaign's ad account: leave it.
-    named = (row for row in rows if row["campaign_id"] is not None)
+    named = (lead for lead in batch if lead.campaign_id is not None)
     return [
-        (None, row["campaign_id"], row["campaign_name"], None)
-        for row in sorted(named, key=lambda row: row["updated_at"])
+        (None, lead.campaign_id, lead.campaign_name, None)
+        for lead in sorted(named, key=lambda lead: lead.updated_at)
     ]
 
 
@@ -193,17 +168,6 @@ def latest_by_key(batch: Iterable[Lead], source: str) -> list[Lead]:
         if seen is None or lead.updated_at >= seen.updated_at:
             latest[lead.source_lead_id] = lead
     return list(latest.values())
-
-
-def _stored_hashes(conn: Connection, source: str, lead_ids: Sequence[str]) -> dict[str, str]:
-    stored: dict[str, str] = {}
-    with unprepared(conn):
-        for chunk in chunks(lead_ids):
-            query = sa.select(leads_table.c.source_lead_id, leads_table.c.row_hash).where(
-                leads_table.c.source == source, leads_table.c.source_lead_id.in_(chunk)
-            )
-            stored.update(conn.execute(query).all())
-    return stored
 
 
 def clear_quarantine(
