@@ -1,0 +1,189 @@
+"""The data-quality suites on the loaded warehouse: one per table (leads, people, sla_evaluations).
+
+Each check is a small Expectation class with a plain-language description. Null ``stage``
+and ``lifecycle`` are allowed: a person has neither until classification has run (the
+columns say so), and column expectations in GX skip nulls. Bad rows are reported by id
+(``source:source_lead_id``, ``person_id``, ``rule:person_id``), never by email or phone.
+
+Imports Great Expectations at module level: import this module lazily (see ``runner``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from models.classify import LIFECYCLE_RANK
+from models.leads import Stage
+from models.sla_tables import STATUSES
+
+from .checks import QualityOutcome
+from .queries import lead_id_sql
+from .sla_suite import raise_on_exception
+
+SAMPLE_IDS = 20
+
+
+class ExpectNoUnexpectedRows(gxe.UnexpectedRowsExpectation):
+    """``unexpected_rows_query`` (selecting ids only) returns no row.
+
+    Unlike GX's base class, the unexpected rows (at most 200: GX's cap) are returned in
+    every result format: they are ids, and the report names them.
+    """
+
+    def _validate(
+        self,
+        metrics: dict,
+        runtime_configuration: dict | None = None,
+        execution_engine: Any = None,
+    ) -> dict:
+        count = metrics["unexpected_rows_query.row_count"]
+        return {
+            "success": count == 0,
+            "result": {
+                "observed_value": count,
+                "details": {"unexpected_rows": metrics["unexpected_rows_query.table"]},
+            },
+        }
+
+
+class ExpectLeadKeysToBeUnique(gxe.ExpectCompoundColumnsToBeUnique):
+    column_list: list = ["source", "source_lead_id"]  # noqa: RUF012 - pydantic field default
+    description: str = "Each lead is loaded once per platform and platform id"
+
+
+class ExpectEveryLeadToHaveEmailOrPhone(ExpectNoUnexpectedRows):
+    unexpected_rows_query: str = (
+        f"SELECT {lead_id_sql()} AS id FROM {{batch}} "
+        "WHERE (email IS NULL OR email = '') AND (phone IS NULL OR phone = '')"
+    )
+    description: str = "Every lead has an email address or a phone number to reach it by"
+
+
+class ExpectLeadsNotCreatedInTheFuture(ExpectNoUnexpectedRows):
+    description: str = "No lead was created in the future (a few minutes of clock skew allowed)"
+
+
+class ExpectPersonIdsToBeUnique(gxe.ExpectColumnValuesToBeUnique):
+    column: str = "person_id"
+    description: str = "Each person appears once"
+
+
+class ExpectLifecycleStagesToBeKnown(gxe.ExpectColumnValuesToBeInSet):
+    column: str = "lifecycle"
+    value_set: list = list(LIFECYCLE_RANK)  # noqa: RUF012 - pydantic field default
+    description: str = "A classified person's lifecycle stage is lead, engaged, mql, sql or nurture"
+
+
+class ExpectStagesToBeKnown(gxe.ExpectColumnValuesToBeInSet):
+    column: str = "stage"
+    value_set: list = [s.value for s in Stage]  # noqa: RUF012 - pydantic field default
+    description: str = "A classified person's stage is cold, warm or qualified"
+
+
+class ExpectSlaStatusesToBeKnown(gxe.ExpectColumnValuesToBeInSet):
+    column: str = "status"
+    value_set: list = list(STATUSES)  # noqa: RUF012 - pydantic field default
+    description: str = "Every SLA evaluation is met, breached or pending"
+
+
+@dataclass(frozen=True)
+class TableSuite:
+    """The named checks of one table, and the columns that identify a bad row."""
+
+    table: str
+    id_columns: tuple[str, ...]
+    checks: dict[str, Callable[[], Any]]
+
+
+def table_suites(future_limit_sql: str) -> list[TableSuite]:
+    """The quality suites; ``future_limit_sql`` is the latest acceptable lead timestamp (SQL)."""
+    future_sql = (
+        f"SELECT {lead_id_sql()} AS id FROM {{batch}} WHERE created_at > {future_limit_sql}"
+    )
+    return [
+        TableSuite(
+            "leads",
+            ("source", "source_lead_id"),
+            {
+                "lead_keys_unique": ExpectLeadKeysToBeUnique,
+                "lead_has_email_or_phone": ExpectEveryLeadToHaveEmailOrPhone,
+                "lead_created_not_in_future": lambda: ExpectLeadsNotCreatedInTheFuture(
+                    unexpected_rows_query=future_sql
+                ),
+            },
+        ),
+        TableSuite(
+            "people",
+            ("person_id",),
+            {
+                "person_id_unique": ExpectPersonIdsToBeUnique,
+                "lifecycle_known": ExpectLifecycleStagesToBeKnown,
+                "stage_known": ExpectStagesToBeKnown,
+            },
+        ),
+        TableSuite(
+            "sla_evaluations",
+            ("rule", "person_id"),
+            {"sla_status_known": ExpectSlaStatusesToBeKnown},
+        ),
+    ]
+
+
+def validate_quality(
+    context: Any, datasource: Any, future_limit_sql: str, severity: str, run: Any
+) -> list[QualityOutcome]:
+    """Validate every table suite (one validation per table); one outcome per check.
+
+    ``run`` is GX's RunIdentifier of this run.
+    """
+    outcomes: list[QualityOutcome] = []
+    for spec in table_suites(future_limit_sql):
+        asset = datasource.add_table_asset(f"{spec.table}_table", table_name=spec.table)
+        suite = context.suites.add(gx.ExpectationSuite(name=f"leadflow_quality_{spec.table}"))
+        for name, make in spec.checks.items():
+            expectation = make()
+            expectation.meta = {"check": name}
+            suite.add_expectation(expectation)
+        batch = asset.add_batch_definition_whole_table(spec.table)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
+        )
+        result = definition.run(
+            result_format={
+                "result_format": "SUMMARY",
+                "unexpected_index_column_names": list(spec.id_columns),
+                "partial_unexpected_count": SAMPLE_IDS,
+            },
+            run_id=run,
+        )
+        outcomes.extend(quality_outcome(spec, r, severity) for r in result.results)
+    return outcomes
+
+
+def quality_outcome(spec: TableSuite, result: Any, severity: str) -> QualityOutcome:
+    """The :class:`QualityOutcome` of one expectation's validation result."""
+    raise_on_exception(result)
+    details = result.result
+    if "observed_value" in details:  # an unexpected-rows expectation
+        count = int(details["observed_value"])
+        ids = {str(row["id"]) for row in details["details"]["unexpected_rows"]}
+    else:
+        count = int(details.get("unexpected_count") or 0)
+        # Multi-column expectations list the unexpected keys as values, not as an index.
+        rows = details.get("partial_unexpected_index_list") or details.get(
+            "partial_unexpected_list", []
+        )
+        ids = {":".join(str(row[c]) for c in spec.id_columns) for row in rows}
+    return QualityOutcome(
+        expectation=result.expectation_config.meta["check"],
+        table=spec.table,
+        success=bool(result.success),
+        unexpected_count=count,
+        sample_ids=sorted(ids)[:SAMPLE_IDS],
+        severity=severity,
+    )

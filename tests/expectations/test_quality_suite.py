@@ -1,0 +1,172 @@
+"""The data-quality suite on SQLite and PostgreSQL: each check fails on a seeded bad row, by id."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from models.tables import sla_evaluations
+
+from .conftest import NOW
+
+CHECKS = [
+    ("lead_keys_unique", "leads"),
+    ("lead_has_email_or_phone", "leads"),
+    ("lead_created_not_in_future", "leads"),
+    ("person_id_unique", "people"),
+    ("lifecycle_known", "people"),
+    ("stage_known", "people"),
+    ("sla_status_known", "sla_evaluations"),
+]
+
+
+def outcome(report, name):
+    [found] = [q for q in report.quality if q.expectation == name]
+    return found
+
+
+def failing(report):
+    return {
+        q.expectation: (q.unexpected_count, q.sample_ids) for q in report.quality if not q.success
+    }
+
+
+def _drop_primary_key(engine, table):
+    """Let the test seed a duplicate key, which the warehouse's primary key would refuse."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT pk_{table} CASCADE")
+        return
+    # SQLite cannot drop a primary key: rebuild the table without it. Foreign keys off, and
+    # the legacy rename, which leaves the views that read the table alone.
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        conn.exec_driver_sql("PRAGMA legacy_alter_table = ON")
+        conn.exec_driver_sql(f"CREATE TABLE {table}_loose AS SELECT * FROM {table}")
+        conn.exec_driver_sql(f"DROP TABLE {table}")
+        conn.exec_driver_sql(f"ALTER TABLE {table}_loose RENAME TO {table}")
+        conn.commit()
+        conn.exec_driver_sql("PRAGMA legacy_alter_table = OFF")
+        conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+
+
+def test_every_check_passes_on_clean_data_with_unclassified_people(warehouse):
+    warehouse.leads({"id": "l1"}, {"id": "l2", "email": None, "phone": "+15550100"})
+    warehouse.people("p1", stage="qualified", lifecycle="mql")
+    warehouse.people("p2")  # not classified yet: null stage and lifecycle are allowed
+    warehouse.evaluations("first_touch", {"p1": "met", "p2": "pending"})
+
+    report = warehouse.check()
+
+    assert [(q.expectation, q.table) for q in report.quality] == CHECKS
+    assert failing(report) == {}
+    assert report.failed() == []
+
+
+def test_lead_without_email_or_phone(warehouse):
+    warehouse.leads(
+        {"id": "ok", "email": None, "phone": "+15550100"},
+        {"id": "none", "email": None},
+        {"id": "blank", "email": "", "phone": ""},
+    )
+
+    report = warehouse.check()
+
+    assert failing(report) == {"lead_has_email_or_phone": (2, ["meta:blank", "meta:none"])}
+    assert report.failed() == ["quality:lead_has_email_or_phone"]
+
+
+def test_lead_created_in_the_future_beyond_the_clock_skew(warehouse):
+    skew = timedelta(minutes=5)
+    warehouse.leads(
+        {"id": "at-limit", "created_at": NOW + skew},
+        {"id": "past-limit", "created_at": NOW + skew + timedelta(microseconds=1)},
+        {"id": "next-day", "created_at": NOW + timedelta(days=1)},
+    )
+
+    report = warehouse.check()
+
+    assert failing(report) == {
+        "lead_created_not_in_future": (2, ["meta:next-day", "meta:past-limit"])
+    }
+
+
+def test_duplicate_lead_keys(warehouse, migrated_engine):
+    _drop_primary_key(migrated_engine, "leads")
+    warehouse.leads({"id": "l1"}, {"id": "l2"})
+    warehouse.leads({"id": "l2"})
+
+    report = warehouse.check()
+
+    assert failing(report) == {"lead_keys_unique": (2, ["meta:l2"])}
+
+
+def test_duplicate_person_ids(warehouse, migrated_engine):
+    _drop_primary_key(migrated_engine, "people")
+    warehouse.people("p1", "p2")
+    sqlite = migrated_engine.dialect.name == "sqlite"
+    with migrated_engine.connect() as conn:
+        if sqlite:  # SQLite refuses rows in a table foreign keys reference by a non-unique key
+            conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        conn.execute(
+            sa.text(
+                "INSERT INTO people (person_id, created_at, updated_at) SELECT person_id, created_at, updated_at FROM people WHERE person_id = 'p2'"
+            )
+        )
+        conn.commit()
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+
+    report = warehouse.check()
+
+    assert failing(report) == {"person_id_unique": (2, ["p2"])}
+
+
+@pytest.mark.parametrize(
+    ("column", "check"),
+    [
+        pytest.param("lifecycle", "lifecycle_known", id="lifecycle"),
+        pytest.param("stage", "stage_known", id="stage"),
+    ],
+)
+def test_unknown_stage_values(warehouse, column, check):
+    warehouse.people("good", **{column: "qualified" if column == "stage" else "sql"})
+    warehouse.people("bad", **{column: "customer"})
+    warehouse.people("unclassified")
+
+    report = warehouse.check()
+
+    assert failing(report) == {check: (1, ["bad"])}
+
+
+def test_unknown_sla_status(warehouse, migrated_engine):
+    warehouse.evaluations("first_touch", {"p1": "met", "p2": "met"})
+    with migrated_engine.begin() as conn:
+        if migrated_engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "ALTER TABLE sla_evaluations DROP CONSTRAINT ck_sla_evaluations_status"
+            )
+        else:
+            conn.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
+        conn.execute(
+            sla_evaluations.update()
+            .where(sla_evaluations.c.person_id == "p2")
+            .values(status="late")
+        )
+
+    report = warehouse.check()
+
+    assert failing(report) == {"sla_status_known": (1, ["first_touch:p2"])}
+
+
+def test_quality_failures_are_warnings_unless_asked_otherwise(warehouse):
+    warehouse.people("bad", stage="hot")
+
+    default = warehouse.check()
+    strict = warehouse.check(quality_severity="critical")
+
+    assert default.failed("critical") == []
+    assert default.failed("warning") == ["quality:stage_known"]
+    assert strict.failed("critical") == ["quality:stage_known"]
