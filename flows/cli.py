@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     box = commands.add_parser("sandbox", help="serve the sandbox platforms until Ctrl-C")
     box.add_argument("--contacts", type=int, default=2500)
     box.add_argument("--port", type=int, default=0, help="HubSpot port (0: any free port)")
+    commands.add_parser(
+        "serve", help="serve prefect.yaml's deployments from this process (schedules stay on)"
+    )
     database = commands.add_parser("db", help="warehouse schema")
     database.add_argument("action", choices=["upgrade"])
     add_import_command(commands)
@@ -154,6 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_sandbox(args.contacts, args.port)
         if args.command == "import":
             return run_import(args)
+        if args.command == "serve":
+            from flows.serve import serve_all
+
+            serve_all(args.config)
+            return 0
         if args.command == "sla":
             return run_sla_command(args)
         if args.command == "report":
