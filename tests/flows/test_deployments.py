@@ -209,3 +209,38 @@ def test_nightly_run_name_says_which_deployment(monkeypatch):
 
     monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__NAME", "nightly-sync")
     assert re.fullmatch(r"nightly-sync-\d{4}-\d{2}-\d{2}", _run_name())
+
+
+def test_speed_to_lead_pulls_only_lead_forms_and_touches_and_checks_first_touch(
+    prefect_api, tmp_path, monkeypatch
+):
+    import flows.speed_to_lead
+    from flows.demo import TOKENS, demo_config, running_sandboxes
+    from flows.speed_to_lead import speed_to_lead
+
+    for name, value in TOKENS.items():
+        monkeypatch.setenv(name, value)
+    checked = []
+    real_run_sla = flows.speed_to_lead.run_sla
+
+    def spy(settings, run_id, rules=None):
+        checked.append(rules)
+        return real_run_sla(settings, run_id, rules)
+
+    monkeypatch.setattr(flows.speed_to_lead, "run_sla", spy)
+    warehouse_url = f"sqlite:///{tmp_path / 'w.db'}"
+    with running_sandboxes(contacts=150) as boxes:
+        config = tmp_path / "leadflow.yaml"
+        config.write_text(demo_config(boxes, warehouse_url))
+        # The demo's reps are slow on purpose: a first-touch breach may fail the run.
+        state = speed_to_lead(config_path=str(config), return_state=True)
+    assert state.is_completed() or "first_touch" in state.message, state.message
+    engine = create_engine(warehouse_url)
+    with engine.connect() as conn:
+        runs = conn.execute(sa.select(sync_runs.c.source, sync_runs.c.account_id)).all()
+    engine.dispose()
+    sources = {source for source, _ in runs}
+    assert sources == {"hubspot", "meta", "google_ads", "linkedin"}
+    assert not [account for _, account in runs if account.startswith(("spend:", "owners", "csv:"))]
+    assert ("hubspot", "sales_touches:sandbox-portal") in runs
+    assert checked == [["first_touch"]]
