@@ -62,6 +62,9 @@ class RuleOutcome:
 class QualityOutcome:
     """One data-quality expectation on the loaded warehouse and the ids of some bad rows.
 
+    ``unexpected_count`` counts the bad rows (for a uniqueness check: the duplicated keys);
+    ``sample_ids`` are at most 20 of their ids, sorted.
+
     ``severity`` is how a failure counts in :meth:`CheckReport.failed` (``warning`` by
     default: bad rows are reported, the run goes on).
     """
