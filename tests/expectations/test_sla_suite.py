@@ -107,6 +107,14 @@ def test_qualified_volume_fails_on_failed_groups_of_the_run_and_periods(warehous
     assert outcome.unexpected_ids == ["overall", "team:west"]
 
 
+def test_a_quote_in_the_run_id_is_a_value_not_sql(warehouse):
+    warehouse.volume("2026-11", {"overall": "failed"}, run_id="run'1")
+
+    [outcome] = warehouse.check(rule("qualified_volume"), run_id="run'1").rules
+
+    assert outcome.unexpected_ids == ["overall"]
+
+
 def test_qualified_volume_passes_when_every_group_passed_or_is_pending(warehouse):
     warehouse.volume("2026-11", {"overall": "passed", "team:east": "pending"})
 
