@@ -17,17 +17,10 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from .queries import warehouse_connection_string
+
 DATASOURCE = "warehouse"
 DOCS_SITE = "leadflow"
-
-
-def warehouse_connection_string(url: str) -> str:
-    """The URL GX should connect with: driverless PostgreSQL URLs get psycopg 3 (installed),
-    as ``models.warehouse.create_engine`` does."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
 
 
 def project_config(data_docs_dir: str | Path | None) -> Any:

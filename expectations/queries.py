@@ -48,9 +48,18 @@ def parse_periods(periods: Sequence[str]) -> Periods:
     return Periods(months, weeks)
 
 
+def warehouse_connection_string(url: str) -> str:
+    """The URL GX should connect with: driverless PostgreSQL URLs get psycopg 3 (installed),
+    as ``models.warehouse.create_engine`` does."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
 def warehouse_dialect(url: str) -> Dialect:
     """The SQLAlchemy dialect of the warehouse URL (no connection needed)."""
-    return make_url(url).get_dialect()()
+    return make_url(warehouse_connection_string(url)).get_dialect()()
 
 
 def render(statement: sa.ClauseElement, dialect: Dialect) -> str:

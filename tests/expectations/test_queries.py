@@ -6,10 +6,24 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from expectations.queries import Periods, parse_periods, timestamp_literal, warehouse_dialect
+from expectations.queries import (
+    Periods,
+    parse_periods,
+    timestamp_literal,
+    warehouse_connection_string,
+    warehouse_dialect,
+)
 
 SQLITE = warehouse_dialect("sqlite:///w.db")
 POSTGRES = warehouse_dialect("postgresql+psycopg://u@h/db")
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://u@h/db", "postgresql://u@h/db", "postgresql+psycopg://u@h/db"]
+)
+def test_postgresql_urls_use_the_installed_psycopg_3(url):
+    assert warehouse_connection_string(url) == "postgresql+psycopg://u@h/db"
+    assert warehouse_dialect(url).name == "postgresql"
 
 
 def test_periods_split_into_months_and_weeks_without_repeats():

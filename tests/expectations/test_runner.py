@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -217,3 +218,25 @@ def test_a_check_that_cannot_run_raises_instead_of_passing(warehouse, migrated_e
 
     with pytest.raises(RuntimeError, match=r"expect_qualified_volume_delivered .*sla_results"):
         warehouse.check(rule("qualified_volume"))
+
+
+def test_two_runs_at_once_keep_their_own_results_and_docs(tmp_path):
+    """Prefect may run checks of two flows in one process: GX state must not leak between."""
+    warehouses = {}
+    for name in "ab":
+        engine = create_engine(f"sqlite:///{tmp_path / name}.db")
+        upgrade(engine)
+        warehouses[name] = Warehouse(engine, str(engine.url))
+        warehouses[name].evaluations("first_touch", {f"{name}-late": "breached", f"{name}": "met"})
+
+    def check(name):
+        docs = tmp_path / f"docs-{name}"
+        return warehouses[name].check(rule("first_touch"), data_docs_dir=docs)
+
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(check, "ab"))
+
+    assert [r.rules[0].unexpected_ids for r in reports] == [["a-late"], ["b-late"]]
+    for name in "ab":
+        pages = list((tmp_path / f"docs-{name}" / "validations" / "leadflow_sla").rglob("*.html"))
+        assert len(pages) == 1
