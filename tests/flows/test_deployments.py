@@ -48,7 +48,7 @@ def test_the_four_deployments_run_on_the_process_pool_with_enforced_parameters()
     crons = {name: [s["cron"] for s in spec["schedules"]] for name, spec in DEPLOYMENTS.items()}
     assert crons == {
         "nightly-sync": ["0 2 * * *"],
-        "speed-to-lead": ["*/10 8-17 * * 1-5"],
+        "speed-to-lead": ["{{ leadflow.business_hours_cron }}"],
         "backfill": [],
         "sla-report": ["0 7 * * 1"],
     }
@@ -62,6 +62,7 @@ def test_prefect_yaml_holds_no_secret_only_references():
     templates = set(re.findall(r"\{\{\s*([\w.\-$]+)\s*\}\}", text))
     assert templates <= {
         "leadflow.config_path", "leadflow.timezone", "leadflow.directory",
+        "leadflow.business_hours_cron", "leadflow.business_hours_timezone",
         "prefect.variables.leadflow_config",
     }  # fmt: skip
     assert not re.search(r"(token|secret|password|api_key)\s*:\s*\S", text, re.IGNORECASE)
@@ -83,7 +84,8 @@ def test_deploy_step_reads_path_and_time_zone_from_the_configuration(tmp_path, m
     found = leadflow_settings(str(config))
     assert found == {
         "config_path": str(config.resolve()), "timezone": "Europe/Berlin",
-        "directory": str(PROJECT_DIR),
+        "business_hours_cron": "*/10 9-16 * * 1,2,3,4,5",
+        "business_hours_timezone": "Europe/Berlin", "directory": str(PROJECT_DIR),
     }  # fmt: skip
     monkeypatch.setenv("LEADFLOW_CONFIG", str(config))
     monkeypatch.setenv("BIZ_TZ", "America/Chicago")
@@ -93,6 +95,39 @@ def test_deploy_step_reads_path_and_time_zone_from_the_configuration(tmp_path, m
     config.write_text("timezone: Mars/Olympus\n")
     with pytest.raises(ConfigError, match=r"timezone: not an IANA"):
         leadflow_settings(str(config))
+
+
+@pytest.mark.parametrize(
+    ("calendar", "cron", "zone"),
+    [
+        pytest.param("{}", "*/10 9-16 * * 1,2,3,4,5", "America/New_York", id="defaults"),
+        pytest.param(
+            '{opens: "07:30", closes: "18:30", workdays: [sun, mon, tue, wed, thu]}',
+            "*/10 7-18 * * 0,1,2,3,4",
+            "America/New_York",
+            id="sunday-to-thursday",
+        ),
+        pytest.param(
+            '{timezone: Asia/Dubai, closes: "13:00", workdays: [sat]}',
+            "*/10 9-12 * * 6",
+            "Asia/Dubai",
+            id="own-zone",
+        ),
+    ],
+)
+def test_speed_to_lead_runs_in_the_configured_business_hours(tmp_path, calendar, cron, zone):
+    config = tmp_path / "leadflow.yaml"
+    config.write_text(f"timezone: America/New_York\nsla:\n  calendar: {calendar}\n")
+    found = leadflow_settings(str(config))
+    assert (found["business_hours_cron"], found["business_hours_timezone"]) == (cron, zone)
+
+
+def test_a_bad_business_calendar_fails_the_deploy_without_echoing_it(tmp_path):
+    config = tmp_path / "leadflow.yaml"
+    config.write_text('sla:\n  calendar: {opens: "9 sharp-secretish"}\n')
+    with pytest.raises(ConfigError, match=r"sla.calendar: invalid") as error:
+        leadflow_settings(str(config))
+    assert "secretish" not in str(error.value)
 
 
 def test_serve_builds_the_same_deployments_and_keeps_schedules_on(tmp_path, monkeypatch):

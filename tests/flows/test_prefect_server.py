@@ -150,6 +150,11 @@ def test_deploy_all_then_a_backfill_from_the_api_runs_on_a_worker(prefect_server
         [schedule] = nightly.schedules
         assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 2 * * *", str(ZONE))
         assert nightly.concurrency_options.collision_strategy == "CANCEL_NEW"
+        [fast] = deployments["speed-to-lead"].schedules
+        assert (fast.schedule.cron, fast.schedule.timezone) == (
+            "*/10 9-16 * * 1,2,3,4,5",
+            str(ZONE),
+        )
         assert backfill.schedules == []
         assert all(d.enforce_parameter_schema for d in deployments.values())
         assert backfill.parameters == {"config_path": str(config)}
@@ -199,7 +204,8 @@ def test_deploy_all_then_a_backfill_from_the_api_runs_on_a_worker(prefect_server
     )
     kinds = {(artifact.type, artifact.key) for artifact in artifacts}
     assert ("table", "backfill-summary") in kinds
-    assert ("progress", None) in kinds
+    progress = [artifact.data for artifact in artifacts if artifact.type == "progress"]
+    assert len(progress) > 2 and 100 in progress  # a partition task's, finished
     summary = next(a for a in artifacts if a.key == "backfill-summary")
     table = json.loads(summary.data) if isinstance(summary.data, str) else summary.data
     assert {row["source"] for row in table} == {"hubspot", "meta"}
