@@ -55,6 +55,9 @@ class SyncSettings(BaseModel):
     safety_lag_minutes: int = Field(
         5, ge=0, description="the watermark never passes run start minus this lag"
     )
+    lock_wait_minutes: float = Field(
+        360, ge=0, description="wait this long for another sync of the warehouse to end (0: fail)"
+    )
 
 
 class PrivacySettings(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -360,8 +360,15 @@ def classify_task(settings: Settings, run_id: str) -> dict:
     works in batches of people inside)."""
     from flows.classify_people import resolve_and_classify
     from models.rules import load_rules
+    from models.run_lock import warehouse_lock
 
-    with _running(settings, run_id) as run:
+    wait = settings.sync.lock_wait_minutes * 60
+
+    with (
+        _running(settings, run_id) as run,
+        # Every flow classifies through here: one at a time, or a change counts twice.
+        warehouse_lock(settings.warehouse_url, "people", wait_seconds=wait),
+    ):
         summary = resolve_and_classify(
             run.engine,
             rules=load_rules(settings.classification_rules),
@@ -384,15 +391,28 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
     install_log_redaction()
     settings = load_settings(config_path)
     chosen = choose_sources(settings, sources)
-    upgrade_warehouse(settings.warehouse_url)
-    run_id = str(flow_run.get_id() or uuid.uuid4())
-    results, failed = run_partitions(settings, run_id, chosen, imports=not sources)
-    people = classify_task(settings, run_id)
-    sla, breach = run_sla(settings, run_id)
-    rows = finish_run(settings, run_id, results, failed, note=f"People: {people}. SLA: {sla}.")
+    with sync_lock(settings):  # one sync at a time per warehouse (models/run_lock.py)
+        upgrade_warehouse(settings.warehouse_url)
+        run_id = str(flow_run.get_id() or uuid.uuid4())
+        results, failed = run_partitions(settings, run_id, chosen, imports=not sources)
+        people = classify_task(settings, run_id)
+        sla, breach = run_sla(settings, run_id)
+        note = f"People: {people}. SLA: {sla}."
+        rows = finish_run(settings, run_id, results, failed, note=note)
     if breach is not None:
         raise breach  # after the summary: the data is loaded, the run still ends Failed
     return rows
+
+
+def sync_lock(settings: Settings) -> AbstractContextManager[None]:
+    """The warehouse's sync lock: a second sync waits ``sync.lock_wait_minutes``, then fails."""
+    from models.run_lock import warehouse_lock
+
+    def waiting() -> None:
+        get_run_logger().warning("another sync of this warehouse is running: waiting for it")
+
+    wait = settings.sync.lock_wait_minutes * 60
+    return warehouse_lock(settings.warehouse_url, "sync", wait_seconds=wait, on_wait=waiting)
 
 
 def run_sla(

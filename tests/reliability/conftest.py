@@ -39,3 +39,13 @@ def reference(platforms: Platforms, tmp_path_factory: pytest.TempPathFactory):
         return cache[platform]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def prefect_url() -> Iterator[str]:
+    """The URL of one Prefect API for the session, for sync subprocesses to share."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield str(PREFECT_API_URL.value())
