@@ -110,3 +110,6 @@ def test_demo_twice_loads_every_platform_then_changes_nothing(
     assert sum(int(row[5]) for row in first) > 2000  # inserted, leads and campaign days
     assert [(row[5], row[6]) for row in second] == [("0", "0")] * len(second)
     assert (tmp_path / ".leadflow" / "demo.yaml").exists()
+    report = tmp_path / "report.html"  # the demo ends with the report, and says where
+    assert first_out.rstrip().endswith(f"report written to {report.resolve()}")
+    assert "vegaEmbed" in report.read_text(encoding="utf-8")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flows.cli import main
 from flows.demo import TOKENS, demo_config, running_sandboxes
 from flows.sync_leads import sync_leads
+from models.privacy import identifier_hash
 from models.tables import leads, people, sync_state
 from models.warehouse import create_engine
 from tests.bi_seed import traces
@@ -30,6 +31,15 @@ def _most_connected_person(engine: sa.Engine) -> tuple[str, str, str]:
         return tuple(conn.execute(query).one())
 
 
+def _assert_email_hashes(engine: sa.Engine) -> None:
+    """The sync filled people.email_hash with the demo configuration's salt."""
+    query = sa.select(people.c.email_match_key, people.c.email_hash)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    salt = "leadflow-demo-salt-not-a-secret"
+    assert rows and all(h == (k and identifier_hash("email", k, salt)) for k, h in rows)
+
+
 def test_forgotten_person_stays_out_of_a_full_resync(
     prefect_api: None,
     tmp_path: Path,
@@ -38,6 +48,7 @@ def test_forgotten_person_stays_out_of_a_full_resync(
 ) -> None:
     for name, value in TOKENS.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("LEADFLOW_HASH_SALT", raising=False)  # the demo's default salt
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     engine = create_engine(url)
     with running_sandboxes(300) as boxes:
@@ -45,6 +56,7 @@ def test_forgotten_person_stays_out_of_a_full_resync(
         config.write_text(demo_config(boxes, url))
         sync_leads(config_path=str(config), return_state=True)  # SLA breaches don't matter
         person_id, email, phone = _most_connected_person(engine)
+        _assert_email_hashes(engine)
         with engine.connect() as conn:
             sources = conn.execute(
                 sa.select(sa.func.count(sa.distinct(leads.c.source))).where(
