@@ -10,6 +10,7 @@ and writes nothing, so the summary says what a real run would fetch.
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from flows.sync_leads import (
     classify_task,
     finish_run,
     run_partitions,
+    sync_lock,
     upgrade_warehouse,
 )
 
@@ -73,12 +75,14 @@ def backfill(
     settings = load_settings(config_path)
     window = backfill_window(since, until, settings.timezone, dry_run)
     chosen = choose_sources(settings, sources)
-    upgrade_warehouse(settings.warehouse_url)
-    run_id = str(flow_run.get_id() or uuid.uuid4())
-    results, failed = run_partitions(settings, run_id, chosen, imports=False, window=window)
-    note = f"Backfill {since} to {until} ({settings.timezone})."
-    if not dry_run:
-        note += f" People: {classify_task(settings, run_id)}."
-    return finish_run(
-        settings, run_id, results, failed, key="backfill-summary", note=note, dry_run=dry_run
-    )
+    # A dry run writes nothing, so it need not wait for a sync of the same warehouse.
+    with nullcontext() if dry_run else sync_lock(settings):
+        upgrade_warehouse(settings.warehouse_url)
+        run_id = str(flow_run.get_id() or uuid.uuid4())
+        results, failed = run_partitions(settings, run_id, chosen, imports=False, window=window)
+        note = f"Backfill {since} to {until} ({settings.timezone})."
+        if not dry_run:
+            note += f" People: {classify_task(settings, run_id)}."
+        return finish_run(
+            settings, run_id, results, failed, key="backfill-summary", note=note, dry_run=dry_run
+        )

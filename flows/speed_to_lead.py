@@ -23,6 +23,7 @@ from flows.sync_leads import (
     finish_run,
     run_partitions,
     run_sla,
+    sync_lock,
     upgrade_warehouse,
 )
 
@@ -52,13 +53,15 @@ def speed_to_lead(
     install_log_redaction()
     settings = load_settings(config_path)
     chosen = fast_sources(settings, sources)
-    upgrade_warehouse(settings.warehouse_url)
-    run_id = str(flow_run.get_id() or uuid.uuid4())
-    results, failed = run_partitions(settings, run_id, chosen, imports=False, parts=FAST_PARTS)
-    people = classify_task(settings, run_id)
-    sla, breach = run_sla(settings, run_id, [FIRST_TOUCH_RULE])
-    note = f"People: {people}. First-touch SLA: {sla}."
-    rows = finish_run(settings, run_id, results, failed, key="speed-to-lead-summary", note=note)
+    with sync_lock(settings):  # one sync of the warehouse at a time, the nightly one too
+        upgrade_warehouse(settings.warehouse_url)
+        run_id = str(flow_run.get_id() or uuid.uuid4())
+        results, failed = run_partitions(settings, run_id, chosen, imports=False, parts=FAST_PARTS)
+        people = classify_task(settings, run_id)
+        sla, breach = run_sla(settings, run_id, [FIRST_TOUCH_RULE])
+        note = f"People: {people}. First-touch SLA: {sla}."
+        key = "speed-to-lead-summary"
+        rows = finish_run(settings, run_id, results, failed, key=key, note=note)
     if breach is not None:
         raise breach  # after the summary: the data is loaded, the run still ends Failed
     return rows
