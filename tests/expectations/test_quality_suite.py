@@ -170,3 +170,19 @@ def test_quality_failures_are_warnings_unless_asked_otherwise(warehouse):
     assert default.failed("critical") == []
     assert default.failed("warning") == ["quality:stage_known"]
     assert strict.failed("critical") == ["quality:stage_known"]
+
+
+def test_counts_are_complete_while_sample_ids_are_capped(warehouse):
+    warehouse.leads(*({"id": f"l{i:02d}", "email": None} for i in range(25)))
+    warehouse.people(*(f"p{i:02d}" for i in range(25)), stage="hot")
+
+    report = warehouse.check()
+
+    for name in ("lead_has_email_or_phone", "stage_known"):
+        found = outcome(report, name)
+        assert found.unexpected_count == 25
+        assert len(found.sample_ids) == 20
+        assert found.sample_ids == sorted(found.sample_ids)
+    assert set(outcome(report, "lead_has_email_or_phone").sample_ids) < {
+        f"meta:l{i:02d}" for i in range(25)
+    }
