@@ -86,16 +86,20 @@ def charts(data: ReportData) -> list[tuple[str, str, dict[str, Any] | None]]:
         (
             "Cost per qualified lead by campaign",
             "Spend in the period divided by the qualified people behind the campaign's "
-            "leads of the period, in the ad account's currency.",
+            "leads of the period: one panel per currency (never added up across currencies); "
+            "campaigns without reported spend are left out.",
             cost
             and alt.Chart(alt.Data(values=cost))
             .mark_bar()
             .encode(
                 y=alt.Y("campaign_name:N", sort="-x", title="campaign"),
                 x=alt.X("cost_per_qualified_lead:Q", title="cost per qualified lead"),
-                color=alt.Color("currency:N"),
+                color=alt.Color("platform:N"),
                 tooltip=COST_TOOLTIP,
-            ),
+            )
+            .properties(width=CHART_WIDTH - 120)
+            .facet(row=alt.Row("currency:N"))
+            .resolve_scale(x="independent", y="independent"),
         ),
         (
             "SLA compliance by week and team",

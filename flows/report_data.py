@@ -113,6 +113,7 @@ def read_report_data(conn: Connection, period: Period) -> ReportData:
         ("platform", "campaign_id", "campaign_name", "currency"),
         ("spend_micros", "leads", "qualified"),
     )
+    data.cost = [row for row in data.cost if row["spend_micros"]]  # no spend reported: no cost
     for row in data.cost:
         row["spend"] = row["spend_micros"] / 1e6
         row["cost_per_qualified_lead"] = (

@@ -100,6 +100,7 @@ def test_summary_for_one_month(seeded_url: str) -> None:
     assert summary.startswith("# leadflow report (2026-10)")
     assert "| first_touch | 2 | 1 | 2 | 66.67 |" in summary  # weeks 41 and 43 only
     assert "| EUR | 20.00 | 1 | 1 | 20.00 |" in summary
+    assert "| USD |" not in summary  # meta's October lead had no spend reported
     assert "hubspot" not in summary  # its only lead is from September
 
 
