@@ -42,7 +42,7 @@ def load_entrypoint(entrypoint: str) -> Any:
 def to_runner_deployment(spec: dict[str, Any]) -> Any:
     """One ``RunnerDeployment`` of a prefect.yaml deployment entry."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig
-    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.schedules import Cron
 
     flow = load_entrypoint(spec["entrypoint"])
     limit = spec.get("concurrency_limit")
@@ -51,8 +51,9 @@ def to_runner_deployment(spec: dict[str, Any]) -> Any:
         description=spec.get("description"),
         tags=spec.get("tags"),
         parameters=spec.get("parameters") or {},
+        # The slugs match `prefect deploy`'s, so serving updates those deployments in place.
         schedules=[
-            CronSchedule(cron=item["cron"], timezone=item.get("timezone"))
+            Cron(item["cron"], timezone=item.get("timezone"), slug=item.get("slug"))
             for item in spec.get("schedules") or []
         ],
         concurrency_limit=ConcurrencyLimitConfig(**limit) if limit else None,

@@ -218,3 +218,34 @@ def test_deploy_all_then_a_backfill_from_the_api_runs_on_a_worker(prefect_server
                     backfill.id, parameters={**parameters, **bad}
                 ),
             )
+
+
+def test_stopping_leadflow_serve_leaves_the_schedules_active(prefect_server, tmp_path):
+    """Ctrl-C on `leadflow serve` must not pause the nightly schedule (Prefect's default)."""
+    env = prefect_server
+    config = tmp_path / "leadflow.yaml"
+    config.write_text(f"timezone: Europe/Berlin\nwarehouse_url: sqlite:///{tmp_path / 'w.db'}\n")
+    # A background process ignores SIGINT unless told otherwise; a terminal's Ctrl-C does not.
+    launcher = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    served = start(
+        [sys.executable, "-c", launcher, str(BIN / "leadflow"), "--config", str(config), "serve"],
+        env, tmp_path / "serve.log", REPO,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while "being served" not in (tmp_path / "serve.log").read_text():
+            assert served.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "leadflow serve did not start"
+            time.sleep(0.5)
+        served.send_signal(signal.SIGINT)
+        served.wait(timeout=30)
+    finally:
+        stop(served)
+    deployments = {d.name: d for d in api(env, lambda client: client.read_deployments())}
+    nightly = deployments["nightly-sync"]
+    assert not nightly.paused
+    [schedule] = nightly.schedules
+    assert schedule.active and schedule.schedule.timezone == "Europe/Berlin"
