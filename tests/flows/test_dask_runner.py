@@ -122,3 +122,29 @@ def test_dask_address_or_local_cluster(address, tmp_path):
         assert runner.address == address
     else:
         assert runner.cluster_kwargs["n_workers"] == 3 and runner.cluster_kwargs["processes"]
+
+
+def test_an_existing_cluster_at_dask_address_runs_the_partition_tasks(
+    prefect_api, tmp_path, monkeypatch
+):
+    from distributed import LocalCluster
+
+    from sandbox.data import hubspot_contacts
+    from sandbox.hubspot import HubSpotSandbox
+
+    monkeypatch.setenv("HS_TOKEN", "dask-address-token")
+    with (
+        LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster,
+        HubSpotSandbox.unthrottled(hubspot_contacts(60), token="dask-address-token") as hubspot,
+    ):
+        config = tmp_path / "leadflow.yaml"
+        config.write_text(
+            f"warehouse_url: sqlite:///{tmp_path / 'w.db'}\ntask_runner: dask\n"
+            f"dask_address: {cluster.scheduler_address}\nsources:\n  hubspot:\n"
+            f"    base_url: {hubspot.base_url}\n    access_token: ${{HS_TOKEN}}\n"
+            "    portal_id: p1\n    sales_reps: false\n    sales_touches: false\n"
+        )
+        [row] = sync_leads(config_path=str(config))
+        ran = cluster.scheduler.task_prefixes
+        assert ran["sync_account_task"].state_counts["memory"] == 1
+    assert row["status"] == "succeeded" and row["records"] == 60
