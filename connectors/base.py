@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from models.leads import Lead
+from models.leads import InvalidRecord, Lead
 from models.spend import CampaignDay
 
 
@@ -117,3 +117,64 @@ class Connector:
     spend_accounts: Callable[[Any], Sequence[str]] | None = None
     spend: Callable[[Any, str, date, date], Iterator[list[CampaignDay]]] | None = None
     streams: tuple[Stream, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not getattr(self.to_lead, "leadflow_strict", False):
+            strict = strict_to_lead(self.name, self.to_lead, self.record_key)
+            object.__setattr__(self, "to_lead", strict)
+
+
+ToLead = Callable[[Mapping[str, Any], LeadContext], Lead]
+MALFORMED = (AttributeError, KeyError, IndexError, TypeError, ValueError, OverflowError)
+
+
+def strict_to_lead(
+    source: str, to_lead: ToLead, record_key: Callable[[Mapping[str, Any]], str | None]
+) -> ToLead:
+    """``to_lead`` that raises nothing but ``InvalidRecord`` (the quarantine error).
+
+    A record of the wrong shape (a string where an object belongs, a list for a number)
+    breaks a mapper somewhere inside; instead of guarding every access, the failure becomes
+    an InvalidRecord naming the top-level field whose removal makes it go away.
+    """
+
+    def mapped(record: Mapping[str, Any], context: LeadContext) -> Lead:
+        try:
+            return to_lead(record, context)
+        except InvalidRecord:
+            raise
+        except MALFORMED as error:
+            reason = f"malformed: {type(error).__name__}: {error}"[:500]
+            field_name = _culprit(to_lead, record, context)
+            raise InvalidRecord(source, _key(record_key, record), field_name, reason) from None
+
+    mapped.leadflow_strict = True  # type: ignore[attr-defined]
+    mapped.__doc__ = to_lead.__doc__
+    return mapped
+
+
+def _key(record_key: Callable[[Mapping[str, Any]], str | None], record: Any) -> str | None:
+    try:
+        key = record_key(record)
+    except MALFORMED:  # the key itself may be unreadable
+        return None
+    return key if isinstance(key, str) else None
+
+
+def _culprit(to_lead: ToLead, record: Any, context: LeadContext) -> str:
+    """The top-level field to blame: the first whose removal lets the record map, else the
+    first whose removal makes the record merely invalid for another field, else "<record>"."""
+    if not isinstance(record, Mapping):
+        return "<record>"
+    invalid_without: list[str] = []
+    for name in record:
+        try:
+            to_lead({k: v for k, v in record.items() if k != name}, context)
+        except InvalidRecord as error:
+            if error.field_name != str(name):
+                invalid_without.append(str(name))
+            continue
+        except MALFORMED:
+            continue
+        return str(name)
+    return invalid_without[0] if invalid_without else "<record>"
