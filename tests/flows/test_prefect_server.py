@@ -33,6 +33,7 @@ BIN = Path(sys.executable).parent
 DEPLOYMENTS = {"nightly-sync", "speed-to-lead", "backfill", "sla-report"}
 SINCE, UNTIL = date(2026, 10, 1), date(2026, 10, 31)
 ZONE = ZoneInfo("America/New_York")
+HUBSPOT_TOKEN = TOKENS["LEADFLOW_DEMO_HUBSPOT_TOKEN"]
 
 
 def free_port() -> int:
@@ -96,7 +97,8 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'server.db'}",
     }
-    env.pop("LEADFLOW_CONFIG", None)
+    for name in ("LEADFLOW_CONFIG", *TOKENS):  # the test decides what the worker is given
+        env.pop(name, None)
     port = api_url.rsplit(":", 1)[1].split("/")[0]
     log = home / "server.log"
     server = start(
@@ -108,6 +110,26 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
         yield env
     finally:
         stop(server)
+
+
+def pool_template_with_secret(env: dict[str, str], path: Path) -> Path:
+    """The process pool's default job template, with the HubSpot token in its ``env`` as a
+    reference to a Secret block (created here), which the worker resolves at each run."""
+    prefect(
+        env, "work-pool", "get-default-base-job-template", "--type", "process", "--file", str(path)
+    )
+    save = "import sys; from prefect.blocks.system import Secret; Secret(value=sys.argv[1]).save(sys.argv[2])"
+    done = subprocess.run(
+        [sys.executable, "-c", save, HUBSPOT_TOKEN, "leadflow-hubspot-token"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    template = json.loads(path.read_text())
+    template["variables"]["properties"]["env"]["default"] = {
+        "LEADFLOW_DEMO_HUBSPOT_TOKEN": "{{ prefect.blocks.secret.leadflow-hubspot-token }}"
+    }
+    path.write_text(json.dumps(template))
+    return path
 
 
 def api(env: dict[str, str], call: Any) -> Any:
@@ -141,7 +163,9 @@ def test_deploy_all_then_a_backfill_from_the_api_runs_on_a_worker(prefect_server
         config = tmp_path / "leadflow.yaml"
         config.write_text(demo_config(boxes, warehouse_url))
         prefect(env, "variable", "set", "leadflow_config", str(config))
-        prefect(env, "work-pool", "create", "leadflow", "--type", "process")
+        template = pool_template_with_secret(env, tmp_path / "pool.json")
+        prefect(env, "work-pool", "create", "leadflow", "--type", "process",
+                "--base-job-template", str(template))  # fmt: skip
         prefect(env, "--no-prompt", "deploy", "--all")
 
         deployments = {d.name: d for d in api(env, lambda client: client.read_deployments())}
@@ -158,11 +182,14 @@ def test_deploy_all_then_a_backfill_from_the_api_runs_on_a_worker(prefect_server
         assert backfill.schedules == []
         assert all(d.enforce_parameter_schema for d in deployments.values())
         assert backfill.parameters == {"config_path": str(config)}
+        assert HUBSPOT_TOKEN not in repr([d.job_variables for d in deployments.values()])
 
-        # The worker gets the sandbox tokens from its environment, as a real one would.
+        # The worker has every sandbox token in its environment but HubSpot's, which the
+        # flow run gets from the Secret block through the pool's job template.
+        tokens = {name: value for name, value in TOKENS.items() if value != HUBSPOT_TOKEN}
         worker = start(
             [str(BIN / "prefect"), "worker", "start", "--pool", "leadflow"],
-            {**env, **TOKENS}, tmp_path / "worker.log", tmp_path,
+            {**env, **tokens}, tmp_path / "worker.log", tmp_path,
         )  # fmt: skip
         try:
             parameters = {
