@@ -142,13 +142,29 @@ def _targets(names: list[str], folder: Path) -> list[Target]:
     return targets
 
 
+def _config(args: argparse.Namespace, complete: bool) -> dict[str, Any]:
+    return {
+        "mode": "smoke" if args.smoke else "full",
+        "runs": args.runs,
+        "e2e_runs": args.e2e_runs,
+        "page": args.batch,
+        "cpus": os.cpu_count(),
+        "load_avg": round(os.getloadavg()[0], 2),
+        "complete": complete,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, print the table, write ``<out>/<name>.json`` and ``.md``."""
+    """Run the benchmark, print the table, write ``<out>/<name>.json`` and ``.md``.
+
+    The files are rewritten after every size and database (``complete: false`` until the
+    end), so a run cut short still leaves what it measured.
+    """
     args = _parser().parse_args(argv)
     if args.smoke:
         args.sizes, args.small_pages, args.peers_max = "5000", 0, 5000
-        args.e2e = args.e2e or ""
     sizes = [int(size) for size in args.sizes.split(",") if size]
+    name = args.name or ("smoke" if args.smoke else "full")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="leadflow-bench-") as folder:
@@ -157,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for n in sizes:
                 for target in targets:
                     rows += measure_load_paths(target, n, args, _peers(args, n))
+                    write(args.out, name, _config(args, False), rows, load_checks(rows))
         finally:
             for target in targets:
                 target.close()
@@ -168,15 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         e2e_rows = measure_e2e(e2e_sizes, args.dbs.split(","), args.e2e_runs)
         rows += e2e_rows
         checks += e2e_checks(e2e_rows)
-    config = {
-        "mode": "smoke" if args.smoke else "full",
-        "runs": args.runs,
-        "page": args.batch,
-        "cpus": os.cpu_count(),
-        "load_avg_at_end": round(os.getloadavg()[0], 2),
-    }
     print(table(rows))
-    json_path, md_path = write(args.out, args.name or config["mode"], config, rows, checks)
+    json_path, md_path = write(args.out, name, _config(args, True), rows, checks)
     print(f"\nwritten: {json_path} {md_path}")
     return 0
 
