@@ -109,7 +109,9 @@ def run_demo(warehouse_url: str, contacts: int) -> int:
     with running_sandboxes(contacts) as boxes:
         DEMO_DIR.mkdir(exist_ok=True)
         config = DEMO_DIR / "demo.yaml"
-        config.write_text(demo_config(boxes, warehouse_url, DEMO_DIR / "samples"))
+        config.write_text(
+            demo_config(boxes, warehouse_url, DEMO_DIR / "samples", first_touch_severity="critical")
+        )
         os.environ.update(TOKENS)
         for name, url in boxes.urls().items():
             print(f"sandbox {name:<10} {url}")

@@ -39,13 +39,14 @@ privacy:
   # Salt of the email/phone hashes (BI email_hash, forget's suppression list).
   hash_salt: ${{LEADFLOW_HASH_SALT:-leadflow-demo-salt-not-a-secret}}
 sla:
-  # The sandbox's reps are slow on purpose: the first-touch rule is critical, so the
-  # run ends Failed on its breaches (after loading everything) and names the rule.
+  # The sandbox's reps are slow on purpose: with the first-touch rule critical (as
+  # `leadflow demo` makes it) the run ends Failed on its breaches, after loading
+  # everything, and names the rule.
   calendar: {{country: US}}
   teams:
     Outbound AE: {{timezone: Europe/Berlin, country: DE, subdivision: BE}}
   rules:
-    first_touch: {{business_minutes: 60, severity: critical}}
+    first_touch: {{business_minutes: 60, severity: {first_touch_severity}}}
     qualified_volume: {{per_period: 400, per_team: {{Inbound SDR: 250, Outbound AE: 250}}}}
 sources:
   hubspot:
@@ -155,9 +156,15 @@ def csv_imports_config(folder: Path) -> str:
     )
 
 
-def demo_config(boxes: Sandboxes, warehouse_url: str, samples: Path | None = None) -> str:
+def demo_config(
+    boxes: Sandboxes,
+    warehouse_url: str,
+    samples: Path | None = None,
+    first_touch_severity: str = "warning",
+) -> str:
     """A configuration file's text that syncs every sandbox platform into the warehouse,
-    and imports sample lead export files written to ``samples`` when given."""
+    and imports sample lead export files written to ``samples`` when given. ``leadflow
+    demo`` makes the first-touch SLA rule critical, to show a breach failing the run."""
     meta, google, linkedin = boxes.meta.dataset, boxes.google.dataset, boxes.linkedin.dataset
     managed = [c for c in google.client_ids() if c != GOOGLE_DIRECT]
     imports = csv_imports_config(samples) if samples is not None else ""
@@ -176,6 +183,7 @@ def demo_config(boxes: Sandboxes, warehouse_url: str, samples: Path | None = Non
             linkedin_accounts=_quoted([account["id"] for account in linkedin.accounts]),
             linkedin_org=linkedin.organization["id"],
             mailchimp=boxes.mailchimp.base_url,
+            first_touch_severity=first_touch_severity,
         )
         + imports
     )
