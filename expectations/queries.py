@@ -1,8 +1,7 @@
 """The SQL the suites run, rendered for the warehouse's dialect (SQLite or PostgreSQL).
 
-Queries are built with SQLAlchemy Core and compiled with literal values, because Great
-Expectations takes query assets and ``unexpected_rows_query`` as SQL text. Every query
-selects ids and the few columns a check needs, never ``*``.
+Great Expectations takes ``unexpected_rows_query`` as SQL text, so values in it are rendered
+as literals here, per dialect. Every query selects ids, never ``*``.
 """
 
 from __future__ import annotations
@@ -12,12 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, make_url
-
-from models.tables import sla_evaluations, sla_results
-
-from .checks import QUALIFIED_VOLUME
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 WEEK = re.compile(r"\d{4}-W(0[1-9]|[1-4]\d|5[0-3])")
@@ -60,50 +54,6 @@ def warehouse_connection_string(url: str) -> str:
 def warehouse_dialect(url: str) -> Dialect:
     """The SQLAlchemy dialect of the warehouse URL (no connection needed)."""
     return make_url(warehouse_connection_string(url)).get_dialect()()
-
-
-def render(statement: sa.ClauseElement, dialect: Dialect) -> str:
-    """``statement`` as SQL text for ``dialect``, its values inlined as escaped literals."""
-    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-
-
-def decided_sla_rows(
-    person_rules: Sequence[str],
-    periods: Periods,
-    run_id: str,
-    *,
-    with_volume: bool,
-    dialect: Dialect,
-) -> str:
-    """SELECT rule, id, status of every decided SLA row in the periods.
-
-    Per-person rules come from ``sla_evaluations`` (id = person_id; pending rows left out).
-    ``qualified_volume`` comes from the run's ``sla_results`` (id = group_key; passed reads
-    as met, failed as breached, pending left out), so one query asset serves every rule.
-    """
-    ev = sla_evaluations
-    in_periods = sa.or_(ev.c.period_month.in_(periods.months), ev.c.period_week.in_(periods.weeks))
-    parts: list[sa.Select] = []
-    if person_rules:
-        parts.append(
-            sa.select(ev.c.rule, ev.c.person_id.label("id"), ev.c.status).where(
-                ev.c.rule.in_(person_rules), ev.c.status.in_(DECIDED), in_periods
-            )
-        )
-    if with_volume:
-        res = sla_results
-        status = sa.case((res.c.status == "failed", "breached"), else_="met")
-        parts.append(
-            sa.select(res.c.rule, res.c.group_key.label("id"), status.label("status")).where(
-                res.c.run_id == run_id,
-                res.c.rule == QUALIFIED_VOLUME,
-                res.c.status.in_(("passed", "failed")),
-                res.c.period.in_(periods.all),
-            )
-        )
-    if not parts:
-        raise ValueError("no SLA rule to check")
-    return render(parts[0] if len(parts) == 1 else sa.union_all(*parts), dialect)
 
 
 def timestamp_literal(moment: datetime, dialect: Dialect) -> str:

@@ -1,8 +1,9 @@
 """Run the SLA and data-quality suites on the warehouse: :func:`run_checks`.
 
 One Great Expectations context per call, on the warehouse itself (SQLite or PostgreSQL):
-one validation for the SLA rules, one per table for data quality, and, when a folder is
-given, Data Docs built into that folder. Great Expectations is imported only when checks run.
+one validation for the per-person SLA rules (one more for ``qualified_volume``), one per
+table for data quality, and, when a folder is given, Data Docs built into that folder.
+Great Expectations is imported only when checks run.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .checks import (
-    QUALIFIED_VOLUME,
     SEVERITIES,
     CheckReport,
     QualityOutcome,
     RuleOutcome,
     SlaRuleCheck,
 )
-from .queries import decided_sla_rows, parse_periods, timestamp_literal, warehouse_dialect
+from .queries import parse_periods, timestamp_literal, warehouse_dialect
 
 __all__ = [
     "CLOCK_SKEW",
@@ -59,8 +59,6 @@ def run_checks(
         raise ValueError("each SLA rule may be checked once per run")
     if quality_severity not in SEVERITIES:
         raise ValueError(f"quality_severity must be one of {SEVERITIES}")
-    person_rules = [r.rule for r in rules if r.rule != QUALIFIED_VOLUME]
-    with_volume = len(person_rules) < len(rules)
 
     from .context import build_data_docs, run_identifier, warehouse_context
     from .quality_suite import validate_quality
@@ -70,10 +68,7 @@ def run_checks(
         run = run_identifier(run_id, now)
         outcomes: list[RuleOutcome] = []
         if rules:
-            query = decided_sla_rows(
-                person_rules, checked, run_id, with_volume=with_volume, dialect=dialect
-            )
-            outcomes = validate_sla(context, datasource, rules, query, run)
+            outcomes = validate_sla(context, datasource, rules, checked, run_id, run)
         quality = validate_quality(context, datasource, future_limit, quality_severity, run)
         index = build_data_docs(context, data_docs_dir)
     return CheckReport(rules=outcomes, quality=quality, data_docs_index=index)

@@ -67,11 +67,11 @@ def test_data_docs_are_built_into_the_given_folder_and_nowhere_else(warehouse, p
 
     assert first.data_docs_index == second.data_docs_index == str(docs.resolve() / "index.html")
     index = (docs / "index.html").read_text()
-    assert "leadflow_sla" in index
+    assert "leadflow_sla_evaluations" in index
     assert "leadflow_quality_leads" in index
     # The site shows the latest run: the folder does not grow run after run.
     pages = [p.relative_to(docs).parts for p in (docs / "validations").rglob("*.html")]
-    assert len(pages) == 4  # the SLA suite and three tables
+    assert len(pages) == 5  # two SLA suites (evaluations, volume) and three tables
     assert {parts[2] for parts in pages} == {"run-2"}
     assert os.listdir(private_tmp / "tmp") == []
     assert os.listdir(private_tmp / "cwd") == []
@@ -211,12 +211,20 @@ def test_each_rule_once_and_valid_rule_settings():
         replace(rule("first_touch"), target=95)
 
 
-def test_a_check_that_cannot_run_raises_instead_of_passing(warehouse, migrated_engine):
+def test_a_missing_table_raises_instead_of_passing(warehouse, migrated_engine):
     cascade = " CASCADE" if migrated_engine.dialect.name == "postgresql" else ""  # BI views
     with migrated_engine.begin() as conn:
         conn.exec_driver_sql(f"DROP TABLE sla_results{cascade}")
 
-    with pytest.raises(RuntimeError, match=r"expect_qualified_volume_delivered .*sla_results"):
+    with pytest.raises(Exception, match="sla_results"):
+        warehouse.check(rule("qualified_volume"))
+
+
+def test_an_expectation_that_cannot_be_evaluated_raises_naming_it(warehouse, migrated_engine):
+    with migrated_engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE sla_results RENAME COLUMN group_key TO grp")
+
+    with pytest.raises(RuntimeError, match=r"^expect_qualified_volume_delivered could not be"):
         warehouse.check(rule("qualified_volume"))
 
 
@@ -238,5 +246,7 @@ def test_two_runs_at_once_keep_their_own_results_and_docs(tmp_path):
 
     assert [r.rules[0].unexpected_ids for r in reports] == [["a-late"], ["b-late"]]
     for name in "ab":
-        pages = list((tmp_path / f"docs-{name}" / "validations" / "leadflow_sla").rglob("*.html"))
+        pages = list(
+            (tmp_path / f"docs-{name}" / "validations" / "leadflow_sla_evaluations").rglob("*.html")
+        )
         assert len(pages) == 1
