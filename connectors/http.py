@@ -141,6 +141,11 @@ class PlatformSession(requests.Session):
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        # Credentials go only to the configured base URL: APIs do not redirect, so a
+        # redirect is answered as an error (response_json) and never followed, not even to
+        # the same host (requests would strip Authorization on another host, but not the
+        # platform's own headers such as Google's developer-token).
+        kwargs["allow_redirects"] = False
         try:
             return super().request(method, url, *args, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as error:
@@ -156,6 +161,8 @@ def response_json(
     source: str, response: requests.Response, classify: ErrorClassifier | None = None
 ) -> Any:
     """The decoded JSON body of a 2xx response, else the platform's error as an exception."""
+    if response.is_redirect:
+        raise redirected(source, response)
     body = _decode(response)
     if response.ok and body is not _NOT_JSON:
         return body
@@ -172,6 +179,17 @@ def response_json(
 
 
 _NOT_JSON = object()
+
+
+def redirected(source: str, response: requests.Response) -> TerminalError:
+    """A redirect, refused: naming where it pointed (host only) and why it is not followed."""
+    target = requests.utils.urlparse(response.headers.get("Location") or "")
+    host = redact(target.netloc or "an unnamed location")
+    return TerminalError(
+        source,
+        f"HTTP {response.status_code} on {_where(response)} redirects to {host}: not followed"
+        " (credentials are only sent to the configured base_url; check it)",
+    )
 
 
 def _decode(response: requests.Response) -> Any:
