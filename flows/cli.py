@@ -73,10 +73,11 @@ def _cell(value: Any) -> str:
 
 def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
     """Run the flow, print the summary the warehouse recorded, return an exit code."""
-    from flows.config import load_settings
+    from flows.config import check_warehouse, load_settings
     from flows.sync_leads import latest_summary, people_summary, sync_leads
 
     settings = load_settings(config_path)
+    check_warehouse(settings.warehouse_url)  # one clear line and exit 2, before any run
     state = sync_leads(config_path=config_path, sources=sources, return_state=True)
     print(format_summary(latest_summary(settings.warehouse_url)))
     stages = people_summary(settings.warehouse_url)
@@ -170,11 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report(args)
         if args.command == "forget":
             return run_forget(args)
-        from flows.config import load_settings
+        from flows.config import check_warehouse, load_settings
         from models.migrate import upgrade
         from models.warehouse import redact_url
 
         settings = load_settings(args.config)
+        check_warehouse(settings.warehouse_url)
         upgrade(settings.warehouse_url)
         print(f"warehouse {redact_url(settings.warehouse_url)} is at the latest schema")
         return 0

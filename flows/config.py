@@ -208,8 +208,8 @@ def _describe(error: ValidationError) -> str:
         if len(parts) > 2 and parts[0] == "sources" and parts[2] in REGISTRY:
             del parts[2]  # the union's tag: sources.<name>.<type>.<key> reads as <name>.<key>
         location = ".".join(str(part) for part in parts)
-        lines.append(f"  {location}: {item['msg']}")
-    return "\n".join(lines)
+        lines.append(f"{location}: {item['msg']}")
+    return "; ".join(lines)  # one line, however many problems
 
 
 def parse_settings(raw: Mapping[str, Any], *, origin: str, env: Mapping[str, str]) -> Settings:
@@ -231,7 +231,7 @@ def parse_settings(raw: Mapping[str, Any], *, origin: str, env: Mapping[str, str
     try:
         settings = Settings.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"{origin}: invalid configuration:\n{_describe(error)}") from None
+        raise ConfigError(f"{origin}: invalid configuration: {_describe(error)}") from None
     for source in settings.sources.values():
         for secret in source.secrets():
             register_secret(secret.get_secret_value())
@@ -266,3 +266,42 @@ def load_settings(
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{chosen}: not valid YAML{where}") from None
     return parse_settings(raw, origin=str(chosen), env=environment)
+
+
+def check_warehouse(url: str) -> None:
+    """Raise ConfigError, naming the URL with its password masked, unless the warehouse
+    answers (PostgreSQL: a connection within 5 s; SQLite: the file's folder exists).
+    Writes nothing: an SQLite file is not created here."""
+    import sqlalchemy as sa
+
+    from models.warehouse import create_engine, redact_url
+
+    where = f"warehouse {redact_url(url)}"
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"{where}: not a database URL") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        folder = Path(parsed.database or ".").expanduser().resolve().parent
+        if parsed.database not in (None, "", ":memory:") and not folder.is_dir():
+            raise ConfigError(f"{where}: unreachable (folder {folder} does not exist)")
+        return
+    if backend != "postgresql":
+        raise ConfigError(f"{where}: unsupported database (use sqlite or postgresql)")
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 5})
+    except (sa.exc.ArgumentError, ImportError) as error:
+        raise ConfigError(f"{where}: {type(error).__name__}") from None
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise ConfigError(f"{where}: unreachable ({_masked(reason, parsed.password)})") from None
+    finally:
+        engine.dispose()
+
+
+def _masked(text: str, password: str | None) -> str:
+    return text.replace(password, "***") if password else text
