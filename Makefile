@@ -42,4 +42,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .leadflow leadflow.db leadflow.db-wal leadflow.db-shm
+	rm -rf $(VENV) .leadflow leadflow.db leadflow.db-wal leadflow.db-shm leadflow.db.*.lock
