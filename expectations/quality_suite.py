@@ -1,8 +1,10 @@
 """The data-quality suites on the loaded warehouse: one per table (leads, people, sla_evaluations).
 
-Each check is a small Expectation class with a plain-language description. Null ``stage``
-and ``lifecycle`` are allowed: a person has neither until classification has run (the
-columns say so), and column expectations in GX skip nulls. Bad rows are reported by id
+Each check is a small Expectation class with a plain-language description: GX's set
+expectations for the people's stages, one-pass SQL (:func:`counted`) for the rest, where ids
+are composed or GX's own SQL scales badly (uniqueness). Null ``stage`` and ``lifecycle`` are
+allowed: a person has neither until classification has run (the columns say so), and column
+expectations in GX skip nulls. Bad rows are reported by id
 (``source:source_lead_id``, ``person_id``, ``rule:person_id``), never by email or phone.
 
 Imports Great Expectations at module level: import this module lazily (see ``runner``).
@@ -202,10 +204,7 @@ def quality_outcome(spec: TableSuite, result: Any, severity: str) -> QualityOutc
         ids = {str(row["id"]) for row in details["details"]["unexpected_rows"]}
     else:
         count = int(details.get("unexpected_count") or 0)
-        # Multi-column expectations list the unexpected keys as values, not as an index.
-        rows = details.get("partial_unexpected_index_list") or details.get(
-            "partial_unexpected_list", []
-        )
+        rows = details.get("partial_unexpected_index_list") or []
         ids = {":".join(str(row[c]) for c in spec.id_columns) for row in rows}
     return QualityOutcome(
         expectation=result.expectation_config.meta["check"],
