@@ -236,9 +236,34 @@ def check_sla(config_path: str | None = None, rules: list[str] | None = None) ->
     return sla_task(settings, _run_id(), rules)
 
 
+@task(name="publish-report", cache_policy=NO_CACHE)
+def report_task(settings: Settings, out: str | None = None) -> str | None:
+    """The report's numbers as the ``leadflow-report`` markdown artifact (no personal data),
+    and the HTML report written to ``out`` when given; returns its path."""
+    from flows.report import report_summary_markdown, write_report
+
+    create_markdown_artifact(
+        key="leadflow-report", markdown=report_summary_markdown(settings.warehouse_url)
+    )
+    return str(write_report(settings.warehouse_url, out)) if out else None
+
+
+def publish_report(settings: Settings, out: str | None = None) -> str | None:
+    """``report_task`` for flows whose data is already loaded: a failure is logged, not raised."""
+    try:
+        return report_task(settings, out)
+    except Exception as error:
+        get_run_logger().warning("report not published: %s", redact(f"{error!r}"))
+        return None
+
+
 @flow(name="sla-report", flow_run_name=_run_name, log_prints=True)
-def sla_report(config_path: str | None = None) -> dict:
-    """The weekly SLA report: every rule checked, compliance and breaches published."""
+def sla_report(config_path: str | None = None, report_path: str = ".leadflow/report.html") -> dict:
+    """The weekly SLA report: every rule checked, compliance and breaches published, the
+    HTML report written to ``report_path`` (relative to the worker's working directory)."""
     install_log_redaction()
     settings = load_settings(config_path)
-    return sla_task(settings, _run_id())
+    try:
+        return sla_task(settings, _run_id())
+    finally:  # a breach fails the run, after the report is written
+        report_task(settings, report_path)

@@ -397,6 +397,7 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
         results, failed = run_partitions(settings, run_id, chosen, imports=not sources)
         people = classify_task(settings, run_id)
         sla, breach = run_sla(settings, run_id)
+        publish_report(settings)
         note = f"People: {people}. SLA: {sla}."
         rows = finish_run(settings, run_id, results, failed, note=note)
     if breach is not None:
@@ -413,6 +414,13 @@ def sync_lock(settings: Settings) -> AbstractContextManager[None]:
 
     wait = settings.sync.lock_wait_minutes * 60
     return warehouse_lock(settings.warehouse_url, "sync", wait_seconds=wait, on_wait=waiting)
+
+
+def publish_report(settings: Settings) -> None:
+    """The report's numbers as a markdown artifact; a failure is logged, not raised."""
+    from flows.check_sla import publish_report as publish
+
+    publish(settings)
 
 
 def run_sla(

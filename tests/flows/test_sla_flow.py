@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flows.check_sla import SlaBreached, check_sla
+from flows.check_sla import SlaBreached, check_sla, sla_report
 from flows.sync_leads import sync_leads
 from models.tables import leads, sla_evaluations, sla_results
 from models.warehouse import create_engine
@@ -65,6 +65,8 @@ def test_a_critical_breach_fails_the_run_with_data_loaded(
     (markdown,) = read_artifact("sla-breaches")[:1]
     assert "first_touch" in markdown.data and not EMAIL.search(markdown.data)
     assert (tmp_path / "docs" / "index.html").is_file()
+    (summary,) = read_artifact("leadflow-report")[:1]  # the report's numbers, no PII
+    assert "leadflow report" in summary.data and not EMAIL.search(summary.data)
 
 
 def test_warning_rules_report_without_failing(prefect_api, warehouse_url, tmp_path, monkeypatch):
@@ -83,3 +85,18 @@ def test_unknown_rule_names_are_refused(prefect_api, tmp_path) -> None:
     config.write_text(f"warehouse_url: sqlite:///{tmp_path / 'w.db'}\n")
     with pytest.raises(ValueError, match="unknown SLA rules"):
         check_sla(config_path=str(config), rules=["fastest_touch"])
+
+
+def test_the_weekly_report_flow_writes_the_html_even_on_a_breach(
+    prefect_api, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HS_TOKEN", TOKEN)
+    warehouse_url = f"sqlite:///{tmp_path / 'w.db'}"
+    critical = {"rules": {"first_touch": {"severity": "critical"}}}
+    with HubSpotSandbox.unthrottled(hubspot_contacts(150), token=TOKEN) as box:
+        config = write_config(tmp_path, warehouse_url, box, critical)
+        sync_leads(config_path=config, return_state=True)
+    out = tmp_path / "out" / "report.html"
+    state = sla_report(config_path=config, report_path=str(out), return_state=True)
+    assert state.is_failed() and "first_touch" in state.message
+    assert out.is_file() and "vegaEmbed" in out.read_text()
