@@ -14,6 +14,7 @@ newline. JSON text never contains a raw newline, so the concatenation is unambig
 from __future__ import annotations
 
 import hashlib
+import json
 import operator
 from dataclasses import fields
 from typing import Any
@@ -72,8 +73,8 @@ def lead_row(lead: Lead) -> dict[str, Any]:
     """
     values = encode_lead(lead)
     row = dict(zip(LEAD_FIELDS, values, strict=False))
-    for name in LEAD_JSON_FIELDS:
+    for name in LEAD_JSON_FIELDS:  # stdlib json: orjson reads integers past 64 bits as floats
         text = row[name]
-        row[name] = None if text is None else orjson.loads(text)
+        row[name] = None if text is None else json.loads(text)
     row["row_hash"] = values[-1]
     return row

@@ -196,12 +196,9 @@ def test_a_record_of_the_wrong_shape_is_quarantined_naming_the_field(
     assert result.field_name == field and result.reason.startswith("malformed: ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models/lead_rows.lead_row decodes its JSON text with orjson.loads, which turns "
-    "integers beyond 64 bits into floats; the stored JSON text itself is exact",
-)
 def test_lead_row_keeps_integers_beyond_64_bits(samples):
+    """Regression: lead_row decoded its JSON with orjson.loads, which reads integers past
+    64 bits as floats (the stored JSON text was exact)."""
     record = copy.deepcopy(samples["hubspot"][0]) | {"bigNumber": 2**70 + 1}
     lead = map_one("hubspot", record)
     assert isinstance(lead, Lead) and lead.raw["bigNumber"] == 2**70 + 1
