@@ -140,17 +140,34 @@ def strict_to_lead(
 
     def mapped(record: Mapping[str, Any], context: LeadContext) -> Lead:
         try:
-            return to_lead(record, context)
+            lead = to_lead(record, context)
         except InvalidRecord:
             raise
         except MALFORMED as error:
             reason = f"malformed: {type(error).__name__}: {error}"[:500]
             field_name = _culprit(to_lead, record, context)
             raise InvalidRecord(source, _key(record_key, record), field_name, reason) from None
+        _check_key_sizes(source, lead)
+        return lead
 
     mapped.leadflow_strict = True  # type: ignore[attr-defined]
     mapped.__doc__ = to_lead.__doc__
     return mapped
+
+
+# Indexed text columns of ``leads``: PostgreSQL refuses a B-tree index entry over ~2.7 kB,
+# so a hostile value there would fail the whole page instead of one record.
+INDEXED_FIELDS = ("source_lead_id", "account_id", "campaign_id", "email_match_key", "phone")
+MAX_KEY_BYTES = 1000
+
+
+def _check_key_sizes(source: str, lead: Lead) -> None:
+    for name in INDEXED_FIELDS:
+        value = getattr(lead, name)
+        if isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            key = None if name == "source_lead_id" else lead.source_lead_id
+            reason = f"longer than {MAX_KEY_BYTES} bytes ({len(value)} characters)"
+            raise InvalidRecord(source, key, name, reason)
 
 
 def _key(record_key: Callable[[Mapping[str, Any]], str | None], record: Any) -> str | None:

@@ -33,6 +33,7 @@ from models.upsert import (
     json_safe,
     require_aware,
     sha256_hex,
+    sha256_text,
     upsert,
 )
 
@@ -182,9 +183,17 @@ def clear_quarantine(
         conn.execute(sa.delete(quarantine).where(scope, quarantine.c.record_key.in_(chunk)))
 
 
+MAX_QUARANTINE_KEY = 500
+
+
 def quarantine_key(item: Rejected) -> str:
-    """The record's platform key, else ``"sha256:"`` + the hash of its canonical JSON."""
-    return item.record_key if item.record_key is not None else "sha256:" + sha256_hex(item.raw)
+    """The record's platform key, else ``"sha256:"`` + the hash of its canonical JSON (or of
+    a key too long to index)."""
+    if item.record_key is None:
+        return "sha256:" + sha256_hex(item.raw)
+    if len(item.record_key) > MAX_QUARANTINE_KEY:
+        return "sha256:" + sha256_text(item.record_key)
+    return item.record_key
 
 
 def quarantine_records(conn: Connection, rejected: Sequence[Rejected], now: datetime) -> None:

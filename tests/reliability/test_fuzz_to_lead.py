@@ -203,3 +203,34 @@ def test_lead_row_keeps_integers_beyond_64_bits(samples):
     lead = map_one("hubspot", record)
     assert isinstance(lead, Lead) and lead.raw["bigNumber"] == 2**70 + 1
     assert lead_row(lead)["raw"]["bigNumber"] == 2**70 + 1
+
+
+@pytest.mark.parametrize("name", PLATFORMS)
+def test_an_id_too_long_to_index_is_quarantined_not_a_failed_page(samples, name, migrated_engine):
+    """Regression (hypothesis, PostgreSQL): an 11 kB id failed the whole page with "index row
+    requires 11504 bytes"; now the record is quarantined naming the field."""
+    record = copy.deepcopy(samples[name][0])
+    good = map_one(name, copy.deepcopy(record))
+    assert isinstance(good, Lead)
+    bad = copy.deepcopy(record)
+    _set_id(name, bad, "x" * 11_000)
+    result = map_one(name, bad)
+    assert isinstance(result, InvalidRecord) and "longer than" in result.reason
+    rejected = [Rejected.from_error(result, "fuzz-account", bad)]
+    with migrated_engine.begin() as conn:
+        load_batch(conn, source=name, account_id="fuzz-account", leads=[good],
+                   rejected=rejected, watermark=None, cursor=None, now=NOW)  # fmt: skip
+    with migrated_engine.connect() as conn:
+        held = conn.execute(sa.select(quarantine.c.record_key, quarantine.c.field)).all()
+        loaded = conn.execute(sa.select(sa.func.count()).select_from(leads)).scalar_one()
+    assert loaded == 1
+    [(key, field)] = held
+    assert key.startswith("sha256:") and field == result.field_name
+
+
+def _set_id(name: str, record: dict[str, Any], value: str) -> None:
+    """Put ``value`` where each platform keeps the lead's id."""
+    if name == "google_ads":
+        record["leadFormSubmissionData"]["resourceName"] = value
+    else:
+        record["id"] = value
