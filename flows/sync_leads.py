@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from connectors import REGISTRY, AdPlatformConfig, SourceConfig
 from connectors.http import install_log_redaction, redact, register_secret
+from flows.check_sla import SlaBreached, publish_report, sla_task
 from flows.config import CsvImportSettings, Settings, load_settings
 from flows.import_csv import import_file
 from flows.progress import PageProgress
@@ -416,19 +417,10 @@ def sync_lock(settings: Settings) -> AbstractContextManager[None]:
     return warehouse_lock(settings.warehouse_url, "sync", wait_seconds=wait, on_wait=waiting)
 
 
-def publish_report(settings: Settings) -> None:
-    """The report's numbers as a markdown artifact; a failure is logged, not raised."""
-    from flows.check_sla import publish_report as publish
-
-    publish(settings)
-
-
 def run_sla(
     settings: Settings, run_id: str, rules: list[str] | None = None
 ) -> tuple[dict | str, Exception | None]:
     """The SLA task after the loads: its summary, and the breach to raise at the end."""
-    from flows.check_sla import SlaBreached, sla_task
-
     try:
         return sla_task(settings, run_id, rules), None
     except SlaBreached as breach:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.sla import BusinessCalendar, parse_workdays
 
@@ -119,10 +119,17 @@ class SalesAcceptanceRule(_Rule):
     """No more than a share of qualified leads rejected by sales."""
 
     max_rejected: float = Field(0.2, ge=0, le=1)
-    target: float = Field(0.8, ge=0, le=1, description="set from max_rejected")
+    target: float = Field(0.8, ge=0, le=1, description="1 - max_rejected; not set directly")
 
-    def model_post_init(self, context: object) -> None:
-        object.__setattr__(self, "target", round(1 - self.max_rejected, 6))
+    @model_validator(mode="before")
+    @classmethod
+    def _target_from_max_rejected(cls, data: Any) -> Any:
+        """The target is the accepted share; a ``target`` of its own would be ignored."""
+        if isinstance(data, dict):
+            if "target" in data:
+                raise ValueError("set max_rejected, not target (target is 1 - max_rejected)")
+            data = {**data, "target": round(1 - float(data.get("max_rejected", 0.2)), 6)}
+        return data
 
 
 class QualifiedVolumeRule(_Rule):

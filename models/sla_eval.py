@@ -10,7 +10,7 @@ qualifications themselves against a target per period.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -141,7 +141,7 @@ def _first_touch(facts: Facts, rules: SlaRules, cal: BusinessCalendar, now: date
 def _touch_attempts(facts: Facts, rules: SlaRules, cal: BusinessCalendar, now: datetime) -> dict:
     rule, start = rules.touch_attempts, facts.qualification.clock_start
     due = cal.add_business_days(start, rule.business_days)
-    window = [t for t in facts.touches if start <= t.at <= max(due, start)]
+    window = [t for t in facts.touches if start <= t.at <= due]
     attempts = [t.at for t in window if t.outbound]
     connected = next((t.at for t in window if t.connected), None)
     done = [at for at in (connected, _nth(attempts, rule.attempts)) if at is not None]
@@ -341,9 +341,3 @@ def checked_periods(now: datetime, calendar: BusinessCalendar, kind: str, count:
         months = [(local.year * 12 + local.month - 1) - n for n in range(count)]
         return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months]
     return [period_week(now - timedelta(weeks=n), calendar.zone) for n in range(count)]
-
-
-def team_calendar(
-    team: str, default: BusinessCalendar, teams: Mapping[str, BusinessCalendar]
-) -> BusinessCalendar:
-    return teams.get(team, default)

@@ -18,7 +18,6 @@ from models.sla_eval import (
     checked_periods,
     evaluate,
     rollups,
-    team_calendar,
     volume_rollups,
     with_history,
 )
@@ -51,7 +50,7 @@ def evaluate_warehouse(
         facts = read_facts(conn)
         evaluations: list[Evaluation] = []
         for item in facts:
-            calendar = team_calendar(item.qualification.team, default, teams)
+            calendar = teams.get(item.qualification.team, default)
             evaluations.extend(evaluate(item, sla.rules, calendar, now))
         history = read_history(conn)
         rows = []

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from models.sla_eval import UNASSIGNED, Decision, Evaluation, Facts, History, Qualification, Touch
+from models.sla_eval import UNASSIGNED, Decision, Facts, History, Qualification, Touch
 from models.sla_tables import sla_evaluations, sla_results
 from models.tables import leads, people, sales_reps, sales_touches, stage_transitions
 from models.upsert import chunks, upsert
@@ -150,10 +150,11 @@ def store_evaluations(
     for batch in chunks(list(rows), 5000):
         upsert(conn, sla_evaluations, batch, key, columns)
     e = sla_evaluations
-    for rule, person_id, start in stale:
-        conn.execute(
-            e.delete().where(e.c.rule == rule, e.c.person_id == person_id, e.c.clock_start == start)
-        )
+    gone = [{"r": rule, "p": person_id, "s": start} for rule, person_id, start in stale]
+    if gone:  # one executemany, not a statement per row
+        match = (e.c.rule == sa.bindparam("r"), e.c.person_id == sa.bindparam("p"),
+                 e.c.clock_start == sa.bindparam("s"))  # fmt: skip
+        conn.execute(e.delete().where(*match), gone)
 
 
 def store_results(conn: Connection, rows: Sequence[dict[str, Any]], run_id: str) -> None:
@@ -161,7 +162,3 @@ def store_results(conn: Connection, rows: Sequence[dict[str, Any]], run_id: str)
     conn.execute(sla_results.delete().where(sla_results.c.run_id == run_id))
     for batch in chunks(list(rows), 5000):
         conn.execute(sla_results.insert(), list(batch))
-
-
-def evaluation_rows(evaluations: Iterable[Evaluation]) -> list[dict[str, Any]]:
-    return [dict(e.__dict__) for e in evaluations]

@@ -94,7 +94,7 @@ sla_evaluations = sa.Table(
     _ts("first_evaluated_at", "When leadflow first evaluated this row (UTC)."),
     _ts("evaluated_at", "When leadflow last evaluated this row (UTC)."),
     _str("run_id", "Run that last evaluated this row.", nullable=False),
-    sa.CheckConstraint("status IN ('met', 'breached', 'pending')", name="status"),
+    sa.CheckConstraint(f"status IN {STATUSES!r}", name="status"),
     sa.CheckConstraint("severity IN ('critical', 'warning')", name="severity"),
     sa.Index(None, "rule", "status"),
     sa.Index(None, "period_week"),
@@ -160,7 +160,7 @@ sla_results = sa.Table(
     _str("status", "passed, failed, or pending (nothing decided yet).", nullable=False),
     _str("severity", "critical or warning.", nullable=False),
     _ts("evaluated_at", "When the roll-up was computed (UTC)."),
-    sa.CheckConstraint("status IN ('passed', 'failed', 'pending')", name="status"),
+    sa.CheckConstraint(f"status IN {RESULT_STATUSES!r}", name="status"),
     sa.Index(None, "rule", "period"),
     comment="One row per run, rule, period and group (overall, team, rep): SLA compliance.",
 )

@@ -229,3 +229,10 @@ def test_team_calendars_override_the_default() -> None:
 def test_invalid_settings_are_refused(raw: dict) -> None:
     with pytest.raises(ValueError):
         SlaSettings(**raw)
+
+
+def test_sales_acceptance_target_comes_from_max_rejected() -> None:
+    assert SlaRules(sales_acceptance={"max_rejected": 0.3}).sales_acceptance.target == 0.7
+    assert SlaRules().sales_acceptance.target == 0.8
+    with pytest.raises(ValueError, match="max_rejected, not target"):
+        SlaRules(sales_acceptance={"target": 0.5})
