@@ -1,9 +1,11 @@
-"""``make bench``: leadflow's load path against its physical limits and its peers, and end to end.
+"""``make bench``: leadflow's load path against its physical limits and its peers, the GX SLA
+suites on a large SLA table, and end to end.
 
-Usage: ``python -m bench.run [--smoke] [--sizes 100000,1000000] [--runs 3] ...``. Every
-path of one size and database runs once per round, rounds interleaved, so the machine's
-noise hits all of them alike; medians of the rounds are reported, and ratios are taken
-between medians of the same invocation.
+Usage: ``python -m bench.run [--smoke] [--sizes 100000,1000000] [--runs 3] [--gx 1000000]
+[--e2e 100000] ...``. Every path of one size and database runs once per round, rounds
+interleaved, so the machine's noise hits all of them alike; medians of the rounds are
+reported, and ratios are taken between medians of the same invocation. The GX suites
+(``bench.gx_bench``) run ``--runs`` warm rounds per database after the load paths.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from bench import load_paths
 from bench.dataset import changed, make_leads
+from bench.gx_bench import gx_checks, measure_gx
 from bench.report import Check, Row, table, write
 from bench.targets import Target, postgres_target, sqlite_target
 
@@ -43,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--small-pages", type=int, default=100, help="also pages of N (0: no)")
     parser.add_argument("--e2e", default="", help="end-to-end sync sizes (HubSpot contacts)")
     parser.add_argument("--e2e-runs", type=int, default=3, help="end-to-end children per size")
+    parser.add_argument(
+        "--gx",
+        default=None,
+        help="SLA evaluation rows for the GX suites, comma separated; 0: none "
+        "(default 1000000, or 5000 with --smoke)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     parser.add_argument("--name", default=None, help="results file name (default: by mode)")
     return parser
@@ -147,6 +156,7 @@ def _config(args: argparse.Namespace, complete: bool) -> dict[str, Any]:
         "mode": "smoke" if args.smoke else "full",
         "runs": args.runs,
         "e2e_runs": args.e2e_runs,
+        "gx": args.gx,
         "page": args.batch,
         "cpus": os.cpu_count(),
         "load_avg": round(os.getloadavg()[0], 2),
@@ -163,7 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.smoke:
         args.sizes, args.small_pages, args.peers_max = "5000", 0, 5000
+    if args.gx is None:
+        args.gx = "5000" if args.smoke else "1000000"
     sizes = [int(size) for size in args.sizes.split(",") if size]
+    gx_sizes = [int(size) for size in args.gx.split(",") if size and int(size) > 0]
     name = args.name or ("smoke" if args.smoke else "full")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     rows: list[Row] = []
@@ -174,10 +187,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for target in targets:
                     rows += measure_load_paths(target, n, args, _peers(args, n))
                     write(args.out, name, _config(args, False), rows, load_checks(rows))
+            for n in gx_sizes:
+                rows += measure_gx(targets, n, args.runs)
+                checks = load_checks(rows) + gx_checks(rows)
+                write(args.out, name, _config(args, False), rows, checks)
         finally:
             for target in targets:
                 target.close()
-    checks = load_checks(rows)
+    checks = load_checks(rows) + gx_checks(rows)
     if args.e2e:
         from bench.e2e import e2e_checks, measure_e2e
 

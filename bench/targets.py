@@ -20,7 +20,11 @@ from models.warehouse import create_engine
 
 PG_URL_ENV = "LEADFLOW_BENCH_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-WAREHOUSE_TABLES = ("leads", "campaigns", "quarantine", "sync_state", "sync_runs")
+# Emptied by ``reset`` on PostgreSQL (CASCADE: with whatever references them, e.g. people's).
+WAREHOUSE_TABLES = (
+    "leads", "campaigns", "quarantine", "sync_state", "sync_runs",
+    "people", "sla_evaluations", "sla_results",
+)  # fmt: skip
 PEER_SCHEMAS = ("dlt_bench", "dlt_bench_staging")
 PEER_TABLES = ("pandas_leads",)
 
@@ -38,7 +42,8 @@ class Target:
     extra_files: list[Path] = field(default_factory=list)
 
     def reset(self) -> None:
-        """Empty the warehouse tables and drop what the peers (dlt, pandas) created."""
+        """Empty the warehouse tables (the load path's, and the people and SLA tables the GX
+        benchmark fills) and drop what the peers (dlt, pandas) created."""
         if self.kind == "sqlite":
             assert self.sqlite_path is not None and self.template is not None
             self.engine.dispose()
@@ -47,7 +52,7 @@ class Target:
             shutil.copyfile(self.template, self.sqlite_path)
             return
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {', '.join(WAREHOUSE_TABLES)}")
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(WAREHOUSE_TABLES)} CASCADE")
             for schema in PEER_SCHEMAS:
                 conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             for table in PEER_TABLES:
