@@ -1,14 +1,19 @@
 """End to end: the ``sync-leads`` flow from the sandbox platforms over HTTP into a warehouse.
 
 Each measurement runs in a child process (``python -m bench.e2e``) so its peak RSS is the
-sync's own, plus the sandbox servers it hosts on threads with their whole dataset in
-memory. The five platforms are the demo's; HubSpot holds ``contacts`` contacts (the
-others keep their demo sizes) and runs without its rate limits, with the connector's
+sync's own. The five sandbox platforms (the demo's) run in a third process,
+``python -m bench.sandbox_host`` (:mod:`bench.sandbox_host`), started and always stopped by
+the child: their datasets stay out of the sync's memory and their threads off the sync's
+GIL; the host's own peak RSS is recorded separately. HubSpot holds ``contacts`` contacts
+(the others keep their demo sizes) and runs without its rate limits, with the connector's
 search pace raised to match: HubSpot's documented 5 searches/s of 200 contacts would
 otherwise bound any client at 1,000 contacts/s (1M in ~17 minutes), whatever leadflow does.
 
 In the child: a warm-up flow starts Prefect's temporary server (not timed); then a full
-sync, a second sync with nothing changed, and a third after 1% of the contacts changed.
+sync, a second sync with nothing changed, and a third after 1% of the contacts changed
+(the host changes them when told over its stdin control channel). After each sync the
+child reads from the Prefect API how many task runs that flow run made (Prefect's
+per-task overhead, which should not grow with the lead count).
 """
 
 from __future__ import annotations
@@ -21,8 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,49 +35,10 @@ from bench.report import Check, Row
 FULL_TARGET_S = 60.0
 RSS_TARGET_MB = 1024.0
 SHARES = {"re-sync, nothing changed": 0.10, "re-sync, 1% changed": 0.15}
-
-
-@contextmanager
-def bench_sandboxes(contacts: int) -> Iterator[Any]:
-    """The demo's five sandboxes, HubSpot unthrottled with ``contacts`` contacts."""
-    from flows.demo import TOKENS, Sandboxes
-    from sandbox.data import hubspot_contacts
-    from sandbox.google_ads import GoogleAdsSandbox
-    from sandbox.google_ads_data import google_ads_dataset
-    from sandbox.hubspot import HubSpotSandbox
-    from sandbox.linkedin import LinkedInSandbox
-    from sandbox.linkedin_data import linkedin_dataset
-    from sandbox.mailchimp import MailchimpSandbox
-    from sandbox.mailchimp_data import mailchimp_dataset
-    from sandbox.meta import MetaSandbox
-    from sandbox.meta_data import meta_dataset
-
-    token = TOKENS["LEADFLOW_DEMO_HUBSPOT_TOKEN"]
-    with ExitStack() as stack:
-        hubspot = HubSpotSandbox.unthrottled(hubspot_contacts(contacts), token=token)
-        yield Sandboxes(
-            hubspot=stack.enter_context(hubspot),
-            meta=stack.enter_context(MetaSandbox(meta_dataset())),
-            google=stack.enter_context(GoogleAdsSandbox(google_ads_dataset())),
-            linkedin=stack.enter_context(LinkedInSandbox(linkedin_dataset())),
-            mailchimp=stack.enter_context(MailchimpSandbox(mailchimp_dataset())),
-        )
-
-
-def _config(boxes: Any, warehouse_url: str) -> str:
-    from flows.demo import demo_config
-
-    text = demo_config(boxes, warehouse_url)
-    portal = '    portal_id: "sandbox-portal"\n'
-    return text.replace(portal, portal + "    search_requests_per_second: 1000\n", 1)
-
-
-def _change_one_percent(boxes: Any) -> int:
-    contacts = boxes.hubspot.contacts
-    for contact in contacts[::100]:
-        props = contact["properties"]
-        boxes.hubspot.upsert_contact({"hs_object_id": props["hs_object_id"], "city": "Lisbon"})
-    return len(contacts[::100])
+SYNCS = ("full sync", "re-sync, nothing changed", "re-sync, 1% changed")
+TASK_RUN_PAGE = 200
+# What the child records per sync and the rows keep, one entry per round.
+PER_SYNC = ("per_source_s", "records", "state", "message", "task_runs", "task_runs_by_task")
 
 
 def _latest_run(warehouse_url: str) -> tuple[dict[str, float], int]:
@@ -98,10 +63,38 @@ def _latest_run(warehouse_url: str) -> tuple[dict[str, float], int]:
     return seconds, sum(int(r or 0) for _, _, r in rows)
 
 
+def count_task_runs(flow_run_id: Any) -> dict[str, int]:
+    """Task runs of one flow run, read from the Prefect API: how many per task name.
+
+    Read in pages of :data:`TASK_RUN_PAGE` (the API caps a read at its default limit).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
+
+    wanted = TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id]))
+    names: dict[str, int] = {}
+    with get_client(sync_client=True) as client:
+        offset = 0
+        while True:
+            page = client.read_task_runs(task_run_filter=wanted, limit=TASK_RUN_PAGE, offset=offset)
+            for run in page:
+                task = run.task_key.rsplit("-", 1)[0] if run.task_key else run.name
+                names[task] = names.get(task, 0) + 1
+            if len(page) < TASK_RUN_PAGE:
+                return dict(sorted(names.items()))
+            offset += len(page)
+
+
 def child(contacts: int, warehouse_url: str, out: Path) -> None:
-    """Run the three syncs and write their timings to ``out`` (JSON)."""
+    """Run the three syncs against a sandbox host process; write their timings to ``out``.
+
+    The sandboxes run in their own process (:mod:`bench.sandbox_host`), stopped in a
+    ``finally`` whatever the syncs did; this process's peak RSS is the sync's alone, the
+    host's is recorded beside it.
+    """
     from prefect import flow
 
+    from bench.sandbox_host import SandboxHost
     from flows.demo import TOKENS
     from flows.sync_leads import sync_leads
 
@@ -113,24 +106,34 @@ def child(contacts: int, warehouse_url: str, out: Path) -> None:
 
     warm_up()
     result: dict[str, Any] = {"contacts": contacts, "syncs": {}}
-    with bench_sandboxes(contacts) as boxes, tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "bench.yaml"
-        config.write_text(_config(boxes, warehouse_url))
-        for name in ("full sync", "re-sync, nothing changed", "re-sync, 1% changed"):
-            if name.endswith("1% changed"):
-                result["changed_contacts"] = _change_one_percent(boxes)
-            began = time.perf_counter()
-            state = sync_leads(config_path=str(config), return_state=True)
-            seconds = time.perf_counter() - began
-            per_source, records = _latest_run(warehouse_url)
-            result["syncs"][name] = {
-                "seconds": seconds,
-                "state": state.type.value,
-                "message": (state.message or "")[:300],
-                "records": records,
-                "per_source_s": per_source,
-            }
+    host = SandboxHost(contacts)
+    try:
+        with host, tempfile.TemporaryDirectory() as folder:
+            result["sandbox_pid"] = host.pid
+            result["sandbox_startup_s"] = host.ready.get("startup_s")
+            config = Path(folder) / "bench.yaml"
+            config.write_text(host.config(warehouse_url))
+            for name in SYNCS:
+                if name.endswith("1% changed"):
+                    result["changed_contacts"] = host.change_one_percent()
+                began = time.perf_counter()
+                state = sync_leads(config_path=str(config), return_state=True)
+                seconds = time.perf_counter() - began
+                per_source, records = _latest_run(warehouse_url)
+                by_task = count_task_runs(state.state_details.flow_run_id)
+                result["syncs"][name] = {
+                    "seconds": seconds,
+                    "state": state.type.value,
+                    "message": (state.message or "")[:300],
+                    "records": records,
+                    "per_source_s": per_source,
+                    "task_runs": sum(by_task.values()),
+                    "task_runs_by_task": by_task,
+                }
+    finally:
+        host.stop()  # already stopped on a normal exit; here for a failure before `with`
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["sandbox_peak_rss_mb"] = host.final.get("peak_rss_mb")
     out.write_text(json.dumps(result))
 
 
@@ -163,6 +166,7 @@ def measure_e2e(sizes: Sequence[int], dbs: Sequence[str], runs: int) -> list[Row
         for kind in dbs:
             by_name: dict[str, Row] = {}
             rss: list[float] = []
+            host_rss: list[float] = []
             for round_ in range(runs):
                 print(f"  e2e {kind} {n:,} round {round_ + 1}/{runs}", file=sys.stderr, flush=True)
                 with tempfile.TemporaryDirectory(prefix="leadflow-bench-wh-") as folder:
@@ -174,23 +178,63 @@ def measure_e2e(sizes: Sequence[int], dbs: Sequence[str], runs: int) -> list[Row
                     finally:
                         target.close()
                 rss.append(result["peak_rss_mb"])
+                host_rss.append(result.get("sandbox_peak_rss_mb") or 0.0)
                 for name, sync in result["syncs"].items():
                     row = by_name.setdefault(name, Row(f"e2e {name}", kind, n))
                     row.seconds.append(sync["seconds"])
-                    row.extra.setdefault("per_source_s", []).append(sync["per_source_s"])
-                    row.extra.setdefault("records", []).append(sync["records"])
-                    row.extra.setdefault("state", []).append(sync["state"])
-                    row.extra.setdefault("message", []).append(sync["message"])
+                    for key in PER_SYNC:
+                        row.extra.setdefault(key, []).append(sync[key])
             if not by_name:
                 continue
             full = by_name["full sync"]
             full.extra["peak_rss_mb"] = max(rss)
-            full.note = f"peak RSS {max(rss):,.0f} MB (sync + sandboxes)"
+            full.extra["sandbox_peak_rss_mb"] = max(host_rss)
+            full.note = (
+                f"peak RSS {max(rss):,.0f} MB (sync alone; sandbox host "
+                f"{max(host_rss):,.0f} MB); {_task_runs_note(full)}"
+            )
             for name, row in by_name.items():
                 if name != "full sync":
-                    row.note = f"{row.median / full.median:.1%} of the full sync's time"
+                    share = row.median / full.median
+                    row.note = f"{share:.1%} of the full sync's time; {_task_runs_note(row)}"
             rows += by_name.values()
     return rows
+
+
+def _task_runs_note(row: Row) -> str:
+    counts = sorted(set(row.extra["task_runs"]))
+    return f"task runs {'/'.join(str(c) for c in counts)}"
+
+
+def task_run_checks(rows: list[Row]) -> list[Check]:
+    """Prefect's overhead does not grow with the data: per database, the full sync makes
+    the same number of task runs at every size measured; with a single size, the full sync
+    and the re-syncs make the same number. ``measured`` is the full sync's count at the
+    largest size (every round's count must agree for the check to be met)."""
+    checks = []
+    for db in dict.fromkeys(r.db for r in rows if r.path.startswith("e2e ")):
+        mine = [r for r in rows if r.db == db and r.path.startswith("e2e ")]
+        full = {r.rows: r.extra["task_runs"] for r in mine if r.path == "e2e full sync"}
+        if not full:
+            continue
+        largest = max(full)
+        measured = float(full[largest][-1])
+        if len(full) >= 2:
+            seen = {n: sorted(set(c)) for n, c in sorted(full.items())}
+            met = len({c for counts in full.values() for c in counts}) == 1
+            target = "equal across sizes: " + ", ".join(
+                f"{'/'.join(map(str, c))} at {n:,}" for n, c in seen.items()
+            )
+        else:
+            at = [r for r in mine if r.rows == largest]
+            counts = {r.path.removeprefix("e2e "): sorted(set(r.extra["task_runs"])) for r in at}
+            met = len({c for values in counts.values() for c in values}) == 1
+            target = f"one size ({largest:,}), full = re-syncs: " + ", ".join(
+                f"{name} {'/'.join(map(str, c))}" for name, c in counts.items()
+            )
+        name = f"task runs per sync independent of lead count ({db})"
+        checks.append(Check(name, measured, target, met))
+    return checks
 
 
 def e2e_checks(rows: list[Row]) -> list[Check]:
@@ -203,7 +247,8 @@ def e2e_checks(rows: list[Row]) -> list[Check]:
             met = row.median <= FULL_TARGET_S
             checks.append(Check(f"e2e full sync s ({where})", row.median, "<= 60", met))
         rss = row.extra["peak_rss_mb"]
-        checks.append(Check(f"e2e peak RSS MB ({where})", rss, "<= 1024", rss <= RSS_TARGET_MB))
+        name = f"e2e peak RSS MB, sync alone ({where})"
+        checks.append(Check(name, rss, "<= 1024", rss <= RSS_TARGET_MB))
     for row in rows:
         name = row.path.removeprefix("e2e ")
         if name in SHARES:
@@ -211,7 +256,7 @@ def e2e_checks(rows: list[Row]) -> list[Check]:
             wanted = SHARES[name]
             where = f"{row.db}, {row.rows:,}"
             checks.append(Check(f"{name} ÷ full ({where})", share, f"<= {wanted}", share <= wanted))
-    return checks
+    return checks + task_run_checks(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,219 @@
+"""The end-to-end benchmark's sandbox platforms, in a process of their own.
+
+``python -m bench.sandbox_host CONTACTS`` starts the demo's five sandboxes on 127.0.0.1
+(HubSpot unthrottled, holding ``CONTACTS`` contacts; the other platforms keep their demo
+sizes), writes one JSON line to stdout — ``{"ready": true, "urls": {...}, "config": ...}``,
+``config`` being the demo configuration with :data:`WAREHOUSE_PLACEHOLDER` where the
+warehouse URL goes — and then serves until told to stop. Kept apart from the sync so the
+sync's peak RSS is its own and the servers do not compete for the sync's GIL.
+
+The control channel is stdin, one command a line, each answered by one JSON line on stdout:
+
+``change``  update 1% of the HubSpot contacts (every 100th) → ``{"changed": N}``
+``rss``     → ``{"peak_rss_mb": X}``, this process's peak RSS so far
+``stop``    → ``{"peak_rss_mb": X, "stopped": true}``, then the servers stop and it exits
+
+End of input (the parent closed the pipe or died) stops it too, so the host never outlives
+the process that started it. :class:`SandboxHost` is that parent's side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import IO, Any
+
+WAREHOUSE_PLACEHOLDER = "__LEADFLOW_BENCH_WAREHOUSE_URL__"
+STOP_TIMEOUT_S = 30.0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def bench_sandboxes(contacts: int) -> Iterator[Any]:
+    """The demo's five sandboxes, HubSpot unthrottled with ``contacts`` contacts."""
+    from flows.demo import TOKENS, Sandboxes
+    from sandbox.data import hubspot_contacts
+    from sandbox.google_ads import GoogleAdsSandbox
+    from sandbox.google_ads_data import google_ads_dataset
+    from sandbox.hubspot import HubSpotSandbox
+    from sandbox.linkedin import LinkedInSandbox
+    from sandbox.linkedin_data import linkedin_dataset
+    from sandbox.mailchimp import MailchimpSandbox
+    from sandbox.mailchimp_data import mailchimp_dataset
+    from sandbox.meta import MetaSandbox
+    from sandbox.meta_data import meta_dataset
+
+    token = TOKENS["LEADFLOW_DEMO_HUBSPOT_TOKEN"]
+    with ExitStack() as stack:
+        hubspot = HubSpotSandbox.unthrottled(hubspot_contacts(contacts), token=token)
+        yield Sandboxes(
+            hubspot=stack.enter_context(hubspot),
+            meta=stack.enter_context(MetaSandbox(meta_dataset())),
+            google=stack.enter_context(GoogleAdsSandbox(google_ads_dataset())),
+            linkedin=stack.enter_context(LinkedInSandbox(linkedin_dataset())),
+            mailchimp=stack.enter_context(MailchimpSandbox(mailchimp_dataset())),
+        )
+
+
+def bench_config(boxes: Any, warehouse_url: str) -> str:
+    """The demo configuration for ``boxes``, HubSpot's search pace raised to match its
+    unthrottled sandbox."""
+    from flows.demo import demo_config
+
+    text = demo_config(boxes, warehouse_url)
+    portal = '    portal_id: "sandbox-portal"\n'
+    return text.replace(portal, portal + "    search_requests_per_second: 1000\n", 1)
+
+
+def change_one_percent(boxes: Any) -> int:
+    """Give every 100th HubSpot contact a new city (and so a new ``lastmodifieddate``)."""
+    contacts = boxes.hubspot.contacts
+    for contact in contacts[::100]:
+        props = contact["properties"]
+        boxes.hubspot.upsert_contact({"hs_object_id": props["hs_object_id"], "city": "Lisbon"})
+    return len(contacts[::100])
+
+
+def serve(contacts: int, commands: IO[str], replies: IO[str]) -> int:
+    """Start the sandboxes, announce them on ``replies``, obey ``commands`` until stopped."""
+
+    def reply(message: dict[str, Any]) -> None:
+        replies.write(json.dumps(message) + "\n")
+        replies.flush()
+
+    began = time.perf_counter()
+    with bench_sandboxes(contacts) as boxes:
+        reply(
+            {
+                "ready": True,
+                "pid": os.getpid(),
+                "contacts": contacts,
+                "urls": boxes.urls(),
+                "config": bench_config(boxes, WAREHOUSE_PLACEHOLDER),
+                "startup_s": round(time.perf_counter() - began, 3),
+            }
+        )
+        for line in commands:
+            command = line.strip()
+            if command == "change":
+                reply({"changed": change_one_percent(boxes)})
+            elif command == "rss":
+                reply({"peak_rss_mb": peak_rss_mb()})
+            elif command == "stop":
+                break
+            elif command:
+                reply({"error": f"unknown command {command!r}"})
+    reply({"peak_rss_mb": peak_rss_mb(), "stopped": True})
+    return 0
+
+
+class SandboxHost:
+    """The parent's handle on a ``bench.sandbox_host`` process: start it, send commands,
+    stop it. Use it as a context manager: the process is stopped on exit whatever happened
+    (politely, then terminated, then killed)."""
+
+    def __init__(self, contacts: int, *, startup_timeout_s: float = 600.0) -> None:
+        self.contacts = contacts
+        self.startup_timeout_s = startup_timeout_s
+        self.process: subprocess.Popen[str] | None = None
+        self.ready: dict[str, Any] = {}
+        self.final: dict[str, Any] = {}
+
+    def __enter__(self) -> SandboxHost:
+        command = [sys.executable, "-m", "bench.sandbox_host", str(self.contacts)]
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        try:
+            self.ready = self._read()
+            if not self.ready.get("ready"):
+                raise RuntimeError(f"sandbox host did not start: {self.ready}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def config(self, warehouse_url: str) -> str:
+        """The configuration file's text for the sandboxes and ``warehouse_url``."""
+        return self.ready["config"].replace(WAREHOUSE_PLACEHOLDER, warehouse_url)
+
+    def command(self, name: str) -> dict[str, Any]:
+        """Send one command line; its JSON reply."""
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(name + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def change_one_percent(self) -> int:
+        """Change 1% of the HubSpot contacts in the host; how many."""
+        return int(self.command("change")["changed"])
+
+    def peak_rss_mb(self) -> float:
+        """The host's peak RSS so far (MB)."""
+        return float(self.command("rss")["peak_rss_mb"])
+
+    def stop(self) -> None:
+        """Ask the host to stop, and make sure it is gone; keeps its last report in
+        ``final``. Safe to call more than once."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        try:
+            out, _ = process.communicate(input="stop\n", timeout=STOP_TIMEOUT_S)
+            lines = [line for line in (out or "").splitlines() if line.strip()]
+            if lines:
+                self.final = json.loads(lines[-1])
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            pass
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def _read(self, timeout_s: float | None = None) -> dict[str, Any]:
+        """One reply line. Replies come one per command, so nothing waits in the reader's
+        buffer when ``select`` is asked whether the pipe has more."""
+        assert self.process is not None and self.process.stdout is not None
+        wait = self.startup_timeout_s if timeout_s is None else timeout_s
+        if not select.select([self.process.stdout], [], [], wait)[0]:
+            raise RuntimeError(f"sandbox host did not answer within {wait:g} s")
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.poll()
+            raise RuntimeError(f"sandbox host exited (code {code}) without answering")
+        return json.loads(line)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.sandbox_host CONTACTS``: serve until ``stop`` or end of input."""
+    parser = argparse.ArgumentParser(prog="python -m bench.sandbox_host")
+    parser.add_argument("contacts", type=int, help="HubSpot contacts to hold")
+    args = parser.parse_args(argv)
+    return serve(args.contacts, sys.stdin, sys.stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""The end-to-end benchmark's moving parts at small sizes: the sandbox host process (its
+control channel and that it always stops), the task-run check, and one real end-to-end
+child (100 HubSpot contacts, SQLite, one round) through ``bench.run``.
+
+No timing is asserted (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.e2e import e2e_checks, task_run_checks
+from bench.report import Row
+from bench.run import main
+from bench.sandbox_host import WAREHOUSE_PLACEHOLDER, SandboxHost
+
+
+def test_sandbox_host_serves_on_loopback_and_obeys_its_control_channel() -> None:
+    with SandboxHost(300) as host:
+        urls = host.ready["urls"]
+        assert set(urls) == {"hubspot", "meta", "google_ads", "linkedin", "mailchimp"}
+        assert all(url.startswith("http://127.0.0.1:") for url in urls.values())
+        config = host.config("sqlite:///x.db")
+        assert "sqlite:///x.db" in config and WAREHOUSE_PLACEHOLDER not in config
+        assert urls["hubspot"] in config and "search_requests_per_second: 1000" in config
+        assert host.change_one_percent() == 3  # every 100th of 300 contacts
+        assert host.peak_rss_mb() > 10
+        assert host.command("bogus") == {"error": "unknown command 'bogus'"}
+        process = host.process
+    assert process is not None and process.returncode == 0
+    assert host.final["stopped"] and host.final["peak_rss_mb"] > 10
+
+
+def test_sandbox_host_is_stopped_when_the_caller_fails() -> None:
+    host = SandboxHost(10)
+    with pytest.raises(RuntimeError, match="sync failed"), host:
+        raise RuntimeError("sync failed")
+    assert host.process is not None and host.process.poll() is not None
+
+
+def test_sandbox_host_stops_at_end_of_input() -> None:
+    host = SandboxHost(10).__enter__()
+    assert host.process is not None and host.process.stdin is not None
+    host.process.stdin.close()  # as when the parent dies: the pipe closes
+    assert host.process.wait(timeout=30) == 0
+    host.stop()  # nothing left to do
+
+
+def _row(path: str, db: str, n: int, task_runs: list[int]) -> Row:
+    return Row(f"e2e {path}", db, n, [1.0] * len(task_runs), extra={"task_runs": task_runs})
+
+
+def test_task_runs_check_compares_sizes_or_else_the_resyncs() -> None:
+    rows = [
+        _row("full sync", "sqlite", 5000, [31, 31]),
+        _row("full sync", "sqlite", 100_000, [31, 31]),
+        _row("full sync", "postgresql", 5000, [31]),
+        _row("full sync", "postgresql", 100_000, [33]),
+        _row("full sync", "other", 5000, [31]),
+        _row("re-sync, nothing changed", "other", 5000, [30]),
+    ]
+    checks = {c.name.split("(")[1].rstrip(")"): c for c in task_run_checks(rows)}
+    assert checks["sqlite"].met and checks["sqlite"].measured == 31
+    assert checks["sqlite"].target == "equal across sizes: 31 at 5,000, 31 at 100,000"
+    assert not checks["postgresql"].met and checks["postgresql"].measured == 33
+    assert not checks["other"].met
+    assert "full sync 31, re-sync, nothing changed 30" in checks["other"].target
+
+
+def test_e2e_child_measures_sync_and_sandbox_apart(tmp_path: Path) -> None:
+    argv = ["--sizes", "", "--gx", "0", "--dbs", "sqlite", "--out", str(tmp_path)]
+    assert main([*argv, "--e2e", "100", "--e2e-runs", "1", "--name", "e2e-test"]) == 0
+
+    data = json.loads((tmp_path / "e2e-test.json").read_text())
+    rows = {row["path"]: row for row in data["rows"]}
+    assert set(rows) == {"e2e full sync", "e2e re-sync, nothing changed", "e2e re-sync, 1% changed"}
+    full = rows["e2e full sync"]
+    assert full["extra"]["peak_rss_mb"] > 0 and full["extra"]["sandbox_peak_rss_mb"] > 0
+    assert "sandbox host" in full["note"] and "task runs" in full["note"]
+    for row in rows.values():
+        (count,) = row["extra"]["task_runs"]
+        by_task = row["extra"]["task_runs_by_task"][0]
+        assert count == sum(by_task.values()) and by_task["sync_account_task"] > 0
+        assert by_task["sla_task"] == 1 and by_task["classify_task"] == 1
+    assert rows["e2e re-sync, 1% changed"]["extra"]["records"][0] > 0
+    names = {check["name"] for check in data["checks"]}
+    assert "task runs per sync independent of lead count (sqlite)" in names
+    rebuilt = [
+        Row(r["path"], r["db"], r["rows"], r["seconds"], extra=r["extra"]) for r in data["rows"]
+    ]
+    assert [c.name for c in e2e_checks(rebuilt)] == [c["name"] for c in data["checks"]]
