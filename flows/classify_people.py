@@ -1,26 +1,36 @@
 """Resolve people across platforms, then classify each: the warehouse glue, no Prefect.
 
-Identity resolution runs over every lead in one transaction (it must see them all to
-join them); classification then runs in batches of ``BATCH_SIZE`` people, one transaction
-each, so a failure keeps the batches already done and a rerun finishes the rest.
+Identity resolution runs over every lead's keys in one transaction (it must see them all
+to join them), but rebuilds only the profiles of people whose leads changed. Classification
+then runs in batches of ``BATCH_SIZE`` people, one transaction each, so a failure keeps the
+batches already done and a rerun finishes the rest.
 
-Every person is classified on every run: engagement decays with time, so a person whose
-facts did not change can still change lifecycle. (Optimisation left for later: skip people
-whose leads, events and touches did not change since ``people.classified_at`` and who
-cannot decay or qualify by time alone.)
+Only the people whose classification can differ from the stored one are classified: those
+whose facts changed since the last run, whom identity touched, whose dated facts stopped
+being in the future, or whose non-zero engagement score is older than ``rescore_after``
+(``models.classify_scope`` says why that is exact). New rules, a first run, or ``full=True``
+classify everyone.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from models.classify import classify, transitions
+from models.classify_scope import (
+    changed_lead_keys,
+    fact_watermark,
+    people_to_classify,
+    qualified_count,
+    read_state,
+    rules_fingerprint,
+    save_state,
+)
 from models.identity import resolve
-from models.leads import Stage
 from models.people import (
     read_lead_keys,
     read_person_facts,
@@ -35,6 +45,7 @@ from models.upsert import chunks, require_aware
 log = logging.getLogger(__name__)
 Logger = logging.Logger | logging.LoggerAdapter
 BATCH_SIZE = 2_000
+RESCORE_AFTER = timedelta(hours=12)
 
 
 def resolve_and_classify(
@@ -46,26 +57,42 @@ def resolve_and_classify(
     logger: Logger | None = None,
     batch_size: int = BATCH_SIZE,
     hash_salt: str | None = None,
+    rescore_after: timedelta = RESCORE_AFTER,
+    full: bool = False,
 ) -> dict[str, Any]:
-    """Resolve every lead into people, store them, and classify every person as of ``now``.
+    """Resolve every lead into people, store them, and classify who needs it as of ``now``.
 
     Returns {people, merged, classified, transitions, qualified}: people resolved, merges
-    this run, people classified, new stage transitions stored, people now qualified.
-    Rerunning with the same data adds no transition and keeps every person id.
+    this run, people classified this run, new stage transitions stored, people qualified
+    now. Rerunning with the same data adds no transition and keeps every person id.
     With ``hash_salt`` (privacy.hash_salt), ``people.email_hash`` is brought up to date too.
     """
     logger = logger or log
     require_aware(now=now)
+    fingerprint = rules_fingerprint(rules)
     with engine.begin() as conn:
+        state = None if full else read_state(conn)
+        if state is not None and state.rules != fingerprint:
+            logger.info("classification rules changed: classifying everyone")
+            state = None
+        watermark = fact_watermark(conn)
+        changed = None
+        if state is not None and state.watermark is not None:
+            changed = changed_lead_keys(conn, state.watermark)
         resolution = resolve(read_lead_keys(conn), read_previous_person_ids(conn))
-        identity = save_identity(conn, resolution, now, run_id)
+        identity = save_identity(conn, resolution, now, run_id, changed=changed)
         if hash_salt:
             refresh_email_hashes(conn, hash_salt)
+        if state is None:
+            chosen = set(resolution.clusters)
+        else:
+            chosen = people_to_classify(conn, state, now, rescore_after) | identity.affected
+            chosen &= set(resolution.clusters)
     for note in resolution.notes:
         logger.warning("identity: %s", note)
     logger.info(
         "identity: %d people (%d new, %d profiles changed), %d merged; re-pointed %d leads, "
-        "%d event emails, %d touched leads",
+        "%d event emails, %d touched leads; %d people to classify",
         identity.people,
         identity.new_people,
         identity.changed_profiles,
@@ -73,17 +100,21 @@ def resolve_and_classify(
         identity.leads,
         identity.events,
         identity.touches,
+        len(chosen),
     )
-    classified = new_transitions = qualified = 0
-    for batch in chunks(sorted(resolution.clusters), batch_size):
+    classified = new_transitions = 0
+    batches = list(chunks(sorted(chosen), batch_size)) or [[]]
+    for number, batch in enumerate(batches, start=1):
         with engine.begin() as conn:
             results = []
             for facts in read_person_facts(conn, batch):
                 found = classify(facts, rules, now)
                 results.append((facts.person_id, found, transitions(facts.previous, found, now)))
             new_transitions += save_classifications(conn, results, now, run_id)
+            if number == len(batches):  # the watermark moves with the last batch only
+                save_state(conn, watermark, fingerprint, now)
+                qualified = qualified_count(conn)
         classified += len(results)
-        qualified += sum(1 for _, found, _ in results if found.stage == Stage.QUALIFIED)
     summary = {
         "people": identity.people,
         "merged": identity.merged,

@@ -20,6 +20,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,6 +122,15 @@ def import_file(
     }
 
 
+def _sync_lock(settings: Settings) -> AbstractContextManager[None]:
+    """An import loads leads like a sync does: it waits for a running sync, and a sync
+    waits for it (incremental classification relies on loads never overlapping it)."""
+    from models.run_lock import warehouse_lock
+
+    wait = settings.sync.lock_wait_minutes * 60
+    return warehouse_lock(settings.warehouse_url, "sync", wait_seconds=wait)
+
+
 def _build_flow() -> Any:
     from prefect import flow
     from prefect.artifacts import create_table_artifact
@@ -135,9 +145,10 @@ def _build_flow() -> Any:
     ) -> dict[str, Any]:
         """Import one lead export file (one file is one unit of work: no tasks)."""
         settings = load_settings(config_path)
-        summary = import_file(
-            path, source=source, settings=settings, mapping=mapping, account_id=account_id
-        )
+        with _sync_lock(settings):
+            summary = import_file(
+                path, source=source, settings=settings, mapping=mapping, account_id=account_id
+            )
         print(format_summary(summary))
         create_table_artifact(
             key=ARTIFACT_KEY,
@@ -217,10 +228,11 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(getattr(args, "config", None))
         mapping = parse_mapping(args.mapping, settings)
-        summary = import_file(
-            args.file, source=args.source, settings=settings, mapping=mapping,
-            account_id=args.account,
-        )  # fmt: skip
+        with _sync_lock(settings):
+            summary = import_file(
+                args.file, source=args.source, settings=settings, mapping=mapping,
+                account_id=args.account,
+            )  # fmt: skip
     except (ConfigError, CsvFormatError, OSError) as error:
         print(f"leadflow import: {error}", file=sys.stderr)
         return 2

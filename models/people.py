@@ -108,6 +108,9 @@ class IdentityCounts:
     events: int
     touches: int
     merged: int
+    # People whose leads, events or touches moved, or whose profile was (re)built: the
+    # people an incremental classification must look at for identity's sake.
+    affected: frozenset[str] = frozenset()
 
 
 def _stream(conn: Connection, query: sa.Select[Any]) -> Iterator[sa.Row[Any]]:
@@ -149,12 +152,19 @@ def read_previous_person_ids(conn: Connection) -> dict[NaturalKey, str]:
 
 
 def save_identity(
-    conn: Connection, resolution: Resolution, now: datetime, run_id: str
+    conn: Connection,
+    resolution: Resolution,
+    now: datetime,
+    run_id: str,
+    *,
+    changed: set[NaturalKey] | None = None,
 ) -> IdentityCounts:
     """Write ``resolution``: people profiles, person ids on leads, events and touches,
     merges (then the merged-away people rows are deleted). Runs in the caller's transaction.
 
     Every lead must be in ``resolution.person_of`` (resolve all of them: read_lead_keys).
+    With ``changed`` (the leads loaded or changed since the last run), only the profiles of
+    people who gained, lost or changed a lead are rebuilt; None rebuilds every profile.
     """
     require_aware(now=now)
     person_of = resolution.person_of
@@ -163,31 +173,42 @@ def save_identity(
     email_person: dict[str, str] = {}
     columns = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
     query = sa.select(*(leads.c[name] for name in columns), leads.c.person_id)
+    scope: set[str] | None = None
+    if changed is not None:
+        scope = {person_of[key] for key in changed if key in person_of}
     for row in _stream(conn, query):
-        values = dict(zip(columns, row[:-1], strict=True))
-        key = (values["source"], values["source_lead_id"])
+        key = (row[0], row[1])
         pid = person_of.get(key)
         if pid is None:
             raise ValueError(f"lead {key!r} is not in the resolution")
-        members[pid].append(Lead(**values))
         current[key] = row[-1]
-        if values["email_match_key"]:
-            email_person[values["email_match_key"]] = pid
+        if row.email_match_key:
+            email_person[row.email_match_key] = pid
+        if scope is None:
+            members[pid].append(Lead(**dict(zip(columns, row[:-1], strict=True))))
+        elif row[-1] != pid:
+            scope.add(pid)  # a lead moved in: the profile changes (its old person below)
+    if scope is not None:
+        scope.update(old for key, old in current.items() if old and old != person_of[key])
+        for row in _stream(conn, query):  # a second pass: only the people in scope
+            pid = person_of[(row[0], row[1])]
+            if pid in scope:
+                members[pid].append(Lead(**dict(zip(columns, row[:-1], strict=True))))
 
-    stored = _stored_profiles(conn)
+    stored = _stored_profiles(conn, None if scope is None else sorted(scope))
     profiles = [
         {"person_id": pid, **identity_profile(found)} for pid, found in sorted(members.items())
     ]
     new = [row for row in profiles if row["person_id"] not in stored]
-    changed = [
+    changed_profiles = [
         row
         for row in profiles
         if row["person_id"] in stored
         and any(stored[row["person_id"]][name] != row[name] for name in PROFILE_COLUMNS)
     ]
-    for row in (*new, *changed):
+    for row in (*new, *changed_profiles):
         row.update(created_at=now, updated_at=now)
-    upsert(conn, people, [*new, *changed], ["person_id"], [*PROFILE_COLUMNS, "updated_at"])
+    upsert(conn, people, [*new, *changed_profiles], ["person_id"], [*PROFILE_COLUMNS, "updated_at"])
 
     moved = [
         {"b_source": key[0], "b_id": key[1], "b_person": pid}
@@ -207,14 +228,17 @@ def save_identity(
     events = _repoint_events(conn, email_person)
     touches = _repoint_touches(conn, {**resolution.aliases, **person_of})
     _save_merges(conn, resolution, now, run_id)
+    affected = set(members) | events | touches
+    affected.update(m.into_person for m in resolution.merges)
     return IdentityCounts(
-        people=len(members),
+        people=len(set(person_of.values())),
         new_people=len(new),
-        changed_profiles=len(changed),
+        changed_profiles=len(changed_profiles),
         leads=len(moved),
-        events=events,
-        touches=touches,
+        events=len(events),
+        touches=len(touches),
         merged=len(resolution.merges),
+        affected=frozenset(affected),
     )
 
 
@@ -223,15 +247,25 @@ def _execute_many(conn: Connection, statement: Any, params: Sequence[Mapping[str
         conn.execute(statement, list(chunk))
 
 
-def _stored_profiles(conn: Connection) -> dict[str, dict[str, Any]]:
-    query = sa.select(people.c.person_id, *(people.c[name] for name in PROFILE_COLUMNS))
-    return {
-        row[0]: dict(zip(PROFILE_COLUMNS, row[1:], strict=True)) for row in _stream(conn, query)
-    }
+def _stored_profiles(
+    conn: Connection, person_ids: Sequence[str] | None
+) -> dict[str, dict[str, Any]]:
+    """The stored profiles of ``person_ids`` (None: of everyone)."""
+    columns = (people.c.person_id, *(people.c[name] for name in PROFILE_COLUMNS))
+    if person_ids is None:
+        rows: Iterable[sa.Row[Any]] = _stream(conn, sa.select(*columns))
+    else:
+        rows = (
+            row
+            for chunk in chunks(person_ids)
+            for row in conn.execute(sa.select(*columns).where(people.c.person_id.in_(chunk)))
+        )
+    return {row[0]: dict(zip(PROFILE_COLUMNS, row[1:], strict=True)) for row in rows}
 
 
-def _repoint_events(conn: Connection, email_person: Mapping[str, str]) -> int:
-    """Point events at the person of their email match key; the number of keys re-pointed."""
+def _repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str]:
+    """Point events at the person of their email match key; the people who gained or lost
+    events."""
     e = engagement_events
     query = (
         sa.select(e.c.email_match_key, e.c.person_id)
@@ -239,26 +273,31 @@ def _repoint_events(conn: Connection, email_person: Mapping[str, str]) -> int:
         .distinct()
     )
     wrong: dict[str, str | None] = {}
+    was: list[str | None] = []
     for key, pid in _stream(conn, query):
         if email_person.get(key) != pid:
             wrong[key] = email_person.get(key)
+            was.append(pid)
     statement = (
         e.update()
         .where(e.c.email_match_key == sa.bindparam("b_key"))
         .values(person_id=sa.bindparam("b_person"))
     )
     _execute_many(conn, statement, [{"b_key": k, "b_person": p} for k, p in sorted(wrong.items())])
-    return len(wrong)
+    return _people_of(wrong.values(), was)
 
 
-def _repoint_touches(conn: Connection, person_of: Mapping[NaturalKey, str]) -> int:
-    """Point touches at the person of the touched lead; the number of leads re-pointed."""
+def _repoint_touches(conn: Connection, person_of: Mapping[NaturalKey, str]) -> set[str]:
+    """Point touches at the person of the touched lead; the people who gained or lost
+    touches."""
     t = sales_touches
     query = sa.select(t.c.source, t.c.lead_id, t.c.person_id).distinct()
     wrong: dict[NaturalKey, str | None] = {}
+    was: list[str | None] = []
     for source, lead_id, pid in _stream(conn, query):
         if person_of.get((source, lead_id)) != pid:
             wrong[(source, lead_id)] = person_of.get((source, lead_id))
+            was.append(pid)
     statement = (
         t.update()
         .where(t.c.source == sa.bindparam("b_source"), t.c.lead_id == sa.bindparam("b_id"))
@@ -266,7 +305,11 @@ def _repoint_touches(conn: Connection, person_of: Mapping[NaturalKey, str]) -> i
     )
     params = [{"b_source": k[0], "b_id": k[1], "b_person": p} for k, p in sorted(wrong.items())]
     _execute_many(conn, statement, params)
-    return len(wrong)
+    return _people_of(wrong.values(), was)
+
+
+def _people_of(*groups: Iterable[str | None]) -> set[str]:
+    return {pid for group in groups for pid in group if pid}
 
 
 def _save_merges(conn: Connection, resolution: Resolution, now: datetime, run_id: str) -> None:
