@@ -310,6 +310,20 @@ class History:
     breach_run_id: str | None
     revised_at: datetime | None
     first_evaluated_at: datetime
+    # The stored row's other columns (STORED_COLUMNS), to skip rewriting an unchanged row.
+    stored: tuple[Any, ...] | None = field(default=None, compare=False)
+
+
+# The columns an evaluation row is compared on: all but its key, evaluated_at and run_id.
+STORED_COLUMNS = ("period_month", "period_week", "status", "severity", "team", "rep_id",
+                  "rep_source", "due_at", "event_at", "business_minutes", "wall_minutes",
+                  "minutes_late", "detail", "breach_recorded_at", "breach_run_id",
+                  "revised_at", "first_evaluated_at")  # fmt: skip
+
+
+def unchanged(row: dict[str, Any], old: History | None) -> bool:
+    """True when ``row`` (from :func:`with_history`) holds what is stored already."""
+    return old is not None and old.stored == tuple(row[name] for name in STORED_COLUMNS)
 
 
 def with_history(

@@ -1,7 +1,10 @@
 """One SLA evaluation of the whole warehouse: facts in, evaluations and roll-ups out.
 
 Idempotent: evaluations are upserted on (rule, person, qualification) and the roll-ups of
-a run replace themselves; the breach history of each evaluation is carried over.
+a run replace themselves; the breach history of each evaluation is carried over. Every
+qualification is evaluated on every run (a late fact can change any of them), but only
+new or changed rows are written; the rest get this run's ``evaluated_at`` and ``run_id``
+in one statement.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from models.sla_eval import (
     checked_periods,
     evaluate,
     rollups,
+    unchanged,
     volume_rollups,
     with_history,
 )
@@ -57,12 +61,13 @@ def evaluate_warehouse(
         for evaluation in evaluations:
             old = history.pop(evaluation.key, None)
             row, revised = with_history(evaluation, old, now, run_id)
-            rows.append(row)
+            if not unchanged(row, old):
+                rows.append(row)
             if revised:
                 outcome.revised.append(evaluation.key)
             if evaluation.status == "breached" and (old is None or old.breach_recorded_at is None):
                 outcome.new_breaches += 1
-        store_evaluations(conn, rows, stale=history)
+        store_evaluations(conn, rows, stale=history, stamp=(now, run_id))
         outcome.results = rollups(evaluations, sla.rules, sla.period) + volume_rollups(
             (f.qualification for f in facts), sla.rules, sla.period, default, outcome.periods[0]
         )

@@ -16,7 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from models.sla_eval import UNASSIGNED, Decision, Facts, History, Qualification, Touch
+from models.sla_eval import (
+    STORED_COLUMNS,
+    UNASSIGNED,
+    Decision,
+    Facts,
+    History,
+    Qualification,
+    Touch,
+)
 from models.sla_tables import sla_evaluations, sla_results
 from models.tables import leads, people, sales_reps, sales_touches, stage_transitions
 from models.upsert import chunks, upsert
@@ -131,18 +139,28 @@ def _decisions(conn: Connection) -> dict[str, list[Decision]]:
 
 
 def read_history(conn: Connection) -> dict[tuple[str, str, datetime], History]:
+    """Every stored evaluation's history, with its stored columns (to skip unchanged rows)."""
     e = sla_evaluations
-    query = sa.select(e.c.rule, e.c.person_id, e.c.clock_start, *(e.c[c] for c in HISTORY_COLUMNS))
-    return {
-        (rule, person_id, start): History(*rest)
-        for rule, person_id, start, *rest in conn.execute(query)
-    }
+    where = {name: i for i, name in enumerate(STORED_COLUMNS)}
+    picks = [where[name] for name in HISTORY_COLUMNS]
+    query = sa.select(e.c.rule, e.c.person_id, e.c.clock_start, *(e.c[c] for c in STORED_COLUMNS))
+    history = {}
+    for rule, person_id, start, *rest in conn.execute(query):
+        stored = tuple(rest)
+        history[(rule, person_id, start)] = History(*(stored[i] for i in picks), stored=stored)
+    return history
 
 
 def store_evaluations(
-    conn: Connection, rows: Sequence[dict[str, Any]], stale: Iterable[tuple[str, str, datetime]]
+    conn: Connection,
+    rows: Sequence[dict[str, Any]],
+    stale: Iterable[tuple[str, str, datetime]],
+    *,
+    stamp: tuple[datetime, str] | None = None,
 ) -> None:
-    """Upsert this run's evaluations and delete those whose qualification is gone."""
+    """Upsert ``rows`` (this run's new or changed evaluations), delete those whose
+    qualification is gone, then, with ``stamp`` (now, run_id), mark every remaining row as
+    evaluated by this run in one statement: they all were, changed or not."""
     key = ("rule", "person_id", "clock_start")
     columns = [
         c.name for c in sla_evaluations.columns if c.name not in (*key, "first_evaluated_at")
@@ -155,6 +173,8 @@ def store_evaluations(
         match = (e.c.rule == sa.bindparam("r"), e.c.person_id == sa.bindparam("p"),
                  e.c.clock_start == sa.bindparam("s"))  # fmt: skip
         conn.execute(e.delete().where(*match), gone)
+    if stamp is not None:
+        conn.execute(e.update().values(evaluated_at=stamp[0], run_id=stamp[1]))
 
 
 def store_results(conn: Connection, rows: Sequence[dict[str, Any]], run_id: str) -> None:
