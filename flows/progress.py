@@ -1,4 +1,6 @@
-"""A partition task's progress in the Prefect UI: one progress artifact, updated per page.
+"""A partition task's progress in the Prefect UI: one progress artifact, updated as pages
+arrive (at most every ``UPDATE_SECONDS``: each update is a call to the Prefect API, and a
+million-contact sync reads 5,000 HubSpot pages).
 
 Platforms do not say up front how many pages a sync will read, so progress is measured
 in time: how far the newest record seen has come through the partition's extraction
@@ -8,6 +10,7 @@ LinkedIn) reach the end early; the description always says pages and records rea
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from uuid import UUID
 
@@ -15,6 +18,8 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from connectors.base import Page
 from flows.source_sync import SourceSummary
+
+UPDATE_SECONDS = 2.0
 
 
 def window_share(start: datetime | None, cursor: datetime | None, end: datetime) -> float | None:
@@ -28,10 +33,12 @@ def window_share(start: datetime | None, cursor: datetime | None, end: datetime)
 class PageProgress:
     """The ``on_page`` callback of one partition task (created inside the task run)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, every: float = UPDATE_SECONDS) -> None:
         self.label = label
         self.artifact: UUID | None = None
         self.percent = 0.0
+        self.every = every
+        self.updated = 0.0
 
     def __call__(self, summary: SourceSummary, page: Page, start: datetime | None) -> None:
         share = window_share(start, page.cursor, summary.started_at)
@@ -42,10 +49,14 @@ class PageProgress:
             f"({summary.inserted} new, {summary.updated} changed, "
             f"{summary.quarantined} quarantined); at {page.partition}"
         )
+        clock = time.monotonic()
         if self.artifact is None:
             self.artifact = create_progress_artifact(self.percent, description=note)
-        else:
+        elif clock - self.updated >= self.every:
             update_progress_artifact(self.artifact, self.percent, description=note)
+        else:
+            return
+        self.updated = clock
 
     def finish(self) -> None:
         """Mark the task's artifact complete (when it created one)."""

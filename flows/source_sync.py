@@ -24,6 +24,7 @@ from models.leads import InvalidRecord, Lead, Rejected
 from models.load import LoadCounts, load_batch, read_sync_state, record_sync_run
 from models.load_spend import load_spend
 from models.privacy import drop_suppressed
+from models.warehouse import write_transaction
 
 log = logging.getLogger(__name__)
 Logger = logging.Logger | logging.LoggerAdapter
@@ -195,7 +196,7 @@ def record_run(summary: SourceSummary, run: RunContext, body: Callable[[], None]
     finally:
         summary.seconds = round(time.perf_counter() - began, 3)
         if not run.dry_run:
-            with run.engine.begin() as conn:
+            with write_transaction(run.engine) as conn:
                 record_sync_run(conn, summary.row(run.run_id, run.flow_run_id, run.clock()))
     return summary
 
@@ -221,7 +222,7 @@ def _load_pages(
     starts: dict[str, datetime | None] = {}
 
     def start_for(partition: str) -> datetime | None:
-        with run.engine.begin() as conn:
+        with write_transaction(run.engine) as conn:
             state = read_sync_state(conn, connector.name, partition)
         if state is not None and state.watermark is not None:
             summary.watermark = max(summary.watermark or state.watermark, state.watermark)
@@ -237,7 +238,7 @@ def _load_pages(
             if run.dry_run:
                 counts = LoadCounts(0, 0, 0, len(rejected))
             else:
-                with run.engine.begin() as conn:
+                with write_transaction(run.engine) as conn:
                     leads, rejected, _ = drop_suppressed(
                         conn, run.hash_salt, leads, rejected, run.default_region
                     )
@@ -285,7 +286,7 @@ def _load_stream(
     starts: dict[str, datetime | None] = {}
 
     def start_for(partition: str) -> datetime | None:
-        with run.engine.begin() as conn:
+        with write_transaction(run.engine) as conn:
             state = read_sync_state(conn, connector.name, f"{stream.name}:{partition}")
         if state is not None and state.watermark is not None:
             summary.watermark = max(summary.watermark or state.watermark, state.watermark)
@@ -300,7 +301,7 @@ def _load_stream(
             if run.dry_run:
                 counts = LoadCounts(0, 0, 0, len(rejected))
             else:
-                with run.engine.begin() as conn:
+                with write_transaction(run.engine) as conn:
                     rows, rejected, _ = drop_suppressed(
                         conn, run.hash_salt, rows, rejected, run.default_region
                     )
@@ -334,7 +335,7 @@ def _load_spend(
 ) -> None:
     assert connector.spend is not None
     key = f"spend:{account}"
-    with run.engine.begin() as conn:
+    with write_transaction(run.engine) as conn:
         state = read_sync_state(conn, connector.name, key)
     summary.watermark = state.watermark if state else None
     first, last = spend_window(summary.watermark, source, summary.started_at.date())
@@ -352,7 +353,7 @@ def _load_spend(
             if run.dry_run:
                 summary.add(len(rows), LoadCounts(0, 0, 0, 0), None)
                 continue
-            with run.engine.begin() as conn:
+            with write_transaction(run.engine) as conn:
                 counts = load_spend(
                     conn, platform=connector.name, account_id=account, rows=rows,
                     watermark=done if is_last else None, state_key=key, now=run.clock(),

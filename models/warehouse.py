@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+_SQLITE_WRITERS_GUARD = threading.Lock()
 
 
 def create_engine(url: str | URL, **kwargs: Any) -> Engine:
@@ -26,6 +29,26 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _configure_sqlite)
     return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()``, one writer at a time per SQLite file within this process.
+
+    SQLite has one writer per database; partition tasks on threads that write at once wait
+    for each other in SQLite's busy handler, which sleeps in steps of up to 100 ms and left
+    the file idle while writers slept. A lock per file hands the write over at once.
+    Other processes still wait in the busy handler. PostgreSQL: no lock.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with _SQLITE_WRITERS_GUARD:
+        lock = _SQLITE_WRITERS.setdefault(database, threading.Lock())
+    with lock, engine.begin() as conn:
+        yield conn
 
 
 @contextmanager
