@@ -184,6 +184,11 @@ def measure_e2e(sizes: Sequence[int], dbs: Sequence[str], runs: int) -> list[Row
                     row.seconds.append(sync["seconds"])
                     for key in PER_SYNC:
                         row.extra.setdefault(key, []).append(sync[key])
+                changed = by_name.get("re-sync, 1% changed")
+                if changed is not None:
+                    changed.extra.setdefault("changed_contacts", []).append(
+                        result.get("changed_contacts")
+                    )
             if not by_name:
                 continue
             full = by_name["full sync"]
