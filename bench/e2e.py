@@ -38,7 +38,15 @@ SHARES = {"re-sync, nothing changed": 0.10, "re-sync, 1% changed": 0.15}
 SYNCS = ("full sync", "re-sync, nothing changed", "re-sync, 1% changed")
 TASK_RUN_PAGE = 200
 # What the child records per sync and the rows keep, one entry per round.
-PER_SYNC = ("per_source_s", "records", "state", "message", "task_runs", "task_runs_by_task")
+PER_SYNC = ("per_source_s", "records", "state", "message", "task_runs", "task_runs_by_task",
+            "stages_s")  # fmt: skip
+# The flow's stages by task function (task_key): first task start to last task end.
+STAGES = {
+    "sync_account_task": "extract+load", "sync_stream_task": "extract+load",
+    "sync_spend_task": "extract+load", "import_file_task": "extract+load",
+    "upgrade_warehouse": "migrate", "classify_task": "identity+classify",
+    "sla_task": "sla+gx", "report_task": "report",
+}  # fmt: skip
 
 
 def _latest_run(warehouse_url: str) -> tuple[dict[str, float], int]:
@@ -63,8 +71,9 @@ def _latest_run(warehouse_url: str) -> tuple[dict[str, float], int]:
     return seconds, sum(int(r or 0) for _, _, r in rows)
 
 
-def count_task_runs(flow_run_id: Any) -> dict[str, int]:
-    """Task runs of one flow run, read from the Prefect API: how many per task name.
+def count_task_runs(flow_run_id: Any) -> tuple[dict[str, int], dict[str, float]]:
+    """Task runs of one flow run, read from the Prefect API: how many per task name, and
+    each stage's wall seconds (:data:`STAGES`: first start to last end of its tasks).
 
     Read in pages of :data:`TASK_RUN_PAGE` (the API caps a read at its default limit).
     """
@@ -73,6 +82,7 @@ def count_task_runs(flow_run_id: Any) -> dict[str, int]:
 
     wanted = TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id]))
     names: dict[str, int] = {}
+    spans: dict[str, list[Any]] = {}
     with get_client(sync_client=True) as client:
         offset = 0
         while True:
@@ -80,9 +90,15 @@ def count_task_runs(flow_run_id: Any) -> dict[str, int]:
             for run in page:
                 task = run.task_key.rsplit("-", 1)[0] if run.task_key else run.name
                 names[task] = names.get(task, 0) + 1
+                stage = STAGES.get(task, task)
+                if run.start_time is not None and run.end_time is not None:
+                    span = spans.setdefault(stage, [run.start_time, run.end_time])
+                    span[0], span[1] = min(span[0], run.start_time), max(span[1], run.end_time)
             if len(page) < TASK_RUN_PAGE:
-                return dict(sorted(names.items()))
+                break
             offset += len(page)
+    stages = {name: round((end - start).total_seconds(), 2) for name, (start, end) in spans.items()}
+    return dict(sorted(names.items())), stages
 
 
 def child(contacts: int, warehouse_url: str, out: Path) -> None:
@@ -120,7 +136,7 @@ def child(contacts: int, warehouse_url: str, out: Path) -> None:
                 state = sync_leads(config_path=str(config), return_state=True)
                 seconds = time.perf_counter() - began
                 per_source, records = _latest_run(warehouse_url)
-                by_task = count_task_runs(state.state_details.flow_run_id)
+                by_task, stages = count_task_runs(state.state_details.flow_run_id)
                 result["syncs"][name] = {
                     "seconds": seconds,
                     "state": state.type.value,
@@ -129,6 +145,7 @@ def child(contacts: int, warehouse_url: str, out: Path) -> None:
                     "per_source_s": per_source,
                     "task_runs": sum(by_task.values()),
                     "task_runs_by_task": by_task,
+                    "stages_s": stages,
                 }
     finally:
         host.stop()  # already stopped on a normal exit; here for a failure before `with`
@@ -208,7 +225,19 @@ def measure_e2e(sizes: Sequence[int], dbs: Sequence[str], runs: int) -> list[Row
 
 def _task_runs_note(row: Row) -> str:
     counts = sorted(set(row.extra["task_runs"]))
-    return f"task runs {'/'.join(str(c) for c in counts)}"
+    note = f"task runs {'/'.join(str(c) for c in counts)}"
+    stages = row.extra.get("stages_s") or []
+    if stages and stages[-1]:
+        shown = ("extract+load", "identity+classify", "sla+gx")
+        parts = [f"{name} {_median(stages, name):.1f} s" for name in shown if name in stages[-1]]
+        note += "; stages (median): " + ", ".join(parts)
+    return note
+
+
+def _median(stages: list[dict[str, float]], name: str) -> float:
+    values = sorted(found[name] for found in stages if name in found)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 def task_run_checks(rows: list[Row]) -> list[Check]:

@@ -23,7 +23,7 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # Emptied by ``reset`` on PostgreSQL (CASCADE: with whatever references them, e.g. people's).
 WAREHOUSE_TABLES = (
     "leads", "campaigns", "quarantine", "sync_state", "sync_runs",
-    "people", "sla_evaluations", "sla_results",
+    "people", "sla_evaluations", "sla_results", "step_state",
 )  # fmt: skip
 PEER_SCHEMAS = ("dlt_bench", "dlt_bench_staging")
 PEER_TABLES = ("pandas_leads",)

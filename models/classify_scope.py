@@ -14,12 +14,12 @@ and ``now``. Between two runs its answer can change only when:
   forward), but the stored ``engagement`` score and its reasons age, so a person with a
   non-zero score is rescored once their classification is older than ``rescore_after``.
 
-The state (fact watermark, rules fingerprint, last ``now``) is one ``sync_state`` row
-(source ``leadflow``, account ``classification``), saved in the transaction of the last
-batch, so a run that fails part way leaves the watermark where it was and the next run
-redoes what is left. Every flow that loads facts holds the warehouse's sync lock while it
-loads and classifies (``leadflow import`` and the ``import-csv`` flow too), so no load
-commits behind the watermark while it is read, and a later load carries a later stamp.
+The state (fact watermark, rules fingerprint, last ``now``) is the ``step_state`` row
+``classification``, saved in the transaction of the last batch, so a run that fails part
+way leaves the watermark where it was and the next run redoes what is left. Every flow
+that loads facts holds the warehouse's sync lock while it loads and classifies
+(``leadflow import`` and the ``import-csv`` flow too), so no load commits behind the
+watermark while it is read, and a later load carries a later stamp.
 """
 
 from __future__ import annotations
@@ -33,12 +33,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from models.load import read_sync_state, save_sync_state
 from models.rules import Rules
-from models.tables import engagement_events, leads, people, sales_touches
+from models.tables import engagement_events, leads, people, sales_touches, step_state
+from models.upsert import upsert
 
-STATE_SOURCE = "leadflow"
-STATE_ACCOUNT = "classification"
+STEP = "classification"
 FACT_TABLES = (leads, engagement_events, sales_touches)
 # The column dating each fact: a fact dated after ``now`` is ignored until ``now`` passes it.
 FACT_DATES = {"leads": "created_at", "engagement_events": "occurred_at",
@@ -61,22 +60,29 @@ def rules_fingerprint(rules: Rules) -> str:
 
 def read_state(conn: Connection) -> ScopeState | None:
     """The previous run's state, or None when no run finished (classify everyone)."""
-    state = read_sync_state(conn, STATE_SOURCE, STATE_ACCOUNT)
-    if state is None:
+    query = sa.select(step_state.c.watermark, step_state.c.state).where(step_state.c.step == STEP)
+    found = conn.execute(query).first()
+    if found is None:
         return None
-    cursor: dict[str, Any] = state.cursor or {}
-    seen_now = cursor.get("now")
+    watermark, state = found
+    state = state or {}
+    seen_now = state.get("now")
     return ScopeState(
-        watermark=state.watermark,
-        rules=cursor.get("rules"),
+        watermark=watermark,
+        rules=state.get("rules"),
         now=datetime.fromisoformat(seen_now) if seen_now else None,
     )
 
 
 def save_state(conn: Connection, watermark: datetime | None, rules: str, now: datetime) -> None:
     """Record what this run saw (in the caller's transaction, after its last batch)."""
-    cursor = {"rules": rules, "now": now.isoformat()}
-    save_sync_state(conn, STATE_SOURCE, STATE_ACCOUNT, watermark, cursor, now)
+    row = {
+        "step": STEP,
+        "watermark": watermark,
+        "state": {"rules": rules, "now": now.isoformat()},
+        "updated_at": now,
+    }
+    upsert(conn, step_state, [row], ["step"], ["watermark", "state", "updated_at"])
 
 
 def fact_watermark(conn: Connection) -> datetime | None:

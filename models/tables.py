@@ -497,3 +497,4 @@ sales_reps = sa.Table(
 from models.bi_tables import suppression_list as suppression_list  # noqa: E402
 from models.sla_tables import sla_evaluations as sla_evaluations  # noqa: E402
 from models.sla_tables import sla_results as sla_results  # noqa: E402
+from models.state_tables import step_state as step_state  # noqa: E402

@@ -36,12 +36,14 @@ TABLES = {
     "sla_evaluations",
     "sla_results",
     "suppression_list",
+    "step_state",
 }
 ACTIVITY_TABLES = {"engagement_events", "sales_touches", "sales_reps"}
-HEAD = "0006"
+HEAD = "0007"
 PEOPLE_STAGES_TABLES = {"person_merges", "stage_transitions"}
 SLA_TABLES = {"sla_evaluations", "sla_results"}
 BI_TABLES = {"suppression_list"}
+STATE_TABLES = {"step_state"}  # 0007
 PRAGMAS = ("journal_mode", "busy_timeout", "foreign_keys")
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
@@ -232,7 +234,14 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
     assert current_revision(migrated_engine) == "0001"
     # Exactly what 0002 adds is missing (so leads kept its indexes through batch mode).
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*_people_stages_diff(migrated_engine), *ADD_0002_DIFF, *ACTIVITY_DIFF, *SLA_DIFF, *BI_DIFF]
+        [
+            *_people_stages_diff(migrated_engine),
+            *ADD_0002_DIFF,
+            *ACTIVITY_DIFF,
+            *SLA_DIFF,
+            *BI_DIFF,
+            *STATE_DIFF,
+        ]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -265,6 +274,10 @@ SLA_DIFF = [
 ]
 
 
+# What 0007 adds, as schema_diff reports it missing.
+STATE_DIFF = [("add_table", "step_state", None)]
+
+
 # What 0006 adds, as schema_diff reports it missing (the views are not in the metadata).
 BI_DIFF = [
     ("add_column", "people", "email_hash"),
@@ -277,9 +290,13 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0005")
     assert current_revision(migrated_engine) == "0005"
     inspector = sa.inspect(migrated_engine)
-    assert set(inspector.get_table_names()) == (TABLES - BI_TABLES) | {"alembic_version"}
+    assert set(inspector.get_table_names()) == (TABLES - BI_TABLES - STATE_TABLES) | {
+        "alembic_version"
+    }
     assert inspector.get_view_names() == []
-    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(BI_DIFF)
+    assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        [*BI_DIFF, *STATE_DIFF]
+    )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
     assert schema_diff(migrated_engine) == []
@@ -312,10 +329,10 @@ def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0004")
     assert current_revision(migrated_engine) == "0004"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - SLA_TABLES - BI_TABLES
+        TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
     ) | {"alembic_version"}
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*SLA_DIFF, *BI_DIFF]
+        [*SLA_DIFF, *BI_DIFF, *STATE_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -351,11 +368,11 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0002")
     assert current_revision(migrated_engine) == "0002"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - ACTIVITY_TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES
+        TABLES - ACTIVITY_TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
     ) | {"alembic_version"}
     # Exactly the activity tables and their indexes are missing; nothing else changed.
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*ACTIVITY_DIFF, *_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF]
+        [*ACTIVITY_DIFF, *_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF, *STATE_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -417,10 +434,10 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0003")
     assert current_revision(migrated_engine) == "0003"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES
+        TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
     ) | {"alembic_version"}
     assert sorted(_describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF]
+        [*_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF, *STATE_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
