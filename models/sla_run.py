@@ -1,10 +1,12 @@
-"""One SLA evaluation of the whole warehouse: facts in, evaluations and roll-ups out.
+"""One SLA evaluation of the warehouse: facts in, evaluations and roll-ups out.
 
 Idempotent: evaluations are upserted on (rule, person, qualification) and the roll-ups of
-a run replace themselves; the breach history of each evaluation is carried over. Every
-qualification is evaluated on every run (a late fact can change any of them), but only
-new or changed rows are written; the rest get this run's ``evaluated_at`` and ``run_id``
-in one statement.
+a run replace themselves; the breach history of each evaluation is carried over. Only the
+people whose SLA facts changed, or who have a pending evaluation, are evaluated again
+(``models.sla_scope``; everyone on a first run, new settings or ``full=True``), and only new
+or changed rows are written. A row's minutes are as of its ``evaluated_at``: an unanswered
+breach not evaluated again keeps the minutes late it had then (a full run, or any new fact
+about the person, brings them up to date). The roll-ups count every stored evaluation.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from sqlalchemy.engine import Engine
 
 from models.sla_config import SlaSettings
 from models.sla_eval import (
-    Evaluation,
     Rollup,
     checked_periods,
     evaluate,
@@ -25,7 +26,15 @@ from models.sla_eval import (
     volume_rollups,
     with_history,
 )
-from models.sla_store import read_facts, read_history, store_evaluations, store_results
+from models.sla_scope import fingerprint, people_to_evaluate, read_marks, save_marks
+from models.sla_store import (
+    all_qualifications,
+    read_facts,
+    read_history,
+    store_evaluations,
+    store_results,
+    stored_evaluations,
+)
 
 
 @dataclass
@@ -33,6 +42,8 @@ class SlaOutcome:
     """What one evaluation found."""
 
     evaluations: int = 0
+    # Qualifications evaluated again this run (None: all of them).
+    evaluated: int | None = None
     by_status: dict[str, int] = field(default_factory=dict)
     new_breaches: int = 0
     revised: list[tuple[str, str, datetime]] = field(default_factory=list)
@@ -45,38 +56,53 @@ class SlaOutcome:
 
 
 def evaluate_warehouse(
-    engine: Engine, sla: SlaSettings, default_zone: str, now: datetime, run_id: str
+    engine: Engine,
+    sla: SlaSettings,
+    default_zone: str,
+    now: datetime,
+    run_id: str,
+    *,
+    full: bool = False,
 ) -> SlaOutcome:
-    """Evaluate every qualification, store evaluations (with history) and roll-ups."""
+    """Evaluate the qualifications that may have moved, store evaluations (with history)
+    and the roll-ups of all of them."""
     default, teams = sla.calendars(default_zone)
     outcome = SlaOutcome(periods=checked_periods(now, default, sla.period, sla.periods_checked))
+    settings_hash = fingerprint(sla, default_zone)
     with engine.begin() as conn:
-        facts = read_facts(conn)
-        evaluations: list[Evaluation] = []
+        marks = read_marks(conn)
+        scope = None if full else people_to_evaluate(conn, settings_hash, marks)
+        facts = read_facts(conn, scope)
+        history = read_history(conn, scope)
+        rows = []
         for item in facts:
             calendar = teams.get(item.qualification.team, default)
-            evaluations.extend(evaluate(item, sla.rules, calendar, now))
-        history = read_history(conn)
-        rows = []
-        for evaluation in evaluations:
-            old = history.pop(evaluation.key, None)
-            row, revised = with_history(evaluation, old, now, run_id)
-            if not unchanged(row, old):
-                rows.append(row)
-            if revised:
-                outcome.revised.append(evaluation.key)
-            if evaluation.status == "breached" and (old is None or old.breach_recorded_at is None):
-                outcome.new_breaches += 1
-        store_evaluations(conn, rows, stale=history, stamp=(now, run_id))
-        outcome.results = rollups(evaluations, sla.rules, sla.period) + volume_rollups(
-            (f.qualification for f in facts), sla.rules, sla.period, default, outcome.periods[0]
+            for evaluation in evaluate(item, sla.rules, calendar, now):
+                old = history.pop(evaluation.key, None)
+                row, revised = with_history(evaluation, old, now, run_id)
+                if not unchanged(row, old):
+                    rows.append(row)
+                if revised:
+                    outcome.revised.append(evaluation.key)
+                breached = evaluation.status == "breached"
+                if breached and (old is None or old.breach_recorded_at is None):
+                    outcome.new_breaches += 1
+        store_evaluations(conn, rows, stale=history)
+        stored = list(stored_evaluations(conn))
+        qualifications = (
+            [f.qualification for f in facts] if scope is None else all_qualifications(conn)
+        )
+        outcome.results = rollups(stored, sla.rules, sla.period) + volume_rollups(
+            qualifications, sla.rules, sla.period, default, outcome.periods[0]
         )
         store_results(
             conn,
             [{**r.__dict__, "run_id": run_id, "evaluated_at": now} for r in outcome.results],
             run_id,
         )
-    outcome.evaluations = len(evaluations)
-    for evaluation in evaluations:
+        save_marks(conn, marks, settings_hash, now)
+    outcome.evaluated = len(facts) if scope is not None else None
+    outcome.evaluations = len(stored)
+    for evaluation in stored:
         outcome.by_status[evaluation.status] = outcome.by_status.get(evaluation.status, 0) + 1
     return outcome

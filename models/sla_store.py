@@ -9,7 +9,7 @@ answers for a person is the owner of their most recently updated owned lead.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from models.sla_eval import (
     STORED_COLUMNS,
     UNASSIGNED,
     Decision,
+    Evaluation,
     Facts,
     History,
     Qualification,
@@ -35,14 +36,16 @@ HISTORY_COLUMNS = ("status", "breach_recorded_at", "breach_run_id", "revised_at"
                    "first_evaluated_at")  # fmt: skip
 
 
-def read_facts(conn: Connection) -> list[Facts]:
-    """Every qualification in the warehouse with its person's touches and decisions."""
-    owners = _owners(conn)
-    fits = dict(conn.execute(sa.select(people.c.person_id, people.c.fit)).all())
-    touches = _touches(conn)
-    decisions = _decisions(conn)
+def read_facts(conn: Connection, person_ids: Collection[str] | None = None) -> list[Facts]:
+    """Every qualification in the warehouse (or of ``person_ids``) with its person's
+    touches and decisions."""
+    ids = None if person_ids is None else sorted(person_ids)
+    owners = _owners(conn, ids)
+    fits = dict(_select(conn, sa.select(people.c.person_id, people.c.fit), people.c.person_id, ids))
+    touches = _touches(conn, ids)
+    decisions = _decisions(conn, ids)
     starts: dict[str, list[tuple[datetime, bool]]] = defaultdict(list)
-    for person_id, start in _qualifications(conn):
+    for person_id, start in _qualifications(conn, ids):
         starts[person_id].append((start, False))
     for person_id, made in decisions.items():
         starts[person_id].extend(
@@ -59,6 +62,20 @@ def read_facts(conn: Connection) -> list[Facts]:
     return facts
 
 
+def _select(
+    conn: Connection,
+    query: sa.Select[Any],
+    column: sa.ColumnElement[Any],
+    ids: Sequence[str] | None,
+) -> Iterator[sa.Row[Any]]:
+    """Rows of ``query``; with ``ids``, only those whose ``column`` is one of them (chunked)."""
+    if ids is None:
+        yield from conn.execute(query)
+        return
+    for chunk in chunks(ids):
+        yield from conn.execute(query.where(column.in_(chunk)))
+
+
 def unanswered_rejections(
     starts: Sequence[tuple[datetime, bool]], decisions: Sequence[Decision]
 ) -> list[datetime]:
@@ -72,17 +89,18 @@ def unanswered_rejections(
     return [d.at for d in decisions if not d.accepted and d not in answered]
 
 
-def _qualifications(conn: Connection) -> set[tuple[str, datetime]]:
+def _qualifications(conn: Connection, ids: Sequence[str] | None) -> set[tuple[str, datetime]]:
     t = stage_transitions
-    found = set(conn.execute(sa.select(t.c.person_id, t.c.at).where(t.c.to_lifecycle == "mql")))
+    mql = sa.select(t.c.person_id, t.c.at).where(t.c.to_lifecycle == "mql")
+    found = set(_select(conn, mql, t.c.person_id, ids))
     query = sa.select(people.c.person_id, people.c.qualified_at).where(
         people.c.qualified_at.is_not(None)
     )
-    found.update(conn.execute(query))
+    found.update(_select(conn, query, people.c.person_id, ids))
     return {(person_id, at) for person_id, at in found}
 
 
-def _owners(conn: Connection) -> dict[str, tuple[str, str, str]]:
+def _owners(conn: Connection, ids: Sequence[str] | None) -> dict[str, tuple[str, str, str]]:
     """person_id -> (rep source, rep id, team) from their latest owned lead."""
     teams = {
         (source, rep_id): team or UNASSIGNED
@@ -96,12 +114,12 @@ def _owners(conn: Connection) -> dict[str, tuple[str, str, str]]:
         .order_by(leads.c.person_id, leads.c.updated_at, leads.c.source, leads.c.source_lead_id)
     )
     owners: dict[str, tuple[str, str, str]] = {}
-    for person_id, source, owner_id in conn.execute(query):  # the latest wins
+    for person_id, source, owner_id in _select(conn, query, leads.c.person_id, ids):  # latest wins
         owners[person_id] = (source, owner_id, teams.get((source, owner_id), UNASSIGNED))
     return owners
 
 
-def _touches(conn: Connection) -> dict[str, list[Touch]]:
+def _touches(conn: Connection, ids: Sequence[str] | None) -> dict[str, list[Touch]]:
     t = sales_touches
     query = sa.select(
         t.c.person_id, t.c.source, t.c.touch_id, t.c.occurred_at, t.c.owner_id,
@@ -109,7 +127,8 @@ def _touches(conn: Connection) -> dict[str, list[Touch]]:
     ).where(t.c.person_id.is_not(None))  # fmt: skip
     seen: set[tuple[str, str, str]] = set()
     touches: dict[str, list[Touch]] = defaultdict(list)
-    for person_id, source, touch_id, at, owner, direction, kind, outcome in conn.execute(query):
+    rows = _select(conn, query, t.c.person_id, ids)
+    for person_id, source, touch_id, at, owner, direction, kind, outcome in rows:
         if (person_id, source, touch_id) in seen:  # one activity on two of their leads
             continue
         seen.add((person_id, source, touch_id))
@@ -122,13 +141,13 @@ def _touches(conn: Connection) -> dict[str, list[Touch]]:
     return touches
 
 
-def _decisions(conn: Connection) -> dict[str, list[Decision]]:
+def _decisions(conn: Connection, ids: Sequence[str] | None) -> dict[str, list[Decision]]:
     t = stage_transitions
     query = sa.select(t.c.person_id, t.c.at, t.c.to_lifecycle, t.c.reasons).where(
         t.c.to_lifecycle.in_(("sql", "nurture"))
     )
     decisions: dict[str, list[Decision]] = defaultdict(list)
-    for person_id, at, lifecycle, reasons in conn.execute(query):
+    for person_id, at, lifecycle, reasons in _select(conn, query, t.c.person_id, ids):
         if lifecycle == "sql":
             decisions[person_id].append(Decision(at, accepted=True))
         elif any(str(r).startswith(REJECTED_REASON) for r in reasons or ()):
@@ -138,14 +157,18 @@ def _decisions(conn: Connection) -> dict[str, list[Decision]]:
     return decisions
 
 
-def read_history(conn: Connection) -> dict[tuple[str, str, datetime], History]:
-    """Every stored evaluation's history, with its stored columns (to skip unchanged rows)."""
+def read_history(
+    conn: Connection, person_ids: Collection[str] | None = None
+) -> dict[tuple[str, str, datetime], History]:
+    """Every stored evaluation's history (or those of ``person_ids``), with its stored
+    columns (to skip unchanged rows)."""
     e = sla_evaluations
     where = {name: i for i, name in enumerate(STORED_COLUMNS)}
     picks = [where[name] for name in HISTORY_COLUMNS]
     query = sa.select(e.c.rule, e.c.person_id, e.c.clock_start, *(e.c[c] for c in STORED_COLUMNS))
     history = {}
-    for rule, person_id, start, *rest in conn.execute(query):
+    ids = None if person_ids is None else sorted(person_ids)
+    for rule, person_id, start, *rest in _select(conn, query, e.c.person_id, ids):
         stored = tuple(rest)
         history[(rule, person_id, start)] = History(*(stored[i] for i in picks), stored=stored)
     return history
@@ -155,12 +178,9 @@ def store_evaluations(
     conn: Connection,
     rows: Sequence[dict[str, Any]],
     stale: Iterable[tuple[str, str, datetime]],
-    *,
-    stamp: tuple[datetime, str] | None = None,
 ) -> None:
-    """Upsert ``rows`` (this run's new or changed evaluations), delete those whose
-    qualification is gone, then, with ``stamp`` (now, run_id), mark every remaining row as
-    evaluated by this run in one statement: they all were, changed or not."""
+    """Upsert ``rows`` (this run's new or changed evaluations) and delete those whose
+    qualification is gone."""
     key = ("rule", "person_id", "clock_start")
     columns = [
         c.name for c in sla_evaluations.columns if c.name not in (*key, "first_evaluated_at")
@@ -173,8 +193,6 @@ def store_evaluations(
         match = (e.c.rule == sa.bindparam("r"), e.c.person_id == sa.bindparam("p"),
                  e.c.clock_start == sa.bindparam("s"))  # fmt: skip
         conn.execute(e.delete().where(*match), gone)
-    if stamp is not None:
-        conn.execute(e.update().values(evaluated_at=stamp[0], run_id=stamp[1]))
 
 
 def store_results(conn: Connection, rows: Sequence[dict[str, Any]], run_id: str) -> None:
@@ -182,3 +200,23 @@ def store_results(conn: Connection, rows: Sequence[dict[str, Any]], run_id: str)
     conn.execute(sla_results.delete().where(sla_results.c.run_id == run_id))
     for batch in chunks(list(rows), 5000):
         conn.execute(sla_results.insert(), list(batch))
+
+
+def stored_evaluations(conn: Connection) -> Iterator[Evaluation]:
+    """Every stored evaluation, with what the roll-ups read (the rest left empty)."""
+    e = sla_evaluations
+    columns = ("rule", "person_id", "clock_start", "period_month", "period_week", "status",
+               "severity", "team", "rep_id", "rep_source")  # fmt: skip
+    query = sa.select(*(e.c[name] for name in columns))
+    for row in conn.execute(query, execution_options={"yield_per": 10_000}):
+        yield Evaluation(*row)
+
+
+def all_qualifications(conn: Connection) -> list[Qualification]:
+    """Every qualification with its team (what the volume roll-ups count)."""
+    owners = _owners(conn, None)
+    found = []
+    for person_id, start in sorted(_qualifications(conn, None)):
+        rep_source, rep_id, team = owners.get(person_id, (None, None, UNASSIGNED))
+        found.append(Qualification(person_id, start, None, rep_id, rep_source, team))
+    return found

@@ -1,4 +1,4 @@
-"""State of leadflow's own incremental steps (not a platform's): ``step_state``.
+"""State of leadflow's own incremental steps (classification, SLA): ``step_state``.
 
 Defined on ``models.tables.metadata`` (imported at the end of that module), so Alembic and
 the drift test see it with the rest of the schema.
@@ -13,7 +13,7 @@ from models.schema import _json, _str, _ts, metadata
 step_state = sa.Table(
     "step_state",
     metadata,
-    _str("step", "leadflow step: classification.", nullable=False, primary_key=True),
+    _str("step", "leadflow step: classification or sla.", nullable=False, primary_key=True),
     _ts(
         "watermark",
         "Facts changed at or before this instant (UTC) were seen by the step's last run.",

@@ -1,6 +1,7 @@
-"""step_state: what leadflow's incremental steps (classification) saw on their last run.
+"""step_state: what leadflow's incremental steps (classification, SLA) saw on their last run.
 
-New and empty: the first classification after the upgrade classifies everyone and fills it.
+New and empty: the first classification and SLA evaluation after the upgrade look at
+everyone and fill it.
 
 Revision ID: 0007
 Revises: 0006
@@ -25,7 +26,9 @@ def upgrade() -> None:
     """Upgrade schema."""
     op.create_table(
         "step_state",
-        sa.Column("step", sa.String(), nullable=False, comment="leadflow step: classification."),
+        sa.Column(
+            "step", sa.String(), nullable=False, comment="leadflow step: classification or sla."
+        ),
         sa.Column(
             "watermark",
             sa.DateTime(timezone=True),
