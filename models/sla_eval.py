@@ -216,7 +216,23 @@ class Rollup:
     severity: str
 
 
-def rollups(evaluations: Iterable[Evaluation], rules: SlaRules, period_kind: str) -> list[Rollup]:
+@dataclass(frozen=True)
+class StatusGroup:
+    """``count`` evaluations alike in all a roll-up reads (a GROUP BY of the stored ones)."""
+
+    rule: str
+    period_month: str
+    period_week: str
+    status: str
+    team: str
+    rep_id: str | None
+    rep_source: str | None
+    count: int
+
+
+def rollups(
+    evaluations: Iterable[Evaluation | StatusGroup], rules: SlaRules, period_kind: str
+) -> list[Rollup]:
     """Met / decided per rule, period and group (overall, team, rep)."""
     counts: dict[tuple[str, str, str, str | None, str | None], list[int]] = defaultdict(
         lambda: [0, 0, 0]
@@ -225,12 +241,13 @@ def rollups(evaluations: Iterable[Evaluation], rules: SlaRules, period_kind: str
         period = e.period_month if period_kind == "month" else e.period_week
         slot = {"met": 0, "breached": 1, "pending": 2}[e.status]
         rep = f"{e.rep_source}:{e.rep_id}" if e.rep_id else None
+        weight = e.count if isinstance(e, StatusGroup) else 1
         for scope, team, rep_key in (
             ("overall", None, None), ("team", e.team, None), ("rep", e.team, rep)
         ):  # fmt: skip
             if scope == "rep" and rep_key is None:
                 continue
-            counts[(e.rule, period, scope, team, rep_key)][slot] += 1
+            counts[(e.rule, period, scope, team, rep_key)][slot] += weight
     enabled = rules.enabled()
     rows = []
     for (rule_name, period, scope, team, rep_key), (met, breached, pending) in counts.items():

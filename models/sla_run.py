@@ -31,9 +31,9 @@ from models.sla_store import (
     all_qualifications,
     read_facts,
     read_history,
+    status_groups,
     store_evaluations,
     store_results,
-    stored_evaluations,
 )
 
 
@@ -88,7 +88,7 @@ def evaluate_warehouse(
                 if breached and (old is None or old.breach_recorded_at is None):
                     outcome.new_breaches += 1
         store_evaluations(conn, rows, stale=history)
-        stored = list(stored_evaluations(conn))
+        stored = status_groups(conn)
         qualifications = (
             [f.qualification for f in facts] if scope is None else all_qualifications(conn)
         )
@@ -102,7 +102,7 @@ def evaluate_warehouse(
         )
         save_marks(conn, marks, settings_hash, now)
     outcome.evaluated = len(facts) if scope is not None else None
-    outcome.evaluations = len(stored)
-    for evaluation in stored:
-        outcome.by_status[evaluation.status] = outcome.by_status.get(evaluation.status, 0) + 1
+    for group in stored:
+        outcome.evaluations += group.count
+        outcome.by_status[group.status] = outcome.by_status.get(group.status, 0) + group.count
     return outcome

@@ -20,10 +20,10 @@ from models.sla_eval import (
     STORED_COLUMNS,
     UNASSIGNED,
     Decision,
-    Evaluation,
     Facts,
     History,
     Qualification,
+    StatusGroup,
     Touch,
 )
 from models.sla_tables import sla_evaluations, sla_results
@@ -202,14 +202,13 @@ def store_results(conn: Connection, rows: Sequence[dict[str, Any]], run_id: str)
         conn.execute(sla_results.insert(), list(batch))
 
 
-def stored_evaluations(conn: Connection) -> Iterator[Evaluation]:
-    """Every stored evaluation, with what the roll-ups read (the rest left empty)."""
+def status_groups(conn: Connection) -> list[StatusGroup]:
+    """The stored evaluations counted by what the roll-ups read (one GROUP BY)."""
     e = sla_evaluations
-    columns = ("rule", "person_id", "clock_start", "period_month", "period_week", "status",
-               "severity", "team", "rep_id", "rep_source")  # fmt: skip
-    query = sa.select(*(e.c[name] for name in columns))
-    for row in conn.execute(query, execution_options={"yield_per": 10_000}):
-        yield Evaluation(*row)
+    columns = [e.c[name] for name in ("rule", "period_month", "period_week", "status", "team",
+                                      "rep_id", "rep_source")]  # fmt: skip
+    query = sa.select(*columns, sa.func.count()).group_by(*columns)
+    return [StatusGroup(*row) for row in conn.execute(query)]
 
 
 def all_qualifications(conn: Connection) -> list[Qualification]:
