@@ -1,12 +1,13 @@
 """One SLA evaluation of the warehouse: facts in, evaluations and roll-ups out.
 
-Idempotent: evaluations are upserted on (rule, person, qualification) and the roll-ups of
-a run replace themselves; the breach history of each evaluation is carried over. Only the
-people whose SLA facts changed, or who have a pending evaluation, are evaluated again
-(``models.sla_scope``; everyone on a first run, new settings or ``full=True``), and only new
-or changed rows are written. A row's minutes are as of its ``evaluated_at``: an unanswered
-breach not evaluated again keeps the minutes late it had then (a full run, or any new fact
-about the person, brings them up to date). The roll-ups count every stored evaluation.
+Idempotent: evaluations are upserted on (rule, person, qualification) and the roll-ups of a
+run replace themselves; the breach history of each evaluation is carried over. Only the
+people whose SLA facts changed, or whose pending evaluation's deadline passed, are evaluated
+again (``models.sla_scope``; everyone on a first run, new settings or ``full=True``), and
+only new or changed rows are written. A row's minutes are as of its ``evaluated_at``: an
+unanswered breach not evaluated again keeps the minutes late it had then (a full run, or any
+new fact about the person, brings them up to date). The roll-ups count every stored
+evaluation.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def evaluate_warehouse(
     settings_hash = fingerprint(sla, default_zone)
     with engine.begin() as conn:
         marks = read_marks(conn)
-        scope = None if full else people_to_evaluate(conn, settings_hash, marks)
+        scope = None if full else people_to_evaluate(conn, settings_hash, marks, now)
         facts = read_facts(conn, scope)
         history = read_history(conn, scope)
         rows = []

@@ -2,11 +2,13 @@
 
 An evaluation (rule, person, qualification) is a function of the person's qualifications,
 decisions (stage transitions), touches, owner and fit, the rep's team, the settings and
-``now``. Met and breached are final for unchanged facts; only pending ones move with time.
-So a run re-evaluates the people who have a pending evaluation, were classified since the
-last run (qualifications, decisions and fit come from classification), or have touches or
-leads (the owner) loaded or changed since then. Anything else changed (the SLA settings or
-the default time zone, or any sales rep's team) re-evaluates everyone, as does a first run.
+``now``. Met and breached are final for unchanged facts; only a pending one whose deadline
+has passed moves with time (one without a deadline, ``sales_acceptance`` waiting for a
+decision, waits for a fact). So a run re-evaluates the people who have a pending evaluation
+past its deadline, were classified since the last run (qualifications, decisions and fit
+come from classification), or have touches or leads (the owner) loaded or changed since
+then. Anything else changed (the SLA settings or the default time zone, or any sales rep's
+team) re-evaluates everyone, as does a first run.
 
 The marks (the latest ``people.classified_at``, ``sales_touches.last_changed_at``,
 ``leads.last_changed_at`` and ``sales_reps.last_changed_at`` seen) and the settings'
@@ -52,7 +54,7 @@ def read_marks(conn: Connection) -> dict[str, datetime | None]:
 
 
 def people_to_evaluate(
-    conn: Connection, sla_fingerprint: str, current: dict[str, datetime | None]
+    conn: Connection, sla_fingerprint: str, current: dict[str, datetime | None], now: datetime
 ) -> set[str] | None:
     """The people to evaluate again, or None for everyone (see the module doc).
     ``current`` is :func:`read_marks` now."""
@@ -75,7 +77,8 @@ def people_to_evaluate(
             query = query.where(table.c[column] > since)
         people_ids.update(row[0] for row in conn.execute(query.distinct()))
     e = sla_evaluations
-    pending = sa.select(e.c.person_id).where(e.c.status == "pending").distinct()
+    overdue = sa.and_(e.c.status == "pending", e.c.due_at.is_not(None), e.c.due_at <= now)
+    pending = sa.select(e.c.person_id).where(overdue).distinct()
     people_ids.update(row[0] for row in conn.execute(pending))
     return people_ids
 

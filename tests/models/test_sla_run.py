@@ -161,9 +161,10 @@ def test_rerun_is_idempotent_and_keeps_breach_history(migrated_engine: Engine) -
         k: {c: v for c, v in row.items() if c != "run_id"} for k, row in before.items()
     }
     # A touch on p_none that happened in time arrives late: the breach is revised, not erased.
-    with migrated_engine.begin() as conn:
-        conn.execute(sales_touches.insert(), [_touch("t9", "p_none", T0 + 3 * H + 20 * M)])
     later = first_run + 24 * H
+    late = _touch("t9", "p_none", T0 + 3 * H + 20 * M) | {"last_changed_at": later}  # loaded then
+    with migrated_engine.begin() as conn:
+        conn.execute(sales_touches.insert(), [late])
     outcome = evaluate_warehouse(migrated_engine, SLA, "America/New_York", later, "run-3")
     key = ("first_touch", "p_none")
     row = _table(migrated_engine)[key]
