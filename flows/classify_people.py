@@ -79,8 +79,12 @@ def resolve_and_classify(
         changed = None
         if state is not None and state.watermark is not None:
             changed = changed_lead_keys(conn, state.watermark)
-        resolution = resolve(read_lead_keys(conn), read_previous_person_ids(conn))
-        identity = save_identity(conn, resolution, now, run_id, changed=changed)
+        keys, previous = read_lead_keys(conn), read_previous_person_ids(conn)
+        resolution = resolve(keys, previous)
+        identity = save_identity(
+            conn, resolution, now, run_id, changed=changed, keys=keys, previous=previous
+        )
+        del keys, previous
         if hash_salt:
             refresh_email_hashes(conn, hash_salt)
         if state is None:

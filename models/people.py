@@ -158,42 +158,50 @@ def save_identity(
     run_id: str,
     *,
     changed: set[NaturalKey] | None = None,
+    keys: Sequence[LeadKeys] = (),
+    previous: Mapping[NaturalKey, str] | None = None,
 ) -> IdentityCounts:
     """Write ``resolution``: people profiles, person ids on leads, events and touches,
     merges (then the merged-away people rows are deleted). Runs in the caller's transaction.
 
     Every lead must be in ``resolution.person_of`` (resolve all of them: read_lead_keys).
-    With ``changed`` (the leads loaded or changed since the last run), only the profiles of
-    people who gained, lost or changed a lead are rebuilt; None rebuilds every profile.
+    With ``changed`` (the leads loaded or changed since the last run), ``keys`` and
+    ``previous`` (what the resolution was made of), only the leads of people who gained,
+    lost or changed a lead are read and only their profiles rebuilt; without, every lead
+    is read and every profile rebuilt.
     """
     require_aware(now=now)
     person_of = resolution.person_of
     members: dict[str, list[Lead]] = defaultdict(list)
-    current: dict[NaturalKey, str | None] = {}
-    email_person: dict[str, str] = {}
     columns = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
-    query = sa.select(*(leads.c[name] for name in columns), leads.c.person_id)
     scope: set[str] | None = None
-    if changed is not None:
-        scope = {person_of[key] for key in changed if key in person_of}
-    for row in _stream(conn, query):
-        key = (row[0], row[1])
-        pid = person_of.get(key)
-        if pid is None:
-            raise ValueError(f"lead {key!r} is not in the resolution")
-        current[key] = row[-1]
-        if row.email_match_key:
-            email_person[row.email_match_key] = pid
-        if scope is None:
+    if changed is None or previous is None:
+        current: dict[NaturalKey, str | None] = {}
+        email_person: dict[str, str] = {}
+        query = sa.select(*(leads.c[name] for name in columns), leads.c.person_id)
+        for row in _stream(conn, query):
+            key = (row[0], row[1])
+            pid = person_of.get(key)
+            if pid is None:
+                raise ValueError(f"lead {key!r} is not in the resolution")
+            current[key] = row[-1]
+            if row.email_match_key:
+                email_person[row.email_match_key] = pid
             members[pid].append(Lead(**dict(zip(columns, row[:-1], strict=True))))
-        elif row[-1] != pid:
-            scope.add(pid)  # a lead moved in: the profile changes (its old person below)
-    if scope is not None:
-        scope.update(old for key, old in current.items() if old and old != person_of[key])
-        for row in _stream(conn, query):  # a second pass: only the people in scope
-            pid = person_of[(row[0], row[1])]
-            if pid in scope:
-                members[pid].append(Lead(**dict(zip(columns, row[:-1], strict=True))))
+    else:
+        current = {key: previous.get(key) for key in person_of}
+        email_person = {
+            k.email_match_key: person_of[k.natural_key] for k in keys if k.email_match_key
+        }
+        moved = [key for key, pid in person_of.items() if current[key] != pid]
+        scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
+        scope.update(old for key in moved if (old := current[key]))
+        mine = [key for key, pid in person_of.items() if pid in scope]
+        for chunk in chunks(mine):
+            found = sa.tuple_(leads.c.source, leads.c.source_lead_id).in_(chunk)
+            for row in conn.execute(sa.select(*(leads.c[name] for name in columns)).where(found)):
+                pid = person_of[(row[0], row[1])]
+                members[pid].append(Lead(**dict(zip(columns, row, strict=True))))
 
     stored = _stored_profiles(conn, None if scope is None else sorted(scope))
     profiles = [

@@ -95,6 +95,32 @@ def test_a_merge_reclassifies_the_survivor(migrated_engine: Engine) -> None:
     load(migrated_engine, [lead("hubspot", "h1", "ada@example.com", "+14155550100")])
     summary = run(migrated_engine, "r2", now=NOW + timedelta(hours=1))
     assert summary["merged"] == 1 and summary["people"] == 1 and summary["classified"] == 1
+    (merged,) = profiles(migrated_engine).values()
+    assert (merged["email"], merged["phone"]) == ("ada@example.com", "+14155550100")
+    incremental = profiles(migrated_engine)
+    run(migrated_engine, "r3", now=NOW + timedelta(hours=1), full=True)
+    assert profiles(migrated_engine) == incremental  # identity read only the merged leads
+
+
+def test_a_changed_lead_rebuilds_its_persons_profile_only(migrated_engine: Engine) -> None:
+    load(migrated_engine, [lead("meta", f"m{i}", f"p{i}@example.com") for i in range(3)])
+    run(migrated_engine, "r1")
+    load(migrated_engine, [lead("meta", "m1", "p1@example.com", company="Analytical Engines")])
+    run(migrated_engine, "r2", now=NOW + timedelta(hours=1))
+    found = {row["email"]: row["company"] for row in profiles(migrated_engine).values()}
+    assert found == {"p0@example.com": None, "p1@example.com": "Analytical Engines",
+                     "p2@example.com": None}  # fmt: skip
+    incremental = profiles(migrated_engine)
+    run(migrated_engine, "r3", now=NOW + timedelta(hours=1), full=True)
+    assert profiles(migrated_engine) == incremental
+
+
+def profiles(engine: Engine) -> dict[str, dict[str, Any]]:
+    from models.people import PROFILE_COLUMNS
+
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(people)).mappings().all()
+    return {row["person_id"]: {c: row[c] for c in PROFILE_COLUMNS} for row in rows}
 
 
 def test_new_rules_classify_everyone(migrated_engine: Engine) -> None:
