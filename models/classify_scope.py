@@ -34,8 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from models.rules import Rules
-from models.tables import engagement_events, leads, people, sales_touches, step_state
-from models.upsert import upsert
+from models.state_tables import read_step, save_step
+from models.tables import engagement_events, leads, people, sales_touches
 
 STEP = "classification"
 FACT_TABLES = (leads, engagement_events, sales_touches)
@@ -60,12 +60,10 @@ def rules_fingerprint(rules: Rules) -> str:
 
 def read_state(conn: Connection) -> ScopeState | None:
     """The previous run's state, or None when no run finished (classify everyone)."""
-    query = sa.select(step_state.c.watermark, step_state.c.state).where(step_state.c.step == STEP)
-    found = conn.execute(query).first()
+    found = read_step(conn, STEP)
     if found is None:
         return None
     watermark, state = found
-    state = state or {}
     seen_now = state.get("now")
     return ScopeState(
         watermark=watermark,
@@ -76,13 +74,7 @@ def read_state(conn: Connection) -> ScopeState | None:
 
 def save_state(conn: Connection, watermark: datetime | None, rules: str, now: datetime) -> None:
     """Record what this run saw (in the caller's transaction, after its last batch)."""
-    row = {
-        "step": STEP,
-        "watermark": watermark,
-        "state": {"rules": rules, "now": now.isoformat()},
-        "updated_at": now,
-    }
-    upsert(conn, step_state, [row], ["step"], ["watermark", "state", "updated_at"])
+    save_step(conn, STEP, watermark, {"rules": rules, "now": now.isoformat()}, now)
 
 
 def fact_watermark(conn: Connection) -> datetime | None:

@@ -26,8 +26,8 @@ from sqlalchemy.engine import Connection
 
 from models.sla_config import SlaSettings
 from models.sla_tables import sla_evaluations
-from models.tables import leads, people, sales_reps, sales_touches, step_state
-from models.upsert import upsert
+from models.state_tables import read_step, save_step
+from models.tables import leads, people, sales_reps, sales_touches
 
 STEP = "sla"
 # What each mark watches: (table, column, the column naming the person or None).
@@ -58,8 +58,8 @@ def people_to_evaluate(
 ) -> set[str] | None:
     """The people to evaluate again, or None for everyone (see the module doc).
     ``current`` is :func:`read_marks` now."""
-    found = conn.execute(sa.select(step_state.c.state).where(step_state.c.step == STEP)).first()
-    state: dict[str, Any] = (found[0] if found else None) or {}
+    found = read_step(conn, STEP)
+    state: dict[str, Any] = found[1] if found else {}
     if state.get("fingerprint") != sla_fingerprint:
         return None
     seen = {name: _moment(state.get(name)) for name in MARKS}
@@ -88,13 +88,7 @@ def save_marks(
 ) -> None:
     """Record what this evaluation saw (in its transaction)."""
     state = {name: moment.isoformat() if moment else None for name, moment in marks.items()}
-    row = {
-        "step": STEP,
-        "watermark": None,
-        "state": {**state, "fingerprint": sla_fingerprint},
-        "updated_at": now,
-    }
-    upsert(conn, step_state, [row], ["step"], ["watermark", "state", "updated_at"])
+    save_step(conn, STEP, None, {**state, "fingerprint": sla_fingerprint}, now)
 
 
 def _moment(value: str | None) -> datetime | None:

@@ -6,9 +6,14 @@ the drift test see it with the rest of the schema.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from models.schema import _json, _str, _ts, metadata
+from models.upsert import upsert
 
 step_state = sa.Table(
     "step_state",
@@ -23,3 +28,22 @@ step_state = sa.Table(
     _ts("updated_at", "When the step last finished (UTC)."),
     comment="One row per incremental leadflow step: what its last finished run saw.",
 )
+
+
+def read_step(conn: Connection, step: str) -> tuple[datetime | None, dict[str, Any]] | None:
+    """The step's watermark and state as its last run saved them; None before any run."""
+    query = sa.select(step_state.c.watermark, step_state.c.state).where(step_state.c.step == step)
+    found = conn.execute(query).first()
+    return None if found is None else (found[0], found[1] or {})
+
+
+def save_step(
+    conn: Connection,
+    step: str,
+    watermark: datetime | None,
+    state: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Record what the step's run saw (in the caller's transaction)."""
+    row = {"step": step, "watermark": watermark, "state": state, "updated_at": now}
+    upsert(conn, step_state, [row], ["step"], ["watermark", "state", "updated_at"])
