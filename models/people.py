@@ -19,7 +19,7 @@ Decisions:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,8 +80,6 @@ _EVENT_COLUMNS = (
     "email",
     "email_match_key",
     "campaign_id",
-    "detail",
-    "raw",
 )
 _TOUCH_COLUMNS = (
     "source",
@@ -93,8 +91,24 @@ _TOUCH_COLUMNS = (
     "owner_id",
     "direction",
     "outcome",
-    "raw",
 )
+
+
+# Only what classification reads of a lead's raw payload (LeadFacts.from_lead: the form's
+# name): parsing every lead's whole payload cost more than the rest of its row. SQLite's
+# "->" (3.38+) keeps JSON values as JSON; a missing path gives null.
+_FORM_OF_RAW = {
+    "postgresql": sa.literal_column(
+        "json_build_object('form_name', leads.raw -> 'form_name',"
+        " 'form', json_build_object('name', leads.raw -> 'form' -> 'name'))",
+        type_=sa.JSON,
+    ).label("raw"),
+    "sqlite": sa.literal_column(
+        "json_object('form_name', json(leads.raw -> '$.form_name'),"
+        " 'form', json_object('name', json(leads.raw -> '$.form.name')))",
+        type_=sa.JSON,
+    ).label("raw"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,77 +186,160 @@ def save_identity(
     """
     require_aware(now=now)
     person_of = resolution.person_of
-    members: dict[str, list[Lead]] = defaultdict(list)
     columns = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
-    scope: set[str] | None = None
     if changed is None or previous is None:
-        current: dict[NaturalKey, str | None] = {}
-        email_person: dict[str, str] = {}
-        query = sa.select(*(leads.c[name] for name in columns), leads.c.person_id)
-        for row in _stream(conn, query):
-            key = (row[0], row[1])
-            pid = person_of.get(key)
-            if pid is None:
-                raise ValueError(f"lead {key!r} is not in the resolution")
-            current[key] = row[-1]
-            if row.email_match_key:
-                email_person[row.email_match_key] = pid
-            members[pid].append(Lead(**dict(zip(columns, row[:-1], strict=True))))
-    else:
-        current = {key: previous.get(key) for key in person_of}
-        email_person = {
-            k.email_match_key: person_of[k.natural_key] for k in keys if k.email_match_key
-        }
-        moved = [key for key, pid in person_of.items() if current[key] != pid]
-        scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
-        scope.update(old for key in moved if (old := current[key]))
-        mine = [key for key, pid in person_of.items() if pid in scope]
-        for chunk in chunks(mine):
-            found = sa.tuple_(leads.c.source, leads.c.source_lead_id).in_(chunk)
-            for row in conn.execute(sa.select(*(leads.c[name] for name in columns)).where(found)):
-                pid = person_of[(row[0], row[1])]
-                members[pid].append(Lead(**dict(zip(columns, row, strict=True))))
+        return _save_all(conn, resolution, now, run_id, keys, previous)
+    current = {key: previous.get(key) for key in person_of}
+    email_person = {k.email_match_key: person_of[k.natural_key] for k in keys if k.email_match_key}
+    moved = [key for key, pid in person_of.items() if current[key] != pid]
+    scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
+    scope.update(old for key in moved if (old := current[key]))
+    mine = [key for key, pid in person_of.items() if pid in scope]
+    members: dict[str, list[Lead]] = defaultdict(list)
+    for chunk in chunks(mine):
+        found = sa.tuple_(leads.c.source, leads.c.source_lead_id).in_(chunk)
+        for row in conn.execute(sa.select(*(leads.c[name] for name in columns)).where(found)):
+            pid = person_of[(row[0], row[1])]
+            members[pid].append(Lead(**dict(zip(columns, row, strict=True))))
+    new, changed_profiles = _save_profiles(conn, members, now)
+    moved_count = _repoint_leads(conn, ((key, person_of[key]) for key in moved))
+    return _finish(
+        conn, resolution, now, run_id, email_person, set(members), new, changed_profiles,
+        moved_count,
+    )  # fmt: skip
 
-    stored = _stored_profiles(conn, None if scope is None else sorted(scope))
+
+def _save_all(
+    conn: Connection,
+    resolution: Resolution,
+    now: datetime,
+    run_id: str,
+    keys: Sequence[LeadKeys],
+    previous: Mapping[NaturalKey, str] | None,
+) -> IdentityCounts:
+    """save_identity over every lead, a batch of people at a time: person ids are written
+    first, then the leads are read back ordered by person and each batch's profiles built
+    and upserted, so a million leads are never held at once."""
+    person_of = resolution.person_of
+    if previous is None:
+        previous = read_previous_person_ids(conn)
+    moves = [(key, pid) for key, pid in person_of.items() if previous.get(key) != pid]
+    added = _add_people(conn, (pid for _, pid in moves), now)  # leads must point at a row
+    moved_count = _repoint_leads(conn, moves)
+    del moves
+    columns = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
+    email_person = {k.email_match_key: person_of[k.natural_key] for k in keys if k.email_match_key}
+    from_scan = not keys
+    query = sa.select(
+        *(leads.c[name] for name in columns), leads.c.person_id, leads.c.email_match_key
+    )
+    members: dict[str, list[Lead]] = defaultdict(list)
+    changed_profiles = 0
+    for row in _stream(conn, query.order_by(leads.c.person_id)):
+        key, pid = (row[0], row[1]), row[-2]
+        if pid is None or person_of.get(key) != pid:
+            raise ValueError(f"lead {key!r} is not in the resolution")
+        if from_scan and row[-1]:
+            email_person[row[-1]] = pid
+        if pid not in members and len(members) >= STREAM_SIZE:
+            changed_profiles += _save_profiles(conn, members, now, added)[1]
+            members.clear()
+        members[pid].append(Lead(**dict(zip(columns, row[:-2], strict=True))))
+    changed_profiles += _save_profiles(conn, members, now, added)[1]
+    return _finish(
+        conn, resolution, now, run_id, email_person, set(person_of.values()),
+        len(added), changed_profiles, moved_count,
+    )  # fmt: skip
+
+
+def _save_profiles(
+    conn: Connection,
+    members: Mapping[str, Sequence[Lead]],
+    now: datetime,
+    added: Collection[str] = (),
+) -> tuple[int, int]:
+    """Build the profiles of ``members`` (person -> leads), upsert the new and changed ones;
+    how many were new and changed. People in ``added`` (bare rows inserted this run) count
+    as new."""
+    stored = _stored_profiles(conn, sorted(members))
     profiles = [
         {"person_id": pid, **identity_profile(found)} for pid, found in sorted(members.items())
     ]
     new = [row for row in profiles if row["person_id"] not in stored]
-    changed_profiles = [
+    changed = [
         row
         for row in profiles
         if row["person_id"] in stored
         and any(stored[row["person_id"]][name] != row[name] for name in PROFILE_COLUMNS)
     ]
-    for row in (*new, *changed_profiles):
+    for row in (*new, *changed):
         row.update(created_at=now, updated_at=now)
-    upsert(conn, people, [*new, *changed_profiles], ["person_id"], [*PROFILE_COLUMNS, "updated_at"])
+    upsert(conn, people, [*new, *changed], ["person_id"], [*PROFILE_COLUMNS, "updated_at"])
+    fresh = sum(1 for row in changed if row["person_id"] in added)
+    return len(new) + fresh, len(changed) - fresh
 
-    moved = [
-        {"b_source": key[0], "b_id": key[1], "b_person": pid}
-        for key, pid in person_of.items()
-        if current.get(key, pid) != pid
-    ]
-    _execute_many(
-        conn,
+
+def _add_people(conn: Connection, person_ids: Iterable[str], now: datetime) -> set[str]:
+    """Insert a bare row (no profile yet) for each of ``person_ids`` not in ``people``;
+    the ids inserted."""
+    added: set[str] = set()
+    for chunk in chunks(sorted(set(person_ids))):
+        query = sa.select(people.c.person_id).where(people.c.person_id.in_(chunk))
+        have = {row[0] for row in conn.execute(query)}
+        rows = [
+            {"person_id": p, "created_at": now, "updated_at": now} for p in chunk if p not in have
+        ]
+        if rows:
+            conn.execute(people.insert(), rows)
+            added.update(row["person_id"] for row in rows)
+    return added
+
+
+def _repoint_leads(conn: Connection, moves: Iterable[tuple[NaturalKey, str]]) -> int:
+    """Write each moved lead's new person id; how many moved."""
+    statement = (
         leads.update()
         .where(
             leads.c.source == sa.bindparam("b_source"),
             leads.c.source_lead_id == sa.bindparam("b_id"),
         )
-        .values(person_id=sa.bindparam("b_person")),
-        moved,
+        .values(person_id=sa.bindparam("b_person"))
     )
+    count = 0
+    batch: list[dict[str, str]] = []
+    for (source, lead_id), pid in moves:
+        batch.append({"b_source": source, "b_id": lead_id, "b_person": pid})
+        if len(batch) == STREAM_SIZE:
+            conn.execute(statement, batch)
+            count, batch = count + len(batch), []
+    if batch:
+        conn.execute(statement, batch)
+    return count + len(batch)
+
+
+def _finish(
+    conn: Connection,
+    resolution: Resolution,
+    now: datetime,
+    run_id: str,
+    email_person: Mapping[str, str],
+    profiled: set[str],
+    new: int,
+    changed_profiles: int,
+    moved: int,
+) -> IdentityCounts:
+    """Re-point events and touches, record merges; the counts."""
+    person_of = resolution.person_of
     events = _repoint_events(conn, email_person)
     touches = _repoint_touches(conn, {**resolution.aliases, **person_of})
     _save_merges(conn, resolution, now, run_id)
-    affected = set(members) | events | touches
+    affected = profiled | events | touches
     affected.update(m.into_person for m in resolution.merges)
     return IdentityCounts(
         people=len(set(person_of.values())),
-        new_people=len(new),
-        changed_profiles=len(changed_profiles),
-        leads=len(moved),
+        new_people=new,
+        changed_profiles=changed_profiles,
+        leads=moved,
         events=len(events),
         touches=len(touches),
         merged=len(resolution.merges),
@@ -363,14 +460,18 @@ def _save_merges(conn: Connection, resolution: Resolution, now: datetime, run_id
 
 def read_person_facts(conn: Connection, person_ids: Sequence[str]) -> list[PersonFacts]:
     """Everything classification needs about ``person_ids`` (in that order; unknown ids
-    get no facts): their leads, engagement events, sales touches and stored state."""
+    get no facts): their leads, engagement events, sales touches and stored state.
+
+    Raw payloads are not read (events and touches come with empty ``raw`` and ``detail``),
+    except the form name in a lead's ``raw``, the only part classification reads."""
     found_leads: dict[str, list[LeadFacts]] = defaultdict(list)
     found_events: dict[str, list[EngagementEvent]] = defaultdict(list)
     found_touches: dict[str, list[SalesTouch]] = defaultdict(list)
     previous: dict[str, PreviousState | None] = {}
+    form = _FORM_OF_RAW["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
     with unprepared(conn):
         for chunk in chunks(sorted(set(person_ids))):
-            for pid, values in _rows(conn, leads, LEAD_FIELDS, chunk):
+            for pid, values in _rows(conn, leads, LEAD_FIELDS, chunk, raw=form):
                 found_leads[pid].append(LeadFacts.from_lead(Lead(**_plain(values))))
             for pid, values in _rows(conn, engagement_events, _EVENT_COLUMNS, chunk):
                 found_events[pid].append(EngagementEvent(**_plain(values)))
@@ -398,11 +499,16 @@ def read_person_facts(conn: Connection, person_ids: Sequence[str]) -> list[Perso
 
 
 def _rows(
-    conn: Connection, table: sa.Table, columns: Sequence[str], person_ids: Sequence[str]
+    conn: Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    person_ids: Sequence[str],
+    *,
+    raw: sa.ColumnElement[Any] | None = None,
 ) -> Iterable[tuple[str, dict[str, Any]]]:
-    query = sa.select(table.c.person_id, *(table.c[name] for name in columns)).where(
-        table.c.person_id.in_(person_ids)
-    )
+    """``columns`` of the rows of ``person_ids``; ``raw`` selected in place of that column."""
+    selected = (raw if name == "raw" and raw is not None else table.c[name] for name in columns)
+    query = sa.select(table.c.person_id, *selected).where(table.c.person_id.in_(person_ids))
     for row in conn.execute(query):
         yield row[0], dict(zip(columns, row[1:], strict=True))
 

@@ -3,8 +3,9 @@
 Idempotent: evaluations are upserted on (rule, person, qualification) and the roll-ups of a
 run replace themselves; the breach history of each evaluation is carried over. Only the
 people whose SLA facts changed, or whose pending evaluation's deadline passed, are evaluated
-again (``models.sla_scope``; everyone on a first run, new settings or ``full=True``), and
-only new or changed rows are written. A row's minutes are as of its ``evaluated_at``: an
+again (``models.sla_scope``; everyone on a first run, new settings or ``full=True``), a batch
+of people at a time (memory stays bounded on a full run), and only new or changed rows
+are written. A row's minutes are as of its ``evaluated_at``: an
 unanswered breach not evaluated again keeps the minutes late it had then (a full run, or any
 new fact about the person, brings them up to date). The roll-ups count every stored
 evaluation.
@@ -30,12 +31,17 @@ from models.sla_eval import (
 from models.sla_scope import fingerprint, people_to_evaluate, read_marks, save_marks
 from models.sla_store import (
     all_qualifications,
+    people_with_sla,
     read_facts,
     read_history,
     status_groups,
     store_evaluations,
     store_results,
 )
+from models.upsert import chunks
+
+# People evaluated per batch (their facts, history and new rows are held at once).
+BATCH = 5_000
 
 
 @dataclass
@@ -73,28 +79,29 @@ def evaluate_warehouse(
     with engine.begin() as conn:
         marks = read_marks(conn)
         scope = None if full else people_to_evaluate(conn, settings_hash, marks, now)
-        facts = read_facts(conn, scope)
-        history = read_history(conn, scope)
-        rows = []
-        for item in facts:
-            calendar = teams.get(item.qualification.team, default)
-            for evaluation in evaluate(item, sla.rules, calendar, now):
-                old = history.pop(evaluation.key, None)
-                row, revised = with_history(evaluation, old, now, run_id)
-                if not unchanged(row, old):
-                    rows.append(row)
-                if revised:
-                    outcome.revised.append(evaluation.key)
-                breached = evaluation.status == "breached"
-                if breached and (old is None or old.breach_recorded_at is None):
-                    outcome.new_breaches += 1
-        store_evaluations(conn, rows, stale=history)
+        evaluated = 0
+        # A batch of people at a time: a full run over a million leads never holds them all.
+        for batch in chunks(sorted(people_with_sla(conn) if scope is None else scope), BATCH):
+            facts = read_facts(conn, batch)
+            history = read_history(conn, batch)
+            evaluated += len(facts)
+            rows = []
+            for item in facts:
+                calendar = teams.get(item.qualification.team, default)
+                for evaluation in evaluate(item, sla.rules, calendar, now):
+                    old = history.pop(evaluation.key, None)
+                    row, revised = with_history(evaluation, old, now, run_id)
+                    if not unchanged(row, old):
+                        rows.append(row)
+                    if revised:
+                        outcome.revised.append(evaluation.key)
+                    breached = evaluation.status == "breached"
+                    if breached and (old is None or old.breach_recorded_at is None):
+                        outcome.new_breaches += 1
+            store_evaluations(conn, rows, stale=history)
         stored = status_groups(conn)
-        qualifications = (
-            [f.qualification for f in facts] if scope is None else all_qualifications(conn)
-        )
         outcome.results = rollups(stored, sla.rules, sla.period) + volume_rollups(
-            qualifications, sla.rules, sla.period, default, outcome.periods[0]
+            all_qualifications(conn), sla.rules, sla.period, default, outcome.periods[0]
         )
         store_results(
             conn,
@@ -102,7 +109,7 @@ def evaluate_warehouse(
             run_id,
         )
         save_marks(conn, marks, settings_hash, now)
-    outcome.evaluated = len(facts) if scope is not None else None
+    outcome.evaluated = evaluated if scope is not None else None
     for group in stored:
         outcome.evaluations += group.count
         outcome.by_status[group.status] = outcome.by_status.get(group.status, 0) + group.count

@@ -62,6 +62,18 @@ def read_facts(conn: Connection, person_ids: Collection[str] | None = None) -> l
     return facts
 
 
+def people_with_sla(conn: Connection) -> set[str]:
+    """Everyone a full evaluation must look at: people with a qualification, a sales
+    decision or a stored evaluation (whose qualification may be gone)."""
+    t, e = stage_transitions, sla_evaluations
+    queries = (
+        sa.select(t.c.person_id).where(t.c.to_lifecycle.in_(("mql", "sql", "nurture"))),
+        sa.select(people.c.person_id).where(people.c.qualified_at.is_not(None)),
+        sa.select(e.c.person_id),
+    )
+    return {row[0] for query in queries for row in conn.execute(query.distinct())}
+
+
 def _select(
     conn: Connection,
     query: sa.Select[Any],

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from models import people as people_module
 from models.activity import SalesTouch
 from models.classify import Classification, Transition
 from models.identity import Merge, Resolution, resolve
@@ -138,3 +139,54 @@ def test_a_merge_moves_the_stage_history_to_the_survivor(migrated_engine: Engine
         remaining = conn.execute(sa.select(people.c.person_id)).scalars().all()
     # Both had an mql transition at the same time: the survivor's is kept, the other dropped.
     assert history == [merge.into_person] and remaining == [merge.into_person]
+
+
+def test_full_identity_builds_profiles_a_batch_of_people_at_a_time(
+    migrated_engine: Engine, monkeypatch: Any
+) -> None:
+    """Without ``changed``, leads are read back by person in batches: batches of one
+    person give each person the profile of their newest lead, and a rerun finds nothing."""
+    later = T0 + timedelta(hours=1)
+    load(migrated_engine, "meta", [
+        lead("meta", "m1", email_match_key="a@x.io", first_name="Ada", company="Old"),
+        lead("meta", "m2", email_match_key="b@x.io", first_name="Bo"),
+    ])  # fmt: skip
+    load(migrated_engine, "hubspot", [
+        lead("hubspot", "h1", email_match_key="a@x.io", first_name="Ada", company="New",
+             updated_at=later),
+        lead("hubspot", "h2", email_match_key="c@x.io", last_name="Cy"),
+    ])  # fmt: skip
+    monkeypatch.setattr(people_module, "STREAM_SIZE", 1)
+    with migrated_engine.begin() as conn:
+        resolution = resolve(read_lead_keys(conn), read_previous_person_ids(conn))
+        first = save_identity(conn, resolution, T0, "r1")
+    monkeypatch.undo()
+    with migrated_engine.connect() as conn:
+        rows = conn.execute(sa.select(people.c.email_match_key, people.c.company,
+                                      people.c.first_name, people.c.last_name)).all()  # fmt: skip
+        pointed = conn.execute(sa.select(sa.func.count()).where(leads.c.person_id.is_(None)))
+        assert pointed.scalar() == 0
+    assert sorted(rows, key=str) == sorted([
+        ("a@x.io", "New", "Ada", None), ("b@x.io", None, "Bo", None), ("c@x.io", None, None, "Cy"),
+    ], key=str)  # fmt: skip
+    assert (first.people, first.new_people, first.changed_profiles, first.leads) == (3, 3, 0, 4)
+    with migrated_engine.begin() as conn:
+        resolution = resolve(read_lead_keys(conn), read_previous_person_ids(conn))
+        again = save_identity(conn, resolution, later, "r2")
+    assert (again.new_people, again.changed_profiles, again.leads) == (0, 0, 0)
+
+
+def test_person_facts_read_the_form_name_from_raw_and_skip_the_rest(
+    migrated_engine: Engine,
+) -> None:
+    big = {"answers": [{"q": "é" * 50, "n": n} for n in range(20)]}
+    load(migrated_engine, "meta", [
+        lead("meta", "m1", email_match_key="a@x.io", raw={"form": {"name": "Démo"}, **big}),
+        lead("meta", "m2", email_match_key="b@x.io", raw={"form_name": "Pricing", "form": 3}),
+        lead("meta", "m3", email_match_key="c@x.io", raw={"id": "m3"}),
+    ])  # fmt: skip
+    resolution = identify(migrated_engine)
+    with migrated_engine.connect() as conn:
+        facts = read_person_facts(conn, sorted(resolution.clusters))
+    found = {f.leads[0].source_lead_id: f.leads[0].form_name for f in facts}
+    assert found == {"m1": "Démo", "m2": "Pricing", "m3": None}
