@@ -40,7 +40,9 @@ from models.people import (
 )
 from models.privacy import refresh_email_hashes
 from models.rules import Rules
+from models.tables import engagement_events, leads, people, sales_touches
 from models.upsert import chunks, require_aware
+from models.warehouse import analyze
 
 log = logging.getLogger(__name__)
 Logger = logging.Logger | logging.LoggerAdapter
@@ -87,6 +89,8 @@ def resolve_and_classify(
         del keys, previous
         if hash_salt:
             refresh_email_hashes(conn, hash_salt)
+        # Person ids were just written: PostgreSQL must know before batches read by them.
+        analyze(conn, leads, engagement_events, sales_touches, people)
         if state is None:
             chosen = set(resolution.clusters)
         else:

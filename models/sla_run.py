@@ -38,7 +38,10 @@ from models.sla_store import (
     store_evaluations,
     store_results,
 )
+from models.sla_tables import sla_evaluations
+from models.tables import stage_transitions
 from models.upsert import chunks
+from models.warehouse import analyze
 
 # People evaluated per batch (their facts, history and new rows are held at once).
 BATCH = 5_000
@@ -77,6 +80,8 @@ def evaluate_warehouse(
     outcome = SlaOutcome(periods=checked_periods(now, default, sla.period, sla.periods_checked))
     settings_hash = fingerprint(sla, default_zone)
     with engine.begin() as conn:
+        # Classification just wrote the transitions read here a batch of people at a time.
+        analyze(conn, stage_transitions, sla_evaluations)
         marks = read_marks(conn)
         scope = None if full else people_to_evaluate(conn, settings_hash, marks, now)
         evaluated = 0
