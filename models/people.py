@@ -33,6 +33,7 @@ from models.identity import HUBSPOT, MERGED_IDS_PROPERTY, LeadKeys, Resolution, 
 from models.identity import person_profile as identity_profile
 from models.leads import Lead, Stage
 from models.load import LEAD_FIELDS
+from models.person_ids import set_person_ids
 from models.tables import (
     engagement_events,
     leads,
@@ -297,24 +298,8 @@ def _add_people(conn: Connection, person_ids: Iterable[str], now: datetime) -> s
 
 def _repoint_leads(conn: Connection, moves: Iterable[tuple[NaturalKey, str]]) -> int:
     """Write each moved lead's new person id; how many moved."""
-    statement = (
-        leads.update()
-        .where(
-            leads.c.source == sa.bindparam("b_source"),
-            leads.c.source_lead_id == sa.bindparam("b_id"),
-        )
-        .values(person_id=sa.bindparam("b_person"))
-    )
-    count = 0
-    batch: list[dict[str, str]] = []
-    for (source, lead_id), pid in moves:
-        batch.append({"b_source": source, "b_id": lead_id, "b_person": pid})
-        if len(batch) == STREAM_SIZE:
-            conn.execute(statement, batch)
-            count, batch = count + len(batch), []
-    if batch:
-        conn.execute(statement, batch)
-    return count + len(batch)
+    rows = ((source, lead_id, pid) for (source, lead_id), pid in moves)
+    return set_person_ids(conn, leads, ("source", "source_lead_id"), rows)
 
 
 def _finish(
@@ -383,12 +368,7 @@ def _repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[st
         if email_person.get(key) != pid:
             wrong[key] = email_person.get(key)
             was.append(pid)
-    statement = (
-        e.update()
-        .where(e.c.email_match_key == sa.bindparam("b_key"))
-        .values(person_id=sa.bindparam("b_person"))
-    )
-    _execute_many(conn, statement, [{"b_key": k, "b_person": p} for k, p in sorted(wrong.items())])
+    set_person_ids(conn, e, ("email_match_key",), sorted(wrong.items()))
     return _people_of(wrong.values(), was)
 
 
@@ -403,13 +383,8 @@ def _repoint_touches(conn: Connection, person_of: Mapping[NaturalKey, str]) -> s
         if person_of.get((source, lead_id)) != pid:
             wrong[(source, lead_id)] = person_of.get((source, lead_id))
             was.append(pid)
-    statement = (
-        t.update()
-        .where(t.c.source == sa.bindparam("b_source"), t.c.lead_id == sa.bindparam("b_id"))
-        .values(person_id=sa.bindparam("b_person"))
-    )
-    params = [{"b_source": k[0], "b_id": k[1], "b_person": p} for k, p in sorted(wrong.items())]
-    _execute_many(conn, statement, params)
+    rows = ((source, lead_id, pid) for (source, lead_id), pid in sorted(wrong.items()))
+    set_person_ids(conn, t, ("source", "lead_id"), rows)
     return _people_of(wrong.values(), was)
 
 

@@ -1,0 +1,40 @@
+"""Bulk person-id writes (models.person_ids) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from models.person_ids import set_person_ids
+from models.tables import people, sales_touches
+
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def _touch(touch_id: str, lead_id: str, person: str | None) -> dict[str, object]:
+    return {
+        "source": "hubspot", "touch_id": touch_id, "lead_id": lead_id, "touch_type": "call",
+        "occurred_at": T0, "updated_at": T0, "raw": {}, "row_hash": "x" * 64,
+        "first_loaded_at": T0, "last_changed_at": T0, "person_id": person,
+    }  # fmt: skip
+
+
+def test_sets_and_clears_person_ids_by_key_in_batches(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as conn:
+        conn.execute(people.insert(), [
+            {"person_id": p, "created_at": T0, "updated_at": T0} for p in ("p1", "p2", "p3")
+        ])  # fmt: skip
+        conn.execute(sales_touches.insert(), [
+            _touch("t1", "L1", "p1"), _touch("t2", "L1", "p1"), _touch("t3", "L2", "p1"),
+            _touch("t4", "L3", "p3"), _touch("t5", "L4", None),
+        ])  # fmt: skip
+        rows = [("hubspot", "L1", "p2"), ("hubspot", "L2", None), ("hubspot", "L4", "p3"),
+                ("hubspot", "L9", "p1")]  # fmt: skip
+        count = set_person_ids(conn, sales_touches, ("source", "lead_id"), rows, batch=3)
+    assert count == 4  # keys given, whatever matched
+    with migrated_engine.connect() as conn:
+        t = sales_touches
+        found = dict(conn.execute(sa.select(t.c.touch_id, t.c.person_id)).all())
+    assert found == {"t1": "p2", "t2": "p2", "t3": None, "t4": "p3", "t5": "p3"}
