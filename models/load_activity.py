@@ -1,8 +1,9 @@
 """Idempotent loading of activity streams: engagement events, sales touches and sales reps.
 
 Each stream loads like leads: rows are deduplicated within the batch by natural key, only
-new or changed rows (by ``row_hash``) are written, in one executemany upsert, and the
-batch's rejects and watermark commit in the same (the caller's) transaction.
+new or changed rows (by ``row_hash``) are written, in one set-based write through the
+driver (``models.activity_writers``), and the batch's rejects and watermark commit in the
+same (the caller's) transaction.
 
 Out of scope: a sales touch whose association with a lead was removed on the platform
 keeps its stored ``(source, touch_id, lead_id)`` row. A batch only says which leads a
@@ -12,28 +13,28 @@ reconciling needs a full re-read of the touch's associations.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from models.activity import EngagementEvent, SalesRep, SalesTouch
+from models.activity_writers import stored_hashes, write_activity
 from models.leads import Rejected
 from models.load import LoadCounts, quarantine_records, save_sync_state
 from models.tables import engagement_events, sales_reps, sales_touches
 from models.upsert import (
     canonical_json,
-    chunks,
     json_safe,
     plain_canonical_json,
     require_aware,
     sha256_text,
-    upsert,
 )
-from models.warehouse import unprepared
 
 ActivityRecord = EngagementEvent | SalesTouch | SalesRep
 
@@ -95,24 +96,106 @@ def stream_spec(stream: str) -> StreamSpec:
         raise ValueError(f"unknown stream {stream!r} (known: {known})") from None
 
 
-def activity_row(spec: StreamSpec, record: ActivityRecord) -> dict[str, Any]:
-    """The table columns for ``record`` (JSON-safe, datetimes in UTC), with ``row_hash``.
+EncodedActivity = tuple[Any, ...]
+"""A stream's column values in record order (datetimes aware UTC, JSON fields as JSON text
+or None), then ``row_hash``: what ``models.activity_writers`` writes."""
 
-    The hash covers every field of the record, with timestamps as ISO 8601 UTC (so the
-    same instant in another offset hashes the same). Load timestamps and ``person_id``
-    are not content: load_stream and identity resolution set them.
+
+@dataclass(frozen=True, slots=True)
+class _Encoding:
+    """Where a stream's values sit in its records and in the text its row_hash covers."""
+
+    names: tuple[str, ...]  # spec.columns
+    values: Callable[[Any], tuple[Any, ...]]  # a record's values, in names' order
+    stamps: tuple[int, ...]  # positions of the timestamps
+    json_fields: tuple[int, ...]  # positions of the JSON fields
+    # The hashed object's members in key order: a JSON field's position, or a run of the
+    # other fields as (name, position) pairs.
+    segments: tuple[int | tuple[tuple[str, int], ...], ...]
+
+    @classmethod
+    def of(cls, spec: StreamSpec) -> _Encoding:
+        names = spec.columns
+        segments: list[int | tuple[tuple[str, int], ...]] = []
+        run: list[tuple[str, int]] = []
+        for name in sorted(names):
+            if name in spec.json_fields:
+                segments += [tuple(run), names.index(name)] if run else [names.index(name)]
+                run = []
+            else:
+                run.append((name, names.index(name)))
+        if run:
+            segments.append(tuple(run))
+        return cls(
+            names,
+            attrgetter(*names),
+            tuple(names.index(name) for name in spec.timestamps),
+            tuple(names.index(name) for name in spec.json_fields),
+            tuple(segments),
+        )
+
+
+_ENCODINGS = {name: _Encoding.of(spec) for name, spec in STREAMS.items()}
+
+
+def encode_activity(spec: StreamSpec, record: ActivityRecord) -> EncodedActivity:
+    """``record``'s column values and ``row_hash`` (see EncodedActivity).
+
+    The hash is the sha256 of the canonical JSON (sorted keys, no whitespace) of every
+    field of the record, timestamps as ISO 8601 UTC, so the same instant in another offset
+    hashes the same. JSON fields that are not plain JSON (mappings that are not dicts,
+    datetimes, Decimals...) are made so with ``json_safe`` first. Each JSON field is
+    encoded once: its text is both stored and spliced into the hashed text.
     """
-    row = {name: getattr(record, name) for name in spec.columns}
-    for name in spec.timestamps:
-        row[name] = row[name].astimezone(UTC)
-    stamps = {name: row[name].isoformat() for name in spec.timestamps}
+    encoding = _ENCODINGS[spec.name]
+    values = list(encoding.values(record))
+    hashed = values.copy()
+    for i in encoding.stamps:
+        values[i] = values[i].astimezone(UTC)
+        hashed[i] = values[i].isoformat()
     try:  # the common case: JSON fields already hold plain JSON
-        text = plain_canonical_json(row | stamps)
+        text = _canonical(encoding, hashed, plain_canonical_json, values)
     except (TypeError, ValueError):
-        for name in spec.json_fields:
-            row[name] = json_safe(row[name])
-        text = canonical_json(row | stamps)
-    row["row_hash"] = sha256_text(text)
+        for i in encoding.json_fields:
+            hashed[i] = json_safe(hashed[i])
+        text = _canonical(encoding, hashed, canonical_json, values)
+    return (*values, sha256_text(text))
+
+
+def _canonical(
+    encoding: _Encoding, hashed: list[Any], dumps: Callable[[Any], str], out: list[Any]
+) -> str:
+    """``dumps`` of the object ``{name: hashed value}``; JSON fields' texts go to ``out``.
+
+    The object is encoded a run of members at a time, which with sorted keys and no
+    whitespace is the same text as encoding it whole.
+    """
+    parts = []
+    for segment in encoding.segments:
+        if isinstance(segment, int):
+            value = hashed[segment]
+            json_text = dumps(value)
+            parts.append(f'"{encoding.names[segment]}":{json_text}')
+            # Python None is SQL NULL, as the tables' JSON type stores it.
+            out[segment] = None if value is None else json_text
+        else:
+            parts.append(dumps({name: hashed[i] for name, i in segment})[1:-1])
+    return "{" + ",".join(parts) + "}"
+
+
+def activity_row(spec: StreamSpec, record: ActivityRecord) -> dict[str, Any]:
+    """The table columns for ``record`` (JSON fields as plain JSON values, datetimes in
+    UTC), with ``row_hash`` (see encode_activity).
+
+    Load timestamps and ``person_id`` are not content: load_stream and identity
+    resolution set them.
+    """
+    encoded = encode_activity(spec, record)
+    row = dict(zip(spec.columns, encoded, strict=False))
+    for name in spec.json_fields:  # stdlib json: orjson reads integers past 64 bits as floats
+        text = row[name]
+        row[name] = None if text is None else json.loads(text)
+    row["row_hash"] = encoded[-1]
     return row
 
 
@@ -144,44 +227,38 @@ def load_stream(
     """
     spec = stream_spec(stream)
     require_aware(now=now, watermark=watermark)
-    fresh = [activity_row(spec, record) for record in _latest_by_key(spec, rows, source)]
-    stored = _stored_hashes(conn, spec, source, fresh)
-    new = [row for row in fresh if _natural_key(spec, row) not in stored]
+    fresh = [encode_activity(spec, record) for record in _latest_by_key(spec, rows, source)]
+    at = [spec.columns.index(name) for name in spec.key[1:]]
+    keys = [tuple(row[i] for i in at) for row in fresh]
+    stored = stored_hashes(conn, spec, source, keys)
+    new = [row for row, key in zip(fresh, keys, strict=True) if key not in stored]
     changed = [
-        row
-        for row in fresh
-        if stored.get(_natural_key(spec, row), row["row_hash"]) != row["row_hash"]
+        row for row, key in zip(fresh, keys, strict=True) if stored.get(key, row[-1]) != row[-1]
     ]
-    for row in (*new, *changed):
-        row.update(first_loaded_at=now, last_changed_at=now)
-    upsert(conn, spec.table, [*new, *changed], spec.key, spec.update_columns)
+    write_activity(conn, spec, [*new, *changed], now)
     quarantine_records(conn, rejected, now)
     save_sync_state(conn, source, state_key, watermark, None, now)
     unchanged = len(fresh) - len(new) - len(changed)
     return LoadCounts(len(new), len(changed), unchanged, len(rejected))
 
 
-def _natural_key(spec: StreamSpec, row: dict[str, Any]) -> tuple[str, ...]:
-    """The key without ``source`` (one source per batch)."""
-    return tuple(row[name] for name in spec.key[1:])
-
-
 def _latest_by_key(
     spec: StreamSpec, rows: Iterable[ActivityRecord], source: str
 ) -> list[ActivityRecord]:
     latest: dict[tuple[Any, ...], ActivityRecord] = {}
+    key_of, timestamps = attrgetter(*spec.key), spec.timestamps  # every key has 2+ names
     for record in rows:
         if not isinstance(record, spec.record_type):
             raise ValueError(
                 f"stream {spec.name!r} loads {spec.record_type.__name__} rows, "
                 f"not {type(record).__name__}"
             )
-        key = tuple(getattr(record, name) for name in spec.key)
+        key = key_of(record)
         if record.source != source:
             raise ValueError(
                 f"{spec.name} row {key[1:]!r} is from {record.source!r}, not {source!r}"
             )
-        for name in spec.timestamps:
+        for name in timestamps:
             if getattr(record, name).utcoffset() is None:
                 raise ValueError(
                     f"{spec.name} row {key[1:]!r}: {name} must be timezone-aware, "
@@ -198,26 +275,6 @@ def _not_older(record: ActivityRecord, seen: ActivityRecord) -> bool:
     if isinstance(record, EngagementEvent) or isinstance(seen, EngagementEvent):
         return True  # events are never updated: the later one wins
     return record.updated_at >= seen.updated_at
-
-
-def _stored_hashes(
-    conn: Connection, spec: StreamSpec, source: str, rows: Sequence[dict[str, Any]]
-) -> dict[tuple[str, ...], str]:
-    """Stored row hashes by natural key (without source), looked up by the key's first id.
-
-    For sales touches that fetches every stored lead of the batch's touches: a superset
-    of the batch's keys, which is harmless.
-    """
-    table, rest = spec.table, spec.key[1:]
-    ids = sorted({row[rest[0]] for row in rows})
-    stored: dict[tuple[str, ...], str] = {}
-    with unprepared(conn):
-        for chunk in chunks(ids):
-            query = sa.select(*(table.c[name] for name in rest), table.c.row_hash).where(
-                table.c.source == source, table.c[rest[0]].in_(chunk)
-            )
-            stored.update({tuple(found[:-1]): found[-1] for found in conn.execute(query)})
-    return stored
 
 
 def first_outbound_touches(conn: Connection, source: str) -> dict[str, datetime]:
