@@ -27,6 +27,7 @@ import bisect
 import functools
 import random
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -130,26 +131,64 @@ class SalesData:
         return next((t for t in self.touches_for(contact_id) if t.outbound), None)
 
 
-def _colleagues(contacts: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
-    """Company -> [(createdate, contact id)] sorted, for multi-contact meetings."""
+@dataclass
+class _Company:
+    """A company's contacts as ``(createdate, contact id)``, sorted, and each id's place."""
+
+    members: list[tuple[str, str]]
+    position: dict[str, int]
+
+
+def _colleagues(contacts: list[dict[str, Any]]) -> dict[str, _Company]:
+    """Company -> its members sorted by (createdate, contact id), for multi-contact meetings."""
     by_company: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for contact in contacts:
         props = contact["properties"]
         if props.get("company"):
             by_company[props["company"]].append((props["createdate"], contact["id"]))
-    for members in by_company.values():
+    index = {}
+    for company, members in by_company.items():
         members.sort()
-    return by_company
+        index[company] = _Company(members, {cid: i for i, (_, cid) in enumerate(members)})
+    return index
+
+
+class _Others(Sequence[str]):
+    """``[cid for _, cid in members[:stop] if cid not in excluded]`` without building it:
+    ``random.choice`` only takes its length and one item (at 1M contacts a company has
+    ~50,000 members, and building the list for every shared meeting was quadratic)."""
+
+    def __init__(self, company: _Company, stop: int, excluded: list[str]) -> None:
+        self.members, self.stop = company.members, stop
+        places = {company.position.get(cid, stop) for cid in excluded}
+        self.skipped = sorted(p for p in places if p < stop)  # places of excluded members
+
+    def __len__(self) -> int:
+        return self.stop - len(self.skipped)
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, int) or not 0 <= index < len(self):
+            return [*self][index]  # anything unusual: the plain list's answer
+        place = index
+        for skipped in self.skipped:
+            if skipped <= place:
+                place += 1
+        return self.members[place][1]
+
+    def __iter__(self) -> Iterator[str]:
+        skipped = set(self.skipped)
+        return (cid for i, (_, cid) in enumerate(self.members[: self.stop]) if i not in skipped)
 
 
 def _colleague(
-    rng: random.Random, draft: Draft, company: str | None, index: dict[str, list[tuple[str, str]]]
+    rng: random.Random, draft: Draft, company: str | None, index: dict[str, _Company]
 ) -> str | None:
-    members = index.get(company or "", [])
+    found = index.get(company or "")
+    if found is None:
+        return None
     stamp = draft.properties["hs_timestamp"]
-    earlier = members[: bisect.bisect_left(members, (stamp, ""))]
-    others = [cid for _, cid in earlier if cid not in draft.contact_ids]
-    return rng.choice(others) if others else None
+    others = _Others(found, bisect.bisect_left(found.members, (stamp, "")), draft.contact_ids)
+    return rng.choice(others) if len(others) else None
 
 
 def _add_ties(rng: random.Random, drafts: list[Draft]) -> None:

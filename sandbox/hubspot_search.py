@@ -275,3 +275,75 @@ def query_matches(
 ) -> bool:
     needle = query.casefold().strip().replace("*", "")
     return not needle or any(needle in str(properties.get(p) or "").casefold() for p in fields)
+
+
+RANGE_OPERATORS = frozenset({"GT", "GTE", "LT", "LTE", "EQ", "BETWEEN"})
+ORDERED_TYPES = frozenset({DATETIME, NUMBER})
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values one property may take under a group's range filters (``None``: open)."""
+
+    low: Any = None
+    low_inclusive: bool = True
+    high: Any = None
+    high_inclusive: bool = True
+
+    def narrowed(self, low: Any, low_inclusive: bool, high: Any, high_inclusive: bool) -> Range:
+        """The intersection with ``[low, high]`` (either bound ``None`` for unbounded)."""
+        new_low, new_low_inc = self.low, self.low_inclusive
+        if low is not None and (new_low is None or low >= new_low):
+            new_low_inc = low_inclusive and (new_low_inc if low == new_low else True)
+            new_low = low
+        new_high, new_high_inc = self.high, self.high_inclusive
+        if high is not None and (new_high is None or high <= new_high):
+            new_high_inc = high_inclusive and (new_high_inc if high == new_high else True)
+            new_high = high
+        return Range(new_low, new_low_inc, new_high, new_high_inc)
+
+
+@dataclass(frozen=True)
+class GroupRanges:
+    """One filter group's ranges on ordered (datetime/number) properties; ``pure`` when the
+    group is nothing but range filters on a single property."""
+
+    ranges: dict[str, Range]
+    pure: bool
+
+
+def group_ranges(groups: Any) -> list[GroupRanges] | None:
+    """The range constraints of each (already validated) filter group, for the store's
+    sorted-slice fast path; ``None`` when a group has none (or one is not a finite number).
+
+    A record outside a group's range on any property fails that group, since every range
+    operator requires the property to be present (see ``build_filter``).
+    """
+    if not isinstance(groups, list) or not groups:
+        return None
+    found: list[GroupRanges] = []
+    for group in groups:
+        ranges: dict[str, Range] = {}
+        others = 0
+        for raw in group["filters"]:
+            name, op = raw["propertyName"], str(raw.get("operator") or "").upper()
+            if op not in RANGE_OPERATORS or property_type(name) not in ORDERED_TYPES:
+                others += 1
+                continue
+            value = typed(name, raw["value"])
+            high = typed(name, raw["highValue"]) if op == "BETWEEN" else value
+            if value != value or high != high:  # NaN: no order to slice by
+                return None
+            bounds = {
+                "GT": (value, False, None, True),
+                "GTE": (value, True, None, True),
+                "LT": (None, True, value, False),
+                "LTE": (None, True, value, True),
+                "EQ": (value, True, value, True),
+                "BETWEEN": (value, True, high, True),
+            }[op]
+            ranges[name] = ranges.get(name, Range()).narrowed(*bounds)
+        if not ranges:
+            return None
+        found.append(GroupRanges(ranges, pure=others == 0 and len(ranges) == 1))
+    return found
