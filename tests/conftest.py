@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import shutil
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 
 from models.migrate import upgrade
 from models.warehouse import create_engine
@@ -51,16 +55,120 @@ def pg_admin_engine() -> Iterator[Engine | str]:
     engine.dispose()
 
 
-def _fresh_pg_database(admin: Engine) -> Iterator[str]:
-    name = f"leadflow_t_{secrets.token_hex(6)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+class _PgDatabases:
+    """Fresh PostgreSQL databases for the tests, made ahead and dropped in batches.
+
+    Each DROP DATABASE forces a checkpoint (PostgreSQL 15), about a second of I/O when it
+    runs alone, and CREATE DATABASE a fraction of one: made one ahead on a background
+    thread, and dropped a batch at a time on parallel connections (their checkpoints
+    coalesce), they no longer stand between the tests. A used database's sessions are
+    ended when its test ends, as the dropping did. A database for a test that asks for
+    ``migrated_engine`` is a copy (CREATE DATABASE ... TEMPLATE) of one that ``upgrade``
+    brought to the latest schema, made once per session; ``migrated_engine`` still runs
+    ``upgrade`` on it (then a no-op). Every test gets a database no other test used.
+    """
+
+    DROP_BATCH = 8
+
+    def __init__(self, admin: Engine) -> None:
+        self.admin = admin
+        self.maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-pg-create")
+        self.dropper = ThreadPoolExecutor(self.DROP_BATCH, thread_name_prefix="test-pg-drop")
+        self.template: str | None = None
+        self.ahead: dict[bool, deque[Future[str]]] = {False: deque(), True: deque()}
+        self.used: list[str] = []
+        self.drops: list[Future[None]] = []
+
+    def url(self, name: str) -> str:
+        return self.admin.url.set(database=name).render_as_string(hide_password=False)
+
+    def _execute(self, sql: str, **params: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(sql), params)
+
+    def _create(self, template: str | None = None) -> str:
+        name = f"leadflow_t_{secrets.token_hex(6)}"
+        self._execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return name
+
+    def _drop(self, name: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _migrated_template(self) -> str:
+        if self.template is None:
+            name = self._create()
+            engine = create_engine(self.url(name))
+            try:
+                upgrade(engine)
+            finally:
+                engine.dispose()  # no session may stay on a template
+            self.template = name
+        return self.template
+
+    def take(self, migrated: bool) -> str:
+        """The name of a fresh database (migrated to the latest schema, or empty)."""
+        template = self._migrated_template() if migrated else None
+        ahead = self.ahead[migrated]
+        if not ahead:
+            ahead.append(self.maker.submit(self._create, template))
+        made = ahead.popleft()
+        ahead.append(self.maker.submit(self._create, template))  # the next test's
+        return made.result()
+
+    def give_back(self, name: str) -> None:
+        """End the test's sessions on ``name`` now; drop it with the next batch."""
+        self._execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = :name AND pid <> pg_backend_pid()",
+            name=name,
+        )
+        self.used.append(name)
+        if len(self.used) >= self.DROP_BATCH:
+            self._drop_used()
+
+    def _drop_used(self) -> None:
+        self.drops += [self.dropper.submit(self._drop, name) for name in self.used]
+        self.used = []
+
+    def close(self) -> None:
+        self.maker.shutdown(wait=True)
+        for future in (f for ahead in self.ahead.values() for f in ahead):
+            with contextlib.suppress(Exception):  # a failed creation left nothing to drop
+                self.used.append(future.result())
+        if self.template is not None:
+            self.used.append(self.template)
+        self._drop_used()
+        self.dropper.shutdown(wait=True)
+        for future in self.drops:
+            future.result()  # a database that could not be dropped fails the session
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_admin_engine: Engine | str) -> Iterator[_PgDatabases | str]:
+    """Where the tests' PostgreSQL databases come from, or why there is no server."""
+    if isinstance(pg_admin_engine, str):
+        yield pg_admin_engine
+        return
+    databases = _PgDatabases(pg_admin_engine)
     try:
-        url: URL = admin.url.set(database=name)
-        yield url.render_as_string(hide_password=False)
+        yield databases
     finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        databases.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite warehouse file that ``upgrade`` brought to the latest schema, to copy."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "warehouse.db"
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    # Closing the last connection checkpointed the WAL: the file alone is the database.
+    leftovers = [p.name for p in path.parent.iterdir() if p != path]
+    assert not leftovers, f"SQLite template not checkpointed: {leftovers}"
+    return path
 
 
 @pytest.fixture(
@@ -70,14 +178,24 @@ def _fresh_pg_database(admin: Engine) -> Iterator[str]:
     ]
 )
 def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty warehouse database, created for this test and dropped after it."""
+    """The URL of a warehouse database, created for this test and dropped after it: empty,
+    or, when the test asks for ``migrated_engine``, a copy of one migrated to the latest
+    schema (``migrated_engine`` then runs ``upgrade`` on it all the same)."""
+    migrated = "migrated_engine" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
+        path = tmp_path / "warehouse.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_migrated_template"), path)
+        yield f"sqlite:///{path}"
         return
-    admin = request.getfixturevalue("pg_admin_engine")
-    if isinstance(admin, str):
-        _pg_unavailable(admin)
-    yield from _fresh_pg_database(admin)
+    databases = request.getfixturevalue("pg_databases")
+    if isinstance(databases, str):
+        _pg_unavailable(databases)
+    name = databases.take(migrated)
+    try:
+        yield databases.url(name)
+    finally:
+        databases.give_back(name)
 
 
 @pytest.fixture

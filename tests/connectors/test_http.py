@@ -47,7 +47,10 @@ class Scripted(BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     Scripted.script, Scripted.seen = [], []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # Poll for shutdown every 50 ms (the default 0.5 s is what each teardown waited).
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -125,19 +124,14 @@ def test_importing_the_runner_does_not_import_great_expectations():
 
 
 @pytest.fixture
-def pg_and_sqlite(pg_admin_engine, tmp_path):
+def pg_and_sqlite(pg_databases, tmp_path):
     """Two migrated warehouses, SQLite and PostgreSQL, to compare."""
-    if isinstance(pg_admin_engine, str):
+    if isinstance(pg_databases, str):
         if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL not available ({pg_admin_engine})")
-        pytest.skip(f"PostgreSQL not available ({pg_admin_engine})")
-    name = f"leadflow_t_{secrets.token_hex(6)}"
-    with pg_admin_engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    urls = [
-        f"sqlite:///{tmp_path / 'warehouse.db'}",
-        pg_admin_engine.url.set(database=name).render_as_string(hide_password=False),
-    ]
+            pytest.fail(f"PostgreSQL not available ({pg_databases})")
+        pytest.skip(f"PostgreSQL not available ({pg_databases})")
+    name = pg_databases.take(migrated=False)  # empty: migrated below, as the SQLite one
+    urls = [f"sqlite:///{tmp_path / 'warehouse.db'}", pg_databases.url(name)]
     engines = [create_engine(url) for url in urls]
     try:
         for engine in engines:
@@ -146,8 +140,7 @@ def pg_and_sqlite(pg_admin_engine, tmp_path):
     finally:
         for engine in engines:
             engine.dispose()
-        with pg_admin_engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg_databases.give_back(name)
 
 
 @pytest.mark.postgres

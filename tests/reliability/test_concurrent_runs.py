@@ -4,12 +4,10 @@ lock), and the warehouse ends exactly as one clean run leaves it."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from models.warehouse import create_engine
 from sandbox.data import hubspot_contacts
@@ -26,25 +24,18 @@ CONTACTS = 1000
 
 
 @pytest.fixture
-def pg_warehouses(pg_admin_engine: Engine | str) -> Iterator[tuple[str, str]]:
-    """Two fresh PostgreSQL databases (the shared one and a clean reference)."""
-    if isinstance(pg_admin_engine, str):
+def pg_warehouses(pg_databases) -> Iterator[tuple[str, str]]:
+    """Two fresh, empty PostgreSQL databases (the shared one and a clean reference)."""
+    if isinstance(pg_databases, str):
         from tests.conftest import _pg_unavailable
 
-        _pg_unavailable(pg_admin_engine)
-    names = [f"leadflow_t_{secrets.token_hex(6)}" for _ in range(2)]
-    with pg_admin_engine.connect() as conn:
-        for name in names:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    urls = [
-        pg_admin_engine.url.set(database=n).render_as_string(hide_password=False) for n in names
-    ]
+        _pg_unavailable(pg_databases)
+    names = [pg_databases.take(migrated=False) for _ in range(2)]
     try:
-        yield urls[0], urls[1]
+        yield pg_databases.url(names[0]), pg_databases.url(names[1])
     finally:
-        with pg_admin_engine.connect() as conn:
-            for name in names:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            pg_databases.give_back(name)
 
 
 def leftovers(url: str) -> list[str]:
