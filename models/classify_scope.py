@@ -24,7 +24,6 @@ watermark while it is read, and a later load carries a later stamp.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from models.rules import Rules
-from models.state_tables import read_step, save_step
+from models.state_tables import read_step, save_step, settings_fingerprint
 from models.tables import engagement_events, leads, people, sales_touches
 
 STEP = "classification"
@@ -55,7 +54,7 @@ class ScopeState:
 
 def rules_fingerprint(rules: Rules) -> str:
     """A short hash of the rules: a different one means every person is classified again."""
-    return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()[:16]
+    return settings_fingerprint(rules)
 
 
 def read_state(conn: Connection) -> ScopeState | None:

@@ -17,7 +17,6 @@ fingerprint are the ``step_state`` row ``sla``, saved in the evaluation's transa
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from models.sla_config import SlaSettings
 from models.sla_tables import sla_evaluations
-from models.state_tables import read_step, save_step
+from models.state_tables import read_step, save_step, settings_fingerprint
 from models.tables import leads, people, sales_reps, sales_touches
 
 STEP = "sla"
@@ -41,8 +40,7 @@ MARKS: dict[str, tuple[sa.Table, str, str | None]] = {
 
 def fingerprint(sla: SlaSettings, default_zone: str) -> str:
     """A short hash of what evaluations depend on in the settings."""
-    text = sla.model_dump_json(exclude={"webhook_url", "data_docs_dir"}) + default_zone
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return settings_fingerprint(sla, exclude={"webhook_url", "data_docs_dir"}, extra=default_zone)
 
 
 def read_marks(conn: Connection) -> dict[str, datetime | None]:

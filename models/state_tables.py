@@ -6,10 +6,14 @@ the drift test see it with the rest of the schema.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Set
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.engine import Connection
 
 from models.schema import _json, _str, _ts, metadata
@@ -47,3 +51,27 @@ def save_step(
     """Record what the step's run saw (in the caller's transaction)."""
     row = {"step": step, "watermark": watermark, "state": state, "updated_at": now}
     upsert(conn, step_state, [row], ["step"], ["watermark", "state", "updated_at"])
+
+
+def settings_fingerprint(
+    model: BaseModel, *, exclude: set[str] | None = None, extra: str = ""
+) -> str:
+    """A short hash of ``model``'s settings that is the same in every process.
+
+    ``model_dump_json`` writes a set in iteration order, which for strings changes with
+    each interpreter's hash seed: a fingerprint of it differed from one ``leadflow sync``
+    to the next, so every nightly run took its rules for new ones. Sets are sorted here
+    and keys too.
+    """
+    text = json.dumps(_canonical(model.model_dump(exclude=exclude)), sort_keys=True, default=str)
+    return hashlib.sha256((text + extra).encode()).hexdigest()[:16]
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, Set):
+        return sorted((_canonical(item) for item in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    return value
