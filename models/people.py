@@ -33,7 +33,7 @@ from models.identity import HUBSPOT, MERGED_IDS_PROPERTY, LeadKeys, Resolution, 
 from models.identity import person_profile as identity_profile
 from models.leads import Lead, Stage
 from models.load import LEAD_FIELDS
-from models.person_ids import set_person_ids
+from models.person_ids import set_person_ids, update_classifications_postgresql
 from models.tables import (
     engagement_events,
     leads,
@@ -521,8 +521,11 @@ def save_classifications(
         }
         for pid, c, _ in results
     ]
-    statement = people.update().where(people.c.person_id == sa.bindparam("b_person"))
-    _execute_many(conn, statement, updates)
+    if conn.dialect.name == "postgresql":
+        update_classifications_postgresql(conn, updates)
+    else:
+        statement = people.update().where(people.c.person_id == sa.bindparam("b_person"))
+        _execute_many(conn, statement, updates)
     rows = {
         (pid, t.to_lifecycle, t.at): {
             "person_id": pid,
