@@ -17,8 +17,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
 from models.migrate import MIGRATIONS_DIR, alembic_config, current_revision, upgrade
-from models.tables import UTCDateTime, campaigns, leads, metadata
+from models.tables import UTCDateTime, campaigns, leads, metadata, stage_transitions
 from models.warehouse import create_engine, redact_url, unprepared
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 TABLES = {
     "leads",
@@ -214,6 +216,28 @@ def test_sqlite_foreign_keys_are_back_on_after_upgrade(tmp_path: Path) -> None:
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_sqlite_foreign_keys_are_checked_only_when_a_migration_ran(tmp_path: Path) -> None:
+    """The full foreign-key check reads every row, so an up-to-date warehouse skips it;
+    a migration that ran is still checked."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}", poolclass=sa.pool.StaticPool)
+    upgrade(engine)
+    with engine.connect() as conn:  # a dangling reference no migration made
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        conn.execute(stage_transitions.insert(), [{
+            "person_id": "p_missing", "to_stage": "cold", "to_lifecycle": "lead", "at": T0,
+            "reasons": [], "run_id": "r", "recorded_at": T0,
+        }])  # fmt: skip
+        conn.commit()
+        conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+    upgrade(engine)  # at head already: nothing ran, nothing checked
+    with engine.connect() as conn:
+        command.downgrade(alembic_config(conn), "0006")
+        conn.commit()
+    with pytest.raises(RuntimeError, match="migration broke foreign keys"):
+        upgrade(engine)
     engine.dispose()
 
 
