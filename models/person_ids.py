@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -94,3 +95,24 @@ def update_classifications_postgresql(
         columns[engagement] = [None if e is None else float(e) for e in columns[engagement]]
         with driver.cursor() as cursor:
             cursor.execute(_PG_CLASSIFY, columns)
+
+
+_PG_ADD_PEOPLE = (
+    "INSERT INTO people (person_id, created_at, updated_at)"
+    " SELECT unnest(%s::text[]), %s, %s ON CONFLICT (person_id) DO NOTHING RETURNING person_id"
+)
+
+
+def add_people_postgresql(
+    conn: Connection, person_ids: Sequence[str], now: datetime, batch: int = BATCH
+) -> set[str]:
+    """PostgreSQL: insert a bare ``people`` row for each id not there yet, one statement
+    per batch; the ids inserted."""
+    driver: Any = conn.connection.driver_connection
+    added: set[str] = set()
+    for start in range(0, len(person_ids), batch):
+        chunk = list(person_ids[start : start + batch])
+        with driver.cursor() as cursor:
+            cursor.execute(_PG_ADD_PEOPLE, (chunk, now, now))
+            added.update(row[0] for row in cursor.fetchall())
+    return added

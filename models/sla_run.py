@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from models.sla_config import SlaSettings
@@ -85,10 +86,15 @@ def evaluate_warehouse(
         marks = read_marks(conn)
         scope = None if full else people_to_evaluate(conn, settings_hash, marks, now)
         evaluated = 0
+        # Batches read the history of their people while earlier batches add rows. On a
+        # first run there is none to read; otherwise PostgreSQL's statistics are refreshed
+        # each time the table doubled, else it scanned the growing table for every batch.
+        analyzed = conn.execute(sa.select(sa.func.count()).select_from(sla_evaluations)).scalar()
+        written = 0
         # A batch of people at a time: a full run over a million leads never holds them all.
         for batch in chunks(sorted(people_with_sla(conn) if scope is None else scope), BATCH):
             facts = read_facts(conn, batch)
-            history = read_history(conn, batch)
+            history = read_history(conn, batch) if analyzed else {}
             evaluated += len(facts)
             rows = []
             for item in facts:
@@ -104,6 +110,10 @@ def evaluate_warehouse(
                     if breached and (old is None or old.breach_recorded_at is None):
                         outcome.new_breaches += 1
             store_evaluations(conn, rows, stale=history)
+            written += len(rows)
+            if analyzed and written > analyzed:
+                analyze(conn, sla_evaluations)
+                analyzed, written = analyzed + written, 0
         stored = status_groups(conn)
         outcome.results = rollups(stored, sla.rules, sla.period) + volume_rollups(
             all_qualifications(conn), sla.rules, sla.period, default, outcome.periods[0]
