@@ -24,7 +24,7 @@ format: $(STAMP)
 
 install: $(STAMP)
 
-# `make bench` (100k and 1M leads, ~1 h), `make bench BENCH_ARGS=--smoke` (5k, a minute).
+# `make bench` (load paths, GX and end to end at 100k and 1M, 4-5 h), `make bench BENCH_ARGS=--smoke` (5k, a minute).
 BENCH_ARGS ?=
 BENCH_STAMP := $(VENV)/.bench-stamp
 

@@ -44,7 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--pages-max", type=int, default=100_000, help="largest size, small pages")
     parser.add_argument("--no-dlt", action="store_true", help="skip dlt even if installed")
     parser.add_argument("--small-pages", type=int, default=100, help="also pages of N (0: no)")
-    parser.add_argument("--e2e", default="", help="end-to-end sync sizes (HubSpot contacts)")
+    parser.add_argument(
+        "--e2e",
+        default=None,
+        help="end-to-end sync sizes, HubSpot contacts (default 100000,1000000; none with --smoke)",
+    )
     parser.add_argument("--e2e-runs", type=int, default=3, help="end-to-end children per size")
     parser.add_argument(
         "--gx",
@@ -175,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.sizes, args.small_pages, args.peers_max = "5000", 0, 5000
     if args.gx is None:
         args.gx = "5000" if args.smoke else "1000000"
+    if args.e2e is None:
+        args.e2e = "" if args.smoke else "100000,1000000"
     sizes = [int(size) for size in args.sizes.split(",") if size]
     gx_sizes = [int(size) for size in args.gx.split(",") if size and int(size) > 0]
     name = args.name or ("smoke" if args.smoke else "full")
