@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 Logger = logging.Logger | logging.LoggerAdapter
 BATCH_SIZE = 2_000
 RESCORE_AFTER = timedelta(hours=12)
+NOTES_LOGGED = 20  # identity notes (phones too shared to match on) logged per run
 
 
 def resolve_and_classify(
@@ -96,8 +97,11 @@ def resolve_and_classify(
         else:
             chosen = people_to_classify(conn, state, now, rescore_after) | identity.affected
             chosen &= set(resolution.clusters)
-    for note in resolution.notes:
+    for note in resolution.notes[:NOTES_LOGGED]:
         logger.warning("identity: %s", note)
+    if len(resolution.notes) > NOTES_LOGGED:  # a million leads had 12,000 shared phones
+        more = len(resolution.notes) - NOTES_LOGGED
+        logger.warning("identity: %d more notes like these not logged", more)
     logger.info(
         "identity: %d people (%d new, %d profiles changed), %d merged; re-pointed %d leads, "
         "%d event emails, %d touched leads; %d people to classify",

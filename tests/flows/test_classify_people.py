@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from flows.classify_people import resolve_and_classify
+from flows.classify_people import NOTES_LOGGED, resolve_and_classify
 from models.activity import EngagementEvent, SalesTouch
 from models.contact import normalize_email, normalize_phone
 from models.leads import Lead
@@ -248,3 +249,22 @@ def test_statistics_are_fresh_before_classification_reads_by_person(
         return
     assert before == {"leads": -1, "people": -1, "sales_touches": -1}  # never analyzed
     assert after == {"leads": 3, "people": 1, "sales_touches": 0}
+
+
+def test_identity_notes_are_logged_up_to_a_cap(
+    migrated_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A phone shared by many emails is noted; past NOTES_LOGGED notes the log says how
+    many more there were instead of a line each (a million leads had 12,000)."""
+    phones = 23
+    load(migrated_engine, [
+        lead("meta", f"m{p}-{e}", f"p{p}e{e}@example.com", f"+1415555{p:04d}")
+        for p in range(phones) for e in range(6)
+    ])  # fmt: skip
+    with caplog.at_level("WARNING", logger="flows.classify_people"):
+        run(migrated_engine)
+    notes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("identity:")]
+    assert len(notes) == NOTES_LOGGED + 1
+    assert all("shared by 6 different emails" in note for note in notes[:NOTES_LOGGED])
+    assert notes[-1] == f"identity: {phones - NOTES_LOGGED} more notes like these not logged"
+    assert not any("5550" in note for note in notes)  # phones stay masked
