@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from models.lead_writers import sqlite_time
 from models.upsert import chunks
 from models.warehouse import unprepared
 
@@ -161,16 +162,11 @@ def write_activity(
         _write_sqlite(conn, spec, rows, now)
 
 
-def _sqlite_time(moment: datetime) -> str:
-    # The text SQLAlchemy's SQLite DateTime stores (naive UTC), so reads and comparisons agree.
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
 def _write_sqlite(
     conn: Connection, spec: StreamSpec, rows: Sequence[tuple[Any, ...]], now: datetime
 ) -> None:
     sql = _statements(spec)
-    loaded = _sqlite_time(now)
+    loaded = sqlite_time(now)
     values = []
     for row in rows:
         value = list(row)

@@ -90,13 +90,13 @@ _SQLITE_UPSERT = (
 )
 
 
-def _sqlite_time(moment: datetime) -> str:
+def sqlite_time(moment: datetime) -> str:
     # The text SQLAlchemy's SQLite DateTime stores (naive UTC), so reads and comparisons agree.
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _write_sqlite(conn: Connection, rows: Sequence[EncodedLead], now: datetime) -> None:
-    loaded = _sqlite_time(now)
+    loaded = sqlite_time(now)
     first, second = _CREATED_AT, _UPDATED_AT
     # A Lead's datetimes are UTC already: ISO text without its "+00:00" is SQLAlchemy's.
     values = [

@@ -64,6 +64,8 @@ PROFILE_COLUMNS = (
     "city",
 )
 _PROFILE_LEAD_COLUMNS = ("source", "source_lead_id", "account_id", "created_at", "updated_at")
+# What a profile is built from: a lead's identity and the profile columns.
+_PROFILE_READ = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
 CLASSIFICATION_COLUMNS = (
     "stage",
     "lifecycle",
@@ -191,11 +193,11 @@ def save_identity(
     """
     require_aware(now=now)
     person_of = resolution.person_of
-    columns = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
+    columns = _PROFILE_READ
     if changed is None or previous is None:
         return _save_all(conn, resolution, now, run_id, keys, previous)
     current = {key: previous.get(key) for key in person_of}
-    email_person = {k.email_match_key: person_of[k.natural_key] for k in keys if k.email_match_key}
+    email_person = _email_person(keys, person_of)
     moved = [key for key, pid in person_of.items() if current[key] != pid]
     scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
     scope.update(old for key in moved if (old := current[key]))
@@ -233,8 +235,8 @@ def _save_all(
     analyze(conn, people)  # it may have grown from nothing: profiles are looked up by id
     moved_count = _repoint_leads(conn, moves)
     del moves
-    columns = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
-    email_person = {k.email_match_key: person_of[k.natural_key] for k in keys if k.email_match_key}
+    columns = _PROFILE_READ
+    email_person = _email_person(keys, person_of)
     from_scan = not keys
     query = sa.select(
         *(leads.c[name] for name in columns), leads.c.person_id, leads.c.email_match_key
@@ -256,6 +258,11 @@ def _save_all(
         conn, resolution, now, run_id, email_person, set(person_of.values()),
         len(added), changed_profiles, moved_count,
     )  # fmt: skip
+
+
+def _email_person(keys: Sequence[LeadKeys], person_of: Mapping[NaturalKey, str]) -> dict[str, str]:
+    """Each email match key's person (what events are re-pointed by)."""
+    return {k.email_match_key: person_of[k.natural_key] for k in keys if k.email_match_key}
 
 
 def _save_profiles(
