@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
+from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from connectors import AdPlatformConfig, Connector, LeadContext, SourceConfig
 from connectors.base import Page, Stream
@@ -24,7 +25,7 @@ from models.leads import InvalidRecord, Lead, Rejected
 from models.load import LoadCounts, load_batch, read_sync_state, record_sync_run
 from models.load_spend import load_spend
 from models.privacy import drop_suppressed
-from models.warehouse import write_transaction
+from models.warehouse import in_write_transaction, write_transaction
 
 log = logging.getLogger(__name__)
 Logger = logging.Logger | logging.LoggerAdapter
@@ -238,15 +239,11 @@ def _load_pages(
             if run.dry_run:
                 counts = LoadCounts(0, 0, 0, len(rejected))
             else:
-                with write_transaction(run.engine) as conn:
-                    leads, rejected, _ = drop_suppressed(
-                        conn, run.hash_salt, leads, rejected, run.default_region
-                    )
-                    counts = load_batch(
-                        conn, source=connector.name, account_id=account, leads=leads,
-                        rejected=rejected, watermark=watermark, cursor=None,
-                        now=run.clock(), state_key=page.partition,
-                    )  # fmt: skip
+                write = partial(
+                    _write_lead_page, run=run, source=connector.name, account=account,
+                    partition=page.partition, leads=leads, rejected=rejected, watermark=watermark,
+                )  # fmt: skip
+                counts = in_write_transaction(run.engine, write)
             summary.add(len(page.records), counts, watermark)
             summary.warnings.extend(page.notes)
             if run.on_page is not None:
@@ -258,6 +255,28 @@ def _load_pages(
             )  # fmt: skip
     finally:
         _close(client)
+
+
+def _write_lead_page(
+    conn: Connection,
+    *,
+    run: RunContext,
+    source: str,
+    account: str,
+    partition: str,
+    leads: list[Lead],
+    rejected: list[Rejected],
+    watermark: datetime | None,
+) -> LoadCounts:
+    """One page's transaction: drop erased people's records, load the rest, save state.
+
+    Run again whole if PostgreSQL rolls it back (see ``in_write_transaction``).
+    """
+    kept, rejects, _ = drop_suppressed(conn, run.hash_salt, leads, rejected, run.default_region)
+    return load_batch(
+        conn, source=source, account_id=account, leads=kept, rejected=rejects,
+        watermark=watermark, cursor=None, now=run.clock(), state_key=partition,
+    )  # fmt: skip
 
 
 def sync_stream(
@@ -278,7 +297,6 @@ def _load_stream(
     run: RunContext,
     summary: SourceSummary,
 ) -> None:
-    from models.load_activity import load_stream
 
     context = LeadContext(connector.name, account, run.default_region)
     ceiling = run_ceiling(summary.started_at, run)
@@ -301,21 +319,40 @@ def _load_stream(
             if run.dry_run:
                 counts = LoadCounts(0, 0, 0, len(rejected))
             else:
-                with write_transaction(run.engine) as conn:
-                    rows, rejected, _ = drop_suppressed(
-                        conn, run.hash_salt, rows, rejected, run.default_region
-                    )
-                    counts = load_stream(
-                        conn, stream=stream.name, source=connector.name, account_id=account,
-                        rows=rows, rejected=rejected, watermark=watermark,
-                        state_key=f"{stream.name}:{page.partition}", now=run.clock(),
-                    )  # fmt: skip
+                write = partial(
+                    _write_stream_page, run=run, stream=stream.name, source=connector.name,
+                    account=account, partition=page.partition, rows=rows, rejected=rejected,
+                    watermark=watermark,
+                )  # fmt: skip
+                counts = in_write_transaction(run.engine, write)
             summary.add(len(page.records), counts, watermark)
             summary.warnings.extend(page.notes)
             if run.on_page is not None:
                 run.on_page(summary, page, starts.get(page.partition))
     finally:
         _close(client)
+
+
+def _write_stream_page(
+    conn: Connection,
+    *,
+    run: RunContext,
+    stream: str,
+    source: str,
+    account: str,
+    partition: str,
+    rows: list[Any],
+    rejected: list[Rejected],
+    watermark: datetime | None,
+) -> LoadCounts:
+    """One stream page's transaction (as ``_write_lead_page``)."""
+    from models.load_activity import load_stream
+
+    kept, rejects, _ = drop_suppressed(conn, run.hash_salt, rows, rejected, run.default_region)
+    return load_stream(
+        conn, stream=stream, source=source, account_id=account, rows=kept, rejected=rejects,
+        watermark=watermark, state_key=f"{stream}:{partition}", now=run.clock(),
+    )  # fmt: skip
 
 
 def sync_spend(
@@ -353,11 +390,11 @@ def _load_spend(
             if run.dry_run:
                 summary.add(len(rows), LoadCounts(0, 0, 0, 0), None)
                 continue
-            with write_transaction(run.engine) as conn:
-                counts = load_spend(
-                    conn, platform=connector.name, account_id=account, rows=rows,
-                    watermark=done if is_last else None, state_key=key, now=run.clock(),
-                )  # fmt: skip
+            write = partial(
+                load_spend, platform=connector.name, account_id=account, rows=rows,
+                watermark=done if is_last else None, state_key=key, now=run.clock(),
+            )  # fmt: skip
+            counts = in_write_transaction(run.engine, write)
             summary.add(len(rows), counts, done if is_last else None)
     finally:
         _close(client)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
+import random
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
+# whole and may simply be run again.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+TRANSACTION_ATTEMPTS = 4
+_T = TypeVar("_T")
+_log = logging.getLogger(__name__)
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
 _SQLITE_WRITERS_GUARD = threading.Lock()
 
@@ -49,6 +58,36 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         lock = _SQLITE_WRITERS.setdefault(database, threading.Lock())
     with lock, engine.begin() as conn:
         yield conn
+
+
+def in_write_transaction(
+    engine: Engine,
+    work: Callable[[Connection], _T],
+    *,
+    attempts: int = TRANSACTION_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> _T:
+    """``work(conn)`` in a :func:`write_transaction`, run again if PostgreSQL rolled the
+    transaction back as a deadlock victim or a serialization failure.
+
+    ``work`` must be safe to repeat: everything it wrote was rolled back, so it only has to
+    hold its inputs in memory. Other errors, and the last attempt's, propagate. Waits a
+    random 50-100 ms, doubling per attempt, so the two sides of a deadlock do not collide
+    again.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with write_transaction(engine) as conn:
+                return work(conn)
+        except sa.exc.DBAPIError as error:
+            state = getattr(error.orig, "sqlstate", None)
+            if attempt == attempts or state not in TRANSIENT_SQLSTATES:
+                raise
+            _log.warning(
+                "transaction rolled back (SQLSTATE %s), attempt %d: retrying", state, attempt
+            )
+            sleep(0.05 * 2 ** (attempt - 1) * (1 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 @contextmanager

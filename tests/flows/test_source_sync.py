@@ -103,3 +103,33 @@ def test_records_modified_during_the_run_are_read_again_next_time(migrated_engin
         later = NOW + timedelta(hours=1)
         second = sync(source(sandbox), migrated_engine, "b", later)
     assert second.updated == 1
+
+
+def test_a_page_whose_transaction_is_rolled_back_as_a_deadlock_victim_is_written_again(
+    migrated_engine, monkeypatch
+):
+    import flows.source_sync as source_sync
+
+    real_load_batch = source_sync.load_batch
+    calls: list[int] = []
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def load_batch_failing_once(conn, **kwargs):
+        counts = real_load_batch(conn, **kwargs)  # written, then rolled back
+        calls.append(1)
+        if len(calls) == 2:
+            raise sa.exc.OperationalError("INSERT INTO campaigns", {}, Deadlock())
+        return counts
+
+    monkeypatch.setattr(source_sync, "load_batch", load_batch_failing_once)
+    contacts = hubspot_contacts(250)
+    with HubSpotSandbox.unthrottled(contacts, token=TOKEN) as sandbox:
+        summary = sync(source(sandbox), migrated_engine, "r1", NOW)
+    assert summary.status == "succeeded"
+    assert len(calls) == 4  # three pages, the second twice
+    with migrated_engine.connect() as conn:
+        quarantined = conn.execute(sa.text("select count(*) from quarantine")).scalar_one()
+    assert len(lead_keys(migrated_engine)) + quarantined == len(contacts)
+    assert summary.inserted + quarantined == len(contacts)  # the retried page counted once
