@@ -92,15 +92,15 @@ def resolve_and_classify(
             refresh_email_hashes(conn, hash_salt)
         # Person ids were just written: PostgreSQL must know before batches read by them.
         analyze(conn, leads, engagement_events, sales_touches, people)
-        if state is None:
-            chosen = set(resolution.clusters)
-        else:
-            chosen = people_to_classify(conn, state, now, rescore_after) | identity.affected
-            chosen &= set(resolution.clusters)
-    for note in resolution.notes[:NOTES_LOGGED]:
+        chosen = resolution.person_ids()
+        if state is not None:
+            chosen &= people_to_classify(conn, state, now, rescore_after) | identity.affected
+    notes = resolution.notes
+    del resolution  # every lead's person id: not needed while classifying
+    for note in notes[:NOTES_LOGGED]:
         logger.warning("identity: %s", note)
-    if len(resolution.notes) > NOTES_LOGGED:  # a million leads had 12,000 shared phones
-        more = len(resolution.notes) - NOTES_LOGGED
+    if len(notes) > NOTES_LOGGED:  # a million leads had 12,000 shared phones
+        more = len(notes) - NOTES_LOGGED
         logger.warning("identity: %d more notes like these not logged", more)
     logger.info(
         "identity: %d people (%d new, %d profiles changed), %d merged; re-pointed %d leads, "

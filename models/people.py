@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from sys import intern
 from typing import Any
 
 import sqlalchemy as sa
@@ -154,7 +155,7 @@ def read_lead_keys(conn: Connection) -> list[LeadKeys]:
     ).order_by(leads.c.source, leads.c.source_lead_id)
     return [
         LeadKeys(
-            source,
+            intern(source),  # one str per platform, not one per lead (a million leads: 55 MB)
             lead_id,
             email_key,
             phone,
@@ -169,7 +170,7 @@ def read_previous_person_ids(conn: Connection) -> dict[NaturalKey, str]:
     query = sa.select(leads.c.source, leads.c.source_lead_id, leads.c.person_id).where(
         leads.c.person_id.is_not(None)
     )
-    return {(source, lead_id): pid for source, lead_id, pid in _stream(conn, query)}
+    return {(intern(source), lead_id): pid for source, lead_id, pid in _stream(conn, query)}
 
 
 def save_identity(
