@@ -243,7 +243,7 @@ def _load_pages(
                     _write_lead_page, run=run, source=connector.name, account=account,
                     partition=page.partition, leads=leads, rejected=rejected, watermark=watermark,
                 )  # fmt: skip
-                counts = in_write_transaction(run.engine, write)
+                counts = in_write_transaction(run.engine, write, logger=run.logger)
             summary.add(len(page.records), counts, watermark)
             summary.warnings.extend(page.notes)
             if run.on_page is not None:
@@ -324,7 +324,7 @@ def _load_stream(
                     account=account, partition=page.partition, rows=rows, rejected=rejected,
                     watermark=watermark,
                 )  # fmt: skip
-                counts = in_write_transaction(run.engine, write)
+                counts = in_write_transaction(run.engine, write, logger=run.logger)
             summary.add(len(page.records), counts, watermark)
             summary.warnings.extend(page.notes)
             if run.on_page is not None:
@@ -394,7 +394,7 @@ def _load_spend(
                 load_spend, platform=connector.name, account_id=account, rows=rows,
                 watermark=done if is_last else None, state_key=key, now=run.clock(),
             )  # fmt: skip
-            counts = in_write_transaction(run.engine, write)
+            counts = in_write_transaction(run.engine, write, logger=run.logger)
             summary.add(len(rows), counts, done if is_last else None)
     finally:
         _close(client)

@@ -66,6 +66,7 @@ def in_write_transaction(
     *,
     attempts: int = TRANSACTION_ATTEMPTS,
     sleep: Callable[[float], None] = time.sleep,
+    logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
 ) -> _T:
     """``work(conn)`` in a :func:`write_transaction`, run again if PostgreSQL rolled the
     transaction back as a deadlock victim or a serialization failure.
@@ -73,7 +74,7 @@ def in_write_transaction(
     ``work`` must be safe to repeat: everything it wrote was rolled back, so it only has to
     hold its inputs in memory. Other errors, and the last attempt's, propagate. Waits a
     random 50-100 ms, doubling per attempt, so the two sides of a deadlock do not collide
-    again.
+    again; each retry is logged to ``logger`` (the task's run logger) as a warning.
     """
     for attempt in range(1, attempts + 1):
         try:
@@ -83,9 +84,10 @@ def in_write_transaction(
             state = getattr(error.orig, "sqlstate", None)
             if attempt == attempts or state not in TRANSIENT_SQLSTATES:
                 raise
-            _log.warning(
-                "transaction rolled back (SQLSTATE %s), attempt %d: retrying", state, attempt
-            )
+            (logger or _log).warning(
+                "transaction rolled back (SQLSTATE %s), attempt %d of %d: running it again",
+                state, attempt, attempts,
+            )  # fmt: skip
             sleep(0.05 * 2 ** (attempt - 1) * (1 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -38,7 +39,7 @@ def _stored(engine: Engine) -> int:
 
 @pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
 def test_a_rolled_back_transaction_runs_again_and_its_writes_count_once(
-    tmp_path: Any, sqlstate: str
+    tmp_path: Any, sqlstate: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = _counter(tmp_path)
     attempts: list[int] = []
@@ -51,7 +52,13 @@ def test_a_rolled_back_transaction_runs_again_and_its_writes_count_once(
             raise _db_error(sqlstate)  # after the write: it must be rolled back
         return "done"
 
-    assert in_write_transaction(engine, work, sleep=waits.append) == "done"
+    logger = logging.getLogger("leadflow.test.retry")
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        assert in_write_transaction(engine, work, sleep=waits.append, logger=logger) == "done"
+    assert [r.getMessage() for r in caplog.records if r.name == logger.name] == [
+        f"transaction rolled back (SQLSTATE {sqlstate}), attempt {n} of 4: running it again"
+        for n in (1, 2)
+    ]
     assert len(attempts) == 3
     assert _stored(engine) == 1
     assert len(waits) == 2 and 0.05 <= waits[0] <= 0.1 and 0.1 <= waits[1] <= 0.2
