@@ -23,6 +23,7 @@ from connectors.base import Page, Stream
 from connectors.http import redact
 from models.leads import InvalidRecord, Lead, Rejected
 from models.load import LoadCounts, load_batch, read_sync_state, record_sync_run
+from models.load_activity import load_stream
 from models.load_spend import load_spend
 from models.privacy import drop_suppressed
 from models.warehouse import in_write_transaction, write_transaction
@@ -297,7 +298,6 @@ def _load_stream(
     run: RunContext,
     summary: SourceSummary,
 ) -> None:
-
     context = LeadContext(connector.name, account, run.default_region)
     ceiling = run_ceiling(summary.started_at, run)
 
@@ -346,8 +346,6 @@ def _write_stream_page(
     watermark: datetime | None,
 ) -> LoadCounts:
     """One stream page's transaction (as ``_write_lead_page``)."""
-    from models.load_activity import load_stream
-
     kept, rejects, _ = drop_suppressed(conn, run.hash_salt, rows, rejected, run.default_region)
     return load_stream(
         conn, stream=stream, source=source, account_id=account, rows=kept, rejected=rejects,

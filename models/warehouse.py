@@ -76,6 +76,8 @@ def in_write_transaction(
     random 50-100 ms, doubling per attempt, so the two sides of a deadlock do not collide
     again; each retry is logged to ``logger`` (the task's run logger) as a warning.
     """
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, got {attempts}")
     for attempt in range(1, attempts + 1):
         try:
             with write_transaction(engine) as conn:
@@ -89,7 +91,7 @@ def in_write_transaction(
                 state, attempt, attempts,
             )  # fmt: skip
             sleep(0.05 * 2 ** (attempt - 1) * (1 + random.random()))
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+    raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises
 
 
 @contextmanager

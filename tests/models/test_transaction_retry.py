@@ -151,3 +151,8 @@ def _waits_on_a_lock(engine: Engine, pid: int) -> bool:
     query = sa.text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid")
     with engine.connect() as conn:
         return conn.execute(query, {"pid": pid}).scalar() == "Lock"
+
+
+def test_at_least_one_attempt_is_required(tmp_path: Any) -> None:
+    with pytest.raises(ValueError, match="attempts must be at least 1"):
+        in_write_transaction(_counter(tmp_path), lambda conn: None, attempts=0)
