@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from models.leads import Lead
+from leadflow.models.records.leads import Lead
 
 ANCHOR = datetime(2026, 11, 27, tzinfo=UTC)
 # 20 slots: 8 HubSpot, 4 Meta, 3 Google Ads, 3 Mailchimp, 2 LinkedIn.

@@ -53,8 +53,8 @@ def _latest_run(warehouse_url: str) -> tuple[dict[str, float], int]:
     """Seconds per source (summed over its accounts) and records of the latest run."""
     import sqlalchemy as sa
 
-    from models.tables import sync_runs
-    from models.warehouse import create_engine
+    from leadflow.models.warehouse.engine import create_engine
+    from leadflow.models.warehouse.tables import sync_runs
 
     engine = create_engine(warehouse_url)
     try:
@@ -111,8 +111,8 @@ def child(contacts: int, warehouse_url: str, out: Path) -> None:
     from prefect import flow
 
     from bench.sandbox_host import SandboxHost
-    from flows.demo import TOKENS
-    from flows.sync_leads import sync_leads
+    from leadflow.cli.demo import TOKENS
+    from leadflow.flows.sync_leads import sync_leads
 
     os.environ.update(TOKENS)
 

@@ -9,7 +9,8 @@ roll-ups in ``sla_results`` (per rule, month and overall / team / rep, plus
 ``qualified_volume`` per month overall and per team). Rows go in fast: one
 ``executemany`` in one transaction on SQLite, ``COPY`` on PostgreSQL; then ``ANALYZE``.
 
-Then :func:`expectations.runner.run_checks` is timed exactly as ``flows.check_sla`` calls it
+Then :func:`leadflow.expectations.runner.run_checks` is timed exactly as
+``leadflow.flows.check_sla`` calls it
 during a sync: the enabled rules of the default ``SlaSettings`` (``rule_checks``), the two
 checked months, the run's id, ``now``, and Data Docs built into a fixed folder. That is the
 SLA suite (one validation of ``sla_evaluations``, one of ``sla_results``) and the
@@ -72,7 +73,7 @@ def _person(p: int) -> dict[str, Any]:
 
 def evaluation_rows(n: int) -> Iterator[dict[str, Any]]:
     """The ``n`` synthetic ``sla_evaluations`` rows, as column → value dicts."""
-    from models.sla_config import SlaSettings
+    from leadflow.models.sla.config import SlaSettings
 
     rules = SlaSettings().rules
     person: dict[str, Any] = {}
@@ -131,7 +132,7 @@ def people_rows(n: int) -> Iterator[dict[str, Any]]:
 
 def result_rows(n: int) -> list[dict[str, Any]]:
     """The run's ``sla_results``: the roll-ups of :func:`evaluation_rows` per month."""
-    from models.sla_config import SlaSettings
+    from leadflow.models.sla.config import SlaSettings
 
     rules = SlaSettings().rules
     counts: Counter[tuple[str, str, str, str | None, str | None, str]] = Counter()
@@ -205,8 +206,8 @@ def _pg_value(value: Any) -> Any:
 def fill(target: Target, n: int) -> dict[str, int]:
     """Empty ``target`` and fill it with ``n`` evaluations, their people and roll-ups
     (untimed); ANALYZE after. The rows written per table."""
-    from models.sla_tables import sla_evaluations, sla_results
-    from models.tables import people
+    from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
+    from leadflow.models.warehouse.tables import people
 
     target.reset()
     tables = (
@@ -257,17 +258,17 @@ def import_seconds() -> float | None:
     if "great_expectations" in sys.modules:
         return None
     began = time.perf_counter()
-    import expectations.quality_suite
-    import expectations.sla_suite  # noqa: F401
+    import leadflow.expectations.quality_suite
+    import leadflow.expectations.sla_suite  # noqa: F401
 
     return time.perf_counter() - began
 
 
 def check_once(url: str, data_docs_dir: Path) -> tuple[float, Any]:
     """One ``run_checks`` call as the sync makes it; its seconds and report."""
-    from expectations.runner import run_checks
-    from flows.check_sla import rule_checks
-    from models.sla_config import SlaSettings
+    from leadflow.expectations.runner import run_checks
+    from leadflow.flows.check_sla import rule_checks
+    from leadflow.models.sla.config import SlaSettings
 
     checks = rule_checks(SlaSettings())
     began = time.perf_counter()

@@ -2,7 +2,8 @@
 
 Every path gets the same ``Lead`` objects and does its own conversion inside the timer:
 
-- ``leadflow``: ``models.load.load_batch`` per page, each in its own transaction, as a sync
+- ``leadflow``: ``leadflow.models.loading.leads.load_batch`` per page, each in its own transaction,
+as a sync
   runs it (content hash, change detection, counts, campaigns, quarantine, sync state).
 - ``limit``: the fastest plain upsert of the same rows into the same ``leads`` table and key,
   without hashing or change detection: PostgreSQL binary ``COPY`` into a temporary table +
@@ -27,9 +28,9 @@ from sqlalchemy.engine import make_url
 
 from bench.dataset import ACCOUNTS, batches
 from bench.targets import Target
-from models.lead_rows import LEAD_FIELDS, LEAD_JSON_FIELDS, LEAD_SCALAR_FIELDS
-from models.leads import Lead
-from models.load import load_batch
+from leadflow.models.loading.lead_rows import LEAD_FIELDS, LEAD_JSON_FIELDS, LEAD_SCALAR_FIELDS
+from leadflow.models.loading.leads import load_batch
+from leadflow.models.records.leads import Lead
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 LoadPath = Callable[[Target, Sequence[Lead], int], None]

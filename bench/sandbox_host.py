@@ -44,17 +44,17 @@ def peak_rss_mb() -> float:
 @contextmanager
 def bench_sandboxes(contacts: int) -> Iterator[Any]:
     """The demo's five sandboxes, HubSpot unthrottled with ``contacts`` contacts."""
-    from flows.demo import TOKENS, Sandboxes
-    from sandbox.data import hubspot_contacts
-    from sandbox.google_ads import GoogleAdsSandbox
-    from sandbox.google_ads_data import google_ads_dataset
-    from sandbox.hubspot import HubSpotSandbox
-    from sandbox.linkedin import LinkedInSandbox
-    from sandbox.linkedin_data import linkedin_dataset
-    from sandbox.mailchimp import MailchimpSandbox
-    from sandbox.mailchimp_data import mailchimp_dataset
-    from sandbox.meta import MetaSandbox
-    from sandbox.meta_data import meta_dataset
+    from leadflow.cli.demo import TOKENS, Sandboxes
+    from leadflow.sandbox.data import hubspot_contacts
+    from leadflow.sandbox.google_ads.app import GoogleAdsSandbox
+    from leadflow.sandbox.google_ads.data import google_ads_dataset
+    from leadflow.sandbox.hubspot.app import HubSpotSandbox
+    from leadflow.sandbox.linkedin.app import LinkedInSandbox
+    from leadflow.sandbox.linkedin.data import linkedin_dataset
+    from leadflow.sandbox.mailchimp.app import MailchimpSandbox
+    from leadflow.sandbox.mailchimp.data import mailchimp_dataset
+    from leadflow.sandbox.meta.app import MetaSandbox
+    from leadflow.sandbox.meta.data import meta_dataset
 
     token = TOKENS["LEADFLOW_DEMO_HUBSPOT_TOKEN"]
     with ExitStack() as stack:
@@ -71,7 +71,7 @@ def bench_sandboxes(contacts: int) -> Iterator[Any]:
 def bench_config(boxes: Any, warehouse_url: str) -> str:
     """The demo configuration for ``boxes``, HubSpot's search pace raised to match its
     unthrottled sandbox."""
-    from flows.demo import demo_config
+    from leadflow.cli.demo import demo_config
 
     text = demo_config(boxes, warehouse_url)
     portal = '    portal_id: "sandbox-portal"\n'

@@ -15,8 +15,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from models.migrate import upgrade
-from models.warehouse import create_engine
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.migrate import upgrade
 
 PG_URL_ENV = "LEADFLOW_BENCH_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

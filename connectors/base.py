@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from models.leads import InvalidRecord, Lead
-from models.spend import CampaignDay
+from leadflow.models.records.leads import InvalidRecord, Lead
+from leadflow.models.records.spend import CampaignDay
 
 
 class SourceConfig(BaseModel):
@@ -85,7 +85,8 @@ class Stream:
     touches, reps), read and checkpointed like leads.
 
     ``name`` is the warehouse stream: "engagement_events", "sales_touches" or "sales_reps".
-    ``to_rows`` maps one raw record to zero or more model rows (``models.activity``);
+    ``to_rows`` maps one raw record to zero or more model rows
+    (``leadflow.models.records.activity``);
     it raises ``InvalidRecord`` for a record that cannot be mapped. The flow saves each
     page's cursor under ``f"{name}:{page.partition}"``.
     """

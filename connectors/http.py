@@ -22,7 +22,13 @@ from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from connectors.errors import AuthError, ConnectorError, RateLimited, TerminalError, TransientError
+from leadflow.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    RateLimited,
+    TerminalError,
+    TransientError,
+)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 

@@ -1,6 +1,7 @@
 """What the checks are asked to verify and what they found: plain values, no Great Expectations.
 
-:class:`SlaRuleCheck` describes one SLA rule to validate; :func:`expectations.runner.run_checks`
+:class:`SlaRuleCheck` describes one SLA rule to validate;
+:func:`leadflow.expectations.runner.run_checks`
 answers with a :class:`CheckReport` of :class:`RuleOutcome` (one per rule) and
 :class:`QualityOutcome` (one per data-quality expectation). Outcomes carry ids only
 (person ids, ``source:source_lead_id``, ``group_key``), never emails or phone numbers.
@@ -79,7 +80,7 @@ class QualityOutcome:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """Every outcome of one :func:`~expectations.runner.run_checks` call."""
+    """Every outcome of one :func:`~leadflow.expectations.runner.run_checks` call."""
 
     rules: list[RuleOutcome]
     quality: list[QualityOutcome]

@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from models.classify import LIFECYCLE_RANK
-from models.leads import Stage
-from models.sla_tables import STATUSES
+from leadflow.models.people.classify import LIFECYCLE_RANK
+from leadflow.models.records.leads import Stage
+from leadflow.models.warehouse.sla_tables import STATUSES
 
 from .checks import QualityOutcome
 from .queries import lead_id_sql

@@ -44,7 +44,7 @@ def parse_periods(periods: Sequence[str]) -> Periods:
 
 def warehouse_connection_string(url: str) -> str:
     """The URL GX should connect with: driverless PostgreSQL URLs get psycopg 3 (installed),
-    as ``models.warehouse.create_engine`` does."""
+    as ``leadflow.models.warehouse.engine.create_engine`` does."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -19,10 +19,9 @@ from prefect import flow
 from prefect.runtime import flow_run
 from pydantic import Field
 
-from connectors.http import install_log_redaction
-from flows.config import load_settings
-from flows.source_sync import SyncWindow
-from flows.sync_leads import (
+from leadflow.config.settings import load_settings
+from leadflow.connectors.http import install_log_redaction
+from leadflow.flows.sync_leads import (
     choose_sources,
     classify_task,
     finish_run,
@@ -30,6 +29,7 @@ from flows.sync_leads import (
     sync_lock,
     upgrade_warehouse,
 )
+from leadflow.pipeline.source_sync import SyncWindow
 
 # A calendar day; the pattern makes the API refuse a malformed date when the run is
 # created (the server does not check the ``date`` format itself), the UI shows a picker.

@@ -1,7 +1,7 @@
 """The SLA checks as Prefect tasks and flows: evaluate, validate with GX, publish, fail loudly.
 
-``sla_task`` runs after every load: it evaluates every qualification (``models.sla_run``),
-validates the warehouse with the Great Expectations suites (``expectations.runner``),
+``sla_task`` runs after every load: it evaluates every qualification (``leadflow.models.sla.run``),
+validates the warehouse with the Great Expectations suites (``leadflow.expectations.runner``),
 publishes the ``sla-compliance`` table and ``sla-breaches`` markdown artifacts, notifies the
 optional webhook, and ends Failed, naming the rules, when a critical rule failed. The data
 stays loaded either way.
@@ -22,13 +22,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from connectors.http import install_log_redaction, redact, register_secret
-from flows.config import Settings, load_settings
-from models.sla_config import ALL_RULES, SlaSettings
-from models.sla_eval import Rollup
-from models.sla_run import SlaOutcome, evaluate_warehouse
-from models.sla_tables import sla_evaluations
-from models.warehouse import create_engine
+from leadflow.config.settings import Settings, load_settings
+from leadflow.connectors.http import install_log_redaction, redact, register_secret
+from leadflow.models.sla.config import ALL_RULES, SlaSettings
+from leadflow.models.sla.evaluate import Rollup
+from leadflow.models.sla.run import SlaOutcome, evaluate_warehouse
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.sla_tables import sla_evaluations
 
 log = logging.getLogger(__name__)
 WORST_BREACHES = 20
@@ -41,7 +41,7 @@ class SlaBreached(RuntimeError):
 
 def rule_checks(sla: SlaSettings, only: Sequence[str] | None = None) -> list[Any]:
     """The GX checks for the enabled rules (or only the named ones)."""
-    from expectations.runner import SlaRuleCheck
+    from leadflow.expectations.runner import SlaRuleCheck
 
     unknown = sorted(set(only or ()) - set(ALL_RULES))
     if unknown:
@@ -82,7 +82,7 @@ def check_sla_now(
     logger: logging.Logger | logging.LoggerAdapter = log,
 ) -> dict[str, Any]:
     """Evaluate, validate, publish; raise :class:`SlaBreached` when a critical rule failed."""
-    from expectations.runner import run_checks
+    from leadflow.expectations.runner import run_checks
 
     now = now or datetime.now(UTC)
     checks = rule_checks(settings.sla, rules)
@@ -240,7 +240,7 @@ def check_sla(config_path: str | None = None, rules: list[str] | None = None) ->
 def report_task(settings: Settings, out: str | None = None) -> str | None:
     """The report's numbers as the ``leadflow-report`` markdown artifact (no personal data),
     and the HTML report written to ``out`` when given; returns its path."""
-    from flows.report import report_summary_markdown, write_report
+    from leadflow.report.html import report_summary_markdown, write_report
 
     create_markdown_artifact(
         key="leadflow-report", markdown=report_summary_markdown(settings.warehouse_url)

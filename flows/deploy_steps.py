@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import ValidationError
 
-from flows.config import ConfigError, interpolate
-from flows.config import config_path as chosen_config
-from models.sla import BusinessCalendar
-from models.sla_config import CalendarSettings
+from leadflow.config.settings import ConfigError, interpolate
+from leadflow.config.settings import config_path as chosen_config
+from leadflow.models.sla.clock import BusinessCalendar
+from leadflow.models.sla.config import CalendarSettings
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 

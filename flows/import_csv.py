@@ -26,14 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from connectors import REGISTRY
-from connectors.csv_files import read_csv_leads
-from connectors.csv_formats import CsvFormatError
-from flows.config import ConfigError, Settings, load_settings
-from models.load import latest_by_key, load_batch
-from models.migrate import upgrade
-from models.privacy import drop_suppressed
-from models.warehouse import create_engine
+from leadflow.config.settings import ConfigError, Settings, load_settings
+from leadflow.connectors.files.connector import read_csv_leads
+from leadflow.connectors.files.formats import CsvFormatError
+from leadflow.connectors.registry import REGISTRY
+from leadflow.models.loading.leads import latest_by_key, load_batch
+from leadflow.models.privacy.suppression import drop_suppressed
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.migrate import upgrade
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -125,7 +125,7 @@ def import_file(
 def _sync_lock(settings: Settings) -> AbstractContextManager[None]:
     """An import loads leads like a sync does: it waits for a running sync, and a sync
     waits for it (incremental classification relies on loads never overlapping it)."""
-    from models.run_lock import warehouse_lock
+    from leadflow.models.warehouse.run_lock import warehouse_lock
 
     wait = settings.sync.lock_wait_minutes * 60
     return warehouse_lock(settings.warehouse_url, "sync", wait_seconds=wait)

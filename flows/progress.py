@@ -16,8 +16,8 @@ from uuid import UUID
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-from connectors.base import Page
-from flows.source_sync import SourceSummary
+from leadflow.connectors.base import Page
+from leadflow.pipeline.source_sync import SourceSummary
 
 UPDATE_SECONDS = 2.0
 

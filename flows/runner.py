@@ -16,8 +16,8 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from connectors.http import redact
-from flows.config import Settings
+from leadflow.config.settings import Settings
+from leadflow.connectors.http import redact
 
 
 def task_runner_for(settings: Settings) -> TaskRunner:

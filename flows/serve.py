@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from flows.deploy_steps import PROJECT_DIR, leadflow_settings
+from leadflow.flows.deploy_steps import PROJECT_DIR, leadflow_settings
 
 PREFECT_YAML = PROJECT_DIR / "prefect.yaml"
 
@@ -35,7 +35,7 @@ def load_entrypoint(entrypoint: str) -> Any:
     """The flow named by a prefect.yaml entrypoint (``flows/sync_leads.py:sync_leads``),
     imported as a module of this package, not as a loose file."""
     path, name = entrypoint.split(":")
-    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    module = importlib.import_module("leadflow." + path.removesuffix(".py").replace("/", "."))
     return getattr(module, name)
 
 

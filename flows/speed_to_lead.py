@@ -15,9 +15,9 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import deployment, flow_run
 
-from connectors.http import install_log_redaction
-from flows.config import Settings, load_settings
-from flows.sync_leads import (
+from leadflow.config.settings import Settings, load_settings
+from leadflow.connectors.http import install_log_redaction
+from leadflow.flows.sync_leads import (
     choose_sources,
     classify_task,
     finish_run,

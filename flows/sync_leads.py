@@ -17,14 +17,19 @@ from prefect.runtime import deployment, flow_run
 from prefect.task_runners import TaskRunner
 from sqlalchemy import func, select
 
-from connectors import REGISTRY, AdPlatformConfig, SourceConfig
-from connectors.http import install_log_redaction, redact, register_secret
-from flows.check_sla import SlaBreached, publish_report, sla_task
-from flows.config import CsvImportSettings, Settings, load_settings
-from flows.import_csv import import_file
-from flows.progress import PageProgress
-from flows.runner import task_runner_for, wait_for_partitions
-from flows.source_sync import (
+from leadflow.config.settings import CsvImportSettings, Settings, load_settings
+from leadflow.connectors.base import AdPlatformConfig, SourceConfig
+from leadflow.connectors.http import install_log_redaction, redact, register_secret
+from leadflow.connectors.registry import REGISTRY
+from leadflow.flows.check_sla import SlaBreached, publish_report, sla_task
+from leadflow.flows.import_csv import import_file
+from leadflow.flows.progress import PageProgress
+from leadflow.flows.runner import task_runner_for, wait_for_partitions
+from leadflow.models.loading.leads import LoadCounts
+from leadflow.models.warehouse.engine import create_engine, redact_url
+from leadflow.models.warehouse.migrate import upgrade
+from leadflow.models.warehouse.tables import people, sync_runs
+from leadflow.pipeline.source_sync import (
     RunContext,
     SourceSummary,
     SyncWindow,
@@ -33,10 +38,6 @@ from flows.source_sync import (
     sync_spend,
     sync_stream,
 )
-from models.load import LoadCounts
-from models.migrate import upgrade
-from models.tables import people, sync_runs
-from models.warehouse import create_engine, redact_url
 
 SUMMARY_COLUMNS = (
     "source",
@@ -359,9 +360,9 @@ def finish_run(
 def classify_task(settings: Settings, run_id: str) -> dict:
     """Resolve people across platforms and classify each: one task for the whole run (it
     works in batches of people inside)."""
-    from flows.classify_people import resolve_and_classify
-    from models.rules import load_rules
-    from models.run_lock import warehouse_lock
+    from leadflow.models.people.rules import load_rules
+    from leadflow.models.warehouse.run_lock import warehouse_lock
+    from leadflow.pipeline.people import resolve_and_classify
 
     wait = settings.sync.lock_wait_minutes * 60
 
@@ -392,7 +393,7 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
     install_log_redaction()
     settings = load_settings(config_path)
     chosen = choose_sources(settings, sources)
-    with sync_lock(settings):  # one sync at a time per warehouse (models/run_lock.py)
+    with sync_lock(settings):  # one sync at a time per warehouse (models/warehouse/run_lock.py)
         upgrade_warehouse(settings.warehouse_url)
         run_id = str(flow_run.get_id() or uuid.uuid4())
         results, failed = run_partitions(settings, run_id, chosen, imports=not sources)
@@ -408,7 +409,7 @@ def sync_leads(config_path: str | None = None, sources: list[str] | None = None)
 
 def sync_lock(settings: Settings) -> AbstractContextManager[None]:
     """The warehouse's sync lock: a second sync waits ``sync.lock_wait_minutes``, then fails."""
-    from models.run_lock import warehouse_lock
+    from leadflow.models.warehouse.run_lock import warehouse_lock
 
     def waiting() -> None:
         get_run_logger().warning("another sync of this warehouse is running: waiting for it")

@@ -1,0 +1,1 @@
+"""The data layer: canonical records, the warehouse, and the domains stored in it."""

@@ -13,7 +13,7 @@ identical ``lastmodifieddate`` (ties).
 
 Sales fields come from a second generator seeded by ``(seed, id)``, so adding them left
 every other value unchanged: ``hubspot_owner_id`` points at the owners of
-``sandbox.hubspot_sales_data`` (~20% unowned), ``hubspot_owner_assigneddate`` is a few
+``leadflow.sandbox.hubspot.sales_data`` (~20% unowned), ``hubspot_owner_assigneddate`` is a few
 minutes after creation, or (re-assigned contacts) at least ``REASSIGN_GAP`` later with a
 possibly new owner; the custom ``company_size``/``preferred_demo_date`` (a HubSpot date,
 ``YYYY-MM-DD``) and, on ~2.5%, ``hs_merged_object_ids`` ("123;456", the ids of records

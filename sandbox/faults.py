@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 JSONBody = dict[str, Any] | list[Any]
-# A transform gets the app's Response (sandbox.server.Response) and returns the one to send.
+# A transform gets the app's Response (leadflow.sandbox.server.Response) and returns the one to
+# send.
 Transform = Callable[[Any], Any]
 
 HTML_ERROR_PAGE = (

@@ -10,7 +10,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from sandbox.data import COMPANIES, COUNTRIES, EMAIL_DOMAINS, FIRST_NAMES, JOB_TITLES, LAST_NAMES
+from leadflow.sandbox.data import (
+    COMPANIES,
+    COUNTRIES,
+    EMAIL_DOMAINS,
+    FIRST_NAMES,
+    JOB_TITLES,
+    LAST_NAMES,
+)
 
 COUNTRY_CODES = {"United States": "US", "USA": "US", "United Kingdom": "GB", "UK": "GB",
                  "Canada": "CA", "Australia": "AU", "France": "FR", "Germany": "DE"}  # fmt: skip

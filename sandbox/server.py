@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.faults import Fault, FaultQueue, JSONBody
+from leadflow.sandbox.faults import Fault, FaultQueue, JSONBody
 
 __all__ = [
     "BadJSONError",

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from models.tables import (
+from leadflow.models.warehouse.tables import (
     ad_spend_daily,
     campaigns,
     leads,
@@ -179,7 +179,7 @@ def seed(conn: Connection) -> None:
 def traces(conn: Connection, needles: list[str]) -> list[tuple[str, str]]:
     """(table, column) of every cell, in every table, whose text contains one of ``needles``
     (case-insensitive; JSON is searched as its text)."""
-    from models.tables import metadata
+    from leadflow.models.warehouse.tables import metadata
 
     wanted = [needle.lower() for needle in needles]
     found = []

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from models.migrate import upgrade
-from models.warehouse import create_engine
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.migrate import upgrade
 
 # Prefect must never touch the developer's ~/.prefect from tests, nor phone home.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="leadflow-prefect-"))
@@ -205,3 +205,12 @@ def migrated_engine(warehouse_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """Prefect runs for real in the tests that ask: one temporary local API per session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield

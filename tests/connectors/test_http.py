@@ -8,8 +8,8 @@ from typing import ClassVar
 
 import pytest
 
-from connectors.errors import AuthError, RateLimited, TerminalError, TransientError
-from connectors.http import (
+from leadflow.connectors.errors import AuthError, RateLimited, TerminalError, TransientError
+from leadflow.connectors.http import (
     PlatformRetry,
     PlatformSession,
     build_retry,

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from expectations.runner import CheckReport, SlaRuleCheck, run_checks
-from models.tables import leads, people, sla_evaluations, sla_results
+from leadflow.expectations.runner import CheckReport, SlaRuleCheck, run_checks
+from leadflow.models.warehouse.tables import leads, people, sla_evaluations, sla_results
 
 NOW = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
 RUN_ID = "run-1"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from models.tables import sla_evaluations
+from leadflow.models.warehouse.tables import sla_evaluations
 
 from .conftest import NOW
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from expectations.queries import (
+from leadflow.expectations.queries import (
     Periods,
     parse_periods,
     timestamp_literal,

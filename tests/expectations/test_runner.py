@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from expectations.runner import SlaRuleCheck
-from models.migrate import upgrade
-from models.warehouse import create_engine
+from leadflow.expectations.runner import SlaRuleCheck
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.migrate import upgrade
 
 from .conftest import NOW, Warehouse
 
@@ -116,7 +116,7 @@ def test_no_progress_bars_or_prints(warehouse, capfd):
 
 
 def test_importing_the_runner_does_not_import_great_expectations():
-    code = "import sys, expectations.runner; print('great_expectations' in sys.modules)"
+    code = "import sys, leadflow.expectations.runner; print('great_expectations' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd()
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from expectations.runner import SlaRuleCheck
+from leadflow.expectations.runner import SlaRuleCheck
 
 PERSON_RULES = ["first_touch", "touch_attempts", "accept_reject", "icp_fit", "sales_acceptance"]
 

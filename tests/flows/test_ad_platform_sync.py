@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from flows.demo import GOOGLE_DIRECT, TOKENS, demo_config, running_sandboxes
-from flows.sync_leads import sync_leads
-from models.tables import ad_spend_daily, leads
-from models.warehouse import create_engine
+from leadflow.cli.demo import GOOGLE_DIRECT, TOKENS, demo_config, running_sandboxes
+from leadflow.flows.sync_leads import sync_leads
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import ad_spend_daily, leads
 
 
 def lead_counts(engine: sa.Engine) -> dict[str, int]:

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from flows.config import load_settings
-from flows.demo import TOKENS, demo_config, running_sandboxes
-from flows.runner import task_runner_for
-from flows.sync_leads import latest_summary, sync_leads
-from models.tables import ad_spend_daily, leads, people, sales_touches
-from models.warehouse import create_engine
+from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
+from leadflow.config.settings import load_settings
+from leadflow.flows.runner import task_runner_for
+from leadflow.flows.sync_leads import latest_summary, sync_leads
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import ad_spend_daily, leads, people, sales_touches
 
 # Load bookkeeping, not content: when a row was written differs between two runs. So do
 # engagement scores (they decay with the clock of the classification) and their reasons.
@@ -82,7 +82,7 @@ def test_dask_local_cluster_loads_the_same_warehouse_as_the_thread_pool(
 ):
     for name, value in TOKENS.items():
         monkeypatch.setenv(name, value)
-    import flows.sync_leads
+    import leadflow.flows.sync_leads
 
     used = []
 
@@ -90,7 +90,7 @@ def test_dask_local_cluster_loads_the_same_warehouse_as_the_thread_pool(
         used.append(task_runner_for(settings))
         return used[-1]
 
-    monkeypatch.setattr(flows.sync_leads, "task_runner_for", spy)
+    monkeypatch.setattr(leadflow.flows.sync_leads, "task_runner_for", spy)
     threads_url = f"sqlite:///{tmp_path / 'threads.db'}"
     with running_sandboxes(contacts=400) as boxes:
         # The demo's reps breach the critical first-touch SLA on purpose: both runs end
@@ -112,7 +112,7 @@ def test_dask_local_cluster_loads_the_same_warehouse_as_the_thread_pool(
 
 @pytest.mark.parametrize("address", ["tcp://10.0.0.5:8786", None])
 def test_dask_address_or_local_cluster(address, tmp_path):
-    from flows.config import parse_settings
+    from leadflow.config.settings import parse_settings
 
     settings = parse_settings(
         {"task_runner": "dask", "dask_address": address, "dask_workers": 3}, origin="t", env={}
@@ -129,8 +129,8 @@ def test_an_existing_cluster_at_dask_address_runs_the_partition_tasks(
 ):
     from distributed import LocalCluster
 
-    from sandbox.data import hubspot_contacts
-    from sandbox.hubspot import HubSpotSandbox
+    from leadflow.sandbox.data import hubspot_contacts
+    from leadflow.sandbox.hubspot.app import HubSpotSandbox
 
     monkeypatch.setenv("HS_TOKEN", "dask-address-token")
     with (

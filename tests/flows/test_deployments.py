@@ -10,17 +10,17 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from flows.backfill import backfill, backfill_window
-from flows.config import ConfigError, parse_settings
-from flows.deploy_steps import PROJECT_DIR, leadflow_settings
-from flows.progress import window_share
-from flows.serve import deployment_specs, load_entrypoint, serve_all, to_runner_deployment
-from flows.speed_to_lead import fast_sources
-from flows.sync_leads import choose_sources
-from models.tables import leads, sync_runs, sync_state
-from models.warehouse import create_engine
-from sandbox.data import hubspot_contacts
-from sandbox.hubspot import HubSpotSandbox
+from leadflow.config.settings import ConfigError, parse_settings
+from leadflow.flows.backfill import backfill, backfill_window
+from leadflow.flows.deploy_steps import PROJECT_DIR, leadflow_settings
+from leadflow.flows.progress import window_share
+from leadflow.flows.serve import deployment_specs, load_entrypoint, serve_all, to_runner_deployment
+from leadflow.flows.speed_to_lead import fast_sources
+from leadflow.flows.sync_leads import choose_sources
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import leads, sync_runs, sync_state
+from leadflow.sandbox.data import hubspot_contacts
+from leadflow.sandbox.hubspot.app import HubSpotSandbox
 
 PREFECT_YAML = yaml.safe_load((PROJECT_DIR / "prefect.yaml").read_text())
 DEPLOYMENTS = {d["name"]: d for d in PREFECT_YAML["deployments"]}
@@ -240,7 +240,7 @@ def test_backfill_dry_run_writes_nothing_and_a_real_one_stops_at_until(
 
 
 def test_nightly_run_name_says_which_deployment(monkeypatch):
-    from flows.sync_leads import _run_name
+    from leadflow.flows.sync_leads import _run_name
 
     monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__NAME", "nightly-sync")
     assert re.fullmatch(r"nightly-sync-\d{4}-\d{2}-\d{2}", _run_name())
@@ -249,20 +249,20 @@ def test_nightly_run_name_says_which_deployment(monkeypatch):
 def test_speed_to_lead_pulls_only_lead_forms_and_touches_and_checks_first_touch(
     prefect_api, tmp_path, monkeypatch
 ):
-    import flows.speed_to_lead
-    from flows.demo import TOKENS, demo_config, running_sandboxes
-    from flows.speed_to_lead import speed_to_lead
+    import leadflow.flows.speed_to_lead
+    from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
+    from leadflow.flows.speed_to_lead import speed_to_lead
 
     for name, value in TOKENS.items():
         monkeypatch.setenv(name, value)
     checked = []
-    real_run_sla = flows.speed_to_lead.run_sla
+    real_run_sla = leadflow.flows.speed_to_lead.run_sla
 
     def spy(settings, run_id, rules=None):
         checked.append(rules)
         return real_run_sla(settings, run_id, rules)
 
-    monkeypatch.setattr(flows.speed_to_lead, "run_sla", spy)
+    monkeypatch.setattr(leadflow.flows.speed_to_lead, "run_sla", spy)
     warehouse_url = f"sqlite:///{tmp_path / 'w.db'}"
     with running_sandboxes(contacts=150) as boxes:
         config = tmp_path / "leadflow.yaml"

@@ -11,19 +11,19 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import flows.import_csv as import_module
-from flows.config import parse_settings
-from flows.import_csv import (
+import leadflow.flows.import_csv as import_module
+from leadflow.config.settings import parse_settings
+from leadflow.flows.import_csv import (
     add_import_command,
     default_account,
     format_summary,
     import_file,
     run_import,
 )
-from models.tables import leads, quarantine, sync_state
-from models.warehouse import create_engine
-from sandbox.csv_samples import GENERIC_MAPPING as SAMPLE_MAPPING
-from sandbox.csv_samples import write_samples
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import leads, quarantine, sync_state
+from leadflow.sandbox.files.samples import GENERIC_MAPPING as SAMPLE_MAPPING
+from leadflow.sandbox.files.samples import write_samples
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csv"
 META_FILE = FIXTURES / "meta_leads_utf16.csv"
@@ -213,7 +213,7 @@ def test_the_import_csv_flow_runs_and_writes_an_artifact(prefect_api, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from flows.import_csv import ARTIFACT_KEY, import_csv
+    from leadflow.flows.import_csv import ARTIFACT_KEY, import_csv
 
     url = f"sqlite:///{tmp_path / 'w.db'}"
     config = tmp_path / "c.yaml"

@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from flows.demo import TOKENS, demo_config, running_sandboxes
-from models.tables import leads, sync_runs, sync_state
-from models.warehouse import create_engine
+from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import leads, sync_runs, sync_state
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flows.check_sla import SlaBreached, check_sla, sla_report
-from flows.sync_leads import sync_leads
-from models.tables import leads, sla_evaluations, sla_results
-from models.warehouse import create_engine
-from sandbox.data import hubspot_contacts
-from sandbox.hubspot import HubSpotSandbox
+from leadflow.flows.check_sla import SlaBreached, check_sla, sla_report
+from leadflow.flows.sync_leads import sync_leads
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import leads, sla_evaluations, sla_results
+from leadflow.sandbox.data import hubspot_contacts
+from leadflow.sandbox.hubspot.app import HubSpotSandbox
 from tests.flows.test_sync_leads_flow import count, read_artifact
 
 TOKEN = "sla-flow-token-789"

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from flows.check_sla import breaches_markdown, notify
-from models.sla_run import SlaOutcome
+from leadflow.flows.check_sla import breaches_markdown, notify
+from leadflow.models.sla.run import SlaOutcome
 
 
 class _Report:

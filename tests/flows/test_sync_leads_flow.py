@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flows.sync_leads import SyncFailed, sync_leads
-from models.tables import leads, quarantine, sync_runs, sync_state
-from models.warehouse import create_engine
-from sandbox.data import hubspot_contacts
-from sandbox.hubspot import HubSpotSandbox
-from sandbox.meta import MetaSandbox
-from sandbox.meta_data import meta_dataset
+from leadflow.flows.sync_leads import SyncFailed, sync_leads
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import leads, quarantine, sync_runs, sync_state
+from leadflow.sandbox.data import hubspot_contacts
+from leadflow.sandbox.hubspot.app import HubSpotSandbox
+from leadflow.sandbox.meta.app import MetaSandbox
+from leadflow.sandbox.meta.data import meta_dataset
 
 TOKEN = "flow-test-token-456"
 
@@ -142,7 +142,7 @@ def test_one_failing_source_fails_the_run_after_the_others_loaded(
 def test_a_daily_limit_stops_only_hubspot_and_keeps_what_it_committed(
     prefect_api, tmp_path, monkeypatch
 ):
-    from flows.demo import TOKENS
+    from leadflow.cli.demo import TOKENS
 
     for name, value in TOKENS.items():
         monkeypatch.setenv(name, value)

@@ -16,8 +16,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models.tables import leads, people, quarantine, stage_transitions, sync_state
-from models.warehouse import create_engine
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import (
+    leads,
+    people,
+    quarantine,
+    stage_transitions,
+    sync_state,
+)
 
 LOAD_TIMESTAMPS = {"first_loaded_at", "last_changed_at"}
 HUBSPOT_TOKEN = "kill-test-hubspot-token-7f3a"
@@ -42,13 +48,13 @@ def hubspot_config(folder: Path, warehouse_url: str, base_url: str) -> Path:
 
 
 def start_sync(config: Path, api_url: str, log: Path) -> subprocess.Popen[bytes]:
-    """``python -m flows.cli --config CONFIG sync`` in its own session, against the
+    """``python -m leadflow.cli.main --config CONFIG sync`` in its own session, against the
     Prefect API at ``api_url`` (no temporary server per run), output appended to ``log``."""
     env = dict(os.environ, PREFECT_API_URL=api_url, KILL_TEST_HUBSPOT_TOKEN=HUBSPOT_TOKEN)
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "--config", str(config), "sync"],
+            [sys.executable, "-m", "leadflow.cli.main", "--config", str(config), "sync"],
             cwd=config.parent,
             env=env,
             stdout=out,

@@ -16,14 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from connectors import REGISTRY, SourceConfig
-from connectors.errors import ConnectorError
-from flows.config import parse_settings
-from flows.demo import TOKENS, Sandboxes, demo_config, running_sandboxes
-from flows.source_sync import RunContext, SourceSummary, sync_account
-from models.migrate import upgrade
-from models.tables import leads, quarantine, sync_state
-from models.warehouse import create_engine
+from leadflow.cli.demo import TOKENS, Sandboxes, demo_config, running_sandboxes
+from leadflow.config.settings import parse_settings
+from leadflow.connectors.base import SourceConfig
+from leadflow.connectors.errors import ConnectorError
+from leadflow.connectors.registry import REGISTRY
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.migrate import upgrade
+from leadflow.models.warehouse.tables import leads, quarantine, sync_state
+from leadflow.pipeline.source_sync import RunContext, SourceSummary, sync_account
 
 HEAVY = os.environ.get("LEADFLOW_HEAVY") == "1"
 PLATFORMS = ("hubspot", "meta", "google_ads", "linkedin", "mailchimp")

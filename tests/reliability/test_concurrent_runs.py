@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from models.warehouse import create_engine
-from sandbox.data import hubspot_contacts
-from sandbox.hubspot import HubSpotSandbox
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.sandbox.data import hubspot_contacts
+from leadflow.sandbox.hubspot.app import HubSpotSandbox
 from tests.reliability.cli_runs import (
     HUBSPOT_TOKEN,
     differences,

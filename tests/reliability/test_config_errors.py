@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-import flows.sync_leads  # noqa: F401 - Prefect binds its log handlers on import: not to capsys
-from flows.cli import main
+import leadflow.flows.sync_leads  # noqa: F401 - Prefect binds its log handlers on import: not to capsys
+from leadflow.cli.main import main
 
 HUBSPOT = "sources:\n  hubspot:\n    base_url: http://127.0.0.1:9\n    portal_id: '1'\n"
 

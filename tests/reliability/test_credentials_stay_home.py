@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from connectors import REGISTRY
-from connectors.errors import AuthError, ConnectorError
-from sandbox.server import Request, Response, SandboxServer, json_response
+from leadflow.connectors.errors import AuthError, ConnectorError
+from leadflow.connectors.registry import REGISTRY
+from leadflow.sandbox.server import Request, Response, SandboxServer, json_response
 from tests.reliability.platforms import PLATFORMS, SECRETS, Platforms
 
 WRONG = {

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import ConnectorError
+from leadflow.connectors.errors import ConnectorError
 from tests.reliability.platforms import (
     PLATFORMS,
     SECRETS,

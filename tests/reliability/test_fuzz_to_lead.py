@@ -20,10 +20,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors import REGISTRY, LeadContext
-from models.leads import InvalidRecord, Lead, Rejected
-from models.load import json_safe, lead_row, load_batch, quarantine_key
-from models.tables import leads, quarantine
+from leadflow.connectors.base import LeadContext
+from leadflow.connectors.registry import REGISTRY
+from leadflow.models.loading.leads import json_safe, lead_row, load_batch, quarantine_key
+from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
+from leadflow.models.warehouse.tables import leads, quarantine
 from tests.reliability.platforms import HEAVY, PLATFORMS, running_platforms
 
 EXAMPLES = 2000 if HEAVY else 150

@@ -16,10 +16,10 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from models.tables import leads, sync_runs
-from models.warehouse import create_engine
-from sandbox.data import hubspot_contacts
-from sandbox.hubspot import HubSpotSandbox
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import leads, sync_runs
+from leadflow.sandbox.data import hubspot_contacts
+from leadflow.sandbox.hubspot.app import HubSpotSandbox
 from tests.reliability.cli_runs import (
     HUBSPOT_TOKEN,
     count_rows,

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flows.demo import TOKENS, demo_config, running_sandboxes
-from flows.sync_leads import sync_leads
-from models.tables import leads, sync_runs
-from models.warehouse import create_engine
+from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
+from leadflow.flows.sync_leads import sync_leads
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.tables import leads, sync_runs
 
 SECRETS = sorted(TOKENS.values())
 
@@ -119,7 +119,7 @@ def test_a_demo_run_with_faults_leaks_no_token_email_or_phone(prefect_url, tmp_p
 
 
 def test_urls_in_log_records_have_token_and_key_values_masked(caplog):
-    from connectors.http import install_log_redaction
+    from leadflow.connectors.http import install_log_redaction
 
     install_log_redaction()
     url = "https://graph.facebook.com/v26.0/1/leads?access_token=EAAB-secret-1&key=AIza-secret-2&limit=5"

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from connectors.hubspot import CONNECTOR, HubSpotConfig
-from flows.source_sync import RunContext, sync_account
-from models.tables import leads, quarantine
-from sandbox.data import hubspot_contacts
-from sandbox.hubspot import HubSpotSandbox
+from leadflow.connectors.hubspot.connector import CONNECTOR, HubSpotConfig
+from leadflow.models.warehouse.tables import leads, quarantine
+from leadflow.pipeline.source_sync import RunContext, sync_account
+from leadflow.sandbox.data import hubspot_contacts
+from leadflow.sandbox.hubspot.app import HubSpotSandbox
 from tests.reliability.platforms import fresh_warehouse
 
 TOKEN = "quarantine-test-token-31"

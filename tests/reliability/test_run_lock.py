@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from models.run_lock import RunLocked, warehouse_lock
+from leadflow.models.warehouse.run_lock import RunLocked, warehouse_lock
 
 
 def test_a_second_holder_is_refused_until_the_first_lets_go(warehouse_url):
@@ -57,7 +57,7 @@ def test_a_killed_holder_releases_the_lock(warehouse_url):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
-            from models.run_lock import warehouse_lock
+            from leadflow.models.warehouse.run_lock import warehouse_lock
             with warehouse_lock({warehouse_url!r}, "sync"):
                 print("held", flush=True)
                 time.sleep(600)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connectors import REGISTRY
-from models.tables import leads, quarantine
+from leadflow.connectors.registry import REGISTRY
+from leadflow.models.warehouse.tables import leads, quarantine
 from tests.reliability.platforms import PLATFORMS, Platforms, fresh_warehouse, sync_platform
 
 # Where each platform's records sit in a page of its API, and a field only a lead has.

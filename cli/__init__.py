@@ -1,0 +1,1 @@
+"""The ``leadflow`` command. The only package that imports ``leadflow.flows``."""

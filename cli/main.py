@@ -1,0 +1,189 @@
+"""The ``leadflow`` command: demo, sync, sandbox, db upgrade, import, sla, report, forget."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from leadflow.cli.forget import add_forget_command, run_forget
+from leadflow.cli.sla import add_sla_command, format_compliance, read_compliance, run_sla_command
+from leadflow.flows.import_csv import add_import_command, run_import
+from leadflow.report.html import add_report_command, run_report
+
+DEMO_DIR = Path(".leadflow")
+DEMO_REPORT = Path("report.html")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadflow", description=__doc__)
+    parser.add_argument("--config", help="configuration file (default: $LEADFLOW_CONFIG)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="sync the built-in sandbox into SQLite")
+    demo.add_argument("--warehouse-url", default="sqlite:///leadflow.db")
+    demo.add_argument("--contacts", type=int, default=2500, help="sandbox HubSpot contacts")
+    sync = commands.add_parser("sync", help="run the sync flow with the configuration")
+    sync.add_argument("--source", action="append", help="only this source (repeatable)")
+    box = commands.add_parser("sandbox", help="serve the sandbox platforms until Ctrl-C")
+    box.add_argument("--contacts", type=int, default=2500)
+    box.add_argument("--port", type=int, default=0, help="HubSpot port (0: any free port)")
+    commands.add_parser(
+        "serve", help="serve prefect.yaml's deployments from this process (schedules stay on)"
+    )
+    database = commands.add_parser("db", help="warehouse schema")
+    database.add_argument("action", choices=["upgrade"])
+    add_import_command(commands)
+    add_sla_command(commands)
+    add_report_command(commands)
+    add_forget_command(commands)
+    return parser
+
+
+def format_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """The run summary as a fixed-width table."""
+    columns = ("source", "account_id", "status", "pages", "records", "inserted", "updated")
+    columns += ("unchanged", "quarantined", "watermark", "seconds")
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    notes = [
+        f"{row['source']} {row['account_id']}: {row['error']}" for row in rows if row.get("error")
+    ]
+    notes += [
+        f"{row['source']} {row['account_id']}: warning: {warning}"
+        for row in rows
+        for warning in (row.get("warnings") or "").splitlines()
+    ]
+    return "\n".join(lines + notes)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if hasattr(value, "isoformat"):
+        return value.isoformat(timespec="seconds")
+    return str(value)
+
+
+def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
+    """Run the flow, print the summary the warehouse recorded, return an exit code."""
+    from leadflow.config.settings import check_warehouse, load_settings
+    from leadflow.flows.sync_leads import latest_summary, people_summary, sync_leads
+
+    settings = load_settings(config_path)
+    check_warehouse(settings.warehouse_url)  # one clear line and exit 2, before any run
+    state = sync_leads(config_path=config_path, sources=sources, return_state=True)
+    print(format_summary(latest_summary(settings.warehouse_url)))
+    stages = people_summary(settings.warehouse_url)
+    counts = ", ".join(f"{stage} {count}" for stage, count in stages.items())
+    print(f"people: {sum(stages.values())} ({counts})")
+    print("\nSLA compliance (leadflow sla --team NAME for its reps):")
+    print(format_compliance(read_compliance(settings.warehouse_url), periods=1))
+    if state.is_failed():
+        if _sla_breached(state):
+            print(f"SLA breached (the data is loaded): {state.message}", file=sys.stderr)
+            return SLA_BREACHED
+        print(f"sync failed: {state.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+SLA_BREACHED = 3  # exit code: every source loaded, but a critical SLA rule failed
+
+
+def _sla_breached(state: Any) -> bool:
+    from leadflow.flows.check_sla import SlaBreached
+
+    return isinstance(state.result(raise_on_failure=False), SlaBreached)
+
+
+def run_demo(warehouse_url: str, contacts: int) -> int:
+    """Start the sandboxes, write a config that points at them, sync, print the summary."""
+    from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
+
+    with running_sandboxes(contacts) as boxes:
+        DEMO_DIR.mkdir(exist_ok=True)
+        config = DEMO_DIR / "demo.yaml"
+        config.write_text(
+            demo_config(boxes, warehouse_url, DEMO_DIR / "samples", first_touch_severity="critical")
+        )
+        os.environ.update(TOKENS)
+        for name, url in boxes.urls().items():
+            print(f"sandbox {name:<10} {url}")
+        print(f"configuration written to {config}", flush=True)
+        code = run_sync(str(config))
+    if code == SLA_BREACHED:  # the sandbox's reps are slow on purpose: breaches are the demo
+        print("demo: the sync loaded everything; the Failed SLA check above is the point")
+        code = 0
+    if code == 0:
+        from leadflow.report.html import write_report
+
+        print(f"report written to {write_report(warehouse_url, DEMO_REPORT)}")
+    return code
+
+
+def run_sandbox(contacts: int, port: int) -> int:
+    """Serve the sandbox platforms in the foreground, printing a config that uses them."""
+    import time
+
+    from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
+
+    with running_sandboxes(contacts, port) as boxes:
+        for name, url in boxes.urls().items():
+            print(f"{name:<10} {url}", flush=True)
+        print("\n# a configuration for these servers (tokens: the LEADFLOW_DEMO_* variables)")
+        print(demo_config(boxes, "sqlite:///leadflow.db"))
+        print("\n".join(f"# export {name}={value}" for name, value in TOKENS.items()), flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from leadflow.config.settings import ConfigError
+
+    try:
+        if args.command == "demo":
+            return run_demo(args.warehouse_url, args.contacts)
+        if args.command == "sync":
+            return run_sync(args.config, args.source)
+        if args.command == "sandbox":
+            return run_sandbox(args.contacts, args.port)
+        if args.command == "import":
+            return run_import(args)
+        if args.command == "serve":
+            from leadflow.flows.serve import serve_all
+
+            serve_all(args.config)
+            return 0
+        if args.command == "sla":
+            return run_sla_command(args)
+        if args.command == "report":
+            return run_report(args)
+        if args.command == "forget":
+            return run_forget(args)
+        from leadflow.config.settings import check_warehouse, load_settings
+        from leadflow.models.warehouse.engine import redact_url
+        from leadflow.models.warehouse.migrate import upgrade
+
+        settings = load_settings(args.config)
+        check_warehouse(settings.warehouse_url)
+        upgrade(settings.warehouse_url)
+        print(f"warehouse {redact_url(settings.warehouse_url)} is at the latest schema")
+        return 0
+    except ConfigError as error:
+        print(f"leadflow: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""leadflow's configuration file: YAML, ``${ENV_VAR}`` interpolation, validation."""

@@ -1,0 +1,308 @@
+"""leadflow's configuration file: YAML, ``${ENV_VAR}`` interpolation, validated on load.
+
+Errors name the file and the key and say what is wrong; they never echo a value, so a
+secret cannot leak through a validation message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from leadflow.connectors.google_ads.connector import GoogleAdsConfig
+from leadflow.connectors.http import register_secret
+from leadflow.connectors.hubspot.connector import HubSpotConfig
+from leadflow.connectors.linkedin.connector import LinkedInConfig
+from leadflow.connectors.mailchimp.connector import MailchimpConfig
+from leadflow.connectors.meta.connector import MetaConfig
+from leadflow.connectors.registry import REGISTRY
+from leadflow.models.sla.config import SlaSettings
+
+CONFIG_ENV = "LEADFLOW_CONFIG"
+DEFAULT_WAREHOUSE_URL = "sqlite:///leadflow.db"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+SourceSettings = Annotated[
+    HubSpotConfig | MetaConfig | GoogleAdsConfig | LinkedInConfig | MailchimpConfig,
+    Field(discriminator="type"),
+]
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class SyncSettings(BaseModel):
+    """How incremental syncs pick their window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    safety_lag_minutes: int = Field(
+        5, ge=0, description="the watermark never passes run start minus this lag"
+    )
+    lock_wait_minutes: float = Field(
+        360, ge=0, description="wait this long for another sync of the warehouse to end (0: fail)"
+    )
+
+
+class PrivacySettings(BaseModel):
+    """Personal data: the salt of every stored hash (BI ``email_hash``, suppression list)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hash_salt: SecretStr | None = Field(
+        None,
+        description="salt of the SHA-256 hashes of emails and phones (at least 16 characters); "
+        "changing it orphans the suppression list, so keep it like a password",
+    )
+
+    @field_validator("hash_salt", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("hash_salt")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    def salt(self) -> str | None:
+        """The salt as plain text, or None when not configured."""
+        return self.hash_salt.get_secret_value() if self.hash_salt else None
+
+
+class CsvImportSettings(BaseModel):
+    """Lead export files the nightly sync imports (a drop folder, say): path is a glob."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="file or glob, relative to the working directory")
+    source: str = Field(description="source name the leads load under (meta, linkedin, ...)")
+    mapping: str | dict[str, str] | None = Field(
+        None, description="a csv_mappings name or an inline field -> column mapping"
+    )
+    account_id: str | None = None
+
+
+class Settings(BaseModel):
+    """The whole configuration file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    warehouse_url: str = DEFAULT_WAREHOUSE_URL
+    timezone: str = "UTC"
+    default_region: str | None = Field("US", description="phone region when a lead has none")
+    sync: SyncSettings = SyncSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    classification_rules: str | None = Field(
+        None,
+        description="a rules YAML (a copy of models/people/default_rules.yaml); None: defaults",
+    )
+    csv_imports: list[CsvImportSettings] = Field(default_factory=list)
+    sla: SlaSettings = Field(
+        default_factory=SlaSettings, description="the marketing-sales SLA (models/sla/config.py)"
+    )
+    csv_mappings: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="named column mappings for `leadflow import --mapping NAME`: field -> column",
+    )
+    task_runner: Literal["thread", "dask"] = Field(
+        "thread", description="where extraction tasks run: a thread pool, or a Dask cluster"
+    )
+    dask_address: str | None = Field(
+        None, description="an existing Dask scheduler (tcp://host:8786) for task_runner: dask"
+    )
+    dask_workers: int = Field(
+        2, ge=1, le=64, description="worker processes of a local Dask cluster when no address"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name (e.g. Europe/Berlin)") from None
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_code(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError("must be a two-letter region code such as US or DE")
+        return value.upper() if value else value
+
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(tcp|tls|ws|wss|inproc)://\S+", value):
+            raise ValueError("must be a Dask scheduler address such as tcp://10.0.0.5:8786")
+        return value
+
+    @model_validator(mode="after")
+    def _known_mappings(self) -> Settings:
+        for index, entry in enumerate(self.csv_imports):
+            if isinstance(entry.mapping, str) and entry.mapping not in self.csv_mappings:
+                raise ValueError(
+                    f"csv_imports[{index}].mapping: no csv_mappings entry named {entry.mapping!r}"
+                )
+        return self
+
+    def enabled_sources(self) -> dict[str, SourceSettings]:
+        return {name: source for name, source in self.sources.items() if source.enabled}
+
+
+def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed YAML tree."""
+    if isinstance(value, Mapping):
+        return {k: interpolate(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: environment variable {name} is not set")
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def _default_types(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A source's ``type`` defaults to its name, so ``hubspot:`` needs no ``type: hubspot``."""
+    data = dict(raw)
+    sources = data.get("sources")
+    if isinstance(sources, Mapping):
+        data["sources"] = {
+            name: ({"type": name, **body} if isinstance(body, Mapping) else body)
+            for name, body in sources.items()
+        }
+    return data
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        parts = list(item["loc"])
+        if len(parts) > 2 and parts[0] == "sources" and parts[2] in REGISTRY:
+            del parts[2]  # the union's tag: sources.<name>.<type>.<key> reads as <name>.<key>
+        location = ".".join(str(part) for part in parts)
+        lines.append(f"{location}: {item['msg']}")
+    return "; ".join(lines)  # one line, however many problems
+
+
+def parse_settings(raw: Mapping[str, Any], *, origin: str, env: Mapping[str, str]) -> Settings:
+    """Validate an already-parsed YAML document; ``origin`` names it in errors."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{origin}: expected a mapping of settings at the top level")
+    try:
+        data = interpolate(_default_types(raw), env)
+    except ConfigError as error:
+        raise ConfigError(f"{origin}: {error}") from None
+    unknown = [
+        f"sources.{name}.type"
+        for name, body in (data.get("sources") or {}).items()
+        if isinstance(body, Mapping) and body.get("type") not in REGISTRY
+    ]
+    if unknown:
+        known = ", ".join(sorted(REGISTRY))
+        raise ConfigError(f"{origin}: {unknown[0]}: unknown source type (known: {known})")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{origin}: invalid configuration: {_describe(error)}") from None
+    for source in settings.sources.values():
+        for secret in source.secrets():
+            register_secret(secret.get_secret_value())
+    if settings.privacy.hash_salt is not None:
+        register_secret(settings.privacy.hash_salt.get_secret_value())
+    return settings
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The file chosen by ``--config`` or ``LEADFLOW_CONFIG``; None means defaults."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    return Path(chosen) if chosen else None
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read and validate the configuration file (or defaults when none is chosen)."""
+    chosen = config_path(path)
+    environment = os.environ if env is None else env
+    if chosen is None:
+        return parse_settings({}, origin="<defaults>", env=environment)
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except OSError as error:
+        why = error.strerror or type(error).__name__
+        raise ConfigError(f"{chosen}: cannot read the configuration file ({why})") from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{chosen}: not valid YAML{where}") from None
+    return parse_settings(raw, origin=str(chosen), env=environment)
+
+
+def check_warehouse(url: str) -> None:
+    """Raise ConfigError, naming the URL with its password masked, unless the warehouse
+    answers (PostgreSQL: a connection within 5 s; SQLite: the file's folder exists).
+    Writes nothing: an SQLite file is not created here."""
+    import sqlalchemy as sa
+
+    from leadflow.models.warehouse.engine import create_engine, redact_url
+
+    where = f"warehouse {redact_url(url)}"
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"{where}: not a database URL") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        folder = Path(parsed.database or ".").expanduser().resolve().parent
+        if parsed.database not in (None, "", ":memory:") and not folder.is_dir():
+            raise ConfigError(f"{where}: unreachable (folder {folder} does not exist)")
+        return
+    if backend != "postgresql":
+        raise ConfigError(f"{where}: unsupported database (use sqlite or postgresql)")
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 5})
+    except (sa.exc.ArgumentError, ImportError) as error:
+        raise ConfigError(f"{where}: {type(error).__name__}") from None
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise ConfigError(f"{where}: unreachable ({_masked(reason, parsed.password)})") from None
+    finally:
+        engine.dispose()
+
+
+def _masked(text: str, password: str | None) -> str:
+    return text.replace(password, "***") if password else text

@@ -1,0 +1,1 @@
+"""Lead export files (CSV/TSV) as a source."""

@@ -1,0 +1,1 @@
+"""Google Ads lead form submissions and campaign spend."""

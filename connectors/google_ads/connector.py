@@ -1,0 +1,330 @@
+"""Google Ads lead form submissions and campaign spend, through the REST search method.
+
+Docs followed:
+- https://developers.google.com/google-ads/api/reference/rpc/v24/SearchGoogleAdsRequest
+  (REST ``{"query", "pageToken", "searchSettings"}``; ``pageSize`` is refused with
+  PAGE_SIZE_NOT_SUPPORTED; ``nextPageToken`` is absent on the last page)
+- https://developers.google.com/google-ads/api/rest/auth (``Authorization: Bearer``,
+  ``developer-token``, ``login-customer-id`` headers)
+- https://developers.google.com/google-ads/api/fields/v24/lead_form_submission_data
+- https://developers.google.com/google-ads/api/docs/best-practices/understand-api-errors
+  and https://developers.google.com/google-ads/api/reference/rpc/v24/QuotaErrorDetails
+  (429 RESOURCE_EXHAUSTED carries ``quotaErrorDetails.retryDelay``, never Retry-After)
+
+Accounts are customer ids and each customer is its own partition. A window starts at
+``start_for(cid)`` (UTC) written as the account's local wall time, because GAQL date-time
+literals carry no offset; rows come oldest first, so a page's cursor is the running max.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
+from pydantic import Field, SecretStr, field_validator
+
+from leadflow.connectors.base import AdPlatformConfig, Connector, Page, StartFor
+from leadflow.connectors.errors import AuthError, ConnectorError, RateLimited, TerminalError
+from leadflow.connectors.google_ads.fields import (
+    ACCOUNT_QUERY,
+    SOURCE,
+    SPEND_QUERY,
+    campaign_day,
+    count_note,
+    customer_id_digits,
+    error_codes,
+    failure_errors,
+    lead_query,
+    record_key,
+    retention_note,
+    retry_delay_seconds,
+    submitted_at,
+    to_lead,
+    wall_time_literal,
+)
+from leadflow.connectors.http import (
+    PlatformSession,
+    build_retry,
+    error_detail,
+    register_secret,
+    response_json,
+    retry_throttled,
+)
+from leadflow.models.records.spend import CampaignDay
+
+log = logging.getLogger(__name__)
+
+MAX_RESTARTS = 3
+
+
+class GoogleAdsConfig(AdPlatformConfig):
+    """Google Ads customers reached with an OAuth access token and a developer token."""
+
+    type: Literal["google_ads"] = "google_ads"
+    base_url: str = "https://googleads.googleapis.com"
+    api_version: str = Field("v24", pattern=r"^v\d+$", description="API version in the path")
+    access_token: SecretStr = Field(
+        description="OAuth access token (adwords scope); refreshing it is out of scope"
+    )
+    developer_token: SecretStr | None = Field(
+        None, description="sent when set; Google sunset developer tokens on 2026-09-09"
+    )
+    login_customer_id: str | None = Field(
+        None, description="manager account id, when the customers are reached through one"
+    )
+    customer_ids: list[str] = Field(min_length=1, description="customer ids (dashes allowed)")
+    max_retry_delay_seconds: float = Field(
+        300.0, ge=0, description="a longer quota retryDelay fails the customer instead of waiting"
+    )
+    retention_warning_days: int = Field(
+        20, ge=1, description="warn when a customer's window starts more than this many days ago"
+    )
+
+    @field_validator("customer_ids", mode="before")
+    @classmethod
+    def _digits_only(cls, value: Any) -> Any:
+        return [customer_id_digits(v) for v in value] if isinstance(value, list | tuple) else value
+
+    @field_validator("login_customer_id", mode="before")
+    @classmethod
+    def _manager_digits(cls, value: Any) -> Any:
+        return customer_id_digits(value) if value not in (None, "") else None
+
+
+def accounts(config: GoogleAdsConfig) -> list[str]:
+    """Every configured customer, one task each."""
+    return list(config.customer_ids)
+
+
+class PageTokenExpired(TerminalError):
+    """A page token outlived its query (EXPIRED_PAGE_TOKEN): the window must restart."""
+
+
+def classify_error(
+    config: GoogleAdsConfig, response: requests.Response, body: Any
+) -> ConnectorError | None:
+    """Google's Status body (``error.status`` + GoogleAdsFailure codes) to an error class."""
+    status = response.status_code
+    error = body.get("error") if isinstance(body, Mapping) else None
+    error = error if isinstance(error, Mapping) else {}
+    grpc = str(error.get("status") or "")
+    failures = failure_errors(body)
+    codes = error_codes(failures)
+    named = "; ".join(f"{k}.{v}" for k, v in codes.items()) or grpc or f"HTTP {status}"
+    detail = error_detail(failures[0] if failures else error or None)
+    where = requests.utils.urlparse(response.request.url or "").path if response.request else "?"
+    if "DEVELOPER_TOKEN" in named:
+        return AuthError(SOURCE, f"{named} on {where}: {detail}; check developer_token")
+    if status == 401 or grpc == "UNAUTHENTICATED" or "authenticationError" in codes:
+        why = f"{named} on {where} ({detail})"
+        return AuthError(SOURCE, f"{why}: re-authorize the Google Ads connection (OAuth)")
+    if codes.get("requestError") == "EXPIRED_PAGE_TOKEN":
+        return PageTokenExpired(SOURCE, f"{named} on {where}: {detail}")
+    if status == 429 or grpc == "RESOURCE_EXHAUSTED" or "quotaError" in codes:
+        return _throttled(config, named, where, detail, retry_delay_seconds(failures))
+    if status == 403 or grpc == "PERMISSION_DENIED" or "authorizationError" in codes:
+        hint = ""
+        if codes.get("authorizationError") == "USER_PERMISSION_DENIED":
+            hint = " (customers reached through a manager account need login_customer_id)"
+        return AuthError(SOURCE, f"permission denied, {named} on {where}: {detail}{hint}")
+    if 400 <= status < 500:
+        return TerminalError(SOURCE, f"request rejected, {named} on {where}: {detail}")
+    return None
+
+
+def _throttled(
+    config: GoogleAdsConfig, named: str, where: str, detail: str, delay: float | None
+) -> ConnectorError:
+    if "ACCESS_PROHIBITED" in named:
+        return TerminalError(SOURCE, f"{named} on {where}: {detail}")
+    if delay is not None and delay > config.max_retry_delay_seconds:
+        message = (
+            f"quota exhausted ({named} on {where}); Google asks to wait {delay:.0f} s, more "
+            f"than max_retry_delay_seconds={config.max_retry_delay_seconds:.0f}: this customer "
+            "fails for this run and syncs once the quota resets"
+        )
+        return RateLimited(SOURCE, message, retry_after=delay)
+    return RateLimited(SOURCE, f"throttled ({named} on {where}): {detail}", retry_after=delay)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What a customer's own settings change about reading it."""
+
+    customer_id: str
+    zone: ZoneInfo
+    currency: str | None
+
+
+class GoogleAdsClient:
+    """Posts GAQL searches for one configuration; remembers each customer's settings."""
+
+    def __init__(
+        self,
+        config: GoogleAdsConfig,
+        session: requests.Session,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.session = session
+        self.sleep = sleep
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.requests_made = 0
+        self._accounts: dict[str, Account] = {}
+
+    def search(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One search request; a quota retryDelay up to the configured cap is waited out."""
+        return retry_throttled(
+            lambda: self._post(customer_id, body),
+            attempts=self.config.max_attempts,
+            max_wait=self.config.max_retry_delay_seconds,
+            backoff=self.config.backoff_seconds,
+            sleep=self.sleep,
+        )
+
+    def _post(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        config = self.config
+        root = f"{config.base_url.rstrip('/')}/{config.api_version}"
+        response = self.session.post(f"{root}/customers/{customer_id}/googleAds:search", json=body)
+        self.requests_made += 1
+        return response_json(SOURCE, response, lambda r, b: classify_error(config, r, b))
+
+    def search_pages(
+        self, customer_id: str, query: str, settings: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of one query: the same query and settings, plus the page token."""
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"query": query}
+            body.update({"searchSettings": settings} if settings else {})
+            body.update({"pageToken": token} if token else {})
+            reply = self.search(customer_id, body)
+            yield reply
+            token = reply.get("nextPageToken") or None
+            if token is None:
+                return
+
+    def account(self, customer_id: str) -> Account:
+        """The customer's time zone and currency, read once per client."""
+        if customer_id not in self._accounts:
+            rows = self.search(customer_id, {"query": ACCOUNT_QUERY}).get("results") or []
+            customer = (rows[0].get("customer") or {}) if rows else {}
+            name = customer.get("timeZone")
+            try:
+                zone = ZoneInfo(str(name))
+            except (ZoneInfoNotFoundError, ValueError):
+                message = f"customer {customer_id}: unknown account time zone {name!r}"
+                raise TerminalError(SOURCE, message) from None
+            self._accounts[customer_id] = Account(customer_id, zone, customer.get("currencyCode"))
+        return self._accounts[customer_id]
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def open_session(
+    config: GoogleAdsConfig, sleep: Callable[[float], None] = time.sleep
+) -> GoogleAdsClient:
+    """A client whose transport retries 5xx (search is a read, so its POST is safe to
+    retry) and leaves 429 to ``retry_throttled``, which reads the body's retryDelay."""
+    retry = build_retry(
+        attempts=config.max_attempts,
+        backoff_factor=config.backoff_seconds,
+        methods=("POST",),
+        statuses=(500, 502, 503, 504),
+    )
+    session = PlatformSession(
+        SOURCE, timeout=(config.connect_timeout_seconds, config.timeout_seconds), retry=retry
+    )
+    for secret in config.secrets():
+        register_secret(secret.get_secret_value())
+    session.headers["Authorization"] = f"Bearer {config.access_token.get_secret_value()}"
+    if config.developer_token is not None and config.developer_token.get_secret_value():
+        session.headers["developer-token"] = config.developer_token.get_secret_value()
+    if config.login_customer_id:
+        session.headers["login-customer-id"] = config.login_customer_id
+    return GoogleAdsClient(config, session, sleep=sleep)
+
+
+class _LeadWalk:
+    """One customer's extraction: page numbers, the running cursor, notes to attach."""
+
+    def __init__(self, client: GoogleAdsClient, account: Account, notes: list[str]) -> None:
+        self.client = client
+        self.account = account
+        self.number = 0
+        self.cursor: datetime | None = None
+        self.notes = notes
+
+    def window(self, lower: datetime | None) -> Iterator[Page]:
+        """Every page of the query for submissions at or after ``lower``."""
+        literal = wall_time_literal(lower, self.account.zone) if lower is not None else None
+        cid, fetched = self.account.customer_id, 0
+        settings = {"returnTotalResultsCount": True}
+        for reply in self.client.search_pages(cid, lead_query(literal), settings):
+            records = list(reply.get("results") or [])
+            fetched += len(records)
+            if not reply.get("nextPageToken"):
+                self.notes.append(count_note(cid, reply.get("totalResultsCount"), fetched) or "")
+            yield self._page(records)
+
+    def _page(self, records: list[dict[str, Any]]) -> Page:
+        for moment in filter(None, map(submitted_at, records)):
+            self.cursor = max(self.cursor or moment, moment)
+        self.number += 1
+        notes, self.notes = tuple(filter(None, self.notes)), []
+        return Page(records, self.cursor, self.number, self.account.customer_id, notes)
+
+
+def pages(client: GoogleAdsClient, customer_id: str, start_for: StartFor) -> Iterator[Page]:
+    """Every lead form submission of one customer from its start, oldest first.
+
+    An expired page token restarts the query from the highest submission time seen
+    (inclusive: ties on that second are read again), at most ``MAX_RESTARTS`` times.
+    """
+    account = client.account(customer_id)
+    start = start_for(customer_id)
+    limit = client.config.retention_warning_days
+    walk = _LeadWalk(client, account, [retention_note(customer_id, start, client.clock(), limit)])
+    for attempt in range(MAX_RESTARTS + 1):
+        try:
+            yield from walk.window(walk.cursor or start)
+            return
+        except PageTokenExpired:
+            if attempt == MAX_RESTARTS:
+                raise
+            log.warning("google_ads %s: page token expired, restarting the window", customer_id)
+
+
+def spend(
+    client: GoogleAdsClient, customer_id: str, first_day: date, last_day: date
+) -> Iterator[list[CampaignDay]]:
+    """Daily cost, clicks and impressions per campaign, in the customer's currency."""
+    currency = client.account(customer_id).currency
+    query = SPEND_QUERY.format(first=first_day.isoformat(), last=last_day.isoformat())
+    for reply in client.search_pages(customer_id, query):
+        try:
+            yield [campaign_day(row, customer_id, currency) for row in reply.get("results") or []]
+        except (ValueError, TypeError, AttributeError) as error:
+            message = f"customer {customer_id}: unreadable spend row ({error})"
+            raise TerminalError(SOURCE, message) from None
+
+
+CONNECTOR = Connector(
+    name=SOURCE,
+    config_class=GoogleAdsConfig,
+    open=open_session,
+    accounts=accounts,
+    pages=pages,
+    to_lead=to_lead,
+    record_key=record_key,
+    doc_url="https://developers.google.com/google-ads/api/reference/rpc/v24/LeadFormSubmissionData",
+    spend_accounts=accounts,
+    spend=spend,
+)

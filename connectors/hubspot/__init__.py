@@ -1,0 +1,1 @@
+"""HubSpot CRM: contacts, owners and sales touches."""

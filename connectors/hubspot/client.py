@@ -1,0 +1,161 @@
+"""The HubSpot transport: one session per portal, its auth, pacing and error mapping.
+
+Docs followed:
+- Limits: https://developers.hubspot.com/docs/api/usage-details (429 ``policyName``
+  TEN_SECONDLY_ROLLING / SECONDLY / DAILY, ``X-HubSpot-RateLimit-*`` headers; the search
+  endpoints allow 5 requests per second per account)
+- Errors: https://developers.hubspot.com/docs/api/error-handling (``category`` such as
+  EXPIRED_AUTHENTICATION / INVALID_AUTHENTICATION, ``correlationId``)
+- OAuth: https://developers.hubspot.com/docs/api/oauth/tokens (see hubspot_auth)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from urllib3.response import BaseHTTPResponse
+
+from leadflow.connectors.errors import AuthError, ConnectorError, TerminalError
+from leadflow.connectors.http import (
+    ErrorClassifier,
+    PlatformRetry,
+    PlatformSession,
+    build_retry,
+    error_detail,
+    response_json,
+)
+from leadflow.connectors.hubspot.auth import TOKEN_PATH, HubSpotOAuth
+from leadflow.connectors.hubspot.config import HubSpotConfig
+
+SOURCE = "hubspot"
+
+
+class HubSpotRetry(PlatformRetry):
+    """Stop retrying once the daily allowance is spent: it resets at midnight, not soon."""
+
+    def give_up(self, response: BaseHTTPResponse) -> bool:
+        remaining = response.headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+        return response.status == 429 and remaining is not None and remaining.strip() == "0"
+
+
+def classify_error(response: requests.Response, body: Any) -> ConnectorError | None:
+    """HubSpot's error bodies: category for auth, policyName for rate limits."""
+    body = body if isinstance(body, Mapping) else {}
+    category = str(body.get("category", ""))
+    if response.status_code == 401 or category.endswith("_AUTHENTICATION"):
+        why = "token expired" if category == "EXPIRED_AUTHENTICATION" else "token refused"
+        return AuthError(SOURCE, f"{why} ({error_detail(body)}); re-authorize the HubSpot app")
+    if response.status_code == 429 and body.get("policyName") == "DAILY":
+        return TerminalError(
+            SOURCE, "daily API limit reached; the sync resumes after midnight (portal time)"
+        )
+    return None
+
+
+def classify_token_error(response: requests.Response, body: Any) -> ConnectorError | None:
+    """The token endpoint: a refused refresh token (400 BAD_REFRESH_TOKEN, 401) is final."""
+    known = classify_error(response, body) if response.status_code == 429 else None
+    if known is None and response.status_code in (400, 401, 403):
+        body = body if isinstance(body, Mapping) else {}
+        status = body.get("status") or body.get("category") or f"HTTP {response.status_code}"
+        known = AuthError(
+            SOURCE,
+            f"OAuth refresh token refused ({status}: {error_detail(body)}); "
+            "re-authorize the HubSpot app",
+        )
+    return known
+
+
+def open_session(config: HubSpotConfig) -> HubSpotClient:
+    """A client for one portal; search and batch read are reads, so POST is retried too."""
+    session = _session(config)
+    if config.uses_oauth:
+        assert config.client_id and config.client_secret and config.refresh_token
+        session.auth = HubSpotOAuth(
+            config.base_url.rstrip("/") + TOKEN_PATH,
+            config.client_id,
+            config.client_secret.get_secret_value(),
+            config.refresh_token.get_secret_value(),
+            _session(config),
+            classify=classify_token_error,
+            margin=config.token_refresh_margin_seconds,
+        )
+    else:
+        assert config.access_token is not None
+        session.headers["Authorization"] = f"Bearer {config.access_token.get_secret_value()}"
+    return HubSpotClient(config, session)
+
+
+def _session(config: HubSpotConfig) -> PlatformSession:
+    retry = build_retry(
+        HubSpotRetry,
+        attempts=config.max_attempts,
+        backoff_factor=config.backoff_seconds,
+        methods=("GET", "POST"),
+    )
+    timeout = (config.connect_timeout_seconds, config.timeout_seconds)
+    return PlatformSession(SOURCE, timeout=timeout, retry=retry)
+
+
+class HubSpotClient:
+    """Sends HubSpot requests and maps its error bodies; every search shares one pace."""
+
+    def __init__(self, config: HubSpotConfig, session: requests.Session) -> None:
+        self.config = config
+        self.session = session
+        self.requests_made = 0
+        self._pace = Pacer(config.search_requests_per_second)
+
+    def search(self, body: Mapping[str, Any], object_type: str = "contacts") -> dict[str, Any]:
+        """``POST /crm/v3/objects/{object_type}/search``, paced under the search limit."""
+        self._pace.wait()
+        return self.post(f"/crm/v3/objects/{object_type}/search", body)
+
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        classify: ErrorClassifier = classify_error,
+    ) -> dict[str, Any]:
+        return self._send("GET", path, classify, params=dict(params or {}))
+
+    def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return self._send("POST", path, classify_error, json=body)
+
+    def _send(
+        self, method: str, path: str, classify: ErrorClassifier, **kwargs: Any
+    ) -> dict[str, Any]:
+        url = self.config.base_url.rstrip("/") + path
+        response = self.session.request(method, url, **kwargs)
+        self.requests_made += 1
+        return response_json(SOURCE, response, classify)
+
+    def close(self) -> None:
+        close_auth = getattr(self.session.auth, "close", None)
+        if callable(close_auth):
+            close_auth()
+        self.session.close()
+
+
+class Pacer:
+    """Spaces calls at least ``1 / rate`` seconds apart, so searches stay under the
+    documented per-second limit instead of bouncing off it (written by hand: a dozen
+    lines, where a token-bucket library would add a dependency for one call site)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.next_at = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            delay = self.next_at - now
+            self.next_at = max(now, self.next_at) + self.interval
+        if delay > 0:
+            time.sleep(delay)

@@ -1,0 +1,1 @@
+"""LinkedIn Lead Sync and ad analytics."""

@@ -1,0 +1,1 @@
+"""Mailchimp audiences and email activity."""

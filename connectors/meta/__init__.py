@@ -1,0 +1,1 @@
+"""Meta Lead Ads and Ads Insights through the Graph API."""

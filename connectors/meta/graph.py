@@ -1,0 +1,205 @@
+"""The Graph API transport for the Meta connector: errors, throttling, retries, paging.
+
+Docs followed:
+- Errors: https://developers.facebook.com/docs/graph-api/guides/error-handling (``{"error":
+  {message, type, code, error_subcode, is_transient, fbtrace_id}}``, mostly with HTTP 400;
+  1, 2: temporary, retry; 4, 17, 32, 341, 613: throttled; 190 (and 102): token expired or
+  revoked, get a new one; 10 and 200-299: permission missing)
+- Rate limits: https://developers.facebook.com/docs/graph-api/overview/rate-limiting (no
+  Retry-After: ``X-Business-Use-Case-Usage`` = ``{business_id: [{type, call_count,
+  total_cputime, total_time, estimated_time_to_regain_access (minutes)}]}``, sent on error
+  responses too; business use case throttling codes 80000-80014)
+- Paging: https://developers.facebook.com/docs/graph-api/results (cursor paging: ``limit``,
+  ``after`` = ``paging.cursors.after``; the last page is the one without ``paging.next``; a
+  page may be short, even empty, while ``next`` exists)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from leadflow.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    RateLimited,
+    TerminalError,
+    TransientError,
+)
+from leadflow.connectors.http import redact, response_json, retry_throttled
+from leadflow.connectors.meta.fields import SOURCE
+
+if TYPE_CHECKING:
+    from leadflow.connectors.meta.connector import MetaConfig
+
+T = TypeVar("T")
+
+# Error codes: https://developers.facebook.com/docs/graph-api/guides/error-handling and
+# https://developers.facebook.com/docs/graph-api/overview/rate-limiting
+THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80015)})
+TRANSIENT_CODES = frozenset({1, 2})
+TOKEN_CODES = frozenset({102, 190})
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+
+
+class GraphTransientError(TransientError):
+    """Meta says the failure is temporary (codes 1 and 2, or ``is_transient``)."""
+
+
+def _where(response: requests.Response) -> str:
+    request = response.request
+    path = urlsplit(request.url or "").path if request is not None else "?"
+    return f"{request.method if request is not None else 'GET'} {path}"
+
+
+def _code(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _regain_minutes(usage: Any) -> list[float]:
+    """Every positive ``estimated_time_to_regain_access`` in a usage header's JSON."""
+    entries = [
+        entry
+        for value in (usage.values() if isinstance(usage, dict) else [])
+        for entry in (value if isinstance(value, list) else [value])
+        if isinstance(entry, dict)
+    ]
+    found = (entry.get("estimated_time_to_regain_access") for entry in entries)
+    return [float(m) for m in found if isinstance(m, int | float) and m > 0]
+
+
+def throttle_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds until access returns: the largest ``estimated_time_to_regain_access`` (minutes)
+    of ``X-Business-Use-Case-Usage``, else ``X-Ad-Account-Usage``'s ``reset_time_duration``."""
+    try:
+        minutes = _regain_minutes(json.loads(headers.get("X-Business-Use-Case-Usage") or "{}"))
+        if minutes:
+            return max(minutes) * 60
+        account = json.loads(headers.get("X-Ad-Account-Usage") or "{}")
+    except ValueError:
+        return None
+    reset = account.get("reset_time_duration") if isinstance(account, dict) else None
+    return float(reset) if isinstance(reset, int | float) and reset > 0 else None
+
+
+def _detail(error: Mapping[str, Any], where: str) -> str:
+    code, subcode = error.get("code"), error.get("error_subcode")
+    message = redact(str(error.get("message") or "no message"))[:300]
+    trace = f" (fbtrace_id {error['fbtrace_id']})" if error.get("fbtrace_id") else ""
+    return f"code {code}{f'/{subcode}' if subcode else ''} on {where}: {message}{trace}"
+
+
+def classify_error(response: requests.Response, body: Any) -> ConnectorError | None:
+    """Meta's error envelope: the code, not the HTTP status, says what happened."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if not isinstance(error, Mapping):
+        return None
+    code, detail = _code(error.get("code")), _detail(error, _where(response))
+    if code in THROTTLE_CODES:
+        wait = throttle_wait(response.headers)
+        return RateLimited(SOURCE, f"throttled ({detail})", retry_after=wait)
+    if code in TOKEN_CODES:
+        return AuthError(SOURCE, f"access token expired or revoked ({detail}); re-authorize "
+                         "the Meta app and configure a new Page access token")  # fmt: skip
+    if code in PERMISSION_CODES:
+        return AuthError(SOURCE, f"permission missing ({detail}); re-authorize with "
+                         "leads_retrieval, ads_management and ads_read")  # fmt: skip
+    if code in TRANSIENT_CODES or error.get("is_transient") is True:
+        return GraphTransientError(SOURCE, f"temporary Graph API failure ({detail})")
+    return TerminalError(SOURCE, f"request rejected (HTTP {response.status_code}, {detail})")
+
+
+class MetaClient:
+    """GETs Graph API nodes and edges; retries what Meta says is worth retrying."""
+
+    def __init__(self, config: MetaConfig, session: requests.Session) -> None:
+        self.config = config
+        self.session = session
+        self.requests_made = 0
+        self.sleep: Callable[[float], None] = time.sleep
+        self.currencies: dict[str, str | None] = {}
+
+    def url(self, path: str) -> str:
+        root = self.config.base_url.rstrip("/")
+        return f"{root}/{self.config.api_version}/{path.lstrip('/')}"
+
+    def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """One node or one page of an edge, after throttle waits and transient retries."""
+
+        def once() -> dict[str, Any]:
+            response = self.session.get(self.url(path), params=dict(params))
+            self.requests_made += 1
+            body = response_json(SOURCE, response, classify_error)
+            if not isinstance(body, dict):
+                raise TransientError(SOURCE, f"GET {path}: the body is not a JSON object")
+            return body
+
+        return self._retrying(lambda: self._throttled(once))
+
+    def _throttled(self, call: Callable[[], T]) -> T:
+        try:
+            return retry_throttled(
+                call,
+                attempts=self.config.max_attempts,
+                max_wait=self.config.max_throttle_wait_seconds,
+                backoff=self.config.backoff_seconds,
+                sleep=self.sleep,
+            )
+        except RateLimited as error:
+            detail = str(error).removeprefix(f"{SOURCE}: ")
+            raise RateLimited(
+                SOURCE, f"gave up waiting for Meta's throttle, try later: {detail}",
+                retry_after=error.retry_after,
+            ) from None  # fmt: skip
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        """Meta's transient errors (codes 1, 2, is_transient) are retried a few times."""
+        for attempt in range(1, self.config.max_attempts + 1):
+            try:
+                return call()
+            except GraphTransientError:
+                if attempt >= self.config.max_attempts:
+                    raise
+                self.sleep(self.config.backoff_seconds * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    def edge(self, path: str, params: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
+        """Every page of an edge, each with a flag that is True on the last one.
+
+        The next page is asked for with ``after`` rather than by following ``paging.next``,
+        a full URL that would leave the configured base URL and parameters behind.
+        """
+        after: str | None = None
+        while True:
+            query = {**params, **({"after": after} if after else {})}
+            body = self.get(path, query)
+            following = _next_cursor(path, body.get("paging") or {})
+            yield body, following is None
+            if following is None:
+                return
+            if following == after:
+                raise TerminalError(SOURCE, f"GET {path}: the paging cursor did not advance")
+            after = following
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _next_cursor(path: str, paging: Mapping[str, Any]) -> str | None:
+    """The ``after`` cursor of the next page, or None on the last page (no ``next``)."""
+    if not paging.get("next"):
+        return None
+    after = (paging.get("cursors") or {}).get("after")
+    if not after:  # fall back on the cursor inside the next page's URL
+        after = (parse_qs(urlsplit(str(paging["next"])).query).get("after") or [None])[0]
+    if not after:
+        raise TerminalError(SOURCE, f"GET {path}: paging.next without an after cursor")
+    return str(after)

@@ -1,0 +1,1 @@
+"""The BI views the warehouse serves to BI tools."""

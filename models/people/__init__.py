@@ -1,0 +1,1 @@
+"""People: identity resolution, classification, scores and rules (pure), and their stores."""

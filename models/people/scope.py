@@ -1,0 +1,128 @@
+"""Which people a classification run must look at: those whose facts changed since the last one.
+
+Classification is a pure function of a person's facts (leads, events, touches), the rules
+and ``now``. Between two runs its answer can change only when:
+
+- one of the person's facts was loaded or changed (``last_changed_at`` after the previous
+  run's fact watermark: the largest ``last_changed_at`` it saw);
+- identity moved a lead, event or touch to or from the person (``save_identity`` says who);
+- a fact dated after the previous run's ``now`` is no longer in the future (classification
+  ignores what happens after ``now``);
+- the rules changed (then everyone is classified);
+- time passed: engagement decays. Stage, lifecycle and ``qualified_at`` do not move on time
+  alone (a score can only first cross its threshold at an event, and stages only move
+  forward), but the stored ``engagement`` score and its reasons age, so a person with a
+  non-zero score is rescored once their classification is older than ``rescore_after``.
+
+The state (fact watermark, rules fingerprint, last ``now``) is the ``step_state`` row
+``classification``, saved in the transaction of the last batch, so a run that fails part
+way leaves the watermark where it was and the next run redoes what is left. Every flow
+that loads facts holds the warehouse's sync lock while it loads and classifies
+(``leadflow import`` and the ``import-csv`` flow too), so no load commits behind the
+watermark while it is read, and a later load carries a later stamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadflow.models.people.rules import Rules
+from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
+from leadflow.models.warehouse.tables import engagement_events, leads, people, sales_touches
+
+STEP = "classification"
+FACT_TABLES = (leads, engagement_events, sales_touches)
+# The column dating each fact: a fact dated after ``now`` is ignored until ``now`` passes it.
+FACT_DATES = {"leads": "created_at", "engagement_events": "occurred_at",
+              "sales_touches": "occurred_at"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScopeState:
+    """What the previous classification run saw."""
+
+    watermark: datetime | None
+    rules: str | None
+    now: datetime | None
+
+
+def rules_fingerprint(rules: Rules) -> str:
+    """A short hash of the rules: a different one means every person is classified again."""
+    return settings_fingerprint(rules)
+
+
+def read_state(conn: Connection) -> ScopeState | None:
+    """The previous run's state, or None when no run finished (classify everyone)."""
+    found = read_step(conn, STEP)
+    if found is None:
+        return None
+    watermark, state = found
+    seen_now = state.get("now")
+    return ScopeState(
+        watermark=watermark,
+        rules=state.get("rules"),
+        now=datetime.fromisoformat(seen_now) if seen_now else None,
+    )
+
+
+def save_state(conn: Connection, watermark: datetime | None, rules: str, now: datetime) -> None:
+    """Record what this run saw (in the caller's transaction, after its last batch)."""
+    save_step(conn, STEP, watermark, {"rules": rules, "now": now.isoformat()}, now)
+
+
+def fact_watermark(conn: Connection) -> datetime | None:
+    """The latest ``last_changed_at`` of any fact: the next run looks after it."""
+    latest = [
+        conn.execute(sa.select(sa.func.max(t.c.last_changed_at))).scalar() for t in FACT_TABLES
+    ]
+    found = [moment for moment in latest if moment is not None]
+    return max(found, default=None)
+
+
+def changed_lead_keys(conn: Connection, since: datetime) -> set[tuple[str, str]]:
+    """Leads loaded or changed after ``since``."""
+    query = sa.select(leads.c.source, leads.c.source_lead_id).where(leads.c.last_changed_at > since)
+    return {(source, lead_id) for source, lead_id in conn.execute(query)}
+
+
+def people_to_classify(
+    conn: Connection,
+    state: ScopeState,
+    now: datetime,
+    rescore_after: timedelta,
+) -> set[str]:
+    """People whose classification may differ from the stored one (see the module doc)."""
+    found: set[str] = set()
+    for table in FACT_TABLES:
+        dated = table.c[FACT_DATES[table.name]]
+        when = []
+        if state.watermark is not None:
+            when.append(table.c.last_changed_at > state.watermark)
+        if state.now is not None:
+            when.append(sa.and_(dated > state.now, dated <= now))
+        if when:
+            query = sa.select(table.c.person_id).where(
+                table.c.person_id.is_not(None), sa.or_(*when)
+            )
+            found.update(_ids(conn, query.distinct()))
+    p = people.c
+    stale = sa.and_(p.engagement > 0, p.classified_at < now - rescore_after)
+    query = sa.select(p.person_id).where(sa.or_(p.classified_at.is_(None), stale))
+    found.update(_ids(conn, query))
+    return found
+
+
+def qualified_count(conn: Connection) -> int:
+    """People qualified now (stage ``qualified``), classified this run or before."""
+    query = sa.select(sa.func.count()).where(people.c.stage == "qualified")
+    return conn.execute(query.select_from(people)).scalar_one()
+
+
+def _ids(conn: Connection, query: sa.Select[Any]) -> Iterable[str]:
+    return (row[0] for row in conn.execute(query))

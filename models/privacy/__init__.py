@@ -1,0 +1,1 @@
+"""Privacy: hashed identifiers, the suppression list and erasure."""

@@ -1,0 +1,2 @@
+"""Canonical records every connector produces, and their pure helpers (normalizers, JSON, hashes).
+Imports nothing of the project."""

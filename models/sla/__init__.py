@@ -1,0 +1,2 @@
+"""The marketing-sales SLA: the business-hours clock, its configuration and evaluation (pure), and
+its store."""

@@ -1,0 +1,240 @@
+"""Reading the SLA's facts from the warehouse and storing its evaluations and roll-ups.
+
+Qualifications are the ``mql`` stage transitions (plus ``people.qualified_at``, which the
+classifier keeps exact); touches are ``sales_touches`` resolved to people; decisions are
+the transitions to ``sql`` (accepted) and to ``nurture`` for a sales rejection. The rep who
+answers for a person is the owner of their most recently updated owned lead.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadflow.models.records.encoding import chunks
+from leadflow.models.sla.evaluate import (
+    STORED_COLUMNS,
+    UNASSIGNED,
+    Decision,
+    Facts,
+    History,
+    Qualification,
+    StatusGroup,
+    Touch,
+)
+from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
+from leadflow.models.warehouse.tables import (
+    leads,
+    people,
+    sales_reps,
+    sales_touches,
+    stage_transitions,
+)
+from leadflow.models.warehouse.upsert import upsert
+
+REJECTED_REASON = "sales:rejected"
+CONNECTED_OUTCOMES = {("call", "connected"), ("meeting", "completed")}
+HISTORY_COLUMNS = ("status", "breach_recorded_at", "breach_run_id", "revised_at",
+                   "first_evaluated_at")  # fmt: skip
+
+
+def read_facts(conn: Connection, person_ids: Collection[str] | None = None) -> list[Facts]:
+    """Every qualification in the warehouse (or of ``person_ids``) with its person's
+    touches and decisions."""
+    ids = None if person_ids is None else sorted(person_ids)
+    owners = _owners(conn, ids)
+    fits = dict(_select(conn, sa.select(people.c.person_id, people.c.fit), people.c.person_id, ids))
+    touches = _touches(conn, ids)
+    decisions = _decisions(conn, ids)
+    starts: dict[str, list[tuple[datetime, bool]]] = defaultdict(list)
+    for person_id, start in _qualifications(conn, ids):
+        starts[person_id].append((start, False))
+    for person_id, made in decisions.items():
+        starts[person_id].extend(
+            (at, True) for at in unanswered_rejections(starts[person_id], made)
+        )
+    facts = []
+    for person_id in sorted(starts):
+        rep_source, rep_id, team = owners.get(person_id, (None, None, UNASSIGNED))
+        for start, inferred in sorted(starts[person_id]):
+            q = Qualification(
+                person_id, start, fits.get(person_id), rep_id, rep_source, team, inferred
+            )
+            facts.append(Facts(q, touches.get(person_id, ()), decisions.get(person_id, ())))
+    return facts
+
+
+def people_with_sla(conn: Connection) -> set[str]:
+    """Everyone a full evaluation must look at: people with a qualification, a sales
+    decision or a stored evaluation (whose qualification may be gone)."""
+    t, e = stage_transitions, sla_evaluations
+    queries = (
+        sa.select(t.c.person_id).where(t.c.to_lifecycle.in_(("mql", "sql", "nurture"))),
+        sa.select(people.c.person_id).where(people.c.qualified_at.is_not(None)),
+        sa.select(e.c.person_id),
+    )
+    return {row[0] for query in queries for row in conn.execute(query.distinct())}
+
+
+def _select(
+    conn: Connection,
+    query: sa.Select[Any],
+    column: sa.ColumnElement[Any],
+    ids: Sequence[str] | None,
+) -> Iterator[sa.Row[Any]]:
+    """Rows of ``query``; with ``ids``, only those whose ``column`` is one of them (chunked)."""
+    if ids is None:
+        yield from conn.execute(query)
+        return
+    for chunk in chunks(ids):
+        yield from conn.execute(query.where(column.in_(chunk)))
+
+
+def unanswered_rejections(
+    starts: Sequence[tuple[datetime, bool]], decisions: Sequence[Decision]
+) -> list[datetime]:
+    """Rejections that answer no qualification: the first decision after each qualification
+    answers it; a rejection answering none is a hand-over whose time was not kept."""
+    answered = set()
+    for start, _ in starts:
+        first = next((d for d in decisions if d.at >= start), None)
+        if first is not None:
+            answered.add(first)
+    return [d.at for d in decisions if not d.accepted and d not in answered]
+
+
+def _qualifications(conn: Connection, ids: Sequence[str] | None) -> set[tuple[str, datetime]]:
+    t = stage_transitions
+    mql = sa.select(t.c.person_id, t.c.at).where(t.c.to_lifecycle == "mql")
+    found = set(_select(conn, mql, t.c.person_id, ids))
+    query = sa.select(people.c.person_id, people.c.qualified_at).where(
+        people.c.qualified_at.is_not(None)
+    )
+    found.update(_select(conn, query, people.c.person_id, ids))
+    return {(person_id, at) for person_id, at in found}
+
+
+def _owners(conn: Connection, ids: Sequence[str] | None) -> dict[str, tuple[str, str, str]]:
+    """person_id -> (rep source, rep id, team) from their latest owned lead."""
+    teams = {
+        (source, rep_id): team or UNASSIGNED
+        for source, rep_id, team in conn.execute(
+            sa.select(sales_reps.c.source, sales_reps.c.rep_id, sales_reps.c.team)
+        )
+    }
+    query = (
+        sa.select(leads.c.person_id, leads.c.source, leads.c.owner_id)
+        .where(leads.c.person_id.is_not(None), leads.c.owner_id.is_not(None))
+        .order_by(leads.c.person_id, leads.c.updated_at, leads.c.source, leads.c.source_lead_id)
+    )
+    owners: dict[str, tuple[str, str, str]] = {}
+    for person_id, source, owner_id in _select(conn, query, leads.c.person_id, ids):  # latest wins
+        owners[person_id] = (source, owner_id, teams.get((source, owner_id), UNASSIGNED))
+    return owners
+
+
+def _touches(conn: Connection, ids: Sequence[str] | None) -> dict[str, list[Touch]]:
+    t = sales_touches
+    query = sa.select(
+        t.c.person_id, t.c.source, t.c.touch_id, t.c.occurred_at, t.c.owner_id,
+        t.c.direction, t.c.touch_type, t.c.outcome,
+    ).where(t.c.person_id.is_not(None))  # fmt: skip
+    seen: set[tuple[str, str, str]] = set()
+    touches: dict[str, list[Touch]] = defaultdict(list)
+    rows = _select(conn, query, t.c.person_id, ids)
+    for person_id, source, touch_id, at, owner, direction, kind, outcome in rows:
+        if (person_id, source, touch_id) in seen:  # one activity on two of their leads
+            continue
+        seen.add((person_id, source, touch_id))
+        kind, direction = (kind or "").lower(), (direction or "").lower()
+        outbound = owner is not None and (direction == "outbound" or kind == "meeting")
+        connected = direction == "inbound" or (kind, (outcome or "").lower()) in CONNECTED_OUTCOMES
+        touches[person_id].append(Touch(at, outbound, connected))
+    for items in touches.values():
+        items.sort(key=lambda touch: touch.at)
+    return touches
+
+
+def _decisions(conn: Connection, ids: Sequence[str] | None) -> dict[str, list[Decision]]:
+    t = stage_transitions
+    query = sa.select(t.c.person_id, t.c.at, t.c.to_lifecycle, t.c.reasons).where(
+        t.c.to_lifecycle.in_(("sql", "nurture"))
+    )
+    decisions: dict[str, list[Decision]] = defaultdict(list)
+    for person_id, at, lifecycle, reasons in _select(conn, query, t.c.person_id, ids):
+        if lifecycle == "sql":
+            decisions[person_id].append(Decision(at, accepted=True))
+        elif any(str(r).startswith(REJECTED_REASON) for r in reasons or ()):
+            decisions[person_id].append(Decision(at, accepted=False))
+    for items in decisions.values():
+        items.sort(key=lambda decision: decision.at)
+    return decisions
+
+
+def read_history(
+    conn: Connection, person_ids: Collection[str] | None = None
+) -> dict[tuple[str, str, datetime], History]:
+    """Every stored evaluation's history (or those of ``person_ids``), with its stored
+    columns (to skip unchanged rows)."""
+    e = sla_evaluations
+    where = {name: i for i, name in enumerate(STORED_COLUMNS)}
+    picks = [where[name] for name in HISTORY_COLUMNS]
+    query = sa.select(e.c.rule, e.c.person_id, e.c.clock_start, *(e.c[c] for c in STORED_COLUMNS))
+    history = {}
+    ids = None if person_ids is None else sorted(person_ids)
+    for rule, person_id, start, *rest in _select(conn, query, e.c.person_id, ids):
+        stored = tuple(rest)
+        history[(rule, person_id, start)] = History(*(stored[i] for i in picks), stored=stored)
+    return history
+
+
+def store_evaluations(
+    conn: Connection,
+    rows: Sequence[dict[str, Any]],
+    stale: Iterable[tuple[str, str, datetime]],
+) -> None:
+    """Upsert ``rows`` (this run's new or changed evaluations) and delete those whose
+    qualification is gone."""
+    key = ("rule", "person_id", "clock_start")
+    columns = [
+        c.name for c in sla_evaluations.columns if c.name not in (*key, "first_evaluated_at")
+    ]
+    for batch in chunks(list(rows), 5000):
+        upsert(conn, sla_evaluations, batch, key, columns)
+    e = sla_evaluations
+    gone = [{"r": rule, "p": person_id, "s": start} for rule, person_id, start in stale]
+    if gone:  # one executemany, not a statement per row
+        match = (e.c.rule == sa.bindparam("r"), e.c.person_id == sa.bindparam("p"),
+                 e.c.clock_start == sa.bindparam("s"))  # fmt: skip
+        conn.execute(e.delete().where(*match), gone)
+
+
+def store_results(conn: Connection, rows: Sequence[dict[str, Any]], run_id: str) -> None:
+    """Replace the roll-ups of ``run_id`` (a re-run of the same run is idempotent)."""
+    conn.execute(sla_results.delete().where(sla_results.c.run_id == run_id))
+    for batch in chunks(list(rows), 5000):
+        conn.execute(sla_results.insert(), list(batch))
+
+
+def status_groups(conn: Connection) -> list[StatusGroup]:
+    """The stored evaluations counted by what the roll-ups read (one GROUP BY)."""
+    e = sla_evaluations
+    columns = [e.c[name] for name in ("rule", "period_month", "period_week", "status", "team",
+                                      "rep_id", "rep_source")]  # fmt: skip
+    query = sa.select(*columns, sa.func.count()).group_by(*columns)
+    return [StatusGroup(*row) for row in conn.execute(query)]
+
+
+def all_qualifications(conn: Connection) -> list[Qualification]:
+    """Every qualification with its team (what the volume roll-ups count)."""
+    owners = _owners(conn, None)
+    found = []
+    for person_id, start in sorted(_qualifications(conn, None)):
+        rep_source, rep_id, team = owners.get(person_id, (None, None, UNASSIGNED))
+        found.append(Qualification(person_id, start, None, rep_id, rep_source, team))
+    return found

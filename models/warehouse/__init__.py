@@ -1,0 +1,1 @@
+"""The warehouse itself: engines, tables, migrations, upserts and the run lock."""

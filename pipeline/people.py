@@ -1,0 +1,138 @@
+"""Resolve people across platforms, then classify each: the warehouse glue, no Prefect.
+
+Identity resolution runs over every lead's keys in one transaction (it must see them all
+to join them), but rebuilds only the profiles of people whose leads changed. Classification
+then runs in batches of ``BATCH_SIZE`` people, one transaction each, so a failure keeps the
+batches already done and a rerun finishes the rest.
+
+Only the people whose classification can differ from the stored one are classified: those
+whose facts changed since the last run, whom identity touched, whose dated facts stopped
+being in the future, or whose non-zero engagement score is older than ``rescore_after``
+(``leadflow.models.people.scope`` says why that is exact). New rules, a first run, or ``full=True``
+classify everyone.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from leadflow.models.people.classify import classify, transitions
+from leadflow.models.people.identity import resolve
+from leadflow.models.people.rules import Rules
+from leadflow.models.people.scope import (
+    changed_lead_keys,
+    fact_watermark,
+    people_to_classify,
+    qualified_count,
+    read_state,
+    rules_fingerprint,
+    save_state,
+)
+from leadflow.models.people.store import (
+    read_lead_keys,
+    read_person_facts,
+    read_previous_person_ids,
+    save_classifications,
+    save_identity,
+)
+from leadflow.models.privacy.suppression import refresh_email_hashes
+from leadflow.models.records.encoding import chunks, require_aware
+from leadflow.models.warehouse.engine import analyze
+from leadflow.models.warehouse.tables import engagement_events, leads, people, sales_touches
+
+log = logging.getLogger(__name__)
+Logger = logging.Logger | logging.LoggerAdapter
+BATCH_SIZE = 2_000
+RESCORE_AFTER = timedelta(hours=12)
+NOTES_LOGGED = 20  # identity notes (phones too shared to match on) logged per run
+
+
+def resolve_and_classify(
+    engine: Engine,
+    *,
+    rules: Rules,
+    now: datetime,
+    run_id: str,
+    logger: Logger | None = None,
+    batch_size: int = BATCH_SIZE,
+    hash_salt: str | None = None,
+    rescore_after: timedelta = RESCORE_AFTER,
+    full: bool = False,
+) -> dict[str, Any]:
+    """Resolve every lead into people, store them, and classify who needs it as of ``now``.
+
+    Returns {people, merged, classified, transitions, qualified}: people resolved, merges
+    this run, people classified this run, new stage transitions stored, people qualified
+    now. Rerunning with the same data adds no transition and keeps every person id.
+    With ``hash_salt`` (privacy.hash_salt), ``people.email_hash`` is brought up to date too.
+    """
+    logger = logger or log
+    require_aware(now=now)
+    fingerprint = rules_fingerprint(rules)
+    with engine.begin() as conn:
+        state = None if full else read_state(conn)
+        if state is not None and state.rules != fingerprint:
+            logger.info("classification rules changed: classifying everyone")
+            state = None
+        watermark = fact_watermark(conn)
+        changed = None
+        if state is not None and state.watermark is not None:
+            changed = changed_lead_keys(conn, state.watermark)
+        keys, previous = read_lead_keys(conn), read_previous_person_ids(conn)
+        resolution = resolve(keys, previous)
+        identity = save_identity(
+            conn, resolution, now, run_id, changed=changed, keys=keys, previous=previous
+        )
+        del keys, previous
+        if hash_salt:
+            refresh_email_hashes(conn, hash_salt)
+        # Person ids were just written: PostgreSQL must know before batches read by them.
+        analyze(conn, leads, engagement_events, sales_touches, people)
+        chosen = resolution.person_ids()
+        if state is not None:
+            chosen &= people_to_classify(conn, state, now, rescore_after) | identity.affected
+    notes = resolution.notes
+    del resolution  # every lead's person id: not needed while classifying
+    for note in notes[:NOTES_LOGGED]:
+        logger.warning("identity: %s", note)
+    if len(notes) > NOTES_LOGGED:  # a million leads had 12,000 shared phones
+        more = len(notes) - NOTES_LOGGED
+        logger.warning("identity: %d more notes like these not logged", more)
+    logger.info(
+        "identity: %d people (%d new, %d profiles changed), %d merged; re-pointed %d leads, "
+        "%d event emails, %d touched leads; %d people to classify",
+        identity.people,
+        identity.new_people,
+        identity.changed_profiles,
+        identity.merged,
+        identity.leads,
+        identity.events,
+        identity.touches,
+        len(chosen),
+    )
+    classified = new_transitions = 0
+    batches = list(chunks(sorted(chosen), batch_size)) or [[]]
+    for number, batch in enumerate(batches, start=1):
+        with engine.begin() as conn:
+            results = []
+            for facts in read_person_facts(conn, batch):
+                found = classify(facts, rules, now)
+                results.append((facts.person_id, found, transitions(facts.previous, found, now)))
+            new_transitions += save_classifications(conn, results, now, run_id)
+            if number == len(batches):  # the watermark moves with the last batch only
+                save_state(conn, watermark, fingerprint, now)
+                qualified = qualified_count(conn)
+        classified += len(results)
+    summary = {
+        "people": identity.people,
+        "merged": identity.merged,
+        "classified": classified,
+        "transitions": new_transitions,
+        "qualified": qualified,
+    }
+    logger.info("classification: %s", summary)
+    return summary

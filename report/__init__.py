@@ -1,0 +1,1 @@
+"""The HTML report and its data, read from the BI views."""

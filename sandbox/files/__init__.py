@@ -1,0 +1,1 @@
+"""Sample lead export files as the platforms write them."""

@@ -1,0 +1,1 @@
+"""The LinkedIn Marketing API sandbox server."""

@@ -1,0 +1,1 @@
+"""The Mailchimp Marketing API sandbox server."""

@@ -1,0 +1,1 @@
+"""The Meta Graph API sandbox server."""

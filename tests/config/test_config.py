@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leadflow.config.settings import ConfigError, interpolate, load_settings
+
+SECRET = "pat-na1-0123456789abcdef"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "leadflow.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_when_no_file_is_chosen(monkeypatch):
+    monkeypatch.delenv("LEADFLOW_CONFIG", raising=False)
+    settings = load_settings(None, env={})
+    assert settings.warehouse_url == "sqlite:///leadflow.db"
+    assert settings.sources == {}
+
+
+def test_example_file_loads_with_its_secret_from_the_environment():
+    example = Path(__file__).parents[2] / "leadflow.example.yaml"
+    env = {
+        "HUBSPOT_ACCESS_TOKEN": SECRET,
+        "META_ACCESS_TOKEN": "meta-token-abcdef",
+        "GOOGLE_ADS_ACCESS_TOKEN": "google-token-abcdef",
+        "LINKEDIN_ACCESS_TOKEN": "linkedin-token-abcdef",
+        "MAILCHIMP_API_KEY": "0123456789abcdef-us21",
+    }
+    settings = load_settings(example, env=env)
+    assert set(settings.sources) == {"hubspot", "meta", "google_ads", "linkedin", "mailchimp"}
+    assert settings.csv_imports[1].mapping == "crm_export" in settings.csv_mappings
+    assert settings.sources["google_ads"].customer_ids == ["1234567890"]
+    hubspot = settings.sources["hubspot"]
+    assert hubspot.type == "hubspot"
+    assert hubspot.access_token.get_secret_value() == SECRET
+    assert SECRET not in repr(settings)
+
+
+def test_env_var_chooses_the_file(tmp_path, monkeypatch):
+    path = write(tmp_path, "timezone: Europe/Berlin\n")
+    monkeypatch.setenv("LEADFLOW_CONFIG", str(path))
+    assert load_settings().timezone == "Europe/Berlin"
+
+
+def test_interpolation_with_default_and_missing_variable():
+    tree = {"a": "${X:-fallback}", "b": ["${Y}"], "c": 3}
+    assert interpolate(tree, {"Y": "why"}) == {"a": "fallback", "b": ["why"], "c": 3}
+    with pytest.raises(ConfigError, match=r"b\[0\]: environment variable Y is not set"):
+        interpolate(tree, {})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "timezone: Mars/Olympus\n", "timezone: Value error, not an IANA", id="bad-zone"
+        ),
+        pytest.param("colour: blue\n", "colour: Extra inputs", id="unknown-key"),
+        pytest.param(
+            "sources:\n  hubspot:\n    portal_id: '1'\n",
+            "sources.hubspot.access_token: Field required",
+            id="missing-token",
+        ),
+        pytest.param(
+            "sources:\n  crm:\n    type: salesforce\n",
+            "sources.crm.type: unknown source type",
+            id="unknown-type",
+        ),
+        pytest.param("sources: [\n", "not valid YAML at line", id="bad-yaml"),
+        pytest.param("default_region: USA\n", "default_region: Value error", id="bad-region"),
+    ],
+)
+def test_errors_name_the_file_and_the_key(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert str(path) in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_validation_errors_never_print_a_secret(tmp_path):
+    # page_size is wrong, so validation fails while the token is present.
+    text = (
+        "sources:\n  hubspot:\n    access_token: ${TOKEN}\n    portal_id: '1'\n"
+        "    page_size: 5000\n    base_url: 12\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), env={"TOKEN": SECRET})
+    assert "sources.hubspot.page_size" in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_a_secret_given_where_a_number_belongs_is_not_echoed(tmp_path):
+    text = "sources:\n  hubspot:\n    access_token: x\n    portal_id: '1'\n    page_size: ${T}\n"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), env={"T": SECRET})
+    assert SECRET not in str(caught.value)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read the configuration file"):
+        load_settings(tmp_path / "nope.yaml", env={})
+
+
+def test_csv_import_naming_an_unknown_mapping_is_a_config_error(tmp_path):
+    text = "csv_imports:\n  - path: x.csv\n    source: crm\n    mapping: nope\n"
+    with pytest.raises(ConfigError, match="no csv_mappings entry named 'nope'"):
+        load_settings(write(tmp_path, text), env={})

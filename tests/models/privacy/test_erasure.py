@@ -1,0 +1,220 @@
+"""Erasure: forget leaves no trace of the person in any table, only salted hashes, and
+the suppression list keeps them out of later loads. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from leadflow.models.privacy.erasure import forget
+from leadflow.models.privacy.suppression import (
+    Suppression,
+    SuppressionError,
+    drop_suppressed,
+    identifier_hash,
+    refresh_email_hashes,
+)
+from leadflow.models.records.activity import EngagementEvent, SalesTouch
+from leadflow.models.records.leads import Lead, Rejected
+from leadflow.models.warehouse.tables import (
+    engagement_events,
+    leads,
+    people,
+    person_merges,
+    quarantine,
+    sales_touches,
+    suppression_list,
+)
+from tests.bi_seed import EMAIL, PHONE, T0, at, seed, traces
+
+SALT = "test-salt-0123456789"
+# The phone as people type it, and the other spellings a raw payload may hold.
+NEEDLES = [EMAIL, PHONE, "4155550123", "555-0123", "555.0123"]
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+
+
+def _extra_rows() -> list[tuple[sa.Table, list[dict]]]:
+    """Where else the person of EMAIL (P1) and P2 show up, beyond tests/bi_seed.py."""
+    base = {
+        "account_id": "acct",
+        "row_hash": "x" * 64,
+        "first_loaded_at": T0,
+        "last_changed_at": T0,
+    }
+    event = base | {"source": "mailchimp", "event_type": "open", "channel": "email"}
+    event |= {"occurred_at": at(9, 3), "detail": {}}
+    touch = {k: v for k, v in base.items() if k != "account_id"} | {"source": "hubspot"}
+    touch |= {"touch_type": "call", "occurred_at": at(9, 11), "updated_at": at(9, 11)}
+    quarantined = {"source": "csv", "account_id": "f", "field": "email", "reason": "bad"}
+    quarantined |= {"first_seen_at": T0, "last_seen_at": T0}
+    return [
+        (leads, [base | {"source": "hubspot", "source_lead_id": "H1", "person_id": "P1"}
+                 | {"created_at": at(9, 5), "updated_at": at(9, 5), "is_test": False}
+                 | {"email": EMAIL, "email_match_key": EMAIL, "phone": PHONE, "custom_fields": {}}
+                 | {"raw": {"properties": {"email": EMAIL, "phone": "(415) 555-0123"}}}]),
+        (engagement_events, [
+            event | {"event_id": "e1", "email": EMAIL, "email_match_key": EMAIL, "person_id": "P1"}
+            | {"raw": {"email_address": EMAIL}},
+            event | {"event_id": "e2", "email": "bo@beta.test", "email_match_key": "bo@beta.test"}
+            | {"person_id": "P2", "raw": {}},
+        ]),
+        (sales_touches, [
+            touch | {"touch_id": "t1", "lead_id": "H1", "person_id": "P1", "raw": {"body": "hi"}},
+            touch | {"touch_id": "t2", "lead_id": "X9", "person_id": "P2", "raw": {}},
+        ]),
+        (person_merges, [
+            {"from_person": "P1old", "into_person": "P1", "reason": "email", "bridging_key": EMAIL}
+            | {"merged_at": T0, "run_id": "r"},
+            {"from_person": "P2old", "into_person": "P2", "reason": "email"}
+            | {"bridging_key": "bo@beta.test", "merged_at": T0, "run_id": "r"},
+        ]),
+        (quarantine, [
+            quarantined | {"record_key": "1", "raw": {"Email": "Ann.Example@ACME-Widgets.com", "Phone": "(415) 555-0123"}},
+            quarantined | {"record_key": "2", "raw": {"row": ["x", "415.555.0123"]}},
+            quarantined | {"record_key": "3", "raw": {"Email": "someone@else.test"}},
+        ]),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def warehouse(migrated_engine: Engine) -> Engine:
+    with migrated_engine.begin() as conn:
+        seed(conn)
+        for table, rows in _extra_rows():
+            conn.execute(sa.insert(table), rows)
+    return migrated_engine
+
+
+def count(conn: sa.Connection, table: sa.Table) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
+    with warehouse.begin() as conn:
+        assert len(traces(conn, NEEDLES)) > 10  # the search finds them before
+        erasure = forget(conn, salt=SALT, now=NOW, email="  Ann.Example@Acme-Widgets.COM ")
+    assert erasure.removed == {
+        "sla_evaluations": 2,
+        "stage_transitions": 3,
+        "engagement_events": 1,
+        "sales_touches": 1,
+        "person_merges": 1,
+        "leads": 3,
+        "people": 1,
+        "quarantine": 2,
+    }
+    assert erasure.suppressed == 5  # the email, the phone, three leads
+    with warehouse.connect() as conn:
+        assert traces(conn, NEEDLES) == []
+        # Everyone else is still there.
+        assert count(conn, people) == 5 and count(conn, leads) == 5
+        assert count(conn, engagement_events) == count(conn, sales_touches) == 1
+        assert count(conn, person_merges) == 1 and count(conn, quarantine) == 1
+        kinds = conn.execute(sa.select(suppression_list.c.kind)).scalars().all()
+    assert sorted(kinds) == ["email", "lead", "lead", "lead", "phone"]
+
+
+def test_erasure_output_is_counts_only(warehouse: Engine) -> None:
+    with warehouse.begin() as conn:
+        erasure = forget(conn, salt=SALT, now=NOW, email=EMAIL)
+    text = "\n".join(erasure.lines())
+    assert "leads                   3 rows removed" in text
+    assert "suppression_list        5 identifiers added" in text
+    assert not any(needle in text for needle in NEEDLES)
+
+
+def test_forget_by_person_id(warehouse: Engine) -> None:
+    with warehouse.begin() as conn:
+        erasure = forget(conn, salt=SALT, now=NOW, person_id="P2")
+    assert erasure.removed["leads"] == 2 and erasure.removed["people"] == 1
+    with warehouse.connect() as conn:
+        assert traces(conn, ["bo@beta.test"]) == []
+        assert count(conn, people) == 5
+
+
+def test_forgetting_twice_adds_nothing_and_unknown_emails_are_still_suppressed(
+    warehouse: Engine,
+) -> None:
+    with warehouse.begin() as conn:
+        forget(conn, salt=SALT, now=NOW, email=EMAIL)
+        again = forget(conn, salt=SALT, now=NOW, email=EMAIL)
+        stranger = forget(conn, salt=SALT, now=NOW, email="nobody@nowhere.test")
+    assert sum(again.removed.values()) == 0 and again.suppressed == 0
+    assert sum(stranger.removed.values()) == 0 and stranger.suppressed == 1
+
+
+def test_a_phone_shared_with_someone_else_is_not_suppressed(warehouse: Engine) -> None:
+    with warehouse.begin() as conn:
+        conn.execute(leads.update().where(leads.c.source_lead_id == "L6").values(phone=PHONE))
+        erasure = forget(conn, salt=SALT, now=NOW, email=EMAIL)
+        kinds = conn.execute(sa.select(suppression_list.c.kind)).scalars().all()
+        remaining = conn.execute(sa.select(leads.c.source_lead_id).where(leads.c.phone == PHONE))
+        assert remaining.scalars().all() == ["L6"]
+    assert erasure.suppressed == 4 and "phone" not in kinds
+
+
+def test_exactly_one_of_email_and_person_id(warehouse: Engine) -> None:
+    with warehouse.begin() as conn, pytest.raises(ValueError, match="exactly one"):
+        forget(conn, salt=SALT, now=NOW, email=EMAIL, person_id="P1")
+
+
+def _lead(lead_id: str, **values: object) -> Lead:
+    return Lead(source="hubspot", source_lead_id=lead_id, account_id="a", created_at=T0,
+                updated_at=T0, **values)  # fmt: skip
+
+
+def test_drop_suppressed_skips_the_erased_person_in_every_kind_of_record(
+    warehouse: Engine,
+) -> None:
+    with warehouse.begin() as conn:
+        forget(conn, salt=SALT, now=NOW, email=EMAIL)
+    records = [
+        _lead("new-1", email=EMAIL, email_match_key=EMAIL),  # same email, new lead
+        _lead("new-2", phone=PHONE),  # same phone
+        _lead("H1"),  # the erased lead itself, now without contact fields
+        _lead("other", email="zed@zeta.test", email_match_key="zed@zeta.test"),
+        EngagementEvent("mailchimp", "e9", "a", "click", T0, email_match_key=EMAIL),
+        SalesTouch("hubspot", "t9", "H1", "call", T0, T0),
+        SalesTouch("hubspot", "t9", "other", "call", T0, T0),
+    ]
+    rejected = [
+        Rejected("csv", "f", "9", "phone", "bad", {"Phone": "+1 415-555-0123"}),
+        Rejected("csv", "f", "8", "email", "bad", {"Email": "not an address"}),
+    ]
+    with warehouse.connect() as conn:
+        kept, kept_rejected, dropped = drop_suppressed(conn, SALT, records, rejected, "US")
+    assert [getattr(r, "source_lead_id", getattr(r, "lead_id", None)) for r in kept] == [
+        "other",
+        "other",
+    ]
+    assert [r.record_key for r in kept_rejected] == ["8"]
+    assert dropped == 6
+
+
+def test_a_different_or_missing_salt_refuses_to_load(warehouse: Engine) -> None:
+    with warehouse.begin() as conn:
+        forget(conn, salt=SALT, now=NOW, email=EMAIL)
+    with warehouse.connect() as conn:
+        with pytest.raises(SuppressionError, match=r"different privacy\.hash_salt"):
+            Suppression.load(conn, "another-salt-0123456789")
+        with pytest.raises(SuppressionError, match="not set"):
+            drop_suppressed(conn, None, [_lead("x")], [])
+
+
+def test_empty_suppression_list_needs_no_salt(warehouse: Engine) -> None:
+    with warehouse.connect() as conn:
+        kept, _, dropped = drop_suppressed(conn, None, [_lead("x")], [])
+    assert len(kept) == 1 and dropped == 0
+
+
+def test_refresh_email_hashes_follows_emails_and_salt(warehouse: Engine) -> None:
+    with warehouse.begin() as conn:
+        assert refresh_email_hashes(conn, SALT) == 4  # P1..P4; P5 and P6 have no email
+        assert refresh_email_hashes(conn, SALT) == 0
+        hashes = dict(conn.execute(sa.select(people.c.person_id, people.c.email_hash)).all())
+        assert hashes["P1"] == identifier_hash("email", EMAIL, SALT)
+        assert hashes["P5"] is None
+        assert refresh_email_hashes(conn, SALT + "-rotated") == 4

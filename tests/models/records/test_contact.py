@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leadflow.models.records.contact import (
+    clean_name,
+    contact_routes,
+    mask_email,
+    normalize_email,
+    normalize_phone,
+    parse_timestamp,
+    reachable_contact,
+    region_for_country,
+)
+from leadflow.models.records.leads import InvalidRecord
+
+
+@pytest.mark.parametrize(
+    ("raw", "address", "key"),
+    [
+        pytest.param(" Jane.Doe@Example.COM ", "jane.doe@example.com", "jane.doe@example.com", id="trim-lower"),
+        pytest.param("J.a.n.e+ads@GMAIL.com", "j.a.n.e+ads@gmail.com", "jane@gmail.com", id="gmail-key"),
+        pytest.param("jane+x@googlemail.com", "jane+x@googlemail.com", "jane@gmail.com", id="googlemail"),
+        pytest.param("jane+x@example.com", "jane+x@example.com", "jane+x@example.com", id="tags-kept-elsewhere"),
+        pytest.param("", None, None, id="empty"),
+        pytest.param(None, None, None, id="none"),
+    ],
+)  # fmt: skip
+def test_normalize_email(raw, address, key):
+    assert normalize_email(raw) == (address, key)
+
+
+@pytest.mark.parametrize("raw", ["not-an-email", "a@b", "two@@example.com", "x y@example.com"])
+def test_invalid_email_raises_with_reason(raw):
+    with pytest.raises(ValueError, match="not a valid email"):
+        normalize_email(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        pytest.param("+1 (415) 555-0134", None, "+14155550134", id="international"),
+        pytest.param("(415) 555-0134", "US", "+14155550134", id="national-us"),
+        pytest.param("020 7946 0958", "GB", "+442079460958", id="national-gb"),
+        pytest.param("030 12345678", "DE", "+493012345678", id="national-de"),
+        pytest.param(None, "US", None, id="none"),
+    ],
+)
+def test_normalize_phone(raw, region, expected):
+    assert normalize_phone(raw, region) == expected
+
+
+@pytest.mark.parametrize("raw", ["n/a", "123", "555-0134"])
+def test_impossible_phone_raises(raw):
+    with pytest.raises(ValueError):
+        normalize_phone(raw, "US")
+
+
+def test_contact_routes_keeps_the_good_route_and_reports_the_bad_one():
+    email, key, phone, problems = contact_routes("broken", "+1 415 555 0134", None)
+    assert (email, key, phone) == (None, None, "+14155550134")
+    assert set(problems) == {"email"}
+
+
+@pytest.mark.parametrize(
+    ("country", "expected"),
+    [("DE", "DE"), ("Germany", "DE"), ("united kingdom", "GB"), ("Atlantis", "US"), (None, "US")],
+)
+def test_region_for_country(country, expected):
+    assert region_for_country(country, "US") == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  JANE  ", "Jane"),
+        ("mary ann", "Mary Ann"),
+        ("McDonald", "McDonald"),
+        ("", None),
+        ("Ann\x00a", "Anna"),
+    ],
+)
+def test_clean_name(raw, expected):
+    assert clean_name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-11-20T14:50:56+0000",
+        "2026-11-20T14:50:56Z",
+        "2026-11-20T09:50:56-05:00",
+        1795186256000,
+    ],
+)
+def test_parse_timestamp_variants_agree(raw):
+    assert parse_timestamp(raw) == datetime(2026, 11, 20, 14, 50, 56, tzinfo=UTC)
+
+
+def test_naive_timestamp_is_rejected():
+    with pytest.raises(ValueError, match="without a time zone"):
+        parse_timestamp("2026-11-20T14:50:56")
+
+
+@given(st.emails())
+def test_mask_email_reveals_only_the_first_letter_and_the_domain(address):
+    local, _, domain = address.rpartition("@")
+    assert mask_email(address) == f"{local[:1]}***@{domain}"
+
+
+def test_reachable_contact_rejects_only_when_no_route_survives():
+    assert reachable_contact("meta", "7", "broken", "+1 415 555 0134", None)[2] == "+14155550134"
+    with pytest.raises(InvalidRecord) as caught:
+        reachable_contact("meta", "7", "broken", None, None, field_name="field_data")
+    assert (caught.value.source, caught.value.record_key, caught.value.field_name) == (
+        "meta",
+        "7",
+        "field_data",
+    )
+    assert reachable_contact("meta", "7", None, None, None, required=False)[:3] == (None,) * 3
