@@ -1,4 +1,8 @@
-"""The two ways a source can fail: worth retrying later, or not until a human acts."""
+"""The two ways a source can fail: worth retrying later, or not until a human acts.
+
+The class is also what the transport (``leadflow.connectors.http``) does with a failed
+request: a ``TransientError`` is tried again (a ``RateLimited`` after the wait it names)
+until the attempts are spent; a ``TerminalError`` is raised at once."""
 
 from __future__ import annotations
 

@@ -1,9 +1,32 @@
-"""One HTTP transport for every connector: retries, timeouts, error mapping, redaction.
+"""One HTTP transport for every connector: the retry loop, timeouts, error mapping, redaction.
 
-Retries live here and only here: urllib3's ``Retry`` with jittered exponential backoff,
-honouring ``Retry-After`` (capped), on connection errors, read errors, 429 and 5xx. A
-platform can stop the retry loop early (``PlatformRetry.give_up``) when its signal says
-waiting will not help, e.g. a daily quota.
+A request is retried here and nowhere else. ``PlatformSession.request`` sends it, reads the
+whole answer and asks the platform's classifier (an ``ErrorClassifier``) what it means; the
+class of the error it names says what to do:
+
+* a 2xx answer whose body is JSON: done;
+* ``RateLimited`` (the platform's throttle signal, in a header or in the body): wait what the
+  platform asked (``retry_after``, else ``Retry-After``, else the backoff) and try again; a
+  wait longer than the session's ``max_wait`` (a daily quota) is not slept through, the error
+  is raised at once;
+* ``TransientError`` (a 5xx, Meta's ``is_transient``, a timeout, a reset, a connection cut
+  mid-body, and a 2xx whose body is not JSON: truncated, or an HTML page): try again after a
+  jittered exponential backoff;
+* ``TerminalError`` (``AuthError``, a rejected request, a redirect, a daily quota): raise.
+
+Every kind shares one budget: ``max_attempts`` requests in all, then the last error is raised
+(for a 2xx that is not JSON, a ``TransientError`` naming the method and the path, never the
+query string, which can hold a token).
+
+The policy is urllib3's ``Retry``: the budget (``total``), the exponential backoff with jitter
+and its cap, Retry-After parsing (seconds or an HTTP date) and ``allowed_methods``. Its
+retries are not the adapter's: urllib3 retries before the body is read, so it can neither see
+a throttle signal in a body (Meta, Google) nor a truncated 200. The adapter is mounted with no
+retries, and the loop that drives the ``Retry`` object (``PlatformSession._exchange`` and its
+helpers, some 60 lines) is written by hand: urllib3 has no hook after the body is read, and a
+second library (tenacity, backoff) would bring a second budget and a second backoff to keep in
+step with urllib3's. ``PlatformRetry`` changes one thing in urllib3's policy: the first retry
+waits too.
 """
 
 from __future__ import annotations
@@ -14,12 +37,11 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, ResponseError
-from urllib3.response import BaseHTTPResponse
+from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 
 from leadflow.connectors.errors import (
@@ -30,7 +52,9 @@ from leadflow.connectors.errors import (
     TransientError,
 )
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_WAIT = 300.0
 
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[^\s'\"]+"),
@@ -79,54 +103,65 @@ def install_log_redaction() -> None:
 
 
 class PlatformRetry(Retry):
-    """urllib3 ``Retry`` that a platform can cut short by overriding ``give_up``."""
+    """urllib3's ``Retry``, except that the first retry waits too.
 
-    def give_up(self, response: BaseHTTPResponse) -> bool:
-        """True when this response says retrying soon is pointless (default: never)."""
-        return False
+    urllib3 sends the first retry at once and starts backing off at the second; a platform
+    that has just failed or throttled is given ``backoff_factor`` seconds, then twice that,
+    four times... (plus up to ``backoff_jitter`` seconds of jitter, at most ``backoff_max``).
+    """
 
-    def increment(  # type: ignore[no-untyped-def, override]
-        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
-    ):
-        if response is not None and self.give_up(response):
-            raise MaxRetryError(_pool, url, ResponseError(f"gave up on HTTP {response.status}"))
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+    def get_backoff_time(self) -> float:
+        failures = len(self.history)  # redirects are refused, never counted here
+        if failures == 0:
+            return 0.0
+        wait = self.backoff_factor * 2 ** (failures - 1)
+        wait += random.random() * self.backoff_jitter
+        return float(max(0.0, min(self.backoff_max, wait)))
 
 
 def build_retry(
-    retry_class: type[PlatformRetry] = PlatformRetry,
     *,
     attempts: int = 6,
     backoff_factor: float = 1.0,
     backoff_max: float = 60.0,
     methods: Iterable[str] = ("GET",),
-    statuses: Iterable[int] = RETRY_STATUSES,
 ) -> PlatformRetry:
-    """The retry policy: ``attempts`` tries in all, Retry-After honoured up to 5 minutes.
+    """The retry policy: ``attempts`` requests in all, of the ``methods`` safe to repeat.
 
-    A platform whose throttle signal is in the body (Google's retryDelay) leaves 429 out of
-    ``statuses`` and retries it with ``retry_throttled`` instead.
+    Which answers are retried is the classifier's call (module doc), not a status list.
     """
-    return retry_class(
-        total=attempts - 1,
-        connect=attempts - 1,
-        read=attempts - 1,
-        status=attempts - 1,
-        other=0,
+    return PlatformRetry(
+        total=attempts - 1,  # connect, read, status: None, the total alone counts
         backoff_factor=backoff_factor,
         backoff_max=backoff_max,
         backoff_jitter=0.25 * backoff_factor,
-        status_forcelist=frozenset(statuses),
         allowed_methods=frozenset(m.upper() for m in methods),
-        respect_retry_after_header=True,
-        retry_after_max=300,
-        raise_on_status=False,
     )
 
 
+ErrorClassifier = Callable[[requests.Response, Any], ConnectorError | None]
+"""A platform's reading of a non-2xx answer: the error it means, or None for the default
+mapping (``default_error``). The error's class says whether to retry (module doc)."""
+
+# Failures of the exchange itself worth another try: no answer, or one cut short.
+_RETRIED_FAILURES = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
 class PlatformSession(requests.Session):
-    """A ``requests.Session`` with a default timeout, the retry policy mounted and
-    transport failures turned into ``TransientError`` naming the source."""
+    """A ``requests.Session`` for one platform: default timeout, redirects refused, and the
+    one retry loop (module doc) around every request.
+
+    ``request`` (and so ``get``/``post``) returns only a 2xx response whose body is JSON, or
+    raises the ``ConnectorError`` that says what went wrong; ``fetch_json`` returns the
+    decoded body. ``classify`` reads the platform's error bodies (a call may pass its own);
+    ``max_wait`` is the longest throttle wait worth sleeping through; ``sleep`` is the
+    waiting itself (tests record it instead).
+    """
 
     def __init__(
         self,
@@ -134,54 +169,171 @@ class PlatformSession(requests.Session):
         *,
         timeout: float | tuple[float, float] = (10.0, 60.0),
         retry: Retry | None = None,
+        classify: ErrorClassifier | None = None,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        sleep: Callable[[float], None] = time.sleep,
         pool_size: int = 4,
     ) -> None:
         super().__init__()
         self.source = source
         self.timeout = timeout
-        adapter = HTTPAdapter(max_retries=retry or build_retry(), pool_maxsize=pool_size)
+        self.retry = retry or build_retry()
+        self.classify = classify
+        self.max_wait = max_wait
+        self.sleep = sleep
+        adapter = HTTPAdapter(max_retries=0, pool_maxsize=pool_size)  # the loop retries
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
     def request(  # type: ignore[override]
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+        self,
+        method: str | bytes,
+        url: str | bytes,
+        *args: Any,
+        classify: ErrorClassifier | None = None,
+        **kwargs: Any,
     ) -> requests.Response:
+        return self._exchange(method, url, args, classify, kwargs)[0]
+
+    def fetch_json(
+        self, method: str, url: str, *, classify: ErrorClassifier | None = None, **kwargs: Any
+    ) -> Any:
+        """The decoded JSON body of a successful request, after whatever retries it took."""
+        return self._exchange(method, url, (), classify, kwargs)[1]
+
+    def _exchange(
+        self,
+        method: str | bytes,
+        url: str | bytes,
+        args: tuple[Any, ...],
+        classify: ErrorClassifier | None,
+        kwargs: dict[str, Any],
+    ) -> tuple[requests.Response, Any]:
+        verb = method.decode() if isinstance(method, bytes) else str(method)
+        where = f"{verb.upper()} {_path(url)}"
         kwargs.setdefault("timeout", self.timeout)
         # Credentials go only to the configured base URL: APIs do not redirect, so a
-        # redirect is answered as an error (response_json) and never followed, not even to
+        # redirect is answered as an error (``redirected``) and never followed, not even to
         # the same host (requests would strip Authorization on another host, but not the
         # platform's own headers such as Google's developer-token).
         kwargs["allow_redirects"] = False
+        retry = self.retry
+        while True:
+            response, body, failure = self._attempt(method, url, args, where, classify, kwargs)
+            if failure is None:
+                assert response is not None
+                return response, body
+            retry, wait = self._next_try(retry, verb, response, failure)
+            log.warning(
+                "%s: %s failed (%s); retry %d of %d in %.2f s",
+                self.source, where, _why(response, failure), len(retry.history),
+                self.retry.total or 0, wait,
+            )  # fmt: skip
+            self.sleep(wait)
+
+    def _attempt(
+        self,
+        method: str | bytes,
+        url: str | bytes,
+        args: tuple[Any, ...],
+        where: str,
+        classify: ErrorClassifier | None,
+        kwargs: dict[str, Any],
+    ) -> tuple[requests.Response | None, Any, ConnectorError | None]:
+        """One request, read whole: (response, body, None) or (response?, None, failure)."""
         try:
-            return super().request(method, url, *args, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as error:
-            raise TransientError(self.source, f"network failure: {redact(str(error))}") from None
+            response = super().request(method, url, *args, **kwargs)
+        except requests.exceptions.SSLError as error:  # another try would meet the same
+            raise TransientError(self.source, f"network failure: {_quiet(error)}") from None
+        except _RETRIED_FAILURES as error:
+            message = f"network failure on {where}: {_quiet(error)}"
+            return None, None, TransientError(self.source, message)
         except requests.RequestException as error:
-            raise TransientError(self.source, f"request failed: {redact(str(error))}") from None
+            raise TransientError(self.source, f"request failed: {_quiet(error)}") from None
+        body, failure = judge(self.source, response, classify or self.classify)
+        return response, body, failure
+
+    def _next_try(
+        self,
+        retry: Retry,
+        method: str,
+        response: requests.Response | None,
+        failure: ConnectorError,
+    ) -> tuple[Retry, float]:
+        """The policy after ``failure``: the next ``Retry`` and the wait before it, or
+        ``failure`` raised when it is not worth another try or the budget is spent."""
+        if not isinstance(failure, TransientError):
+            raise failure
+        if retry.allowed_methods is not None and method.upper() not in retry.allowed_methods:
+            raise failure
+        asked = _asked_wait(retry, response, failure)
+        if asked is not None and asked > self.max_wait:
+            raise failure  # not slept through: a later run will find the quota back
+        raw = response.raw if response is not None else None
+        try:
+            retry = retry.increment(method.upper(), response=raw)
+        except MaxRetryError:
+            raise failure from None
+        return retry, asked if asked is not None else retry.get_backoff_time()
 
 
-ErrorClassifier = Callable[[requests.Response, Any], ConnectorError | None]
+def _asked_wait(
+    retry: Retry, response: requests.Response | None, failure: ConnectorError
+) -> float | None:
+    """What the platform asked to wait: its throttle signal, else ``Retry-After``."""
+    if isinstance(failure, RateLimited) and failure.retry_after is not None:
+        return failure.retry_after
+    header = response.headers.get("Retry-After") if response is not None else None
+    if not header or not retry.respect_retry_after_header:
+        return None
+    try:
+        return retry.parse_retry_after(header)
+    except InvalidHeader:
+        return None
+
+
+_QUERY_IN_MESSAGE = re.compile(r"(url: [^?\s]*)\?\S*")
+
+
+def _quiet(error: Exception) -> str:
+    """An exception's text for a message: redacted, and with no query string (queries can
+    hold tokens and ids that have no place in a log)."""
+    return _QUERY_IN_MESSAGE.sub(r"\1", redact(str(error)))
+
+
+def _why(response: requests.Response | None, failure: ConnectorError) -> str:
+    kind = type(failure).__name__
+    return f"HTTP {response.status_code}, {kind}" if response is not None else kind
+
+
+def judge(
+    source: str, response: requests.Response, classify: ErrorClassifier | None = None
+) -> tuple[Any, ConnectorError | None]:
+    """``(body, None)`` for a 2xx answer whose body is JSON, else ``(None, error)``: the
+    error that says what the answer means (a redirect, a body that is not JSON, the
+    platform's classification, or ``default_error``)."""
+    if response.is_redirect:
+        return None, redirected(source, response)
+    body = _decode(response)
+    if response.ok and body is not _NOT_JSON:
+        return body, None
+    if response.ok:
+        kind = response.headers.get("Content-Type", "no content type")
+        message = f"HTTP {response.status_code} from {_where(response)} was not JSON ({kind})"
+        return None, TransientError(source, message)
+    readable = None if body is _NOT_JSON else body
+    error = classify(response, readable) if classify is not None else None
+    return None, error or default_error(source, response, readable)
 
 
 def response_json(
     source: str, response: requests.Response, classify: ErrorClassifier | None = None
 ) -> Any:
     """The decoded JSON body of a 2xx response, else the platform's error as an exception."""
-    if response.is_redirect:
-        raise redirected(source, response)
-    body = _decode(response)
-    if response.ok and body is not _NOT_JSON:
-        return body
-    if response.ok:
-        kind = response.headers.get("Content-Type", "no content type")
-        raise TransientError(
-            source, f"HTTP {response.status_code} from {_where(response)} was not JSON ({kind})"
-        )
-    if classify is not None:
-        error = classify(response, None if body is _NOT_JSON else body)
-        if error is not None:
-            raise error
-    raise default_error(source, response, None if body is _NOT_JSON else body)
+    body, error = judge(source, response, classify)
+    if error is not None:
+        raise error
+    return body
 
 
 _NOT_JSON = object()
@@ -205,9 +357,14 @@ def _decode(response: requests.Response) -> Any:
         return _NOT_JSON
 
 
+def _path(url: str | bytes) -> str:
+    text = url.decode() if isinstance(url, bytes) else str(url)
+    return requests.utils.urlparse(text).path or "/"
+
+
 def _where(response: requests.Response) -> str:
     request = response.request
-    path = requests.utils.urlparse(request.url or "").path if request is not None else "?"
+    path = _path(request.url or "") if request is not None else "?"
     method = request.method if request is not None else "?"
     return f"{method} {path}"
 
@@ -237,33 +394,3 @@ def default_error(source: str, response: requests.Response, body: Any) -> Connec
     if status >= 500:
         return TransientError(source, f"server error after retries (HTTP {status} on {where})")
     return TerminalError(source, f"request rejected (HTTP {status} on {where}): {detail}")
-
-
-T = TypeVar("T")
-
-
-def retry_throttled(
-    call: Callable[[], T],
-    *,
-    attempts: int,
-    max_wait: float = 300.0,
-    backoff: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> T:
-    """Call again after a throttle signal urllib3 cannot see (one in the response body).
-
-    Waits what the platform asked (``RateLimited.retry_after``), else a jittered exponential
-    backoff; gives up, re-raising, after ``attempts`` tries or when the platform asks for
-    longer than ``max_wait`` seconds (a daily quota is not worth sleeping through).
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            return call()
-        except RateLimited as error:
-            wait = error.retry_after
-            if wait is None:
-                wait = backoff * 2 ** (attempt - 1) * (1 + random.random() / 4)
-            if attempt >= attempts or wait > max_wait:
-                raise
-            sleep(wait)
-    raise AssertionError("unreachable")

@@ -9,7 +9,9 @@ Docs followed:
 - https://developers.google.com/google-ads/api/fields/v24/lead_form_submission_data
 - https://developers.google.com/google-ads/api/docs/best-practices/understand-api-errors
   and https://developers.google.com/google-ads/api/reference/rpc/v24/QuotaErrorDetails
-  (429 RESOURCE_EXHAUSTED carries ``quotaErrorDetails.retryDelay``, never Retry-After)
+  (429 RESOURCE_EXHAUSTED carries ``quotaErrorDetails.retryDelay``, never Retry-After:
+  ``classify_error`` hands it to the transport, which waits it out up to
+  ``max_retry_delay_seconds``)
 
 Accounts are customer ids and each customer is its own partition. A window starts at
 ``start_for(cid)`` (UTC) written as the account's local wall time, because GAQL date-time
@@ -23,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,14 +51,8 @@ from leadflow.connectors.google_ads.fields import (
     to_lead,
     wall_time_literal,
 )
-from leadflow.connectors.http import (
-    PlatformSession,
-    build_retry,
-    error_detail,
-    register_secret,
-    response_json,
-    retry_throttled,
-)
+from leadflow.connectors.http import PlatformSession, build_retry, error_detail, register_secret
+from leadflow.connectors.pagination import PageToken, paginate
 from leadflow.models.records.spend import CampaignDay
 
 log = logging.getLogger(__name__)
@@ -153,6 +150,9 @@ def _throttled(
     return RateLimited(SOURCE, f"throttled ({named} on {where}): {detail}", retry_after=delay)
 
 
+NEXT_PAGE_TOKEN = PageToken(lambda reply: reply.get("nextPageToken"), param="pageToken")
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     """What a customer's own settings change about reading it."""
@@ -168,7 +168,7 @@ class GoogleAdsClient:
     def __init__(
         self,
         config: GoogleAdsConfig,
-        session: requests.Session,
+        session: PlatformSession,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
@@ -178,37 +178,38 @@ class GoogleAdsClient:
         self.requests_made = 0
         self._accounts: dict[str, Account] = {}
 
-    def search(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One search request; a quota retryDelay up to the configured cap is waited out."""
-        return retry_throttled(
-            lambda: self._post(customer_id, body),
-            attempts=self.config.max_attempts,
-            max_wait=self.config.max_retry_delay_seconds,
-            backoff=self.config.backoff_seconds,
-            sleep=self.sleep,
-        )
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        """How the transport waits between tries (tests record the waits instead)."""
+        return self.session.sleep
 
-    def _post(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    @sleep.setter
+    def sleep(self, value: Callable[[float], None]) -> None:
+        self.session.sleep = value
+
+    def search(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One search request; the transport waits out a quota retryDelay up to the cap."""
         config = self.config
         root = f"{config.base_url.rstrip('/')}/{config.api_version}"
-        response = self.session.post(f"{root}/customers/{customer_id}/googleAds:search", json=body)
         self.requests_made += 1
-        return response_json(SOURCE, response, lambda r, b: classify_error(config, r, b))
+        url = f"{root}/customers/{customer_id}/googleAds:search"
+        return self.session.fetch_json("POST", url, json=body)
 
     def search_pages(
         self, customer_id: str, query: str, settings: dict[str, Any] | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every page of one query: the same query and settings, plus the page token."""
-        token: str | None = None
-        while True:
-            body: dict[str, Any] = {"query": query}
-            body.update({"searchSettings": settings} if settings else {})
-            body.update({"pageToken": token} if token else {})
-            reply = self.search(customer_id, body)
-            yield reply
-            token = reply.get("nextPageToken") or None
-            if token is None:
-                return
+        body: dict[str, Any] = {"query": query}
+        body.update({"searchSettings": settings} if settings else {})
+        where = f"POST /{self.config.api_version}/customers/{customer_id}/googleAds:search"
+        search = partial(self._search_page, customer_id, body)
+        for page in paginate(search, NEXT_PAGE_TOKEN, source=SOURCE, where=where):
+            yield page.reply
+
+    def _search_page(
+        self, customer_id: str, body: dict[str, Any], token: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return self.search(customer_id, {**body, **token})
 
     def account(self, customer_id: str) -> Account:
         """The customer's time zone and currency, read once per client."""
@@ -231,16 +232,19 @@ class GoogleAdsClient:
 def open_session(
     config: GoogleAdsConfig, sleep: Callable[[float], None] = time.sleep
 ) -> GoogleAdsClient:
-    """A client whose transport retries 5xx (search is a read, so its POST is safe to
-    retry) and leaves 429 to ``retry_throttled``, which reads the body's retryDelay."""
+    """A client whose transport retries what ``classify_error`` says may pass: a 5xx, a
+    quota's retryDelay (waited out up to ``max_retry_delay_seconds``), a body that is not
+    JSON. Search is a read, so its POST is safe to repeat."""
     retry = build_retry(
-        attempts=config.max_attempts,
-        backoff_factor=config.backoff_seconds,
-        methods=("POST",),
-        statuses=(500, 502, 503, 504),
+        attempts=config.max_attempts, backoff_factor=config.backoff_seconds, methods=("POST",)
     )
     session = PlatformSession(
-        SOURCE, timeout=(config.connect_timeout_seconds, config.timeout_seconds), retry=retry
+        SOURCE,
+        timeout=(config.connect_timeout_seconds, config.timeout_seconds),
+        retry=retry,
+        classify=partial(classify_error, config),
+        max_wait=config.max_retry_delay_seconds,
+        sleep=sleep,
     )
     for secret in config.secrets():
         register_secret(secret.get_secret_value())

@@ -20,7 +20,7 @@ import requests
 from requests.auth import AuthBase
 
 from leadflow.connectors.errors import AuthError
-from leadflow.connectors.http import ErrorClassifier, register_secret, response_json
+from leadflow.connectors.http import ErrorClassifier, PlatformSession, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,9 @@ class HubSpotOAuth(AuthBase):
 
     Written by hand rather than with requests-oauthlib: HubSpot's refresh is a single form
     POST, and this way the token request goes through the same ``PlatformSession`` as every
-    other call (timeouts, urllib3 retries, HubSpot's error mapping) instead of a second HTTP
-    stack with its own exceptions; the 401 resend mirrors requests' own ``HTTPDigestAuth``.
+    other call (timeouts, the transport's retry loop, HubSpot's error mapping) instead of a
+    second HTTP stack with its own exceptions; the 401 resend mirrors requests' own
+    ``HTTPDigestAuth``.
     Tokens are registered for redaction and never logged.
     """
 
@@ -51,7 +52,7 @@ class HubSpotOAuth(AuthBase):
         client_id: str,
         client_secret: str,
         refresh_token: str,
-        session: requests.Session,
+        session: PlatformSession,
         *,
         classify: ErrorClassifier,
         margin: float = 300.0,
@@ -109,8 +110,10 @@ class HubSpotOAuth(AuthBase):
     def _refresh(self) -> None:
         started = self.clock()
         form = {"grant_type": "refresh_token", **self._form, "refresh_token": self._refresh_token}
-        reply = self.session.post(self.token_url, data=form, headers={"Accept": "application/json"})
-        body = response_json(SOURCE, reply, self._classify)
+        body = self.session.fetch_json(
+            "POST", self.token_url, classify=self._classify, data=form,
+            headers={"Accept": "application/json"},
+        )  # fmt: skip
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
             raise AuthError(SOURCE, "the token endpoint returned no access_token; re-authorize")

@@ -1,4 +1,7 @@
-"""The HubSpot transport: one session per portal, its auth, pacing and error mapping.
+"""The HubSpot client: one session per portal, its auth, pacing and error mapping.
+
+Retries are the transport's (``leadflow.connectors.http``); ``classify_error`` tells it
+that a 429 is worth waiting out unless the daily allowance is spent.
 
 Docs followed:
 - Limits: https://developers.hubspot.com/docs/api/usage-details (429 ``policyName``
@@ -17,16 +20,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import requests
-from urllib3.response import BaseHTTPResponse
 
 from leadflow.connectors.errors import AuthError, ConnectorError, TerminalError
 from leadflow.connectors.http import (
     ErrorClassifier,
-    PlatformRetry,
     PlatformSession,
     build_retry,
     error_detail,
-    response_json,
 )
 from leadflow.connectors.hubspot.auth import TOKEN_PATH, HubSpotOAuth
 from leadflow.connectors.hubspot.config import HubSpotConfig
@@ -34,22 +34,24 @@ from leadflow.connectors.hubspot.config import HubSpotConfig
 SOURCE = "hubspot"
 
 
-class HubSpotRetry(PlatformRetry):
-    """Stop retrying once the daily allowance is spent: it resets at midnight, not soon."""
-
-    def give_up(self, response: BaseHTTPResponse) -> bool:
-        remaining = response.headers.get("X-HubSpot-RateLimit-Daily-Remaining")
-        return response.status == 429 and remaining is not None and remaining.strip() == "0"
+def daily_limit_spent(response: requests.Response, body: Mapping[str, Any]) -> bool:
+    """A 429 for the daily allowance (``policyName`` DAILY, or no daily call remaining): it
+    resets at midnight, so it is not waited out. OAuth apps get no daily headers, only the
+    body's policy."""
+    remaining = response.headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+    spent = remaining is not None and remaining.strip() == "0"
+    return response.status_code == 429 and (spent or body.get("policyName") == "DAILY")
 
 
 def classify_error(response: requests.Response, body: Any) -> ConnectorError | None:
-    """HubSpot's error bodies: category for auth, policyName for rate limits."""
+    """HubSpot's error bodies: category for auth, policyName for rate limits; any other
+    429 is left to the default mapping (``RateLimited``: waited out, then raised)."""
     body = body if isinstance(body, Mapping) else {}
     category = str(body.get("category", ""))
     if response.status_code == 401 or category.endswith("_AUTHENTICATION"):
         why = "token expired" if category == "EXPIRED_AUTHENTICATION" else "token refused"
         return AuthError(SOURCE, f"{why} ({error_detail(body)}); re-authorize the HubSpot app")
-    if response.status_code == 429 and body.get("policyName") == "DAILY":
+    if daily_limit_spent(response, body):
         return TerminalError(
             SOURCE, "daily API limit reached; the sync resumes after midnight (portal time)"
         )
@@ -92,19 +94,16 @@ def open_session(config: HubSpotConfig) -> HubSpotClient:
 
 def _session(config: HubSpotConfig) -> PlatformSession:
     retry = build_retry(
-        HubSpotRetry,
-        attempts=config.max_attempts,
-        backoff_factor=config.backoff_seconds,
-        methods=("GET", "POST"),
+        attempts=config.max_attempts, backoff_factor=config.backoff_seconds, methods=("GET", "POST")
     )
     timeout = (config.connect_timeout_seconds, config.timeout_seconds)
-    return PlatformSession(SOURCE, timeout=timeout, retry=retry)
+    return PlatformSession(SOURCE, timeout=timeout, retry=retry, classify=classify_error)
 
 
 class HubSpotClient:
     """Sends HubSpot requests and maps its error bodies; every search shares one pace."""
 
-    def __init__(self, config: HubSpotConfig, session: requests.Session) -> None:
+    def __init__(self, config: HubSpotConfig, session: PlatformSession) -> None:
         self.config = config
         self.session = session
         self.requests_made = 0
@@ -131,9 +130,8 @@ class HubSpotClient:
         self, method: str, path: str, classify: ErrorClassifier, **kwargs: Any
     ) -> dict[str, Any]:
         url = self.config.base_url.rstrip("/") + path
-        response = self.session.request(method, url, **kwargs)
         self.requests_made += 1
-        return response_json(SOURCE, response, classify)
+        return self.session.fetch_json(method, url, classify=classify, **kwargs)
 
     def close(self) -> None:
         close_auth = getattr(self.session.auth, "close", None)

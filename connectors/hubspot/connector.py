@@ -27,7 +27,6 @@ from leadflow.connectors.http import error_detail
 from leadflow.connectors.hubspot.client import (
     SOURCE,
     HubSpotClient,
-    HubSpotRetry,
     Pacer,
     classify_error,
     open_session,
@@ -49,7 +48,6 @@ __all__ = [
     "RESULT_CAP",
     "HubSpotClient",
     "HubSpotConfig",
-    "HubSpotRetry",
     "Pacer",
     "classify_error",
     "open_session",

@@ -21,12 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from leadflow.connectors.base import LeadContext, Page, StartFor, Stream
 from leadflow.connectors.hubspot.client import SOURCE, HubSpotClient
 from leadflow.connectors.hubspot.config import HubSpotConfig
-from leadflow.connectors.hubspot.search import ID_PROPERTY, SearchSpec, search_pages
+from leadflow.connectors.hubspot.search import (
+    AFTER,
+    ID_PROPERTY,
+    SearchSpec,
+    next_after,
+    search_pages,
+)
+from leadflow.connectors.pagination import Asked, paginate
 from leadflow.models.records.activity import SalesRep, SalesTouch
 from leadflow.models.records.contact import clean_text, parse_timestamp
 from leadflow.models.records.leads import InvalidRecord
@@ -75,18 +83,18 @@ def owner_pages(client: HubSpotClient, portal_id: str, start_for: StartFor) -> I
     number = 0
     newest: datetime | None = None
     for archived in (False, True):
-        after: str | None = None
-        while True:
-            params = {"limit": client.config.owners_page_size, "archived": str(archived).lower()}
-            reply = client.get(OWNERS_PATH, {**params, **({"after": after} if after else {})})
-            records = list(reply.get("results") or [])
+        read = partial(_owners, client, archived)
+        for page in paginate(read, AFTER, source=SOURCE, where=f"GET {OWNERS_PATH}"):
+            records = list(page.reply.get("results") or [])
             newest = max(filter(None, [newest, *map(_owner_updated, records)]), default=None)
-            after = ((reply.get("paging") or {}).get("next") or {}).get("after")
             number += 1
-            last = archived and after is None
+            last = archived and page.last
             yield Page(records, newest if last else None, number, OWNERS_PARTITION)
-            if after is None:
-                break
+
+
+def _owners(client: HubSpotClient, archived: bool, after: Mapping[str, Any]) -> dict[str, Any]:
+    params = {"limit": client.config.owners_page_size, "archived": str(archived).lower()}
+    return client.get(OWNERS_PATH, {**params, **after})
 
 
 def _owner_updated(record: Mapping[str, Any]) -> datetime | None:
@@ -165,6 +173,7 @@ def associated_contacts(
     found: dict[str, list[str]] = {object_id: [] for object_id in ids}
     pending: list[dict[str, str]] = [{"id": object_id} for object_id in ids]
     path = ASSOCIATIONS_PATH.format(object_type=object_type)
+    asked = Asked(SOURCE, f"POST {path}", "cursor")
     while pending:
         batch, pending = pending[:ASSOCIATION_BATCH], pending[ASSOCIATION_BATCH:]
         reply = client.post(path, {"inputs": batch})
@@ -175,8 +184,9 @@ def associated_contacts(
                 contact = str(target.get("toObjectId"))
                 if target.get("toObjectId") is not None and contact not in linked:
                     linked.append(contact)
-            after = (((result.get("paging") or {}).get("next")) or {}).get("after")
+            after = next_after(result)
             if after:
+                asked.add((source, str(after)))  # one input's cursor must move on too
                 pending.append({"id": source, "after": str(after)})
     return found
 

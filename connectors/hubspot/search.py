@@ -10,6 +10,7 @@ Windowing: a query sorted by the modification date ascending pages until it near
 window ordered by the numeric ``hs_object_id`` (restartable with ``hs_object_id GT``), and
 the main window resumes strictly after that timestamp. Ties are never assumed to come back
 in id order, and ``hs_object_id`` is compared as a number (a string compare skips records).
+Within a window, pages follow ``paging.next.after`` through ``leadflow.connectors.pagination``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from leadflow.connectors.base import Page
-from leadflow.connectors.hubspot.client import HubSpotClient
+from leadflow.connectors.hubspot.client import SOURCE, HubSpotClient
+from leadflow.connectors.pagination import Cursor, paginate
 from leadflow.models.records.contact import parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,14 @@ def modified_at(record: Mapping[str, Any], cursor_property: str) -> datetime | N
         return None
 
 
+def next_after(reply: Mapping[str, Any]) -> str | None:
+    """HubSpot's cursor of the next page (``paging.next.after``), absent on the last page."""
+    return ((reply.get("paging") or {}).get("next") or {}).get("after")
+
+
+AFTER = Cursor(next_after, param="after")
+
+
 def _record_id(record: Mapping[str, Any]) -> int:
     return int((record.get("properties") or {}).get(ID_PROPERTY) or record["id"])
 
@@ -72,34 +83,32 @@ class _Walk:
 
     def window(self, filters: list[dict], sort: str) -> Iterator[Page]:
         """Page one query; afterwards ``capped`` says the 10,000 cap stopped it early."""
-        after: str | None = None
         fetched = 0
         total: int | None = None
         self.capped = False
-        while True:
-            reply = self.client.search(self._body(filters, sort, after), self.spec.object_type)
+        where = f"POST /crm/v3/objects/{self.spec.object_type}/search"
+        search = partial(self._search, filters, sort)
+        for page in paginate(search, AFTER, source=SOURCE, where=where):
+            reply = page.reply
             records = list(reply.get("results") or [])
             total = reply.get("total") if total is None else total
             fetched += len(records)
-            after = ((reply.get("paging") or {}).get("next") or {}).get("after")
-            self.capped = after is not None and fetched + self.client.config.page_size > RESULT_CAP
-            done = after is None or self.capped
-            if after is None and isinstance(total, int) and total != fetched:
+            self.capped = not page.last and fetched + self.client.config.page_size > RESULT_CAP
+            if page.last and isinstance(total, int) and total != fetched:
                 self.notes += (self._mismatch(total, fetched),)
             yield self._page(records)
-            if done:
+            if self.capped:
                 return
 
-    def _body(self, filters: list[dict], sort: str, after: str | None) -> dict[str, Any]:
+    def _search(self, filters: list[dict], sort: str, after: Mapping[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = {
             "filterGroups": [{"filters": filters}],
             "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
             "properties": list(self.spec.properties),
             "limit": self.client.config.page_size,
+            **after,
         }
-        if after is not None:
-            body["after"] = after
-        return body
+        return self.client.search(body, self.spec.object_type)
 
     def _mismatch(self, total: int, fetched: int) -> str:
         return (

@@ -13,92 +13,35 @@ Docs followed:
 - Rest.li 2.0: https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version
 - Versioning: https://learn.microsoft.com/en-us/linkedin/marketing/versioning (``LinkedIn-Version:
   YYYYMM``, monthly releases, each supported about a year)
-- Limits and errors: https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits
-  (daily per-endpoint limits reset at midnight UTC, a bare 429) and .../concepts/error-handling
+- Limits and errors: see ``leadflow.connectors.linkedin.client``
 
 Lead responses come back newest first (the order is not documented as a sort key), so a
 partition (owner + lead type) commits its watermark only on its last page. The window's end
 is fixed when a partition starts, which also keeps offset paging stable while leads arrive.
+Paging (``start``/``count``, ``pageToken``) is ``leadflow.connectors.pagination``'s; retries
+are the transport's, ``client.classify_error`` saying what each error means.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from functools import partial
+from typing import Any
 
-import requests
-from pydantic import Field, SecretStr, field_validator
-
-from leadflow.connectors.base import AdPlatformConfig, Connector, Page, StartFor
-from leadflow.connectors.errors import AuthError, ConnectorError, RateLimited, TerminalError
-from leadflow.connectors.http import (
-    PlatformSession,
-    build_retry,
-    error_detail,
-    register_secret,
-    response_json,
-)
+from leadflow.connectors.base import Connector, Page, StartFor
+from leadflow.connectors.http import PlatformSession, build_retry, register_secret
 from leadflow.connectors.linkedin import restli
-from leadflow.connectors.linkedin.fields import (
-    SOURCE,
-    campaign_day,
-    form_summary,
-    record_key,
-    to_lead,
-)
+from leadflow.connectors.linkedin.client import LinkedInClient, best_effort
+from leadflow.connectors.linkedin.config import LinkedInConfig
+from leadflow.connectors.linkedin.fields import SOURCE, campaign_day, record_key, to_lead
+from leadflow.connectors.pagination import Offset, paginate
 from leadflow.models.records.contact import parse_timestamp
 from leadflow.models.records.spend import CampaignDay
 
 log = logging.getLogger(__name__)
-
-ORGANIC_LEAD_TYPES = ("COMPANY", "EVENT", "ORGANIZATION_PRODUCT")
-OrganicLeadType = Literal["COMPANY", "EVENT", "ORGANIZATION_PRODUCT"]
-VERSION_CODES = frozenset({"NONEXISTENT_VERSION", "VERSION_MISSING", "INVALID_VERSION"})
-SPEND_FIELDS = "costInLocalCurrency,impressions,clicks,dateRange,pivotValues"
-T = TypeVar("T")
-
-
-class LinkedInConfig(AdPlatformConfig):
-    """Sponsored ad accounts and organizations whose lead forms are synced."""
-
-    type: Literal["linkedin"] = "linkedin"
-    base_url: str = "https://api.linkedin.com"
-    linkedin_version: str = Field(
-        "202606", pattern=r"^20\d\d(0[1-9]|1[0-2])$",
-        description="LinkedIn-Version header (YYYYMM); versions are sunset after about a year",
-    )  # fmt: skip
-    access_token: SecretStr = Field(
-        description="OAuth token with r_marketing_leadgen_automation, r_ads, r_ads_reporting"
-    )
-    sponsored_account_ids: list[str] = Field(
-        default_factory=list, description="ad account ids: SPONSORED leads and spend"
-    )
-    organization_ids: list[str] = Field(
-        default_factory=list, description="organizations (pages) whose organic leads are synced"
-    )
-    lead_types: list[OrganicLeadType] = Field(
-        default_factory=lambda: list(ORGANIC_LEAD_TYPES),
-        description="organic lead types read for each organization (ad accounts: SPONSORED)",
-    )
-    include_test_leads: bool = Field(
-        True, description="load test leads too, flagged is_test (never silently dropped)"
-    )
-    count: int = Field(100, ge=1, le=1000, description="lead responses per page (start/count)")
-    initial_days: int = Field(
-        365, ge=1, le=365, description="first sync without start_date: LinkedIn keeps 365 days"
-    )
-    spend_chunk_days: int = Field(
-        30, ge=1, le=366, description="days per adAnalytics request (it does not page)"
-    )
-
-    @field_validator("sponsored_account_ids", "organization_ids")
-    @classmethod
-    def _bare_ids(cls, values: list[str]) -> list[str]:
-        """Accept ``123`` or ``urn:li:sponsoredAccount:123``; keep the numeric id."""
-        return [str(v).strip().rsplit(":", 1)[-1] for v in values if str(v).strip()]
 
 
 def accounts(config: LinkedInConfig) -> list[str]:
@@ -113,7 +56,8 @@ def spend_accounts(config: LinkedInConfig) -> list[str]:
 
 
 def open_session(config: LinkedInConfig) -> LinkedInClient:
-    """A client sending the version and Rest.li 2.0 headers; 429 and 5xx retried by urllib3."""
+    """A client sending the version and Rest.li 2.0 headers; the transport retries 429 and
+    5xx (``client.classify_error``, which each call passes: it names what was asked)."""
     token = config.access_token.get_secret_value()
     register_secret(token)
     retry = build_retry(attempts=config.max_attempts, backoff_factor=config.backoff_seconds)
@@ -127,148 +71,6 @@ def open_session(config: LinkedInConfig) -> LinkedInClient:
         "Accept": "application/json",
     })  # fmt: skip
     return LinkedInClient(config, session)
-
-
-class LinkedInClient:
-    """GETs with hand-built Rest.li query strings; each lead form fetched once per run."""
-
-    def __init__(self, config: LinkedInConfig, session: requests.Session) -> None:
-        self.config = config
-        self.session = session
-        self.requests_made = 0
-        self.forms: dict[str, dict[str, Any]] = {}
-        self._root = config.base_url.rstrip("/") + "/rest"
-
-    def fetch(self, path: str, pairs: list[tuple[str, Any]]) -> requests.Response:
-        url = f"{self._root}/{path}" + (f"?{restli.query(pairs)}" if pairs else "")
-        self.requests_made += 1
-        return self.session.get(url)
-
-    def get(self, path: str, pairs: list[tuple[str, Any]], about: str) -> Any:
-        return response_json(SOURCE, self.fetch(path, pairs), self._classify(about))
-
-    def lead_responses(
-        self, owner: str, lead_type: str, test_only: bool, window: tuple[datetime, ...], start: int
-    ) -> dict[str, Any]:
-        kind, _, owner_id = owner.partition(":")
-        pairs = [
-            ("q", "owner"),
-            ("owner", restli.owner_param(kind, owner_id)),
-            ("leadType", restli.obj({"leadType": lead_type})),
-            ("limitedToTestLeads", "true" if test_only else "false"),
-            ("submittedAtTimeRange", restli.obj({"start": _ms(window[0]), "end": _ms(window[1])})),
-            ("start", start),
-            ("count", self.config.count),
-        ]
-        return self.get("leadFormResponses", pairs, f"{owner} {lead_type} leads")
-
-    def form(self, form_id: str) -> dict[str, Any]:
-        """The lead form's questions and hidden fields, fetched once per form per run."""
-        if form_id not in self.forms:
-            response = self.fetch(f"leadForms/{form_id}", [])
-            if response.status_code == 404:
-                log.warning("linkedin: lead form %s not found; answers stay unlabeled", form_id)
-                self.forms[form_id] = {"id": form_id}
-            else:
-                body = response_json(SOURCE, response, self._classify(f"lead form {form_id}"))
-                self.forms[form_id] = form_summary(body)
-        return self.forms[form_id]
-
-    def currency(self, account_id: str, campaigns: list[dict[str, Any]]) -> str | None:
-        """The ad account's ``currency``; else its campaigns' budget currency (the same)."""
-        account = _best_effort(
-            lambda: self.get(f"adAccounts/{account_id}", [], f"ad account {account_id}"),
-            f"ad account {account_id}",
-        )
-        if account and account.get("currency"):
-            return str(account["currency"])
-        budgets = [c.get("dailyBudget") or c.get("totalBudget") or {} for c in campaigns]
-        return next((str(b["currencyCode"]) for b in budgets if b.get("currencyCode")), None)
-
-    def campaigns(self, account_id: str) -> list[dict[str, Any]]:
-        """The account's campaigns (``q=search``, following ``nextPageToken``)."""
-        found: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            pairs: list[tuple[str, Any]] = [("q", "search"), ("pageSize", 1000)]
-            pairs += [("pageToken", restli.urn(token))] if token else []
-            reply = self.get(f"adAccounts/{account_id}/adCampaigns", pairs, "campaigns")
-            found += [c for c in reply.get("elements") or [] if isinstance(c, Mapping)]
-            token = (reply.get("metadata") or {}).get("nextPageToken")
-            if not token:
-                return found
-
-    def ad_analytics(self, account_id: str, first: date, last: date) -> list[dict[str, Any]]:
-        pairs = [
-            ("q", "analytics"),
-            ("pivot", "CAMPAIGN"),
-            ("timeGranularity", "DAILY"),
-            ("dateRange", restli.obj({"start": restli.day(first), "end": restli.day(last)})),
-            ("accounts", restli.restli_list([restli.urn(_account_urn(account_id))])),
-            ("fields", SPEND_FIELDS),
-        ]
-        reply = self.get("adAnalytics", pairs, f"sponsoredAccount:{account_id} analytics")
-        return list(reply.get("elements") or [])
-
-    def _classify(self, about: str) -> Any:
-        version = self.config.linkedin_version
-        return lambda response, body: classify_error(response, body, about, version)
-
-    def close(self) -> None:
-        self.session.close()
-
-
-def classify_error(
-    response: requests.Response, body: Any, about: str, version: str
-) -> ConnectorError | None:
-    """LinkedIn's ``{status, serviceErrorCode, code, message}`` bodies, by what to do."""
-    body = body if isinstance(body, Mapping) else {}
-    status, detail = response.status_code, error_detail(body)
-    if status == 401:
-        return AuthError(
-            SOURCE, f"access token refused on {about} ({detail}); re-authorize the LinkedIn "
-            "app (access tokens last 60 days)",
-        )  # fmt: skip
-    if status == 403:
-        return AuthError(
-            SOURCE, f"access denied to {about} ({detail}); re-authorize with a member who has "
-            "the Lead Sync / ads reporting permissions on it",
-        )  # fmt: skip
-    if status == 426 or str(body.get("code")) in VERSION_CODES or _mentions_version(status, detail):
-        return TerminalError(
-            SOURCE, f"LinkedIn-Version {version} rejected ({detail}); update linkedin_version "
-            "to a currently supported YYYYMM",
-        )  # fmt: skip
-    if status == 429:
-        return RateLimited(
-            SOURCE, f"LinkedIn still throttling {about} after retries (HTTP 429); its daily "
-            "limits reset at midnight UTC",
-        )  # fmt: skip
-    return None
-
-
-def _mentions_version(status: int, detail: str) -> bool:
-    words = detail.lower().replace(".", " ").replace(",", " ").split()
-    return status == 400 and ("version" in words or "linkedin-version" in words)
-
-
-def _best_effort(call: Callable[[], T], what: str) -> T | None:
-    """``call()``, or None when LinkedIn refuses it for a reason other than credentials."""
-    try:
-        return call()
-    except TerminalError as error:
-        if isinstance(error, AuthError):
-            raise
-        log.warning("linkedin: %s unavailable: %s", what, error)
-        return None
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _account_urn(account_id: str) -> str:
-    return f"urn:li:sponsoredAccount:{account_id}"
 
 
 def _submitted(record: Mapping[str, Any]) -> datetime | None:
@@ -302,20 +104,31 @@ def _partition(
     partition = f"{account}/{lead_type}" + ("/test" if test_only else "")
     end = datetime.now(UTC)
     begin = min(start_for(partition) or end - timedelta(days=client.config.initial_days), end)
-    start, fetched, newest, total = 0, 0, None, None
-    while True:
-        reply = client.lead_responses(account, lead_type, test_only, (begin, end), start)
-        elements = [e for e in reply.get("elements") or [] if isinstance(e, Mapping)]
-        total = (reply.get("paging") or {}).get("total", total)
-        fetched, start = fetched + len(elements), start + len(elements)
+    fetched, newest, total = 0, None, None
+    read = partial(client.lead_responses, account, lead_type, test_only, (begin, end))
+    paging = Offset(
+        _elements, _total, param="start", count_param="count", count=client.config.count
+    )
+    where = "GET /rest/leadFormResponses"
+    for page in paginate(read, paging, source=SOURCE, where=where):
+        elements, reported = _elements(page.reply), _total(page.reply)
+        total = total if reported is None else reported
+        fetched += len(elements)
         moments = [m for m in map(_submitted, elements) if m is not None]
         newest = max([*moments, newest] if newest else moments, default=None)
-        last = not elements or (isinstance(total, int) and start >= total)
-        notes = _reconcile(partition, total, fetched) if last else ()
+        notes = _reconcile(partition, total, fetched) if page.last else ()
         records = _keep(client, elements, test_only, seen)
-        yield Page(records, newest if last else None, next(numbers), partition, notes)
-        if last:
-            return
+        yield Page(records, newest if page.last else None, next(numbers), partition, notes)
+
+
+def _elements(reply: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [e for e in reply.get("elements") or [] if isinstance(e, Mapping)]
+
+
+def _total(reply: Mapping[str, Any]) -> int | None:
+    """``paging.total``, when the reply says it (else the last one said holds)."""
+    total = (reply.get("paging") or {}).get("total")
+    return total if isinstance(total, int) else None
 
 
 def _keep(client: LinkedInClient, elements: list[Mapping[str, Any]], test_only: bool,
@@ -344,7 +157,7 @@ def spend(
     client: LinkedInClient, account_id: str, first_day: date, last_day: date
 ) -> Iterator[list[CampaignDay]]:
     """Daily spend per campaign in the ad account's currency, a chunk of days at a time."""
-    campaigns = _best_effort(lambda: client.campaigns(account_id), "campaign names") or []
+    campaigns = best_effort(lambda: client.campaigns(account_id), "campaign names") or []
     names = {str(c.get("id")): str(c.get("name")) for c in campaigns if c.get("name")}
     currency = client.currency(account_id, campaigns)
     step = timedelta(days=client.config.spend_chunk_days)

@@ -19,6 +19,8 @@ maximum. Offset paging over a changing set can skip: a member changed mid-read m
 and the one at the page boundary would be missed. So each request steps back one place and
 checks that its first member was already read; if not, it steps back further (doubling, within
 a page); past that the cursor freezes where it was safe and the next run re-reads the rest.
+That walk is its own paging strategy for ``leadflow.connectors.pagination``, whose loop every
+collection here goes through; retries are the transport's (``classify_error``).
 """
 
 from __future__ import annotations
@@ -29,20 +31,14 @@ import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import requests
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from leadflow.connectors.base import Connector, Page, SourceConfig, StartFor, Stream
 from leadflow.connectors.errors import AuthError, ConnectorError, RateLimited, TerminalError
-from leadflow.connectors.http import (
-    PlatformSession,
-    build_retry,
-    error_detail,
-    register_secret,
-    response_json,
-)
+from leadflow.connectors.http import PlatformSession, build_retry, error_detail, register_secret
 from leadflow.connectors.mailchimp.fields import (
     MEMBER_FIELDS,
     SOURCE,
@@ -54,6 +50,7 @@ from leadflow.connectors.mailchimp.fields import (
     to_lead,
     unsubscribed_since,
 )
+from leadflow.connectors.pagination import Offset, paginate
 
 MAX_CONNECTIONS = 10  # Mailchimp's documented limit of simultaneous connections per account
 _DATA_CENTER = re.compile(r"^[a-z]+[0-9]+$")
@@ -115,7 +112,7 @@ def connection_gate(config: MailchimpConfig) -> threading.BoundedSemaphore:
 
 
 def open_session(config: MailchimpConfig) -> MailchimpClient:
-    """A client for one account; 429 and 5xx are retried by the transport with backoff."""
+    """A client for one account; the transport retries 429 and 5xx with backoff."""
     key = config.api_key.get_secret_value()
     register_secret(key)
     retry = build_retry(attempts=config.max_attempts, backoff_factor=config.backoff_seconds)
@@ -134,7 +131,7 @@ class MailchimpClient:
     """GETs through the connection gate; maps problem+json errors."""
 
     def __init__(
-        self, config: MailchimpConfig, session: requests.Session, gate: threading.Semaphore
+        self, config: MailchimpConfig, session: PlatformSession, gate: threading.Semaphore
     ) -> None:
         self.config = config
         self.session = session
@@ -143,10 +140,13 @@ class MailchimpClient:
         self.requests_made = 0
 
     def get(self, path: str, params: Mapping[str, Any], resource: str) -> dict[str, Any]:
-        with self.gate:
-            response = self.session.get(self.root + path, params=dict(params))
+        """One GET, its retries included, through the account's connection gate."""
+        classify = partial(classify_error, resource=resource)
         self.requests_made += 1
-        body = response_json(SOURCE, response, partial(classify_error, resource=resource))
+        with self.gate:
+            body = self.session.fetch_json(
+                "GET", self.root + path, classify=classify, params=dict(params)
+            )
         if not isinstance(body, dict):
             raise TerminalError(SOURCE, f"{resource}: expected a JSON object")
         return body
@@ -181,16 +181,29 @@ def _collection(
 ) -> Iterator[tuple[list[dict[str, Any]], int]]:
     """Every page of a ``count``/``offset`` collection: (items, total_items), until offset
     reaches the total (a short page does not end it; an empty one does)."""
-    offset = 0
-    while True:
-        query = {**params, "count": client.config.page_size, "offset": offset}
-        reply = client.get(path, query, resource)
-        items = [i for i in reply.get(key) or [] if isinstance(i, dict)]
-        total = int(reply.get("total_items") or 0)
-        offset += len(items)
-        yield items, total
-        if not items or offset >= total:
-            return
+    items = partial(_items, key)
+    paging = Offset(items, _total_items, count_param="count", count=client.config.page_size)
+    read = partial(_read, client, path, params, resource)
+    for page in paginate(read, paging, source=SOURCE, where=f"GET {path}"):
+        yield items(page.reply), _total_items(page.reply)
+
+
+def _read(
+    client: MailchimpClient,
+    path: str,
+    params: Mapping[str, Any],
+    resource: str,
+    paging: Mapping[str, Any],
+) -> dict[str, Any]:
+    return client.get(path, {**params, **paging}, resource)
+
+
+def _items(key: str, reply: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [item for item in reply.get(key) or [] if isinstance(item, dict)]
+
+
+def _total_items(reply: Mapping[str, Any]) -> int:
+    return int(reply.get("total_items") or 0)
 
 
 def accounts(config: MailchimpConfig) -> list[str]:
@@ -216,7 +229,14 @@ def _at_or_after(moment: datetime) -> str:
 
 
 class _MemberWalk:
-    """One audience's members, offset-paged with a re-anchoring step back (module doc)."""
+    """One audience's members, offset-paged with a re-anchoring step back (module doc).
+
+    The walk is its own ``Paging`` strategy: where a request starts depends on the members
+    already read, not on the reply alone. A position is ``(start, offset)``, the offset
+    read up to when it was asked; a step back re-asks an earlier start at the same offset.
+    """
+
+    name: ClassVar[str] = "offset"
 
     def __init__(
         self,
@@ -227,42 +247,56 @@ class _MemberWalk:
         status: str | None = None,
     ) -> None:
         self.client, self.list_id, self.partition = client, list_id, partition
-        self.params: dict[str, Any] = {
+        self.query: dict[str, Any] = {
             "fields": MEMBER_FIELDS, "sort_field": "last_changed", "sort_dir": "ASC",
         }  # fmt: skip
         if status is not None:
-            self.params["status"] = status
+            self.query["status"] = status
         if start is not None:
-            self.params["since_last_changed"] = _at_or_after(start)
+            self.query["since_last_changed"] = _at_or_after(start)
         self.seen: set[tuple[str, str]] = set()
         self.ids: set[str] = set()
-        self.offset = self.number = 0
+        self.offset = self.number = self.back = 0
         self.cursor: datetime | None = None
         self.frozen = False
+        self.ready: Page | None = None
 
     def pages(self) -> Iterator[Page]:
-        size, back = self.client.config.page_size, 0
-        while True:
-            start = max(self.offset - back, 0)
-            members, total = self._read(start)
-            if 0 < start < self.offset and members and member_version(members[0]) not in self.seen:
-                if back * 2 < size:  # shifted further than we stepped back: look further
-                    back *= 2
-                    continue
-                self.frozen = True  # too far: keep the cursor where it was safe
-            fresh = [m for m in members if member_version(m) not in self.seen]
-            progressed = start + len(members) > self.offset
-            self.offset = max(self.offset, start + len(members))
-            yield self._page(fresh, total, done=not progressed or self.offset >= total)
-            if not progressed or self.offset >= total:
-                return
-            back = min(1, size - 1)
+        path = f"/lists/{self.list_id}/members"
+        read = partial(_read, self.client, path, self.query, f"list {self.list_id}")
+        for _reply in paginate(read, self, source=SOURCE, where=f"GET {path}"):
+            if self.ready is not None:  # None: a step further back, asked again
+                yield self.ready
 
-    def _read(self, start: int) -> tuple[list[dict[str, Any]], int]:
-        query = {**self.params, "count": self.client.config.page_size, "offset": start}
-        reply = self.client.get(f"/lists/{self.list_id}/members", query, f"list {self.list_id}")
-        members = [m for m in reply.get("members") or [] if isinstance(m, dict)]
-        return members, int(reply.get("total_items") or 0)
+    # -- Paging ----------------------------------------------------------------------------
+    def first(self) -> tuple[int, int]:
+        return 0, 0
+
+    def key(self, position: tuple[int, int]) -> tuple[int, int]:
+        return position
+
+    def params(self, position: tuple[int, int]) -> dict[str, Any]:
+        return {"count": self.client.config.page_size, "offset": position[0]}
+
+    def following(self, position: tuple[int, int], reply: Any) -> tuple[int, int] | None:
+        """The next request's position, after making this reply's page ``ready`` (or none,
+        when the reply shifted further than the step back: then it is asked again)."""
+        size, start, self.ready = self.client.config.page_size, position[0], None
+        members, total = _items("members", reply), _total_items(reply)
+        if 0 < start < self.offset and members and member_version(members[0]) not in self.seen:
+            if self.back * 2 < size:  # shifted further than we stepped back: look further
+                self.back *= 2
+                return max(self.offset - self.back, 0), self.offset
+            self.frozen = True  # too far: keep the cursor where it was safe
+        fresh = [m for m in members if member_version(m) not in self.seen]
+        progressed = start + len(members) > self.offset
+        self.offset = max(self.offset, start + len(members))
+        done = not progressed or self.offset >= total
+        self.ready = self._page(fresh, total, done)
+        if done:
+            return None
+        self.back = min(1, size - 1)
+        return max(self.offset - self.back, 0), self.offset
 
     def _page(self, fresh: list[dict[str, Any]], total: int, done: bool) -> Page:
         self.seen.update(map(member_version, fresh))

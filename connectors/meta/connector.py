@@ -26,15 +26,14 @@ import logging
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
-
-from leadflow.connectors.base import AdPlatformConfig, Connector, Page, StartFor
+from leadflow.connectors.base import Connector, Page, StartFor
 from leadflow.connectors.errors import TerminalError
 from leadflow.connectors.http import PlatformSession, build_retry, register_secret
+from leadflow.connectors.meta.config import MetaConfig
 from leadflow.connectors.meta.fields import FORM_KEY, SOURCE, record_key, to_lead
-from leadflow.connectors.meta.graph import MetaClient
+from leadflow.connectors.meta.graph import MetaClient, classify_error
 from leadflow.models.records.contact import parse_timestamp
 from leadflow.models.records.spend import CampaignDay
 
@@ -51,41 +50,6 @@ FORM_FIELDS = (
 INSIGHT_FIELDS = "campaign_id,campaign_name,spend,impressions,clicks,date_start,date_stop"
 
 
-class MetaConfig(AdPlatformConfig):
-    """Meta Lead Ads: a token that can read the Pages' leads and the ad accounts' insights."""
-
-    type: Literal["meta"] = "meta"
-    base_url: str = Field("https://graph.facebook.com", description="Graph API root, no version")
-    api_version: str = Field("v26.0", pattern=r"^v\d+\.\d+$", description="Graph API version")
-    access_token: SecretStr = Field(
-        description="Page (or system user) token with leads_retrieval, ads_management, "
-        "pages_show_list, pages_read_engagement, pages_manage_ads; ads_read for spend"
-    )
-    page_ids: tuple[str, ...] = Field((), description="Facebook Pages whose lead forms to read")
-    ad_account_ids: tuple[str, ...] = Field(
-        (), description="ad accounts for daily spend, with or without the act_ prefix"
-    )
-    page_size: int = Field(100, ge=1, le=500, description="the Graph API `limit` per page")
-    max_throttle_wait_seconds: float = Field(
-        900.0, ge=0, description="longest throttle wait worth sleeping through; longer fails"
-    )
-
-    @field_validator("page_ids", "ad_account_ids", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        """A single id may be written without a list."""
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("ad_account_ids")
-    @classmethod
-    def _bare_account_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        """``act_123`` and ``123`` name the same account; keep the bare number."""
-        bare = tuple(str(v).strip().removeprefix("act_") for v in value)
-        if any(not v for v in bare):
-            raise ValueError("an ad account id is empty")
-        return bare
-
-
 def accounts(config: MetaConfig) -> list[str]:
     """Each Facebook Page is a lead account."""
     return list(config.page_ids)
@@ -97,10 +61,17 @@ def spend_accounts(config: MetaConfig) -> list[str]:
 
 
 def open_session(config: MetaConfig) -> MetaClient:
-    """A Graph API client; the token travels in the Authorization header, not the URL."""
+    """A Graph API client; the token travels in the Authorization header, not the URL.
+
+    ``max_attempts`` requests at most per call, whatever the failure; a throttle whose
+    estimate exceeds ``max_throttle_wait_seconds`` fails at once."""
     retry = build_retry(attempts=config.max_attempts, backoff_factor=config.backoff_seconds)
     session = PlatformSession(
-        SOURCE, timeout=(config.connect_timeout_seconds, config.timeout_seconds), retry=retry
+        SOURCE,
+        timeout=(config.connect_timeout_seconds, config.timeout_seconds),
+        retry=retry,
+        classify=classify_error,
+        max_wait=config.max_throttle_wait_seconds,
     )
     token = config.access_token.get_secret_value()
     register_secret(token)

@@ -1,4 +1,9 @@
-"""The Graph API transport for the Meta connector: errors, throttling, retries, paging.
+"""The Graph API client of the Meta connector: what its errors mean, and its paging.
+
+Retries are the transport's (``leadflow.connectors.http``): ``classify_error`` tells it which
+answers are worth another try (throttling after Meta's own estimate, codes 1 and 2,
+``is_transient``) and which are not; the pages of an edge are walked by
+``leadflow.connectors.pagination``.
 
 Docs followed:
 - Errors: https://developers.facebook.com/docs/graph-api/guides/error-handling (``{"error":
@@ -17,9 +22,9 @@ Docs followed:
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import partial
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -31,13 +36,10 @@ from leadflow.connectors.errors import (
     TerminalError,
     TransientError,
 )
-from leadflow.connectors.http import redact, response_json, retry_throttled
+from leadflow.connectors.http import PlatformSession, redact
+from leadflow.connectors.meta.config import MetaConfig
 from leadflow.connectors.meta.fields import SOURCE
-
-if TYPE_CHECKING:
-    from leadflow.connectors.meta.connector import MetaConfig
-
-T = TypeVar("T")
+from leadflow.connectors.pagination import Cursor, paginate
 
 # Error codes: https://developers.facebook.com/docs/graph-api/guides/error-handling and
 # https://developers.facebook.com/docs/graph-api/overview/rate-limiting
@@ -98,14 +100,19 @@ def _detail(error: Mapping[str, Any], where: str) -> str:
 
 
 def classify_error(response: requests.Response, body: Any) -> ConnectorError | None:
-    """Meta's error envelope: the code, not the HTTP status, says what happened."""
+    """Meta's error envelope: the code, not the HTTP status, says what happened.
+
+    A throttle waits Meta's own estimate (``throttle_wait``), else backs off; the message is
+    the one raised when the transport stops waiting (budget spent, or an estimate past
+    ``max_throttle_wait_seconds``)."""
     error = body.get("error") if isinstance(body, Mapping) else None
     if not isinstance(error, Mapping):
         return None
     code, detail = _code(error.get("code")), _detail(error, _where(response))
     if code in THROTTLE_CODES:
         wait = throttle_wait(response.headers)
-        return RateLimited(SOURCE, f"throttled ({detail})", retry_after=wait)
+        return RateLimited(SOURCE, f"gave up waiting for Meta's throttle, try later: "
+                           f"throttled ({detail})", retry_after=wait)  # fmt: skip
     if code in TOKEN_CODES:
         return AuthError(SOURCE, f"access token expired or revoked ({detail}); re-authorize "
                          "the Meta app and configure a new Page access token")  # fmt: skip
@@ -118,58 +125,35 @@ def classify_error(response: requests.Response, body: Any) -> ConnectorError | N
 
 
 class MetaClient:
-    """GETs Graph API nodes and edges; retries what Meta says is worth retrying."""
+    """GETs Graph API nodes and edges through a session that retries what Meta says is
+    worth retrying (``classify_error``)."""
 
-    def __init__(self, config: MetaConfig, session: requests.Session) -> None:
+    def __init__(self, config: MetaConfig, session: PlatformSession) -> None:
         self.config = config
         self.session = session
         self.requests_made = 0
-        self.sleep: Callable[[float], None] = time.sleep
         self.currencies: dict[str, str | None] = {}
+
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        """How the transport waits between tries (tests record the waits instead)."""
+        return self.session.sleep
+
+    @sleep.setter
+    def sleep(self, value: Callable[[float], None]) -> None:
+        self.session.sleep = value
 
     def url(self, path: str) -> str:
         root = self.config.base_url.rstrip("/")
         return f"{root}/{self.config.api_version}/{path.lstrip('/')}"
 
     def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """One node or one page of an edge, after throttle waits and transient retries."""
-
-        def once() -> dict[str, Any]:
-            response = self.session.get(self.url(path), params=dict(params))
-            self.requests_made += 1
-            body = response_json(SOURCE, response, classify_error)
-            if not isinstance(body, dict):
-                raise TransientError(SOURCE, f"GET {path}: the body is not a JSON object")
-            return body
-
-        return self._retrying(lambda: self._throttled(once))
-
-    def _throttled(self, call: Callable[[], T]) -> T:
-        try:
-            return retry_throttled(
-                call,
-                attempts=self.config.max_attempts,
-                max_wait=self.config.max_throttle_wait_seconds,
-                backoff=self.config.backoff_seconds,
-                sleep=self.sleep,
-            )
-        except RateLimited as error:
-            detail = str(error).removeprefix(f"{SOURCE}: ")
-            raise RateLimited(
-                SOURCE, f"gave up waiting for Meta's throttle, try later: {detail}",
-                retry_after=error.retry_after,
-            ) from None  # fmt: skip
-
-    def _retrying(self, call: Callable[[], T]) -> T:
-        """Meta's transient errors (codes 1, 2, is_transient) are retried a few times."""
-        for attempt in range(1, self.config.max_attempts + 1):
-            try:
-                return call()
-            except GraphTransientError:
-                if attempt >= self.config.max_attempts:
-                    raise
-                self.sleep(self.config.backoff_seconds * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+        """One node or one page of an edge, after whatever retries the transport made."""
+        self.requests_made += 1
+        body = self.session.fetch_json("GET", self.url(path), params=dict(params))
+        if not isinstance(body, dict):
+            raise TransientError(SOURCE, f"GET {path}: the body is not a JSON object")
+        return body
 
     def edge(self, path: str, params: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
         """Every page of an edge, each with a flag that is True on the last one.
@@ -177,24 +161,23 @@ class MetaClient:
         The next page is asked for with ``after`` rather than by following ``paging.next``,
         a full URL that would leave the configured base URL and parameters behind.
         """
-        after: str | None = None
-        while True:
-            query = {**params, **({"after": after} if after else {})}
-            body = self.get(path, query)
-            following = _next_cursor(path, body.get("paging") or {})
-            yield body, following is None
-            if following is None:
-                return
-            if following == after:
-                raise TerminalError(SOURCE, f"GET {path}: the paging cursor did not advance")
-            after = following
+        paging = Cursor(partial(_next_cursor, path), param="after")
+        fetch = partial(self._page, path, params)
+        for page in paginate(fetch, paging, source=SOURCE, where=f"GET {path}"):
+            yield page.reply, page.last
+
+    def _page(
+        self, path: str, params: Mapping[str, Any], cursor: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return self.get(path, {**params, **cursor})
 
     def close(self) -> None:
         self.session.close()
 
 
-def _next_cursor(path: str, paging: Mapping[str, Any]) -> str | None:
+def _next_cursor(path: str, body: Mapping[str, Any]) -> str | None:
     """The ``after`` cursor of the next page, or None on the last page (no ``next``)."""
+    paging = body.get("paging") or {}
     if not paging.get("next"):
         return None
     after = (paging.get("cursors") or {}).get("after")

@@ -97,8 +97,8 @@ FAULTS: dict[str, tuple[Inject, bool]] = {
     "throttled": (throttle, True),
     "slow-past-timeout": (slow, False),
     "connection-reset": (reset, True),
-    "truncated-json": (truncated, False),
-    "html-200": (html_page, False),
+    "truncated-json": (truncated, True),
+    "html-200": (html_page, True),
     "expired-token": (expired_token, False),
 }
 

@@ -73,7 +73,7 @@ def test_a_demo_run_with_faults_leaks_no_token_email_or_phone(prefect_url, tmp_p
     levels = [logger.level for logger in watched]
     for logger in watched:
         logger.addHandler(capture)
-    logging.getLogger("urllib3").setLevel(logging.DEBUG)  # retries log the URLs they retry
+    logging.getLogger("urllib3").setLevel(logging.DEBUG)  # the transport logs each retry it makes
     warehouse_url = f"sqlite:///{tmp_path / 'w.db'}"
     try:
         with running_sandboxes(contacts=400) as boxes:

@@ -1,0 +1,202 @@
+"""The LinkedIn client of the connector: Rest.li GETs, and what LinkedIn's errors mean.
+
+Docs followed (see ``leadflow.connectors.linkedin.connector`` for the endpoints):
+- Limits and errors: https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits
+  (daily per-endpoint limits reset at midnight UTC, a bare 429) and .../concepts/error-handling
+  (``{status, serviceErrorCode, code, message}``)
+- Versioning: https://learn.microsoft.com/en-us/linkedin/marketing/versioning (a retired
+  ``LinkedIn-Version`` is refused: 426, or 400 naming the version)
+
+Retries are the transport's (``leadflow.connectors.http``): ``classify_error`` tells it a 429
+is worth waiting out and an auth or version error is not. Campaigns are paged by
+``leadflow.connectors.pagination``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import requests
+
+from leadflow.connectors.errors import AuthError, ConnectorError, RateLimited, TerminalError
+from leadflow.connectors.http import ErrorClassifier, PlatformSession, error_detail
+from leadflow.connectors.linkedin import restli
+from leadflow.connectors.linkedin.config import LinkedInConfig
+from leadflow.connectors.linkedin.fields import SOURCE, form_summary
+from leadflow.connectors.pagination import PageToken, paginate
+
+log = logging.getLogger(__name__)
+
+VERSION_CODES = frozenset({"NONEXISTENT_VERSION", "VERSION_MISSING", "INVALID_VERSION"})
+SPEND_FIELDS = "costInLocalCurrency,impressions,clicks,dateRange,pivotValues"
+T = TypeVar("T")
+CAMPAIGN_TOKEN = PageToken(
+    lambda reply: (reply.get("metadata") or {}).get("nextPageToken"), param="pageToken"
+)
+
+
+class FormNotFound(TerminalError):
+    """A lead form LinkedIn no longer serves (404): its answers stay unlabeled."""
+
+
+class LinkedInClient:
+    """GETs with hand-built Rest.li query strings; each lead form fetched once per run."""
+
+    def __init__(self, config: LinkedInConfig, session: PlatformSession) -> None:
+        self.config = config
+        self.session = session
+        self.requests_made = 0
+        self.forms: dict[str, dict[str, Any]] = {}
+        self._root = config.base_url.rstrip("/") + "/rest"
+
+    def get(
+        self,
+        path: str,
+        pairs: list[tuple[str, Any]],
+        about: str,
+        classify: ErrorClassifier | None = None,
+    ) -> Any:
+        url = f"{self._root}/{path}" + (f"?{restli.query(pairs)}" if pairs else "")
+        self.requests_made += 1
+        return self.session.fetch_json("GET", url, classify=classify or self._classify(about))
+
+    def lead_responses(
+        self, owner: str, lead_type: str, test_only: bool, window: tuple[datetime, ...],
+        paging: Mapping[str, Any],
+    ) -> dict[str, Any]:  # fmt: skip
+        """One page of an owner's lead responses; ``paging`` is its ``start`` and ``count``."""
+        kind, _, owner_id = owner.partition(":")
+        pairs = [
+            ("q", "owner"),
+            ("owner", restli.owner_param(kind, owner_id)),
+            ("leadType", restli.obj({"leadType": lead_type})),
+            ("limitedToTestLeads", "true" if test_only else "false"),
+            ("submittedAtTimeRange", restli.obj({"start": _ms(window[0]), "end": _ms(window[1])})),
+            *paging.items(),
+        ]
+        return self.get("leadFormResponses", pairs, f"{owner} {lead_type} leads")
+
+    def form(self, form_id: str) -> dict[str, Any]:
+        """The lead form's questions and hidden fields, fetched once per form per run."""
+        if form_id not in self.forms:
+            about = f"lead form {form_id}"
+            try:
+                body = self.get(f"leadForms/{form_id}", [], about, _form_missing(self, about))
+            except FormNotFound:
+                log.warning("linkedin: lead form %s not found; answers stay unlabeled", form_id)
+                self.forms[form_id] = {"id": form_id}
+            else:
+                self.forms[form_id] = form_summary(body)
+        return self.forms[form_id]
+
+    def currency(self, account_id: str, campaigns: list[dict[str, Any]]) -> str | None:
+        """The ad account's ``currency``; else its campaigns' budget currency (the same)."""
+        account = best_effort(
+            lambda: self.get(f"adAccounts/{account_id}", [], f"ad account {account_id}"),
+            f"ad account {account_id}",
+        )
+        if account and account.get("currency"):
+            return str(account["currency"])
+        budgets = [c.get("dailyBudget") or c.get("totalBudget") or {} for c in campaigns]
+        return next((str(b["currencyCode"]) for b in budgets if b.get("currencyCode")), None)
+
+    def campaigns(self, account_id: str) -> list[dict[str, Any]]:
+        """The account's campaigns (``q=search``, following ``nextPageToken``)."""
+        path = f"adAccounts/{account_id}/adCampaigns"
+        search = partial(self._campaign_page, path)
+        pages = paginate(search, CAMPAIGN_TOKEN, source=SOURCE, where=f"GET /rest/{path}")
+        return [c for page in pages for c in page.reply.get("elements") or []
+                if isinstance(c, Mapping)]  # fmt: skip
+
+    def _campaign_page(self, path: str, token: Mapping[str, Any]) -> Any:
+        pairs: list[tuple[str, Any]] = [("q", "search"), ("pageSize", 1000)]
+        pairs += [(name, restli.urn(str(value))) for name, value in token.items()]
+        return self.get(path, pairs, "campaigns")
+
+    def ad_analytics(self, account_id: str, first: date, last: date) -> list[dict[str, Any]]:
+        pairs = [
+            ("q", "analytics"),
+            ("pivot", "CAMPAIGN"),
+            ("timeGranularity", "DAILY"),
+            ("dateRange", restli.obj({"start": restli.day(first), "end": restli.day(last)})),
+            ("accounts", restli.restli_list([restli.urn(_account_urn(account_id))])),
+            ("fields", SPEND_FIELDS),
+        ]
+        reply = self.get("adAnalytics", pairs, f"sponsoredAccount:{account_id} analytics")
+        return list(reply.get("elements") or [])
+
+    def _classify(self, about: str) -> Any:
+        version = self.config.linkedin_version
+        return lambda response, body: classify_error(response, body, about, version)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def classify_error(
+    response: requests.Response, body: Any, about: str, version: str
+) -> ConnectorError | None:
+    """LinkedIn's ``{status, serviceErrorCode, code, message}`` bodies, by what to do."""
+    body = body if isinstance(body, Mapping) else {}
+    status, detail = response.status_code, error_detail(body)
+    if status == 401:
+        return AuthError(
+            SOURCE, f"access token refused on {about} ({detail}); re-authorize the LinkedIn "
+            "app (access tokens last 60 days)",
+        )  # fmt: skip
+    if status == 403:
+        return AuthError(
+            SOURCE, f"access denied to {about} ({detail}); re-authorize with a member who has "
+            "the Lead Sync / ads reporting permissions on it",
+        )  # fmt: skip
+    if status == 426 or str(body.get("code")) in VERSION_CODES or _mentions_version(status, detail):
+        return TerminalError(
+            SOURCE, f"LinkedIn-Version {version} rejected ({detail}); update linkedin_version "
+            "to a currently supported YYYYMM",
+        )  # fmt: skip
+    if status == 429:
+        return RateLimited(
+            SOURCE, f"LinkedIn still throttling {about} after retries (HTTP 429); its daily "
+            "limits reset at midnight UTC",
+        )  # fmt: skip
+    return None
+
+
+def _form_missing(client: LinkedInClient, about: str) -> ErrorClassifier:
+    """The usual classification, except that a 404 is ``FormNotFound``."""
+    usual = client._classify(about)
+
+    def classify(response: requests.Response, body: Any) -> ConnectorError | None:
+        if response.status_code == 404:
+            return FormNotFound(SOURCE, f"{about} not found (HTTP 404)")
+        return usual(response, body)
+
+    return classify
+
+
+def _mentions_version(status: int, detail: str) -> bool:
+    words = detail.lower().replace(".", " ").replace(",", " ").split()
+    return status == 400 and ("version" in words or "linkedin-version" in words)
+
+
+def best_effort(call: Callable[[], T], what: str) -> T | None:
+    """``call()``, or None when LinkedIn refuses it for a reason other than credentials."""
+    try:
+        return call()
+    except TerminalError as error:
+        if isinstance(error, AuthError):
+            raise
+        log.warning("linkedin: %s unavailable: %s", what, error)
+        return None
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _account_urn(account_id: str) -> str:
+    return f"urn:li:sponsoredAccount:{account_id}"
