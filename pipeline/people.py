@@ -20,8 +20,14 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from leadflow.models.people.classify import classify, transitions
+from leadflow.models.people.classification_store import read_person_facts, save_classifications
+from leadflow.models.people.classify import classify
 from leadflow.models.people.identity import resolve
+from leadflow.models.people.identity_store import (
+    read_lead_keys,
+    read_previous_person_ids,
+    save_identity,
+)
 from leadflow.models.people.rules import Rules
 from leadflow.models.people.scope import (
     changed_lead_keys,
@@ -32,13 +38,7 @@ from leadflow.models.people.scope import (
     rules_fingerprint,
     save_state,
 )
-from leadflow.models.people.store import (
-    read_lead_keys,
-    read_person_facts,
-    read_previous_person_ids,
-    save_classifications,
-    save_identity,
-)
+from leadflow.models.people.transitions import transitions
 from leadflow.models.privacy.suppression import refresh_email_hashes
 from leadflow.models.records.encoding import chunks, require_aware
 from leadflow.models.warehouse.engine import analyze

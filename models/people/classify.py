@@ -15,115 +15,31 @@ ignored, so replaying a past date gives the answer that date would have given.
   :class:`SalesDecision`) is ``sql``; a rejection recycles the person to ``nurture`` (stage
   warm) with its reason, and only evidence after the rejection can qualify them again.
 - Stages only move forward from ``previous``, except through a rejection.
+
+The inputs are the records of ``leadflow.models.people.facts``; the stage changes a new
+classification makes are ``leadflow.models.people.transitions``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from leadflow.models.people.facts import LeadFacts, PersonFacts, PreviousState, SalesDecision
 from leadflow.models.people.rules import ChannelRule, Rules
 from leadflow.models.people.scoring import (
-    FitInputs,
     engagement_at,
     engagement_reasons,
     fit_score,
     scored_events,
 )
-from leadflow.models.records.activity import EngagementEvent, SalesTouch
-from leadflow.models.records.leads import Lead, Stage
+from leadflow.models.records.leads import Stage
 
 LIFECYCLE_RANK = {"lead": 0, "engaged": 1, "nurture": 1, "mql": 2, "sql": 3}
 STAGE_RANK = {Stage.COLD: 0, Stage.WARM: 1, Stage.QUALIFIED: 2}
-_SIZE_KEYS = ("numberofemployees", "company_size", "employees", "company_employees")
-
-
-@dataclass(frozen=True, slots=True)
-class LeadFacts:
-    """What classification reads from one lead (see :meth:`from_lead`)."""
-
-    source: str
-    source_lead_id: str
-    created_at: datetime
-    updated_at: datetime
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    campaign_id: str | None = None
-    is_organic: bool | None = None
-    form_id: str | None = None
-    form_name: str | None = None
-    source_stage: str | None = None
-    lead_status: str | None = None
-    analytics_source: str | None = None
-    job_title: str | None = None
-    company: str | None = None
-    company_size: int | None = None
-    country: str | None = None
-    email_domain: str | None = None
-
-    @classmethod
-    def from_lead(cls, lead: Lead) -> LeadFacts:
-        custom, raw = lead.custom_fields, lead.raw
-        form = raw.get("form") if isinstance(raw.get("form"), Mapping) else {}
-        return cls(
-            source=lead.source,
-            source_lead_id=lead.source_lead_id,
-            created_at=lead.created_at,
-            updated_at=lead.updated_at,
-            utm_source=lead.utm_source,
-            utm_medium=lead.utm_medium,
-            utm_campaign=lead.utm_campaign,
-            campaign_id=lead.campaign_id,
-            is_organic=lead.is_organic,
-            form_id=lead.form_id,
-            form_name=_text(custom.get("form_name") or raw.get("form_name") or form.get("name")),
-            source_stage=lead.source_stage,
-            lead_status=_text(custom.get("hs_lead_status")),
-            analytics_source=_text(custom.get("hs_analytics_source")),
-            job_title=lead.job_title,
-            company=lead.company,
-            company_size=_first_int(custom.get(k) for k in _SIZE_KEYS),
-            country=lead.country,
-            email_domain=lead.email.rpartition("@")[2] if lead.email else None,
-        )
-
-    @property
-    def fit_inputs(self) -> FitInputs:
-        return FitInputs(self.job_title, self.company_size, self.country, self.email_domain)
-
-
-@dataclass(frozen=True, slots=True)
-class SalesDecision:
-    """Sales accepted or rejected the person at ``at``; ``reason`` becomes a reason code."""
-
-    at: datetime
-    accepted: bool
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class PreviousState:
-    """The person's last stored classification."""
-
-    stage: Stage
-    lifecycle: str
-    qualified_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PersonFacts:
-    """Everything known about one resolved person."""
-
-    person_id: str
-    leads: Sequence[LeadFacts]
-    events: Sequence[EngagementEvent] = ()
-    touches: Sequence[SalesTouch] = ()
-    previous: PreviousState | None = None
-    decisions: Sequence[SalesDecision] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,18 +67,6 @@ class Classification:
     def previous_state(self) -> PreviousState:
         """This classification as the ``previous`` of the next run."""
         return PreviousState(self.stage, self.lifecycle, self.qualified_at)
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One stage change: a row of the stage transitions table."""
-
-    from_stage: Stage | None
-    to_stage: Stage
-    from_lifecycle: str | None
-    to_lifecycle: str
-    at: datetime
-    reasons: tuple[str, ...] = field(default=())
 
 
 def classify(person: PersonFacts, rules: Rules, now: datetime) -> Classification:
@@ -372,53 +276,3 @@ def _forward_only(
     qualified = [t for t in (new.qualified_at, prior_qualified) if t is not None]
     changed = (new.stage, new.lifecycle) != (previous.stage, previous.lifecycle)
     return replace(new, qualified_at=min(qualified, default=None), changed=changed)
-
-
-def transitions(
-    previous: PreviousState | None, new: Classification, at: datetime
-) -> list[Transition]:
-    """The stage changes from ``previous`` to ``new``, observed at ``at``.
-
-    Each is dated when it happened if known (``qualified_at`` for mql, the decision for
-    sql/nurture), else ``at``. A jump straight to sql from below mql is two rows (mql at
-    ``qualified_at``, then sql) so that time-in-stage reports see the MQL.
-    """
-    before = (previous.stage, previous.lifecycle) if previous else (None, None)
-    if before == (new.stage, new.lifecycle):
-        return []
-    rows: list[Transition] = []
-    below_mql = (
-        previous is None or LIFECYCLE_RANK.get(previous.lifecycle, 0) < LIFECYCLE_RANK["mql"]
-    )
-    jumped = new.lifecycle == "sql" and below_mql and new.qualified_at and new.lifecycle_at
-    if jumped and new.qualified_at < new.lifecycle_at:
-        mql = (Stage.QUALIFIED, "mql")
-        rows.append(_transition(before, mql, new.qualified_at, new.reasons))
-        before = mql
-    rows.append(
-        _transition(before, (new.stage, new.lifecycle), new.lifecycle_at or at, new.reasons)
-    )
-    return rows
-
-
-def _transition(
-    before: tuple[Stage | None, str | None],
-    after: tuple[Stage, str],
-    at: datetime,
-    reasons: tuple[str, ...],
-) -> Transition:
-    return Transition(before[0], after[0], before[1], after[1], at, reasons)
-
-
-def _text(value: Any) -> str | None:
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-def _first_int(values: Iterable[Any]) -> int | None:
-    """The first value holding a number (``"51-200"`` counts as its lower bound, 51)."""
-    for value in values:
-        match = re.search(r"\d[\d,]*", str(value)) if value is not None else None
-        if match:
-            return int(match.group().replace(",", ""))
-    return None

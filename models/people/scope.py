@@ -33,8 +33,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadflow.models.people.rules import Rules
+from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.lead_tables import leads
+from leadflow.models.warehouse.people_tables import people
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
-from leadflow.models.warehouse.tables import engagement_events, leads, people, sales_touches
 
 STEP = "classification"
 FACT_TABLES = (leads, engagement_events, sales_touches)

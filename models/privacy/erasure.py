@@ -1,11 +1,10 @@
 """Erase a person from the warehouse (a GDPR/CCPA deletion request), and keep them out.
 
-``forget`` finds the person by email or person id, together with every lead that shares
-that email match key, deletes their rows from every table that holds them, and records
-salted hashes of their identifiers in ``suppression_list`` so later syncs skip them
+``forget`` finds the person by email or person id, together with every lead that shares that email
+match key, deletes their rows from every table that holds them, and records salted hashes of their
+identifiers in ``suppression_list`` so later syncs skip them
 (``leadflow.models.privacy.suppression.drop_suppressed``). It runs in the caller's transaction and
-returns
-counts only: nothing personal is printed or logged.
+returns counts only: nothing personal is printed or logged.
 
 Decisions:
 - Identifiers suppressed: every email match key and ``source:lead id`` of the deleted
@@ -29,17 +28,11 @@ from sqlalchemy.engine import Connection
 from leadflow.models.privacy import suppression as privacy
 from leadflow.models.privacy.suppression import Suppression, identifier_hash, lead_key, salt_id
 from leadflow.models.records.encoding import chunks, require_aware
+from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.lead_tables import leads, quarantine
+from leadflow.models.warehouse.people_tables import people, person_merges, stage_transitions
 from leadflow.models.warehouse.privacy_tables import suppression_list
-from leadflow.models.warehouse.tables import (
-    engagement_events,
-    leads,
-    people,
-    person_merges,
-    quarantine,
-    sales_touches,
-    sla_evaluations,
-    stage_transitions,
-)
+from leadflow.models.warehouse.sla_tables import sla_evaluations
 
 
 @dataclass

@@ -25,8 +25,8 @@ from sqlalchemy.engine import Connection
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.contact import normalize_email, normalize_phone
 from leadflow.models.records.leads import Lead, Rejected
+from leadflow.models.warehouse.people_tables import people
 from leadflow.models.warehouse.privacy_tables import suppression_list
-from leadflow.models.warehouse.tables import people
 
 T = TypeVar("T")
 UPDATE_BATCH = 5_000

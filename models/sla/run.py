@@ -1,15 +1,13 @@
 """One SLA evaluation of the warehouse: facts in, evaluations and roll-ups out.
 
-Idempotent: evaluations are upserted on (rule, person, qualification) and the roll-ups of a
-run replace themselves; the breach history of each evaluation is carried over. Only the
-people whose SLA facts changed, or whose pending evaluation's deadline passed, are evaluated
-again (``leadflow.models.sla.scope``; everyone on a first run, new settings or ``full=True``), a
-batch
-of people at a time (memory stays bounded on a full run), and only new or changed rows
-are written. A row's minutes are as of its ``evaluated_at``: an
-unanswered breach not evaluated again keeps the minutes late it had then (a full run, or any
-new fact about the person, brings them up to date). The roll-ups count every stored
-evaluation.
+Idempotent: evaluations are upserted on (rule, person, qualification) and the roll-ups of a run
+replace themselves; the breach history of each evaluation is carried over. Only the people whose SLA
+facts changed, or whose pending evaluation's deadline passed, are evaluated again
+(``leadflow.models.sla.scope``; everyone on a first run, new settings or ``full=True``), a batch of
+people at a time (memory stays bounded on a full run), and only new or changed rows are written. A
+row's minutes are as of its ``evaluated_at``: an unanswered breach not evaluated again keeps the
+minutes late it had then (a full run, or any new fact about the person, brings them up to date). The
+roll-ups count every stored evaluation.
 """
 
 from __future__ import annotations
@@ -42,8 +40,8 @@ from leadflow.models.sla.store import (
     store_results,
 )
 from leadflow.models.warehouse.engine import analyze
+from leadflow.models.warehouse.people_tables import stage_transitions
 from leadflow.models.warehouse.sla_tables import sla_evaluations
-from leadflow.models.warehouse.tables import stage_transitions
 
 # People evaluated per batch (their facts, history and new rows are held at once).
 BATCH = 5_000

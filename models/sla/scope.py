@@ -24,9 +24,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadflow.models.sla.config import SlaSettings
+from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
+from leadflow.models.warehouse.lead_tables import leads
+from leadflow.models.warehouse.people_tables import people
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
-from leadflow.models.warehouse.tables import leads, people, sales_reps, sales_touches
 
 STEP = "sla"
 # What each mark watches: (table, column, the column naming the person or None).

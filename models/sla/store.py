@@ -27,14 +27,10 @@ from leadflow.models.sla.evaluate import (
     StatusGroup,
     Touch,
 )
+from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
+from leadflow.models.warehouse.lead_tables import leads
+from leadflow.models.warehouse.people_tables import people, stage_transitions
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
-from leadflow.models.warehouse.tables import (
-    leads,
-    people,
-    sales_reps,
-    sales_touches,
-    stage_transitions,
-)
 from leadflow.models.warehouse.upsert import upsert
 
 REJECTED_REASON = "sales:rejected"

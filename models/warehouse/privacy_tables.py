@@ -1,9 +1,9 @@
 """Tables for the warehouse as a BI product: the suppression list of erased people.
 
 Defined on the shared ``leadflow.models.warehouse.schema.metadata``
-(``leadflow.models.warehouse.tables`` imports it), so Alembic and
-the drift test see it with the rest of the schema. The BI views are not tables: their SQL
-lives in ``leadflow.models.bi.views`` and Alembic creates them (revision 0006).
+(``leadflow.models.warehouse.tables`` imports it), so Alembic and the drift test see it with the
+rest of the schema. The BI views are not tables: their SQL lives in ``leadflow.models.bi.views`` and
+Alembic creates them (revision 0006).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """What every table module shares: one MetaData with a naming convention, the UTC
 timestamp type and small column helpers.
 
-The table modules (``leadflow.models.warehouse.tables``, ``leadflow.models.warehouse.sla_tables``,
-``leadflow.models.warehouse.privacy_tables``) import
-from here, so any of them can be imported first.
+The table modules (``lead_tables``, ``activity_tables``, ``people_tables``, ``sla_tables``,
+``state_tables``, ``privacy_tables``) import from here, so any of them can be imported
+first; ``tables`` imports them all, for Alembic and for code that wants the whole schema.
 """
 
 from __future__ import annotations

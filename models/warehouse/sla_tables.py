@@ -1,8 +1,7 @@
 """The SLA tables: per-person evaluations and per-period roll-ups
 (``leadflow.models.sla.evaluate``).
 
-Defined on ``leadflow.models.warehouse.tables.metadata`` (imported at the end of that module), so
-Alembic and
+Defined on the one ``metadata`` (``schema``); ``tables`` imports every table module, so Alembic and
 the drift test see them with the rest of the schema.
 """
 

@@ -1,8 +1,7 @@
 """State of leadflow's own incremental steps (classification, SLA): ``step_state``.
 
-Defined on ``leadflow.models.warehouse.tables.metadata`` (imported at the end of that module), so
-Alembic and
-the drift test see it with the rest of the schema.
+Defined on the one ``metadata`` (``schema``); ``tables`` imports every table module, so
+Alembic and the drift test see it with the rest of the schema.
 """
 
 from __future__ import annotations

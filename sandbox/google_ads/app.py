@@ -11,9 +11,7 @@ Docs used (developers.google.com/google-ads/api/...):
 * docs/query/grammar, docs/query/date-ranges (see :mod:`leadflow.sandbox.google_ads.gaql`)
 * rest/auth and docs/concepts/call-structure (``Authorization: Bearer``, ``developer-token``,
   ``login-customer-id`` without hyphens, ``request-id`` response header)
-* docs/get-started/handle-errors, docs/best-practices/understand-api-errors (google.rpc.Status
-  with a GoogleAdsFailure detail: ``errors[].errorCode/message/location/details``, ``requestId``)
-* reference/rpc/v24/QuotaErrorDetails (``rateScope``, ``rateName``, ``retryDelay``); no
+* error bodies and quota details: see :mod:`leadflow.sandbox.google_ads.errors`; no
   Retry-After header is documented, so none is sent
 * docs/api-policy/developer-token (tokens were sunset on 2026-09-09: "optional and ignored")
 * docs/sunset-dates and the v19-v22 sunset posts (v22 sunset 2026-10-07)
@@ -25,7 +23,6 @@ the dataset anchor); older ones get 400 UNSUPPORTED_VERSION, unknown paths a Goo
 
 from __future__ import annotations
 
-import base64
 import secrets
 import threading
 import time
@@ -39,7 +36,18 @@ from leadflow.sandbox.google_ads.data import (
     Submission,
     google_ads_dataset,
 )
-from leadflow.sandbox.google_ads.gaql import LEAD, Compiled, Context, GaqlError, compile_query
+from leadflow.sandbox.google_ads.errors import (
+    MISSING_CREDENTIALS,
+    NOT_FOUND,
+    PERMISSION,
+    QUOTA,
+    AdsError,
+    duration,
+    error_body,
+    request_id,
+)
+from leadflow.sandbox.google_ads.gaql import LEAD, Compiled, Context, compile_query
+from leadflow.sandbox.google_ads.gaql_syntax import GaqlError
 from leadflow.sandbox.server import (
     BadJSONError,
     HostedApp,
@@ -50,68 +58,8 @@ from leadflow.sandbox.server import (
     json_response,
 )
 
-STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-          429: "RESOURCE_EXHAUSTED"}  # fmt: skip
-CREDENTIALS = "authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
-MESSAGES = {
-    400: "Request contains an invalid argument.",
-    401: "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
-    f"cookie or other valid {CREDENTIALS}",
-    403: "The caller does not have permission",
-    429: "Resource has been exhausted (e.g. check quota).",
-}
-MISSING_CREDENTIALS = ("Request is missing required authentication credential. Expected OAuth 2 "
-                       f"access token, login cookie or other valid {CREDENTIALS}")  # fmt: skip
-PERMISSION = ("User doesn't have permission to access customer. Note: If you're accessing a "
-              "client customer, the manager's customer ID must be set in the 'login-customer-id' "
-              "header. See https://developers.google.com/google-ads/api/docs/concepts/"
-              "call-structure#cid")  # fmt: skip
-QUOTA = {"RESOURCE_TEMPORARILY_EXHAUSTED": ("ACCOUNT", "Requests per account"),
-         "RESOURCE_EXHAUSTED": ("DEVELOPER", "Number of operations for basic access")}  # fmt: skip
 SEARCH_FIELDS = ("query", "pageToken", "pageSize", "validateOnly", "searchSettings")
 STREAM_FIELDS = ("query", "summaryRowSetting")
-NOT_FOUND = ("<!DOCTYPE html>\n<html lang=en><meta charset=utf-8><title>Error 404 (Not Found)!!1"
-             "</title><p><b>404.</b> <ins>That's an error.</ins><p>The requested URL <code>{path}"
-             "</code> was not found on this server. <ins>That's all we know.</ins>")  # fmt: skip
-
-
-class AdsError(Exception):
-    """An error response: HTTP status plus one GoogleAdsError (``kind`` None: a plain Status)."""
-
-    def __init__(
-        self, status: int, kind: str | None, code: str, message: str, **extra: Any
-    ) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.code = status, kind, code
-        self.message, self.extra = message, extra
-
-
-def request_id() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
-
-
-def error_body(error: AdsError, version: str, rid: str) -> dict[str, Any]:
-    plain = error.kind is None  # rejected before the Google Ads backend (e.g. malformed JSON)
-    top = error.extra.get("top") or (error.message if plain else MESSAGES[error.status])
-    status = {"code": error.status, "message": top, "status": STATUS[error.status]}
-    if plain:
-        violation = {"description": error.message}
-        status["details"] = [{"@type": "type.googleapis.com/google.rpc.BadRequest",
-                              "fieldViolations": [violation]}]  # fmt: skip
-        return {"error": status}
-    failure: dict[str, Any] = {"errorCode": {error.kind: error.code}, "message": error.message}
-    if "location" in error.extra:
-        failure["location"] = {"fieldPathElements": [{"fieldName": error.extra["location"]}]}
-    if "details" in error.extra:
-        failure["details"] = error.extra["details"]
-    kind = f"type.googleapis.com/google.ads.googleads.{version}.errors.GoogleAdsFailure"
-    status["details"] = [{"@type": kind, "errors": [failure], "requestId": rid}]
-    return {"error": status}
-
-
-def _duration(seconds: float) -> str:
-    """google.protobuf.Duration in JSON: ``"30s"``, ``"1.500s"``."""
-    return f"{int(seconds)}s" if seconds == int(seconds) else f"{seconds:.3f}s"
 
 
 @dataclass
@@ -263,7 +211,7 @@ class GoogleAdsSandbox(HostedApp):
         details: dict[str, Any] = {"rateScope": scope, "rateName": name}
         message = "Too many requests."
         if delay is not None:
-            details["retryDelay"] = _duration(delay)
+            details["retryDelay"] = duration(delay)
             message += f" Retry in {round(delay)} seconds."
         raise AdsError(429, "quotaError", kind, message, details={"quotaErrorDetails": details})
 

@@ -1,12 +1,11 @@
 """Deterministic Google Ads accounts, campaigns, spend and lead form submissions.
 
 Everything comes from ``random.Random(seed)`` and is anchored at
-``leadflow.sandbox.data.DEFAULT_ANCHOR``.
-People come from the shared pool (:func:`leadflow.sandbox.people.draw`), so the same humans also
-submit leads on the other platforms.
+``leadflow.sandbox.data.DEFAULT_ANCHOR``. People come from the shared pool
+(:func:`leadflow.sandbox.people.draw`), so the same humans also submit leads on the other platforms.
 
-Accounts have different time zones, as real Google Ads accounts do: reports and lead times are
-in the ACCOUNT's zone (https://developers.google.com/google-ads/api/docs/query/date-ranges):
+Accounts have different time zones, as real Google Ads accounts do: reports and lead times are in
+the ACCOUNT's zone (https://developers.google.com/google-ads/api/docs/query/date-ranges):
 
 * ``4440001111`` manager (MCC), America/New_York; it manages the LA, Kolkata and Auckland
   clients. Metrics cannot be queried on it.
@@ -16,9 +15,9 @@ in the ACCOUNT's zone (https://developers.google.com/google-ads/api/docs/query/d
 * ``8880005678`` Pacific/Auckland (UTC+13 in Nov), NZD, reachable only through the manager.
 
 ``submission_date_time`` is ``"yyyy-mm-dd hh:mm:ss+|-hh:mm"`` in the account's zone
-(https://developers.google.com/google-ads/api/reference/rpc/v24/LeadFormSubmissionData).
-Some submissions sit on purpose at local midnight, one second before it, at UTC midnight
-and one second before it, and (LA) on both sides of the DST fold: ``edge`` names them.
+(https://developers.google.com/google-ads/api/reference/rpc/v24/LeadFormSubmissionData). Some
+submissions sit on purpose at local midnight, one second before it, at UTC midnight and one second
+before it, and (LA) on both sides of the DST fold: ``edge`` names them.
 """
 
 from __future__ import annotations

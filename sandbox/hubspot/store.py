@@ -4,12 +4,12 @@ Keeps HubSpot-shaped objects of one object type plus a typed index for search, c
 search match lists per data version, and models HubSpot's documented search indexing
 delay ("It may take a few moments for newly created or updated CRM objects to appear in
 search results", https://developers.hubspot.com/docs/api/crm/search) when ``index_lag`` > 0:
-until the lag passes, search still sees the previous version (or nothing, if new).
+until the lag passes, search still sees the previous version (or nothing, if new). Range
+searches are answered from the cached orders by ``leadflow.sandbox.hubspot.order_slices``.
 """
 
 from __future__ import annotations
 
-import bisect
 import copy
 import json
 import threading
@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from leadflow.sandbox.data import format_hubspot_datetime
+from leadflow.sandbox.hubspot.order_slices import Slice, span, subset_order
 from leadflow.sandbox.hubspot.properties import CONTACTS, ObjectType, property_names
 from leadflow.sandbox.hubspot.search import (
     ORDERED_TYPES,
     Predicate,
-    Range,
     SearchError,
     SearchLimits,
     build_filter_groups,
@@ -36,7 +36,6 @@ from leadflow.sandbox.hubspot.search import (
     property_type,
     query_matches,
     sorted_ids,
-    tie_hash,
 )
 
 T = TypeVar("T")
@@ -245,7 +244,7 @@ class ObjectStore:
                 keys = self._keys(prop, descending if prop == name else False)
                 if keys is None:
                     continue
-                start, stop = _span(keys, bounds, descending and prop == name)
+                start, stop = span(keys, bounds, descending and prop == name)
                 if best is None or stop - start < best[2] - best[1]:
                     best = (prop, start, stop)
             if best is None:
@@ -253,7 +252,7 @@ class ObjectStore:
             spans.append(best)
         if len(spans) == 1 and ranges[0].pure and spans[0][0] == name and not query:
             order = self._ordered(name, descending, True)[1]
-            return _Slice(order, spans[0][1], spans[0][2])  # every id in it matches
+            return Slice(order, spans[0][1], spans[0][2])  # every id in it matches
         if all(prop == name for prop, _, _ in spans):
             order = self._ordered(name, descending, True)[1]
             merged: list[list[int]] = []
@@ -277,7 +276,7 @@ class ObjectStore:
         matched = {
             oid: docs[oid] for oid in candidates if predicate(docs[oid]) and self._query(query, oid)
         }
-        return _subset_order(matched, name, descending)
+        return subset_order(matched, name, descending)
 
     def warm(self, *names: str) -> None:
         """Build the search orders of ``names`` (ascending) now rather than on the first
@@ -335,71 +334,6 @@ def _copy_object(obj: dict[str, Any]) -> dict[str, Any]:
     if not flat or any(type(v) not in _SCALARS for k, v in obj.items() if k != "properties"):
         return copy.deepcopy(obj)
     return {**obj, "properties": dict(props)}
-
-
-def _span(keys: list[Any], bounds: Range, negated: bool) -> tuple[int, int]:
-    """The [start, stop) positions of ``keys`` (ascending) inside ``bounds``; with
-    ``negated`` the keys are negated values, and so are the bounds."""
-    low, low_inc, high, high_inc = (
-        bounds.low,
-        bounds.low_inclusive,
-        bounds.high,
-        bounds.high_inclusive,
-    )
-    if negated:
-        low, low_inc, high, high_inc = (
-            None if high is None else -high,
-            high_inc,
-            None if low is None else -low,
-            low_inc,
-        )
-    start = (
-        0 if low is None else (bisect.bisect_left if low_inc else bisect.bisect_right)(keys, low)
-    )
-    stop = (
-        len(keys)
-        if high is None
-        else (bisect.bisect_right if high_inc else bisect.bisect_left)(keys, high)
-    )
-    return start, max(start, stop)
-
-
-def _subset_order(docs: dict[str, dict[str, Any]], name: str, descending: bool) -> list[str] | None:
-    """``docs`` in the order ``sorted_ids`` gives them within all objects, or ``None``
-    when that order would depend on the objects' insertion order (equal sort values whose
-    tie hashes collide, or values that do not order, like NaN)."""
-    ordered = sorted_ids(docs, name, descending)
-    for a, b in pairwise(ordered):
-        left, right = docs[a].get(name), docs[b].get(name)
-        if left != left or right != right:
-            return None
-        if left == right and tie_hash(a) == tie_hash(b):
-            return None
-    return ordered
-
-
-class _Slice(Sequence[str]):
-    """A read-only window ``ids[start:stop]`` of a cached order, without copying it."""
-
-    def __init__(self, ids: list[str], start: int, stop: int) -> None:
-        self._ids, self._range = ids, range(start, stop)
-
-    def __len__(self) -> int:
-        return len(self._range)
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[str]: ...
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:
-        if isinstance(index, slice):
-            part = self._range[index]
-            if part.step == 1:
-                return self._ids[part.start : part.stop]
-            return [self._ids[i] for i in part]
-        return self._ids[self._range[index]]
 
 
 ContactStore = ObjectStore  # the original name, still used for contacts

@@ -5,7 +5,7 @@ Docs used:
   collection (leadForms; leadFormResponses ``q=owner`` with ``owner``, ``leadType``,
   ``limitedToTestLeads``, ``submittedAtTimeRange``, ``versionedLeadGenFormUrn``, ``fields``)
 * https://learn.microsoft.com/en-us/linkedin/marketing/integrations/ads-reporting/ads-reporting
-  (``q=analytics``; no pagination; only impressions and clicks unless ``fields`` is given)
+  (``q=analytics``; no pagination; the reports themselves: ``leadflow.sandbox.linkedin.analytics``)
 * https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version
   (Rest.li 2.0: ``( ) , :`` unencoded in query values, URNs inside encoded, path keys encoded)
 * https://learn.microsoft.com/en-us/linkedin/marketing/versioning (``LinkedIn-Version: YYYYMM``
@@ -26,11 +26,16 @@ import random
 import re
 import threading
 from collections import defaultdict
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from leadflow.sandbox.linkedin.analytics import (
+    GRANULARITIES,
+    PIVOTS,
+    analytics_elements,
+    date_range,
+)
 from leadflow.sandbox.linkedin.data import (
     FORMS,
     LinkedInDataset,
@@ -65,7 +70,6 @@ ROUTES = (
     (r"/rest/adAccounts/(\d+)/adCampaigns", "_campaigns"),
     (r"/rest/adAccounts/(\d+)", "_ad_account"),
 )
-PIVOTS = {"CAMPAIGN": "campaign", "ACCOUNT": "account", "CREATIVE": "creative"}
 
 
 def _error(
@@ -351,63 +355,17 @@ class LinkedInSandbox(SandboxServer):
             raise ParamError("q")
         pivot = query.string("pivot", required=True)
         granularity = query.string("timeGranularity", required=True)
-        if pivot not in PIVOTS or granularity not in ("DAILY", "MONTHLY", "ALL"):
+        if pivot not in PIVOTS or granularity not in GRANULARITIES:
             raise ParamError("pivot" if pivot not in PIVOTS else "timeGranularity")
-        first, last = self._date_range(query.mapping("dateRange", required=True) or {})
+        window = query.mapping("dateRange", required=True) or {}
+        first, last = date_range(window, self.dataset.anchor)
         campaigns, accounts = query.strings("campaigns"), query.strings("accounts")
         if not campaigns and not accounts:
             raise ParamError("campaigns", "At least one facet (campaigns or accounts) is required")
         fields = [f for f in percent_decode(query.raw("fields") or "").split(",") if f]
         if len(fields) > 20:
             raise ParamError("fields", "A maximum of 20 fields can be requested")
-        stats = [
-            s for s in self.dataset.daily
-            if first <= s.day <= last and (not campaigns or s.campaign in campaigns)
-            and (not accounts or s.account in accounts)
-        ]  # fmt: skip
-        elements = self._aggregate(stats, pivot, granularity, (first, last), fields)
+        elements = analytics_elements(
+            self.dataset, pivot, granularity, (first, last), (campaigns, accounts), fields
+        )
         return _json(200, {"paging": {"start": 0, "count": 10, "links": []}, "elements": elements})
-
-    def _date_range(self, value: dict[str, Any]) -> tuple[date, date]:
-        try:
-            first = date(*(int(value["start"][k]) for k in ("year", "month", "day")))
-            end = value.get("end")
-            last = date(*(int(end[k]) for k in ("year", "month", "day"))) if end else None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ParamError("dateRange") from exc
-        return first, last or (self.dataset.anchor - timedelta(days=1)).date()
-
-    def _aggregate(self, stats: list, pivot: str, granularity: str, bounds: tuple, fields: list):
-        creative = {c["urn"]: c["creative"] for c in self.dataset.campaigns}
-        groups: dict[tuple, list] = defaultdict(list)
-        for stat in stats:
-            value = getattr(stat, PIVOTS[pivot]) if pivot != "CREATIVE" else creative[stat.campaign]
-            groups[(_period(stat.day, granularity, bounds), value)].append(stat)
-        wanted = fields or ["impressions", "clicks"]
-        return [
-            _element(period, value, group, wanted)
-            for (period, value), group in sorted(groups.items())
-        ]
-
-
-def _period(day: date, granularity: str, bounds: tuple[date, date]) -> tuple[date, date]:
-    if granularity == "DAILY":
-        return day, day
-    if granularity == "ALL":
-        return bounds
-    month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return max(day.replace(day=1), bounds[0]), min(month_end, bounds[1])
-
-
-def _element(period: tuple[date, date], value: str, stats: list, wanted: list[str]) -> dict:
-    totals: dict[str, Any] = {
-        "impressions": sum(s.impressions for s in stats),
-        "clicks": sum(s.clicks for s in stats),
-        "costInLocalCurrency": str(sum((s.cost for s in stats), Decimal(0))),
-        "costInUsd": str(sum((s.cost_usd for s in stats), Decimal(0))),
-        "oneClickLeads": sum(s.leads for s in stats),
-        "pivotValues": [value],
-        "dateRange": {edge: {"year": d.year, "month": d.month, "day": d.day}
-                      for edge, d in zip(("start", "end"), period, strict=True)},
-    }  # fmt: skip
-    return {name: totals[name] for name in wanted if name in totals}

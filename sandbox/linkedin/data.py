@@ -2,11 +2,10 @@
 
 Shapes follow the examples of LinkedIn's Lead Sync Postman collection (linked from
 https://learn.microsoft.com/en-us/linkedin/marketing/lead-sync/leadsync). Two sponsored accounts
-(USD, EUR), one organization (COMPANY and EVENT leads), five forms with different question
-orders, custom questions, consents and hidden fields, five campaigns with daily delivery (UTC
-days) in the 90 days before ``anchor``, people from the shared pool (``leadflow.sandbox.people``),
-~5%
-test leads, optional questions sometimes unanswered, answers in no particular order.
+(USD, EUR), one organization (COMPANY and EVENT leads), five forms with different question orders,
+custom questions, consents and hidden fields, five campaigns with daily delivery (UTC days) in the
+90 days before ``anchor``, people from the shared pool (``leadflow.sandbox.people``), ~5% test
+leads, optional questions sometimes unanswered, answers in no particular order.
 """
 
 from __future__ import annotations

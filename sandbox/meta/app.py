@@ -7,10 +7,8 @@ Docs used (errors, throttling and their headers: see ``leadflow.sandbox.meta.err
   ``custom_disclaimer_responses`` only when asked for, no ad ids on organic/ad-preview leads.
 * https://developers.facebook.com/docs/graph-api/results : cursor paging (``before``/``after``/
   ``limit``; ``next`` absent on the last page; an edge may cap ``limit``).
-* https://developers.facebook.com/docs/marketing-api/insights and
-  https://developers.facebook.com/docs/marketing-api/reference/ad-account/insights : ``level``,
-  ``fields`` (default impressions and spend), ``time_range``, ``time_increment`` (default
-  all_days), ``date_preset`` (default last_30d), metrics as strings.
+* Ads Insights (``level``, ``time_range``, ``date_preset``, ``time_increment``): see
+  ``leadflow.sandbox.meta.insights``, which builds the reports this server pages.
 * https://developers.facebook.com/docs/graph-api/guides/versioning : unversioned calls use the
   oldest available version and calls to an expired one are served by the next oldest (the Ads
   API's ad account edges answer 2635 instead).
@@ -26,8 +24,7 @@ import bisect
 import re
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -41,6 +38,7 @@ from leadflow.sandbox.meta.data import (
     meta_dataset,
 )
 from leadflow.sandbox.meta.errors import GraphError, MetaRateLimits
+from leadflow.sandbox.meta.insights import INSIGHT_FIELDS, LEVELS, insight_rows, report_period
 from leadflow.sandbox.server import Request, Response, Router, SandboxServer, json_response
 
 LEAD_FIELDS = ("ad_id", "ad_name", "adset_id", "adset_name", "campaign_id", "campaign_name",
@@ -52,18 +50,11 @@ FORM_FIELDS = ("allow_organic_lead", "block_display_for_non_targeted_viewer", "c
                "is_optimized_for_quality", "leads_count", "legal_content", "locale", "name",
                "organic_leads_count", "page", "page_id", "privacy_policy_url", "questions",
                "status", "thank_you_page", "tracking_parameters")  # fmt: skip
-INSIGHT_FIELDS = ("account_currency", "account_id", "account_name", "ad_id", "ad_name",
-                  "adset_id", "adset_name", "campaign_id", "campaign_name", "clicks",
-                  "date_start", "date_stop", "impressions", "spend")  # fmt: skip
 ACCOUNT_FIELDS = ("account_id", "business", "currency", "id", "name", "timezone_name",
                   "timezone_offset_hours_utc")  # fmt: skip
 DEFAULTS = {"Lead": ("created_time", "id", "field_data"), "AdAccount": ("account_id", "id"),
             "LeadgenForm": ("id", "locale", "name", "status"),
             "AdsInsights": ("account_id", "impressions", "spend")}  # fmt: skip
-LEVELS = ("account", "campaign", "adset", "ad")
-PRESETS = {"today": (0, 0), "yesterday": (1, 1), "last_3d": (3, 1), "last_7d": (7, 1),
-           "last_14d": (14, 1), "last_28d": (28, 1), "last_30d": (30, 1),
-           "last_90d": (90, 1)}  # fmt: skip
 VERSION = re.compile(r"/v(\d+)\.(\d+)(/.*)?")
 NO_OBJECT = (
     "Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded due to "
@@ -346,32 +337,12 @@ class MetaSandbox(SandboxServer):
         fields = self._fields(call, "AdsInsights", INSIGHT_FIELDS)
         if call.param("filtering") or call.param("breakdowns"):
             raise errs.invalid("filtering and breakdowns are not supported by this sandbox")
-        since, until = self._period(call, local_today(account, self.dataset.anchor))
-        buckets = _buckets(since, until, errs.parse_increment(call.param("time_increment")))
-        starts, depth = [bucket[0] for bucket in buckets], LEVELS.index(level)
-        totals: dict[tuple[int, str], list[Any]] = {}
-        for stat in self.dataset.stats:
-            if stat.account_id == account.id and since <= stat.day <= until:
-                entity = (account.id, stat.campaign_id, stat.adset_id, stat.ad_id)[depth]
-                key = (bisect.bisect_right(starts, stat.day) - 1, entity)
-                total = totals.setdefault(key, [0, 0, 0, self.dataset.get("ad", stat.ad_id)])
-                for i, value in enumerate((stat.spend_cents, stat.impressions, stat.clicks)):
-                    total[i] += value
-        rows = [_insight(fields, depth, account, buckets[bucket], *total)
-                for (bucket, _entity), total in sorted(totals.items())]  # fmt: skip
-        return self._paged(call, rows)
-
-    def _period(self, call: _Call, today: date) -> tuple[date, date]:
-        """``time_range``, else ``date_preset`` (default last_30d) in the account's time zone."""
-        if call.param("time_range"):
-            since, until = errs.parse_time_range(call.param("time_range") or "")
-        elif (preset := call.param("date_preset") or "last_30d") in PRESETS:
-            since, until = (today - timedelta(days=n) for n in PRESETS[preset])
-        else:
-            raise errs.invalid("param date_preset must be one of: " + ", ".join(PRESETS))
-        if (today.year - since.year) * 12 + today.month - since.month > 37:
-            raise GraphError(3018)
-        return since, until
+        today = local_today(account, self.dataset.anchor)
+        period = report_period(call.param("time_range"), call.param("date_preset"), today)
+        increment = errs.parse_increment(call.param("time_increment"))
+        return self._paged(
+            call, insight_rows(self.dataset, account, level, fields, period, increment)
+        )
 
 
 def _select(graph: dict[str, Any], fields: list[str]) -> dict[str, Any]:
@@ -392,32 +363,3 @@ def _auth_header(error: GraphError) -> dict[str, str]:
         return {}
     reason = "invalid_token" if error.code == 190 else "invalid_request"
     return {"WWW-Authenticate": f'OAuth "Facebook Platform" "{reason}" "{error.message}"'}
-
-
-def _buckets(since: date, until: date, increment: int | str) -> list[tuple[date, date]]:
-    """The report's time slices: the whole period, calendar months or N days."""
-    if increment == "all_days":
-        return [(since, until)]
-    buckets, start = [], since
-    while start <= until:
-        if increment == "monthly":
-            stop = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        else:
-            stop = start + timedelta(days=int(increment) - 1)
-        buckets.append((start, min(stop, until)))
-        start = min(stop, until) + timedelta(days=1)
-    return buckets
-
-
-def _insight(fields: list[str], depth: int, account: Any, bucket: tuple[date, date],
-             spend: int, impressions: int, clicks: int, ad: Any) -> dict[str, str]:  # fmt: skip
-    """One AdsInsights row: ids and names down to the level, metrics as decimal strings."""
-    values = {"account_id": account.id, "account_name": account.name,
-              "account_currency": account.currency, "impressions": str(impressions),
-              "clicks": str(clicks), "spend": format((Decimal(spend) / 100).normalize(), "f"),
-              "campaign_id": ad.campaign_id, "campaign_name": ad.campaign_name,
-              "adset_id": ad.adset_id, "adset_name": ad.adset_name,
-              "ad_id": ad.id, "ad_name": ad.name}  # fmt: skip
-    shown = {"account", *LEVELS[1 : depth + 1], "impressions", "clicks", "spend"}
-    row = {name: values[name] for name in fields if name.split("_")[0] in shown}
-    return {**row, "date_start": bucket[0].isoformat(), "date_stop": bucket[1].isoformat()}

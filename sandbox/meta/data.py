@@ -1,18 +1,16 @@
 """Deterministic synthetic Meta Lead Ads + Ads Insights data (stdlib ``random.Random`` only).
 
 Shapes follow Meta's docs (cited in ``leadflow.sandbox.meta.app``): leads are Graph ``Lead`` objects
-with
-``created_time`` like ``2026-11-20T14:50:56+0000``, ``field_data`` as
-``[{"name": "email", "values": ["..."]}]``, boolean ``is_organic``, and no ad/ad set/campaign
-fields on organic or test leads. People come from the shared pool in ``leadflow.sandbox.people`` so
-the
-same humans also appear on the other platforms.
+with ``created_time`` like ``2026-11-20T14:50:56+0000``, ``field_data`` as ``[{"name": "email",
+"values": ["..."]}]``, boolean ``is_organic``, and no ad/ad set/campaign fields on organic or test
+leads. People come from the shared pool in ``leadflow.sandbox.people`` so the same humans also
+appear on the other platforms.
 
-Messy on purpose: upper-case or padded emails, phones in national format (the form's
-``country`` answer, when asked, says which country), missing phones, lower-cased names, a form
-that only ever gets organic leads, an archived form, a campaign without a lead form, and three
-leads made by the Lead Ads Testing Tool. Insights are per ad per day, dated in the ad account's
-time zone, up to the day before the anchor there.
+Messy on purpose: upper-case or padded emails, phones in national format (the form's ``country``
+answer, when asked, says which country), missing phones, lower-cased names, a form that only ever
+gets organic leads, an archived form, a campaign without a lead form, and three leads made by the
+Lead Ads Testing Tool. Insights are per ad per day, dated in the ad account's time zone, up to the
+day before the anchor there.
 """
 
 from __future__ import annotations

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from leadflow.models.people.classification_store import save_classifications
 from leadflow.models.people.classify import Classification
 from leadflow.models.people.person_ids import set_person_ids
-from leadflow.models.people.store import save_classifications
 from leadflow.models.records.leads import Stage
-from leadflow.models.warehouse.tables import people, sales_touches
+from leadflow.models.warehouse.activity_tables import sales_touches
+from leadflow.models.warehouse.people_tables import people
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

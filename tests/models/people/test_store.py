@@ -1,4 +1,5 @@
-"""Warehouse I/O for identity resolution and classification, on SQLite and PostgreSQL."""
+"""The people stores (``identity_store``, ``relink``, ``classification_store``): warehouse I/O
+for identity resolution and classification, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,19 +11,21 @@ from sqlalchemy.engine import Engine
 
 from leadflow.models.loading.activity import load_stream
 from leadflow.models.loading.leads import load_batch
-from leadflow.models.people import store as people_module
-from leadflow.models.people.classify import Classification, Transition
+from leadflow.models.people import identity_store
+from leadflow.models.people.classification_store import read_person_facts, save_classifications
+from leadflow.models.people.classify import Classification
 from leadflow.models.people.identity import Merge, Resolution, resolve
-from leadflow.models.people.store import (
+from leadflow.models.people.identity_store import (
     read_lead_keys,
-    read_person_facts,
     read_previous_person_ids,
-    save_classifications,
     save_identity,
 )
+from leadflow.models.people.transitions import Transition
 from leadflow.models.records.activity import SalesTouch
 from leadflow.models.records.leads import Lead, Stage
-from leadflow.models.warehouse.tables import leads, people, sales_touches, stage_transitions
+from leadflow.models.warehouse.activity_tables import sales_touches
+from leadflow.models.warehouse.lead_tables import leads
+from leadflow.models.warehouse.people_tables import people, stage_transitions
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -156,7 +159,7 @@ def test_full_identity_builds_profiles_a_batch_of_people_at_a_time(
              updated_at=later),
         lead("hubspot", "h2", email_match_key="c@x.io", last_name="Cy"),
     ])  # fmt: skip
-    monkeypatch.setattr(people_module, "STREAM_SIZE", 1)
+    monkeypatch.setattr(identity_store, "STREAM_SIZE", 1)
     with migrated_engine.begin() as conn:
         resolution = resolve(read_lead_keys(conn), read_previous_person_ids(conn))
         first = save_identity(conn, resolution, T0, "r1")

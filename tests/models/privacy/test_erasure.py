@@ -19,15 +19,10 @@ from leadflow.models.privacy.suppression import (
 )
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.leads import Lead, Rejected
-from leadflow.models.warehouse.tables import (
-    engagement_events,
-    leads,
-    people,
-    person_merges,
-    quarantine,
-    sales_touches,
-    suppression_list,
-)
+from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.lead_tables import leads, quarantine
+from leadflow.models.warehouse.people_tables import people, person_merges
+from leadflow.models.warehouse.privacy_tables import suppression_list
 from tests.bi_seed import EMAIL, PHONE, T0, at, seed, traces
 
 SALT = "test-salt-0123456789"

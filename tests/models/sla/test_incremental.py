@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 
 from leadflow.models.sla.config import SlaSettings
 from leadflow.models.sla.run import evaluate_warehouse
-from leadflow.models.warehouse.tables import sales_reps, sales_touches, sla_evaluations, sla_results
+from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
+from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
 from tests.models.sla.test_run import SLA, T0, H, M, _touch, seed
 
 ZONE = "America/New_York"

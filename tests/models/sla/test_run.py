@@ -12,15 +12,10 @@ from sqlalchemy.engine import Engine
 from leadflow.models.sla import run as sla_run
 from leadflow.models.sla.config import SlaSettings
 from leadflow.models.sla.run import evaluate_warehouse
-from leadflow.models.warehouse.tables import (
-    leads,
-    people,
-    sales_reps,
-    sales_touches,
-    sla_evaluations,
-    sla_results,
-    stage_transitions,
-)
+from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
+from leadflow.models.warehouse.lead_tables import leads
+from leadflow.models.warehouse.people_tables import people, stage_transitions
+from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
 
 NY = ZoneInfo("America/New_York")
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=NY)  # Tuesday 10:00 New York

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leadflow.models.loading.leads import upsert_campaigns
-from leadflow.models.warehouse.tables import campaigns
+from leadflow.models.warehouse.lead_tables import campaigns
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

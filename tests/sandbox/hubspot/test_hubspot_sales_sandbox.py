@@ -1,59 +1,20 @@
-"""The HubSpot sandbox's sales side (owners, properties, engagements, associations, OAuth),
+"""The HubSpot sandbox's sales side (owners, properties, engagements, associations),
 exercised over real HTTP with ``requests``."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 import pytest
-import requests
 
-from leadflow.sandbox.data import ACTIVE_OWNER_IDS, FORMER_OWNER_ID, REASSIGN_GAP, hubspot_contacts
+from leadflow.sandbox.data import ACTIVE_OWNER_IDS, FORMER_OWNER_ID, hubspot_contacts
 from leadflow.sandbox.hubspot.app import HubSpotSandbox
 from leadflow.sandbox.hubspot.properties import CALL_DISPOSITIONS
-from leadflow.sandbox.hubspot.sales_data import hubspot_sales_data
+from tests.sandbox.hubspot.sales_client import Client, at
 
-TOKEN = "sandbox-hubspot-token"
-CLIENT = {"client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret"}
 TYPE_IDS = {"calls": 194, "emails": 198, "meetings": 200}
 REVERSE_TYPE_IDS = {"calls": 193, "emails": 197, "meetings": 199}
-DAILY = ("X-HubSpot-RateLimit-Daily", "X-HubSpot-RateLimit-Daily-Remaining")
-
-
-def _at(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-class Client:
-    def __init__(self, sandbox: HubSpotSandbox, token: str = TOKEN) -> None:
-        self.base, self.http = sandbox.base_url, requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-
-    def get(self, path: str, **params: Any) -> requests.Response:
-        return self.http.get(self.base + path, params=params, timeout=10)
-
-    def post(self, path: str, body: Any) -> requests.Response:
-        return self.http.post(self.base + path, json=body, timeout=10)
-
-    def search_all(self, object_type: str, **body: Any) -> list[dict[str, Any]]:
-        results, after = [], None
-        while True:
-            page_body = {**body, **({"after": after} if after else {})}
-            response = self.post(f"/crm/v3/objects/{object_type}/search", page_body)
-            assert response.status_code == 200, response.text
-            page = response.json()
-            results += page["results"]
-            after = page.get("paging", {}).get("next", {}).get("after")
-            if after is None:
-                return results
-
-
-def refresh(sandbox: HubSpotSandbox, **form: str) -> requests.Response:
-    data = {"grant_type": "refresh_token", **CLIENT, "refresh_token": "sandbox-refresh-token"}
-    return requests.post(sandbox.base_url + "/oauth/v1/token", data={**data, **form}, timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -65,78 +26,6 @@ def hs() -> Iterator[HubSpotSandbox]:
 @pytest.fixture(scope="module")
 def client(hs: HubSpotSandbox) -> Client:
     return Client(hs)
-
-
-# -- data ---------------------------------------------------------------------------------------
-def test_sales_data_is_deterministic_and_tells_a_story() -> None:
-    contacts = hubspot_contacts(600)
-    data = hubspot_sales_data(contacts)
-    assert data == hubspot_sales_data(hubspot_contacts(600))
-    assert data.engagements != hubspot_sales_data(contacts, seed=8).engagements
-    created = {c["id"]: _at(c["properties"]["createdate"]) for c in contacts}
-    touched = {cid for _, _, cid in data.associations}
-    assert 0.5 < len(touched) / len(contacts) < 0.85  # some contacts are never touched
-    for contact in contacts:
-        for touch in data.touches_for(contact["id"]):
-            assert touch.timestamp >= created[contact["id"]]
-    ids = [int(e["id"]) for items in data.engagements.values() for e in items]
-    assert len(ids) == len(set(ids))
-    props = [e["properties"] for items in data.engagements.values() for e in items]
-    assert all(p["hs_createdate"] <= p["hs_lastmodifieddate"] for p in props)
-    modified = [p["hs_lastmodifieddate"] for p in props]
-    assert len(set(modified)) < len(modified)  # ties
-    assert {p["hubspot_owner_id"] for p in props} <= {*ACTIVE_OWNER_IDS, FORMER_OWNER_ID, None}
-
-
-def test_reassigned_contacts_are_worked_by_the_earlier_owner_first() -> None:
-    contacts = hubspot_contacts(800)
-    data = hubspot_sales_data(contacts)
-    checked = 0
-    for contact in contacts:
-        props = contact["properties"]
-        if not props["hubspot_owner_id"] or not props["hubspot_owner_assigneddate"]:
-            continue
-        assigned = _at(props["hubspot_owner_assigneddate"])
-        if assigned - _at(props["createdate"]) <= REASSIGN_GAP:
-            continue
-        outbound = [t for t in data.touches_for(contact["id"]) if t.outbound]
-        before = [t for t in outbound if t.timestamp < assigned]
-        after = [t for t in outbound if t.timestamp >= assigned]
-        assert all(t.owner_id != props["hubspot_owner_id"] for t in before)
-        assert all(t.owner_id == props["hubspot_owner_id"] for t in after)
-        checked += bool(before and after)
-    assert checked >= 5
-
-
-def test_ground_truth_first_outbound_touch(hs: HubSpotSandbox) -> None:
-    kinds = {"inbound_first": 0, "none": 0}
-    for contact in hs.contacts:
-        touches = hs.touches_for(contact["id"])
-        first = hs.first_outbound_touch(contact["id"])
-        assert touches == sorted(touches, key=lambda t: (t.timestamp, int(t.id)))
-        if first is None:
-            kinds["none"] += 1
-            assert not any(t.outbound for t in touches)
-            continue
-        assert first.owner_id and first == next(t for t in touches if t.outbound)
-        direction = first.properties.get("hs_call_direction") or first.properties.get(
-            "hs_email_direction"
-        )
-        assert first.object_type == "meetings" or direction in ("OUTBOUND", "EMAIL")
-        kinds["inbound_first"] += touches[0] != first
-    assert kinds["none"] > 20 and kinds["inbound_first"] > 5
-
-
-def test_contacts_carry_sales_and_custom_properties(hs: HubSpotSandbox) -> None:
-    props = [c["properties"] for c in hs.contacts]
-    owners = {p["hubspot_owner_id"] for p in props}
-    assert owners <= {*ACTIVE_OWNER_IDS, None} and "83412277" in owners
-    assert all(bool(p["hubspot_owner_id"]) == bool(p["hubspot_owner_assigneddate"]) for p in props)
-    assert {p["company_size"] for p in props} >= {"1-10", "1001+", None}
-    demo_dates = [p["preferred_demo_date"] for p in props if p["preferred_demo_date"]]
-    assert demo_dates and all(len(d) == 10 for d in demo_dates)
-    merged = [p for p in props if p["hs_merged_object_ids"]]
-    assert merged and any(";" in p["hs_merged_object_ids"] for p in merged)
 
 
 # -- owners --------------------------------------------------------------------------------------
@@ -236,7 +125,7 @@ def test_engagement_search_by_hs_lastmodifieddate_pages_through(
     stamps = sorted(e["properties"]["hs_lastmodifieddate"] for e in stored)
     since = stamps[len(stamps) // 3]
     flt = {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(
-        int(_at(since).timestamp() * 1000))}  # fmt: skip
+        int(at(since).timestamp() * 1000))}  # fmt: skip
     found = client.search_all(
         object_type,
         filterGroups=[{"filters": [flt]}],
@@ -370,129 +259,6 @@ def test_association_batch_limits(client: Client) -> None:
         client.post("/crm/v4/associations/unicorns/contacts/batch/read", {"inputs": []}).status_code
         == 400
     )
-
-
-# -- OAuth -----------------------------------------------------------------------------------------
-def test_refresh_grant_expiry_and_refresh_again() -> None:
-    with HubSpotSandbox.unthrottled(hubspot_contacts(20)) as hs:
-        grant = refresh(hs)
-        body = grant.json()
-        assert grant.status_code == 200
-        assert set(body) == {"token_type", "refresh_token", "access_token", "expires_in"}
-        assert (body["token_type"], body["expires_in"], body["refresh_token"]) == (
-            "bearer",
-            1800,
-            "sandbox-refresh-token",
-        )
-        oauth = Client(hs, body["access_token"])
-        ok = oauth.get("/crm/v3/objects/contacts")
-        assert ok.status_code == 200 and not any(h in ok.headers for h in DAILY)
-        assert "X-HubSpot-RateLimit-Remaining" in ok.headers
-        hs.expire_oauth_tokens()  # mid-sync
-        expired = oauth.post("/crm/v3/objects/contacts/search", {})
-        error = expired.json()
-        assert expired.status_code == 401 and error["category"] == "EXPIRED_AUTHENTICATION"
-        assert error["message"].startswith("The OAuth token used to make this call expired")
-        assert expired.headers["X-HubSpot-Auth-Failure"] == "401 Unauthorized"
-        fresh = Client(hs, refresh(hs).json()["access_token"])
-        assert fresh.post("/crm/v3/objects/contacts/search", {}).status_code == 200
-        assert hs.oauth_refresh_count == 2
-        assert Client(hs).get("/crm/v3/owners").status_code == 200  # private-app token still works
-        assert "X-HubSpot-RateLimit-Daily" in Client(hs).get("/crm/v3/owners").headers
-
-
-def test_tokens_expire_after_the_configured_ttl() -> None:
-    with HubSpotSandbox.unthrottled(hubspot_contacts(5), oauth_token_ttl=0.3) as hs:
-        assert refresh(hs).json()["expires_in"] == 0  # whole seconds, as HubSpot reports them
-        oauth = Client(hs, hs.issue_oauth_token())
-        assert oauth.get("/crm/v3/owners").status_code == 200
-        time.sleep(0.35)
-        late = oauth.get("/crm/v3/owners")
-        assert late.status_code == 401 and late.json()["category"] == "EXPIRED_AUTHENTICATION"
-        assert hs.oauth_refresh_count == 1
-
-
-@pytest.mark.parametrize(
-    ("form", "status"),
-    [
-        ({"refresh_token": "not-the-refresh-token"}, "BAD_REFRESH_TOKEN"),
-        ({"refresh_token": ""}, "BAD_REFRESH_TOKEN"),
-        ({"client_id": "someone-else"}, "BAD_CLIENT_ID"),
-        ({"client_secret": "wrong"}, "BAD_CLIENT_SECRET"),
-        ({"grant_type": "password"}, "BAD_GRANT_TYPE"),
-    ],
-)
-def test_token_endpoint_errors(form: dict[str, str], status: str) -> None:
-    with HubSpotSandbox.unthrottled(hubspot_contacts(5)) as hs:
-        response = refresh(hs, **form)
-        body = response.json()
-        assert response.status_code == 400 and body["status"] == status
-        assert {"message", "correlationId", "error", "error_description"} <= set(body)
-        assert hs.oauth_refresh_count == 0
-
-
-def test_revoked_app_and_unknown_tokens() -> None:
-    with HubSpotSandbox.unthrottled(hubspot_contacts(5)) as hs:
-        token = refresh(hs).json()["access_token"]
-        hs.revoke_oauth()
-        bad = refresh(hs)
-        assert bad.status_code == 400 and bad.json()["status"] == "BAD_REFRESH_TOKEN"
-        assert bad.json()["message"] == "missing or unknown refresh token"
-        denied = Client(hs, token).get("/crm/v3/owners")
-        assert denied.status_code == 401 and denied.json()["category"] == "INVALID_AUTHENTICATION"
-
-
-# -- limits ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/crm/v3/owners"),
-        ("GET", "/crm/v3/properties/contacts"),
-        ("POST", "/crm/v3/objects/meetings/search"),
-        ("POST", "/crm/v4/associations/contacts/calls/batch/read"),
-        ("POST", "/oauth/v1/token"),
-    ],
-)
-def test_daily_429_can_be_forced_anywhere(hs: HubSpotSandbox, method: str, path: str) -> None:
-    hs.push_rate_limit("DAILY")
-    response = requests.request(
-        method,
-        hs.base_url + path,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        json={},
-        timeout=10,
-    )
-    assert response.status_code == 429 and response.json()["policyName"] == "DAILY"
-    assert response.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
-
-
-def test_engagement_searches_share_the_search_rate_limit() -> None:
-    with HubSpotSandbox(hubspot_contacts(30), search_rate_per_second=2) as hs:
-        c = Client(hs)
-        codes = [
-            c.post(f"/crm/v3/objects/{t}/search", {}).status_code
-            for t in ("contacts", "calls", "emails")
-        ]
-        assert codes == [200, 200, 429]
-        assert c.get("/crm/v3/owners").status_code == 200  # not a search
-
-
-def test_sales_data_is_built_lazily_and_can_be_supplied() -> None:
-    contacts = hubspot_contacts(50)
-    data = hubspot_sales_data(contacts, seed=3, anchor=datetime(2026, 12, 1, tzinfo=UTC))
-    with HubSpotSandbox.unthrottled(contacts, sales=data) as hs:
-        assert hs.sales is data
-        assert len(hs.engagements("emails")) == len(data.engagements["emails"])
-    with HubSpotSandbox.unthrottled(contacts) as hs:
-        assert hs._sales_state is None
-        assert Client(hs).get("/crm/v3/owners").status_code == 200
-        assert hs._sales_state is None  # owners and properties need no engagements
-        Client(hs).get("/crm/v3/objects/meetings")
-        assert hs._sales_state is not None
-    later = max(
-        _at(e["properties"]["hs_createdate"]) for items in data.engagements.values() for e in items
-    )
-    assert later <= datetime(2026, 12, 1, tzinfo=UTC) - timedelta(minutes=1)
 
 
 def test_association_results_page_per_input() -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from leadflow.sandbox.data import format_hubspot_datetime, hubspot_contacts
 from leadflow.sandbox.hubspot.app import HubSpotSandbox
+from leadflow.sandbox.hubspot.order_slices import Slice
 from leadflow.sandbox.hubspot.properties import CALLS
 from leadflow.sandbox.hubspot.search import SearchLimits
 from leadflow.sandbox.hubspot.store import ObjectStore
@@ -170,7 +171,7 @@ def test_connector_window_is_a_slice_of_the_cached_order() -> None:
         for op in ("GTE", "GT"):
             fast = store.search(_window(_ms(stamp), op), LIMITS)
             scan = store.search_scan(_window(_ms(stamp), op), LIMITS)
-            assert type(fast).__name__ == "_Slice"  # the window did take the fast path
+            assert isinstance(fast, Slice)  # the window did take the fast path
             assert list(fast) == scan
             assert len(fast) == len(scan)
             for start, stop, step in [(0, 200, 1), (200, 400, 1), (5, 9, 1), (0, 50, 7)]:

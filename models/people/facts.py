@@ -1,0 +1,121 @@
+"""What classification reads about a person: their leads, events, touches, decisions and last state.
+
+Plain frozen records, built by the classification store
+(``leadflow.models.people.classification_store``) from the warehouse and by tests directly;
+``leadflow.models.people.classify`` decides from them alone. ``LeadFacts.from_lead`` picks the
+few fields of a lead that the rules look at, including the platform properties (lead status,
+analytics source, company size) that only exist in ``custom_fields`` or the raw payload.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from leadflow.models.people.scoring import FitInputs
+from leadflow.models.records.activity import EngagementEvent, SalesTouch
+from leadflow.models.records.leads import Lead, Stage
+
+_SIZE_KEYS = ("numberofemployees", "company_size", "employees", "company_employees")
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFacts:
+    """What classification reads from one lead (see :meth:`from_lead`)."""
+
+    source: str
+    source_lead_id: str
+    created_at: datetime
+    updated_at: datetime
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    campaign_id: str | None = None
+    is_organic: bool | None = None
+    form_id: str | None = None
+    form_name: str | None = None
+    source_stage: str | None = None
+    lead_status: str | None = None
+    analytics_source: str | None = None
+    job_title: str | None = None
+    company: str | None = None
+    company_size: int | None = None
+    country: str | None = None
+    email_domain: str | None = None
+
+    @classmethod
+    def from_lead(cls, lead: Lead) -> LeadFacts:
+        custom, raw = lead.custom_fields, lead.raw
+        form = raw.get("form") if isinstance(raw.get("form"), Mapping) else {}
+        return cls(
+            source=lead.source,
+            source_lead_id=lead.source_lead_id,
+            created_at=lead.created_at,
+            updated_at=lead.updated_at,
+            utm_source=lead.utm_source,
+            utm_medium=lead.utm_medium,
+            utm_campaign=lead.utm_campaign,
+            campaign_id=lead.campaign_id,
+            is_organic=lead.is_organic,
+            form_id=lead.form_id,
+            form_name=_text(custom.get("form_name") or raw.get("form_name") or form.get("name")),
+            source_stage=lead.source_stage,
+            lead_status=_text(custom.get("hs_lead_status")),
+            analytics_source=_text(custom.get("hs_analytics_source")),
+            job_title=lead.job_title,
+            company=lead.company,
+            company_size=_first_int(custom.get(k) for k in _SIZE_KEYS),
+            country=lead.country,
+            email_domain=lead.email.rpartition("@")[2] if lead.email else None,
+        )
+
+    @property
+    def fit_inputs(self) -> FitInputs:
+        return FitInputs(self.job_title, self.company_size, self.country, self.email_domain)
+
+
+@dataclass(frozen=True, slots=True)
+class SalesDecision:
+    """Sales accepted or rejected the person at ``at``; ``reason`` becomes a reason code."""
+
+    at: datetime
+    accepted: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousState:
+    """The person's last stored classification."""
+
+    stage: Stage
+    lifecycle: str
+    qualified_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonFacts:
+    """Everything known about one resolved person."""
+
+    person_id: str
+    leads: Sequence[LeadFacts]
+    events: Sequence[EngagementEvent] = ()
+    touches: Sequence[SalesTouch] = ()
+    previous: PreviousState | None = None
+    decisions: Sequence[SalesDecision] = ()
+
+
+def _text(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _first_int(values: Iterable[Any]) -> int | None:
+    """The first value holding a number (``"51-200"`` counts as its lower bound, 51)."""
+    for value in values:
+        match = re.search(r"\d[\d,]*", str(value)) if value is not None else None
+        if match:
+            return int(match.group().replace(",", ""))
+    return None

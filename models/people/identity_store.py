@@ -1,0 +1,296 @@
+"""Warehouse I/O for identity resolution: read every lead's match keys, write who is who.
+
+The pure part lives in ``leadflow.models.people.identity``; this module reads its input
+(``read_lead_keys``, ``read_previous_person_ids``) and saves its ``Resolution``
+(``save_identity``): the people rows and their profiles here, the person ids on leads, events
+and touches and the merges in ``leadflow.models.people.relink``. Everything runs in the
+caller's transaction; every write is an executemany (or a chunked ``IN``), and only rows
+whose value changes are written, so a rerun over unchanged data writes almost nothing.
+
+``people.updated_at`` changes with the profile only (a classification sets
+``classified_at``, in ``leadflow.models.people.classification_store``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from sys import intern
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadflow.models.people.batches import STREAM_SIZE, stream
+from leadflow.models.people.identity import (
+    HUBSPOT,
+    MERGED_IDS_PROPERTY,
+    LeadKeys,
+    NaturalKey,
+    Resolution,
+    parse_merged_ids,
+)
+from leadflow.models.people.identity import person_profile as identity_profile
+from leadflow.models.people.person_ids import add_people_postgresql
+from leadflow.models.people.relink import (
+    repoint_events,
+    repoint_leads,
+    repoint_touches,
+    save_merges,
+)
+from leadflow.models.records.encoding import chunks, require_aware
+from leadflow.models.records.leads import Lead
+from leadflow.models.warehouse.engine import analyze
+from leadflow.models.warehouse.lead_tables import leads
+from leadflow.models.warehouse.people_tables import people
+from leadflow.models.warehouse.upsert import upsert
+
+# Columns person_profile fills (its _PROFILE_GROUPS), all on people too.
+PROFILE_COLUMNS = (
+    "email",
+    "email_match_key",
+    "phone",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "country",
+    "city",
+)
+_PROFILE_LEAD_COLUMNS = ("source", "source_lead_id", "account_id", "created_at", "updated_at")
+# What a profile is built from: a lead's identity and the profile columns.
+_PROFILE_READ = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityCounts:
+    """What save_identity wrote."""
+
+    people: int
+    new_people: int
+    changed_profiles: int
+    leads: int
+    events: int
+    touches: int
+    merged: int
+    # People whose leads, events or touches moved, or whose profile was (re)built: the
+    # people an incremental classification must look at for identity's sake.
+    affected: frozenset[str] = frozenset()
+
+
+def read_lead_keys(conn: Connection) -> list[LeadKeys]:
+    """Every lead's natural key and match keys (HubSpot merged ids included)."""
+    query = sa.select(
+        leads.c.source,
+        leads.c.source_lead_id,
+        leads.c.email_match_key,
+        leads.c.phone,
+        leads.c.custom_fields[MERGED_IDS_PROPERTY],
+    ).order_by(leads.c.source, leads.c.source_lead_id)
+    return [
+        LeadKeys(
+            intern(source),  # one str per platform, not one per lead (a million leads: 55 MB)
+            lead_id,
+            email_key,
+            phone,
+            parse_merged_ids(merged, lead_id) if source == HUBSPOT else (),
+        )
+        for source, lead_id, email_key, phone, merged in stream(conn, query)
+    ]
+
+
+def read_previous_person_ids(conn: Connection) -> dict[NaturalKey, str]:
+    """Last run's person id of every lead that has one."""
+    query = sa.select(leads.c.source, leads.c.source_lead_id, leads.c.person_id).where(
+        leads.c.person_id.is_not(None)
+    )
+    return {(intern(source), lead_id): pid for source, lead_id, pid in stream(conn, query)}
+
+
+def save_identity(
+    conn: Connection,
+    resolution: Resolution,
+    now: datetime,
+    run_id: str,
+    *,
+    changed: set[NaturalKey] | None = None,
+    keys: Sequence[LeadKeys] = (),
+    previous: Mapping[NaturalKey, str] | None = None,
+) -> IdentityCounts:
+    """Write ``resolution``: people profiles, person ids on leads, events and touches,
+    merges (then the merged-away people rows are deleted). Runs in the caller's transaction.
+
+    Every lead must be in ``resolution.person_of`` (resolve all of them: read_lead_keys).
+    With ``changed`` (the leads loaded or changed since the last run), ``keys`` and
+    ``previous`` (what the resolution was made of), only the leads of people who gained,
+    lost or changed a lead are read and only their profiles rebuilt; without, every lead
+    is read and every profile rebuilt.
+    """
+    require_aware(now=now)
+    person_of = resolution.person_of
+    columns = _PROFILE_READ
+    if changed is None or previous is None:
+        return _save_all(conn, resolution, now, run_id, keys, previous)
+    current = {key: previous.get(key) for key in person_of}
+    email_person = _email_person(keys, person_of)
+    moved = [key for key, pid in person_of.items() if current[key] != pid]
+    scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
+    scope.update(old for key in moved if (old := current[key]))
+    mine = [key for key, pid in person_of.items() if pid in scope]
+    members: dict[str, list[Lead]] = defaultdict(list)
+    for chunk in chunks(mine):
+        found = sa.tuple_(leads.c.source, leads.c.source_lead_id).in_(chunk)
+        for row in conn.execute(sa.select(*(leads.c[name] for name in columns)).where(found)):
+            pid = person_of[(row[0], row[1])]
+            members[pid].append(Lead(**dict(zip(columns, row, strict=True))))
+    new, changed_profiles = _save_profiles(conn, members, now)
+    moved_count = repoint_leads(conn, ((key, person_of[key]) for key in moved))
+    return _finish(
+        conn, resolution, now, run_id, email_person, set(members), new, changed_profiles,
+        moved_count,
+    )  # fmt: skip
+
+
+def _save_all(
+    conn: Connection,
+    resolution: Resolution,
+    now: datetime,
+    run_id: str,
+    keys: Sequence[LeadKeys],
+    previous: Mapping[NaturalKey, str] | None,
+) -> IdentityCounts:
+    """save_identity over every lead, a batch of people at a time: person ids are written
+    first, then the leads are read back ordered by person and each batch's profiles built
+    and upserted, so a million leads are never held at once."""
+    person_of = resolution.person_of
+    if previous is None:
+        previous = read_previous_person_ids(conn)
+    moves = [(key, pid) for key, pid in person_of.items() if previous.get(key) != pid]
+    added = _add_people(conn, (pid for _, pid in moves), now)  # leads must point at a row
+    analyze(conn, people)  # it may have grown from nothing: profiles are looked up by id
+    moved_count = repoint_leads(conn, moves)
+    del moves
+    columns = _PROFILE_READ
+    email_person = _email_person(keys, person_of)
+    from_scan = not keys
+    query = sa.select(
+        *(leads.c[name] for name in columns), leads.c.person_id, leads.c.email_match_key
+    )
+    members: dict[str, list[Lead]] = defaultdict(list)
+    changed_profiles = 0
+    for row in stream(conn, query.order_by(leads.c.person_id)):
+        key, pid = (row[0], row[1]), row[-2]
+        if pid is None or person_of.get(key) != pid:
+            raise ValueError(f"lead {key!r} is not in the resolution")
+        if from_scan and row[-1]:
+            email_person[row[-1]] = pid
+        if pid not in members and len(members) >= STREAM_SIZE:
+            changed_profiles += _save_profiles(conn, members, now, added)[1]
+            members.clear()
+        members[pid].append(Lead(**dict(zip(columns, row[:-2], strict=True))))
+    changed_profiles += _save_profiles(conn, members, now, added)[1]
+    return _finish(
+        conn, resolution, now, run_id, email_person, set(person_of.values()),
+        len(added), changed_profiles, moved_count,
+    )  # fmt: skip
+
+
+def _email_person(keys: Sequence[LeadKeys], person_of: Mapping[NaturalKey, str]) -> dict[str, str]:
+    """Each email match key's person (what events are re-pointed by)."""
+    return {k.email_match_key: person_of[k.natural_key] for k in keys if k.email_match_key}
+
+
+def _save_profiles(
+    conn: Connection,
+    members: Mapping[str, Sequence[Lead]],
+    now: datetime,
+    added: Collection[str] = (),
+) -> tuple[int, int]:
+    """Build the profiles of ``members`` (person -> leads), upsert the new and changed ones;
+    how many were new and changed. People in ``added`` (bare rows inserted this run) count
+    as new."""
+    stored = _stored_profiles(conn, sorted(members))
+    profiles = [
+        {"person_id": pid, **identity_profile(found)} for pid, found in sorted(members.items())
+    ]
+    new = [row for row in profiles if row["person_id"] not in stored]
+    changed = [
+        row
+        for row in profiles
+        if row["person_id"] in stored
+        and any(stored[row["person_id"]][name] != row[name] for name in PROFILE_COLUMNS)
+    ]
+    for row in (*new, *changed):
+        row.update(created_at=now, updated_at=now)
+    upsert(conn, people, [*new, *changed], ["person_id"], [*PROFILE_COLUMNS, "updated_at"])
+    fresh = sum(1 for row in changed if row["person_id"] in added)
+    return len(new) + fresh, len(changed) - fresh
+
+
+def _add_people(conn: Connection, person_ids: Iterable[str], now: datetime) -> set[str]:
+    """Insert a bare row (no profile yet) for each of ``person_ids`` not in ``people``;
+    the ids inserted."""
+    wanted = sorted(set(person_ids))
+    if conn.dialect.name == "postgresql":
+        # No lookup first: ``people`` grows in this transaction, unanalyzed, and PostgreSQL
+        # scanned all of it for each chunk's IN list (0.8 s a chunk near 1M people).
+        return add_people_postgresql(conn, wanted, now)
+    added: set[str] = set()
+    for chunk in chunks(wanted):
+        query = sa.select(people.c.person_id).where(people.c.person_id.in_(chunk))
+        have = {row[0] for row in conn.execute(query)}
+        rows = [
+            {"person_id": p, "created_at": now, "updated_at": now} for p in chunk if p not in have
+        ]
+        if rows:
+            conn.execute(people.insert(), rows)
+            added.update(row["person_id"] for row in rows)
+    return added
+
+
+def _finish(
+    conn: Connection,
+    resolution: Resolution,
+    now: datetime,
+    run_id: str,
+    email_person: Mapping[str, str],
+    profiled: set[str],
+    new: int,
+    changed_profiles: int,
+    moved: int,
+) -> IdentityCounts:
+    """Re-point events and touches, record merges; the counts."""
+    person_of = resolution.person_of
+    events = repoint_events(conn, email_person)
+    touches = repoint_touches(conn, {**resolution.aliases, **person_of})
+    save_merges(conn, resolution, now, run_id)
+    affected = profiled | events | touches
+    affected.update(m.into_person for m in resolution.merges)
+    return IdentityCounts(
+        people=len(set(person_of.values())),
+        new_people=new,
+        changed_profiles=changed_profiles,
+        leads=moved,
+        events=len(events),
+        touches=len(touches),
+        merged=len(resolution.merges),
+        affected=frozenset(affected),
+    )
+
+
+def _stored_profiles(
+    conn: Connection, person_ids: Sequence[str] | None
+) -> dict[str, dict[str, Any]]:
+    """The stored profiles of ``person_ids`` (None: of everyone)."""
+    columns = (people.c.person_id, *(people.c[name] for name in PROFILE_COLUMNS))
+    if person_ids is None:
+        rows: Iterable[sa.Row[Any]] = stream(conn, sa.select(*columns))
+    else:
+        rows = (
+            row
+            for chunk in chunks(person_ids)
+            for row in conn.execute(sa.select(*columns).where(people.c.person_id.in_(chunk)))
+        )
+    return {row[0]: dict(zip(PROFILE_COLUMNS, row[1:], strict=True)) for row in rows}

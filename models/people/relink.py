@@ -1,0 +1,117 @@
+"""Pointing the warehouse's rows at their people after identity resolution, and recording merges.
+
+Part of saving a resolution (``leadflow.models.people.identity_store.save_identity``): each
+function writes only the rows whose person changes, in the caller's transaction, and returns
+what moved so that classification knows whom to look at again.
+
+Decisions:
+- ``engagement_events.person_id`` follows the event's ``email_match_key`` (the person of the
+  leads with that key; an event whose key matches no lead has no person), and
+  ``sales_touches.person_id`` the touched lead ``(source, lead_id)``, or the HubSpot contact
+  it was merged into (``Resolution.aliases``).
+- A merged-away person's stage history moves to the person it merged into (unless the
+  survivor already has that transition); then its ``people`` row is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadflow.models.people.batches import execute_many, stream
+from leadflow.models.people.identity import NaturalKey, Resolution
+from leadflow.models.people.person_ids import set_person_ids
+from leadflow.models.records.encoding import chunks
+from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.lead_tables import leads
+from leadflow.models.warehouse.people_tables import people, person_merges, stage_transitions
+from leadflow.models.warehouse.upsert import upsert
+
+
+def repoint_leads(conn: Connection, moves: Iterable[tuple[NaturalKey, str]]) -> int:
+    """Write each moved lead's new person id; how many moved."""
+    rows = ((source, lead_id, pid) for (source, lead_id), pid in moves)
+    return set_person_ids(conn, leads, ("source", "source_lead_id"), rows)
+
+
+def repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str]:
+    """Point events at the person of their email match key; the people who gained or lost
+    events."""
+    e = engagement_events
+    query = (
+        sa.select(e.c.email_match_key, e.c.person_id)
+        .where(e.c.email_match_key.is_not(None))
+        .distinct()
+    )
+    wrong: dict[str, str | None] = {}
+    was: list[str | None] = []
+    for key, pid in stream(conn, query):
+        if email_person.get(key) != pid:
+            wrong[key] = email_person.get(key)
+            was.append(pid)
+    set_person_ids(conn, e, ("email_match_key",), sorted(wrong.items()))
+    return _people_of(wrong.values(), was)
+
+
+def repoint_touches(conn: Connection, person_of: Mapping[NaturalKey, str]) -> set[str]:
+    """Point touches at the person of the touched lead; the people who gained or lost
+    touches."""
+    t = sales_touches
+    query = sa.select(t.c.source, t.c.lead_id, t.c.person_id).distinct()
+    wrong: dict[NaturalKey, str | None] = {}
+    was: list[str | None] = []
+    for source, lead_id, pid in stream(conn, query):
+        if person_of.get((source, lead_id)) != pid:
+            wrong[(source, lead_id)] = person_of.get((source, lead_id))
+            was.append(pid)
+    rows = ((source, lead_id, pid) for (source, lead_id), pid in sorted(wrong.items()))
+    set_person_ids(conn, t, ("source", "lead_id"), rows)
+    return _people_of(wrong.values(), was)
+
+
+def _people_of(*groups: Iterable[str | None]) -> set[str]:
+    return {pid for group in groups for pid in group if pid}
+
+
+def save_merges(conn: Connection, resolution: Resolution, now: datetime, run_id: str) -> None:
+    """Record merges, move the merged-away people's history, then delete their rows."""
+    if not resolution.merges:
+        return
+    rows = [
+        {
+            "from_person": m.from_person,
+            "into_person": m.into_person,
+            "reason": m.reason,
+            "bridging_key": m.bridging_key,
+            "merged_at": now,
+            "run_id": run_id,
+        }
+        for m in resolution.merges
+    ]
+    upsert(conn, person_merges, rows, ["from_person", "into_person"], [])
+    st, other = stage_transitions, stage_transitions.alias("survivor")
+    duplicate = (
+        sa.select(other.c.id)
+        .where(
+            other.c.person_id == sa.bindparam("b_into"),
+            other.c.to_lifecycle == st.c.to_lifecycle,
+            other.c.at == st.c.at,
+        )
+        .exists()
+    )
+    history = (
+        st.update()
+        .where(st.c.person_id == sa.bindparam("b_from"), ~duplicate)
+        .values(person_id=sa.bindparam("b_into"))
+    )
+    params = [{"b_from": m.from_person, "b_into": m.into_person} for m in resolution.merges]
+    execute_many(conn, history, params)
+    gone = sorted({m.from_person for m in resolution.merges} - set(resolution.clusters))
+    for chunk in chunks(gone):
+        # Leftover (duplicate) transitions go with the row (ON DELETE CASCADE on PostgreSQL;
+        # deleted explicitly too, in case SQLite foreign keys are off).
+        conn.execute(st.delete().where(st.c.person_id.in_(chunk)))
+        conn.execute(people.delete().where(people.c.person_id.in_(chunk)))

@@ -1,0 +1,136 @@
+"""The people tables: resolved persons, the merges between them and their stage history.
+
+``people`` is what identity resolution (``leadflow.models.people.identity_store``) and
+classification (``leadflow.models.people.classification_store``) write; ``person_merges`` and
+``stage_transitions`` keep the history of both. Defined on the shared
+``leadflow.models.warehouse.schema.metadata``; ``leadflow.models.warehouse.tables`` imports
+every table module, so Alembic and the drift test see the whole schema.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from leadflow.models.warehouse.schema import _json, _str, _ts, metadata
+
+people = sa.Table(
+    "people",
+    metadata,
+    _str("person_id", "Stable id of the resolved person.", nullable=False, primary_key=True),
+    _str("email_match_key", "Normalized email the person was matched on."),
+    _str("phone", "Phone number in E.164 format."),
+    _str("first_name", "First name from the person's most recent lead."),
+    _str("last_name", "Last name from the person's most recent lead."),
+    _str("company", "Company from the person's most recent lead."),
+    _str("stage", "Canonical stage (cold, warm, qualified) from classification; null until then."),
+    _ts("created_at", "When leadflow first resolved this person (UTC)."),
+    _ts("updated_at", "When leadflow last changed this person's profile (UTC)."),
+    _str("email", "Deliverable email from the person's most recently updated lead having one."),
+    _str("job_title", "Job title from the person's most recent lead having one."),
+    _str("country", "Country from the person's most recent lead having a country or city."),
+    _str("city", "City from the same lead as country."),
+    _str(
+        "lifecycle", "Lifecycle stage: lead, engaged, mql, sql or nurture; null until classified."
+    ),
+    _str("raw_stage", "The source system's own stage (source:value) of the latest staged lead."),
+    sa.Column("fit", sa.Integer(), nullable=True, comment="Fit score (ideal customer profile)."),
+    sa.Column(
+        "engagement",
+        sa.Float(),
+        nullable=True,
+        comment="Engagement score with decay, as of classified_at.",
+    ),
+    sa.Column(
+        "reasons",
+        _json(),
+        nullable=True,
+        comment="Reason codes of the classification, in order (JSON list of strings).",
+    ),
+    _ts(
+        "qualified_at",
+        "When the person first became qualified (MQL): the SLA clock starts here (UTC).",
+        nullable=True,
+    ),
+    _ts(
+        "lifecycle_at",
+        "When the current lifecycle stage was entered, when known exactly (UTC).",
+        nullable=True,
+    ),
+    _ts("classified_at", "When leadflow last classified this person (UTC).", nullable=True),
+    sa.Column(
+        "email_hash",
+        sa.String(64),
+        nullable=True,
+        comment="Salted SHA-256 of email_match_key (privacy.hash_salt): what BI views show "
+        "instead of the address; null without an email or a configured salt.",
+    ),
+    sa.Index(None, "email_match_key"),
+    sa.Index(None, "phone"),
+    sa.Index(None, "lifecycle"),
+    comment="One row per person, resolved across platforms by normalized email or phone.",
+)
+
+person_merges = sa.Table(
+    "person_merges",
+    metadata,
+    _str(
+        "from_person",
+        "The person id that was merged away (no longer in people).",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str(
+        "into_person",
+        "The person it was merged into (people.person_id when merged; may merge again later).",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str(
+        "reason",
+        "The kind of link that joined them: email, phone or hubspot_merge.",
+        nullable=False,
+    ),
+    _str(
+        "bridging_key",
+        "The email match key, E.164 phone or hubspot:<id> that joined them (personal data).",
+        nullable=False,
+    ),
+    _ts("merged_at", "When leadflow merged them (UTC)."),
+    _str("run_id", "leadflow's id of the run that merged them.", nullable=False),
+    sa.Index(None, "into_person"),
+    comment="One row per person merged into another (from_person, into_person).",
+)
+
+stage_transitions = sa.Table(
+    "stage_transitions",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True, comment="Surrogate key."),
+    sa.Column(
+        "person_id",
+        sa.String(),
+        sa.ForeignKey("people.person_id", ondelete="CASCADE"),
+        nullable=False,
+        comment="The person (people.person_id) whose stage changed.",
+    ),
+    _str("from_stage", "Canonical stage before the change; null for the first classification."),
+    _str("to_stage", "Canonical stage after the change (cold, warm, qualified).", nullable=False),
+    _str("from_lifecycle", "Lifecycle stage before the change; null for the first one."),
+    _str(
+        "to_lifecycle",
+        "Lifecycle stage after the change (lead, engaged, mql, sql, nurture).",
+        nullable=False,
+    ),
+    _ts("at", "When the change happened if known exactly, else when it was observed (UTC)."),
+    sa.Column(
+        "reasons",
+        _json(),
+        nullable=False,
+        comment="Reason codes of the classification that made the change (JSON list).",
+    ),
+    _str("run_id", "leadflow's id of the run that recorded the change.", nullable=False),
+    _ts("recorded_at", "When leadflow recorded the change (UTC)."),
+    sa.UniqueConstraint("person_id", "to_lifecycle", "at"),
+    sa.Index(None, "person_id"),
+    sa.Index(None, "run_id"),
+    comment="One row per stage change of a person (person_id, to_lifecycle, at).",
+)

@@ -1,0 +1,296 @@
+"""Each migration step: downgrading one removes exactly what it added, upgrading again
+restores it with the rows kept, and its comments and foreign keys are in place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy.engine import Engine
+
+from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.lead_tables import campaigns, leads
+from leadflow.models.warehouse.migrate import alembic_config, current_revision, upgrade
+from leadflow.models.warehouse.tables import metadata
+from tests.models.warehouse.schema_check import HEAD, ONLY_POSTGRESQL, TABLES, describe, schema_diff
+
+ACTIVITY_TABLES = {"engagement_events", "sales_touches", "sales_reps"}
+PEOPLE_STAGES_TABLES = {"person_merges", "stage_transitions"}
+SLA_TABLES = {"sla_evaluations", "sla_results"}
+BI_TABLES = {"suppression_list"}
+STATE_TABLES = {"step_state"}  # 0007
+
+
+def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0001")
+    assert current_revision(migrated_engine) == "0001"
+    # Exactly what 0002 adds is missing (so leads kept its indexes through batch mode).
+    assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        [
+            *_people_stages_diff(migrated_engine),
+            *ADD_0002_DIFF,
+            *ACTIVITY_DIFF,
+            *SLA_DIFF,
+            *BI_DIFF,
+            *STATE_DIFF,
+        ]
+    )
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+
+
+# What 0002 adds, as schema_diff reports it missing.
+ADD_0002_DIFF = [
+    ("add_column", "leads", "utm_campaign"),
+    ("add_column", "leads", "utm_content"),
+    ("add_column", "leads", "utm_medium"),
+    ("add_column", "leads", "utm_source"),
+    ("add_column", "leads", "utm_term"),
+    ("add_column", "sync_runs", "warnings"),
+    ("add_index", "ad_spend_daily", "ix_ad_spend_daily_platform_campaign_id_day"),
+    ("add_table", "ad_spend_daily", None),
+    ("add_table", "campaigns", None),
+]
+
+
+# What 0005 adds, as schema_diff reports it missing.
+SLA_DIFF = [
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_period_month"),
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_period_week"),
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_person_id"),
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_rule_status"),
+    ("add_index", "sla_results", "ix_sla_results_rule_period"),
+    ("add_table", "sla_evaluations", None),
+    ("add_table", "sla_results", None),
+]
+
+
+# What 0007 adds, as schema_diff reports it missing.
+STATE_DIFF = [("add_table", "step_state", None)]
+
+
+# What 0006 adds, as schema_diff reports it missing (the views are not in the metadata).
+BI_DIFF = [
+    ("add_column", "people", "email_hash"),
+    ("add_table", "suppression_list", None),
+]
+
+
+def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0005")
+    assert current_revision(migrated_engine) == "0005"
+    inspector = sa.inspect(migrated_engine)
+    assert set(inspector.get_table_names()) == (TABLES - BI_TABLES - STATE_TABLES) | {
+        "alembic_version"
+    }
+    assert inspector.get_view_names() == []
+    assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        [*BI_DIFF, *STATE_DIFF]
+    )
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+    assert len(sa.inspect(migrated_engine).get_view_names()) == 9
+
+
+def test_upgrade_from_0005_keeps_rows_and_adds_views(warehouse_url: str) -> None:
+    engine = create_engine(warehouse_url)
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO people (person_id, created_at, updated_at, lifecycle) "
+                    "VALUES ('p1', :t, :t, 'mql')"
+                ),
+                {"t": t0},
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT person_id, email_hash, lifecycle FROM v_people"))
+            assert [tuple(row) for row in found] == [("p1", None, "mql")]
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+    assert current_revision(migrated_engine) == "0004"
+    assert set(sa.inspect(migrated_engine).get_table_names()) == (
+        TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
+    ) | {"alembic_version"}
+    assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        [*SLA_DIFF, *BI_DIFF, *STATE_DIFF]
+    )
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+
+
+@ONLY_POSTGRESQL
+def test_postgresql_keeps_sla_comments(migrated_engine: Engine) -> None:
+    inspector = sa.inspect(migrated_engine)
+    for name in sorted(SLA_TABLES):
+        table = metadata.tables[name]
+        assert inspector.get_table_comment(name)["text"] == table.comment
+        columns = {c["name"]: c["comment"] for c in inspector.get_columns(name)}
+        assert columns == {c.name: c.comment for c in table.columns}
+
+
+# What 0003 adds, as schema_diff reports it missing (sorted).
+ACTIVITY_DIFF = [
+    ("add_index", "engagement_events", "ix_engagement_events_email_match_key"),
+    ("add_index", "engagement_events", "ix_engagement_events_event_type_occurred_at"),
+    ("add_index", "engagement_events", "ix_engagement_events_person_id"),
+    ("add_index", "sales_touches", "ix_sales_touches_owner_id"),
+    ("add_index", "sales_touches", "ix_sales_touches_person_id"),
+    ("add_index", "sales_touches", "ix_sales_touches_source_lead_id_occurred_at"),
+    ("add_table", "engagement_events", None),
+    ("add_table", "sales_reps", None),
+    ("add_table", "sales_touches", None),
+]
+
+
+def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0002")
+    assert current_revision(migrated_engine) == "0002"
+    assert set(sa.inspect(migrated_engine).get_table_names()) == (
+        TABLES - ACTIVITY_TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
+    ) | {"alembic_version"}
+    # Exactly the activity tables and their indexes are missing; nothing else changed.
+    assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        [*ACTIVITY_DIFF, *_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF, *STATE_DIFF]
+    )
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+
+
+@ONLY_POSTGRESQL
+def test_postgresql_keeps_activity_comments(migrated_engine: Engine) -> None:
+    inspector = sa.inspect(migrated_engine)
+    for name in sorted(ACTIVITY_TABLES):
+        table = metadata.tables[name]
+        assert inspector.get_table_comment(name)["text"] == table.comment
+        columns = {c["name"]: c["comment"] for c in inspector.get_columns(name)}
+        assert columns == {c.name: c.comment for c in table.columns}
+
+
+def test_activity_person_ids_follow_people(migrated_engine: Engine) -> None:
+    inspector = sa.inspect(migrated_engine)
+    for name in ("engagement_events", "sales_touches"):
+        (fk,) = inspector.get_foreign_keys(name)
+        assert (fk["constrained_columns"], fk["referred_table"]) == (["person_id"], "people")
+        assert fk["options"].get("ondelete") == "SET NULL"
+
+
+PEOPLE_STAGES_COLUMNS = (
+    "email",
+    "job_title",
+    "country",
+    "city",
+    "lifecycle",
+    "raw_stage",
+    "fit",
+    "engagement",
+    "reasons",
+    "qualified_at",
+    "lifecycle_at",
+    "classified_at",
+)
+
+
+def _people_stages_diff(engine: Engine) -> list[tuple[str, str, str | None]]:
+    """What 0004 adds, as schema_diff reports it missing (comments only on PostgreSQL)."""
+    diff = [("add_column", "people", name) for name in PEOPLE_STAGES_COLUMNS]
+    diff += [
+        ("add_index", "people", "ix_people_lifecycle"),
+        ("add_index", "person_merges", "ix_person_merges_into_person"),
+        ("add_index", "stage_transitions", "ix_stage_transitions_person_id"),
+        ("add_index", "stage_transitions", "ix_stage_transitions_run_id"),
+        ("add_table", "person_merges", None),
+        ("add_table", "stage_transitions", None),
+    ]
+    if engine.dialect.name == "postgresql":
+        diff += [("modify_comment", "people", "stage"), ("modify_comment", "people", "updated_at")]
+    return diff
+
+
+def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0003")
+    assert current_revision(migrated_engine) == "0003"
+    assert set(sa.inspect(migrated_engine).get_table_names()) == (
+        TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
+    ) | {"alembic_version"}
+    assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
+        [*_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF, *STATE_DIFF]
+    )
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+
+
+@ONLY_POSTGRESQL
+def test_postgresql_keeps_people_stages_comments(migrated_engine: Engine) -> None:
+    inspector = sa.inspect(migrated_engine)
+    for name in sorted(PEOPLE_STAGES_TABLES | {"people"}):
+        table = metadata.tables[name]
+        assert inspector.get_table_comment(name)["text"] == table.comment
+        columns = {c["name"]: c["comment"] for c in inspector.get_columns(name)}
+        assert columns == {c.name: c.comment for c in table.columns}
+
+
+def test_stage_transitions_are_unique_per_person_lifecycle_and_time(
+    migrated_engine: Engine,
+) -> None:
+    inspector = sa.inspect(migrated_engine)
+    uniques = {
+        tuple(u["column_names"]) for u in inspector.get_unique_constraints("stage_transitions")
+    }
+    assert uniques == {("person_id", "to_lifecycle", "at")}
+    (fk,) = inspector.get_foreign_keys("stage_transitions")
+    assert (fk["referred_table"], fk["options"].get("ondelete")) == ("people", "CASCADE")
+
+
+def test_0002_fills_campaigns_from_existing_leads(warehouse_url: str) -> None:
+    engine = create_engine(warehouse_url)
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    base = {"account_id": "page_1", "created_at": t0, "is_test": False}
+    base |= {"custom_fields": {}, "raw": {}, "row_hash": "x" * 64, "source": "meta"}
+    rows = [
+        ("1", "c1", "Spring", t0, t0),
+        ("2", "c1", "Spring v2", t0 + timedelta(hours=1), t0 + timedelta(days=2)),
+        ("3", "c1", None, t0 + timedelta(hours=2), t0 + timedelta(days=1)),
+        ("4", "c2", None, t0, t0),
+        ("5", None, "No id", t0, t0),
+    ]
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                leads.insert(),  # without utm_*: only the given columns are inserted
+                [
+                    base
+                    | {"source_lead_id": lead_id, "campaign_id": campaign_id}
+                    | {"campaign_name": name, "updated_at": updated, "first_loaded_at": t0}
+                    | {"last_changed_at": changed}
+                    for lead_id, campaign_id, name, updated, changed in rows
+                ],
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            stored = conn.execute(sa.select(campaigns).order_by(campaigns.c.campaign_id)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in stored] == [
+        ("meta", "c1", None, "Spring v2", None, t0, t0 + timedelta(days=2)),
+        ("meta", "c2", None, None, None, t0, t0),
+    ]
