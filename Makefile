@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test lint format install clean bench
+.PHONY: demo test lint lint-imports format install clean bench
 
 demo: $(STAMP)
 	$(BIN)/leadflow demo
@@ -14,9 +14,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The architecture contracts (.importlinter, docs/architecture.md).
+lint-imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff format .

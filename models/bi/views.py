@@ -1,10 +1,15 @@
 """The BI views: the questions every BI user asks, answered the same on SQLite and PostgreSQL.
 
-Alembic creates them (revision 0006 creates the ``VIEWS_0006`` snapshot). A snapshot is
-frozen once its migration has shipped: migration 0006 checks the SHA-256 of the SQL it
-renders, so editing a released view here fails loudly instead of silently rewriting
-history. To change a view, add a new snapshot (``VIEWS_0007 = (*unchanged, new_view)``)
-and a migration that drops the old definition and creates the new one.
+The views are defined in snapshots, one module per migration that changes them
+(``views_0006``), with the ``View`` type of ``leadflow.models.bi.sql``; ``current_views``
+names the latest. A migration does not import a snapshot: it carries the statements the
+snapshot rendered when it was released, as text, with their SHA-256, so the warehouse never
+imports this package and a migration keeps creating what it created the day it shipped.
+``tests/models/bi/test_views.py`` checks that each released snapshot still renders its
+migration's statements, so editing a released view fails loudly. To change a view, add a
+new snapshot (``VIEWS_0007 = (*unchanged, new_view)``) and a migration that drops the old
+definition and creates the new one from ``create_statements(VIEWS_0007, dialect)`` on both
+dialects, pasted as text, with ``fingerprint(VIEWS_0007)``.
 
 Conventions (the README's view list says the same):
 - Months (``YYYY-MM``) and days of lead and qualification timestamps are UTC; ISO weeks come
@@ -19,99 +24,27 @@ Conventions (the README's view list says the same):
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from leadflow.models.bi.sql import (
+    DIALECTS,
+    SqlDialect,
+    View,
+    create_statements,
+    drop_statements,
+    fingerprint,
+)
+from leadflow.models.bi.views_0006 import VIEWS_0006
 
-DIALECTS = ("sqlite", "postgresql")
-
-
-@dataclass(frozen=True)
-class SqlDialect:
-    """The few SQL fragments that differ between SQLite and PostgreSQL."""
-
-    name: str
-
-    def month(self, ts: str) -> str:
-        """YYYY-MM of a timestamp, in UTC."""
-        if self.name == "sqlite":
-            return f"strftime('%Y-%m', {ts})"
-        return f"to_char({ts} AT TIME ZONE 'UTC', 'YYYY-MM')"
-
-    def month_of_date(self, day: str) -> str:
-        """YYYY-MM of a date column."""
-        if self.name == "sqlite":
-            return f"strftime('%Y-%m', {day})"
-        return f"to_char({day}, 'YYYY-MM')"
-
-    def day(self, ts: str) -> str:
-        """The UTC calendar day of a timestamp (a date; ISO text on SQLite)."""
-        if self.name == "sqlite":
-            return f"date({ts})"
-        return f"CAST({ts} AT TIME ZONE 'UTC' AS DATE)"
-
-    def add_months(self, month: str, months: int) -> str:
-        """The YYYY-MM ``months`` after the YYYY-MM ``month``."""
-        if self.name == "sqlite":
-            return f"strftime('%Y-%m', {month} || '-01', '{months:+d} month')"
-        return (
-            f"to_char(to_date({month} || '-01', 'YYYY-MM-DD') + interval '{months} month', "
-            "'YYYY-MM')"
-        )
-
-    def minutes_between(self, start: str, end: str) -> str:
-        """Minutes from ``start`` to ``end`` as a float."""
-        if self.name == "sqlite":
-            return f"((julianday({end}) - julianday({start})) * 1440.0)"
-        return f"CAST(EXTRACT(EPOCH FROM ({end} - {start})) / 60 AS DOUBLE PRECISION)"
-
-
-@dataclass(frozen=True)
-class View:
-    """One view: its name, what a row is, its columns (in order, documented) and its SQL."""
-
-    name: str
-    grain: str
-    columns: dict[str, str]
-    select: Callable[[SqlDialect], str]
-
-    def sql(self, dialect: str) -> str:
-        """The SELECT behind the view on ``dialect`` (sqlite or postgresql)."""
-        return self.select(SqlDialect(dialect)).strip()
+__all__ = [
+    "DIALECTS",
+    "SqlDialect",
+    "View",
+    "create_statements",
+    "current_views",
+    "drop_statements",
+    "fingerprint",
+]
 
 
 def current_views() -> tuple[View, ...]:
     """The views at the head revision (the latest snapshot), in creation order."""
-    from leadflow.models.bi.views_0006 import VIEWS_0006
-
     return VIEWS_0006
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def create_statements(views: Sequence[View], dialect: str) -> list[str]:
-    """CREATE VIEW statements, plus their comments on PostgreSQL (SQLite has none)."""
-    statements = []
-    for view in views:
-        statements.append(f"CREATE VIEW {view.name} AS\n{view.sql(dialect)}")
-        if dialect == "postgresql":
-            doc = view.grain[0].upper() + view.grain[1:]
-            statements.append(f"COMMENT ON VIEW {view.name} IS {_quote(doc)}")
-            statements += [
-                f"COMMENT ON COLUMN {view.name}.{column} IS {_quote(comment)}"
-                for column, comment in view.columns.items()
-            ]
-    return statements
-
-
-def drop_statements(views: Sequence[View]) -> list[str]:
-    """DROP VIEW statements, in reverse creation order."""
-    return [f"DROP VIEW IF EXISTS {view.name}" for view in reversed(views)]
-
-
-def fingerprint(views: Sequence[View]) -> str:
-    """SHA-256 of every statement the views render to on both dialects."""
-    text = "\n;\n".join(s for d in DIALECTS for s in create_statements(views, d))
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,12 +1,13 @@
 """The BI views as revision 0006 created them: a frozen snapshot (see ``leadflow.models.bi.views``).
 
-Never edit a released snapshot: migration 0006 checks its fingerprint. Copy a view into a
-new snapshot module with a new migration instead.
+Never edit a released snapshot: migration 0006 carries the statements it rendered, and
+``tests/models/bi/test_views.py`` checks that it still renders them. Copy a view into a new
+snapshot module with a new migration instead.
 """
 
 from __future__ import annotations
 
-from leadflow.models.bi.views import SqlDialect, View
+from leadflow.models.bi.sql import SqlDialect, View
 
 
 def _ratio(numerator: str, denominator: str, scale: str = "") -> str:
