@@ -1,26 +1,24 @@
 """The Great Expectations suites the sync runs after every load, on a large SLA table.
 
 A migrated warehouse (:mod:`bench.targets`) is filled, untimed, with ``n`` synthetic rows of
-``sla_evaluations`` — five per-person rules (``first_touch``, ``touch_attempts``,
-``accept_reject``, ``icp_fit``, ``sales_acceptance``) for each of ``n / 5`` qualified people,
-about 80% met, 10% breached, 10% pending, their clock starts spread over the 90 days
-before :data:`NOW` — the matching ``people`` rows (the foreign key), and the run's
-roll-ups in ``sla_results`` (per rule, month and overall / team / rep, plus
-``qualified_volume`` per month overall and per team). Rows go in fast: one
-``executemany`` in one transaction on SQLite, ``COPY`` on PostgreSQL; then ``ANALYZE``.
+``sla_evaluations`` — five per-person rules (``first_touch``, ``touch_attempts``, ``accept_reject``,
+``icp_fit``, ``sales_acceptance``) for each of ``n / 5`` qualified people, about 80% met, 10%
+breached, 10% pending, their clock starts spread over the 90 days before :data:`NOW` — the matching
+``people`` rows (the foreign key), and the run's roll-ups in ``sla_results`` (per rule, month and
+overall / team / rep, plus ``qualified_volume`` per month overall and per team). Rows go in fast:
+one ``executemany`` in one transaction on SQLite, ``COPY`` on PostgreSQL; then ``ANALYZE``.
 
 Then :func:`leadflow.expectations.runner.run_checks` is timed exactly as
-``leadflow.flows.check_sla`` calls it
-during a sync: the enabled rules of the default ``SlaSettings`` (``rule_checks``), the two
-checked months, the run's id, ``now``, and Data Docs built into a fixed folder. That is the
-SLA suite (one validation of ``sla_evaluations``, one of ``sla_results``) and the
-data-quality suite (leads, people, sla_evaluations) and the Data Docs. ``leads`` is left
-empty here: the load benchmark measures leads; this one measures the SLA tables.
+``leadflow.flows.check_sla`` calls it during a sync: the enabled rules of the default
+``SlaSettings`` (``rule_checks``), the two checked months, the run's id, ``now``, and Data Docs
+built into a fixed folder. That is the SLA suite (one validation of ``sla_evaluations``, one of
+``sla_results``) and the data-quality suite (leads, people, sla_evaluations) and the Data Docs.
+``leads`` is left empty here: the load benchmark measures leads; this one measures the SLA tables.
 
-Reported per database: the first call of the process on that database (a new GX context;
-on the first database also the suites' first use) and the median of ``runs`` warm calls;
-the import of Great Expectations is timed once per process, apart, when it has not
-happened yet. A sync in a fresh process pays import + first call.
+Reported per database: the first call of the process on that database (a new GX context; on the
+first database also the suites' first use) and the median of ``runs`` warm calls; the import of
+Great Expectations is timed once per process, apart, when it has not happened yet. A sync in a fresh
+process pays import + first call.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """``leadflow forget``: erase one person from the warehouse and keep them out of later syncs.
 
 The work is ``leadflow.models.privacy.erasure.forget`` in one transaction; this module is the
-command's
-arguments and output. The output is counts only, never the person's data.
+command's arguments and output. The output is counts only, never the person's data.
 """
 
 from __future__ import annotations
@@ -36,12 +35,11 @@ def forget_person(
 ) -> Erasure:
     """Migrate the warehouse, then erase and suppress the person in one transaction."""
     from leadflow.models.privacy.erasure import forget
-    from leadflow.models.warehouse.engine import create_engine
+    from leadflow.models.warehouse.engine import open_warehouse
     from leadflow.models.warehouse.migrate import upgrade
 
-    upgrade(warehouse_url)
-    engine = create_engine(warehouse_url)
-    try:
+    with open_warehouse(warehouse_url) as engine:
+        upgrade(engine)
         with engine.begin() as conn:
             return forget(
                 conn,
@@ -51,8 +49,6 @@ def forget_person(
                 person_id=person_id,
                 region=region,
             )
-    finally:
-        engine.dispose()
 
 
 def run_forget(args: argparse.Namespace) -> int:

@@ -12,9 +12,9 @@ from typing import Any
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from leadflow.cli.forget import add_forget_command, run_forget
+from leadflow.cli.import_file import add_import_command, run_import
+from leadflow.cli.report import add_report_command, run_report
 from leadflow.cli.sla import add_sla_command, format_compliance, read_compliance, run_sla_command
-from leadflow.flows.import_csv import add_import_command, run_import
-from leadflow.report.html import add_report_command, run_report
 
 DEMO_DIR = Path(".leadflow")
 DEMO_REPORT = Path("report.html")
@@ -74,7 +74,8 @@ def _cell(value: Any) -> str:
 def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
     """Run the flow, print the summary the warehouse recorded, return an exit code."""
     from leadflow.config.settings import check_warehouse, load_settings
-    from leadflow.flows.sync_leads import latest_summary, people_summary, sync_leads
+    from leadflow.flows.sync_leads import sync_leads
+    from leadflow.pipeline.summaries import latest_summary, people_summary
 
     settings = load_settings(config_path)
     check_warehouse(settings.warehouse_url)  # one clear line and exit 2, before any run

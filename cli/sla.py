@@ -10,10 +10,8 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
-
-from leadflow.models.warehouse.engine import create_engine
-from leadflow.models.warehouse.tables import sla_results
+from leadflow.models.sla.results import latest_compliance
+from leadflow.models.warehouse.engine import open_warehouse
 
 COLUMNS = ("rule", "period", "group", "met", "decided", "pending", "percent", "target", "status",
            "severity")  # fmt: skip
@@ -29,25 +27,8 @@ def read_compliance(
     warehouse_url: str, period: str | None = None, team: str | None = None
 ) -> list[dict[str, Any]]:
     """The latest run's roll-ups: overall + teams, or one team and its reps."""
-    r = sla_results
-    engine = create_engine(warehouse_url)
-    try:
-        with engine.connect() as conn:
-            latest = sa.select(r.c.run_id).order_by(r.c.evaluated_at.desc(), r.c.run_id.desc())
-            run_id = conn.execute(latest.limit(1)).scalar()
-            if run_id is None:
-                return []
-            query = sa.select(r).where(r.c.run_id == run_id)
-            if period:
-                query = query.where(r.c.period == period)
-            if team:
-                query = query.where(r.c.team == team)
-            else:
-                query = query.where(r.c.scope.in_(("overall", "team")))
-            rows = conn.execute(query.order_by(r.c.rule, r.c.period.desc(), r.c.group_key))
-            return [dict(row) for row in rows.mappings()]
-    finally:
-        engine.dispose()
+    with open_warehouse(warehouse_url) as engine, engine.connect() as conn:
+        return latest_compliance(conn, period, team)
 
 
 def format_compliance(rows: Sequence[dict[str, Any]], periods: int = 2) -> str:

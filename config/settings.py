@@ -27,9 +27,9 @@ from pydantic import (
 from leadflow.connectors.google_ads.connector import GoogleAdsConfig
 from leadflow.connectors.http import register_secret
 from leadflow.connectors.hubspot.connector import HubSpotConfig
-from leadflow.connectors.linkedin.connector import LinkedInConfig
+from leadflow.connectors.linkedin.config import LinkedInConfig
 from leadflow.connectors.mailchimp.connector import MailchimpConfig
-from leadflow.connectors.meta.connector import MetaConfig
+from leadflow.connectors.meta.config import MetaConfig
 from leadflow.connectors.registry import REGISTRY
 from leadflow.models.sla.config import SlaSettings
 
@@ -275,7 +275,7 @@ def check_warehouse(url: str) -> None:
     Writes nothing: an SQLite file is not created here."""
     import sqlalchemy as sa
 
-    from leadflow.models.warehouse.engine import create_engine, redact_url
+    from leadflow.models.warehouse.engine import open_warehouse, redact_url
 
     where = f"warehouse {redact_url(url)}"
     try:
@@ -291,17 +291,16 @@ def check_warehouse(url: str) -> None:
     if backend != "postgresql":
         raise ConfigError(f"{where}: unsupported database (use sqlite or postgresql)")
     try:
-        engine = create_engine(url, connect_args={"connect_timeout": 5})
+        with (
+            open_warehouse(url, connect_args={"connect_timeout": 5}) as engine,
+            engine.connect() as conn,
+        ):
+            conn.execute(sa.text("SELECT 1"))
     except (sa.exc.ArgumentError, ImportError) as error:
         raise ConfigError(f"{where}: {type(error).__name__}") from None
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         raise ConfigError(f"{where}: unreachable ({_masked(reason, parsed.password)})") from None
-    finally:
-        engine.dispose()
 
 
 def _masked(text: str, password: str | None) -> str:

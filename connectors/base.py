@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from leadflow.models.records.leads import InvalidRecord, Lead
+from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
 from leadflow.models.records.spend import CampaignDay
 
 
@@ -64,6 +64,33 @@ class Page:
     number: int
     partition: str
     notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class MappedPage:
+    """A page as it is loaded: the rows its records became and the records that could not
+    be mapped (bound for quarantine), with the page's place in its partition (see Page).
+
+    ``records`` is how many records the page held. The sync maps an API connector's pages
+    (``MappedPage.of``); a lead export file, whose rows need the file's layout and line
+    numbers, yields its pages mapped already (``leadflow.connectors.files.export``).
+    """
+
+    partition: str
+    number: int
+    cursor: datetime | None
+    records: int
+    rows: list[Any]
+    rejected: list[Rejected]
+    notes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def of(cls, page: Page, rows: list[Any], rejected: list[Rejected]) -> MappedPage:
+        """``page`` once its records were mapped to ``rows`` and ``rejected``."""
+        return cls(
+            page.partition, page.number, page.cursor, len(page.records), rows, rejected,
+            page.notes,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
 """What the checks are asked to verify and what they found: plain values, no Great Expectations.
 
 :class:`SlaRuleCheck` describes one SLA rule to validate;
-:func:`leadflow.expectations.runner.run_checks`
-answers with a :class:`CheckReport` of :class:`RuleOutcome` (one per rule) and
-:class:`QualityOutcome` (one per data-quality expectation). Outcomes carry ids only
-(person ids, ``source:source_lead_id``, ``group_key``), never emails or phone numbers.
+:func:`leadflow.expectations.runner.run_checks` answers with a :class:`CheckReport` of
+:class:`RuleOutcome` (one per rule) and :class:`QualityOutcome` (one per data-quality expectation).
+Outcomes carry ids only (person ids, ``source:source_lead_id``, ``group_key``), never emails or
+phone numbers.
 """
 
 from __future__ import annotations

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import uuid
 from contextlib import nullcontext
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from prefect import flow
 from prefect.runtime import flow_run
@@ -21,33 +20,14 @@ from pydantic import Field
 
 from leadflow.config.settings import load_settings
 from leadflow.connectors.http import install_log_redaction
-from leadflow.flows.sync_leads import (
-    choose_sources,
-    classify_task,
-    finish_run,
-    run_partitions,
-    sync_lock,
-    upgrade_warehouse,
-)
-from leadflow.pipeline.source_sync import SyncWindow
+from leadflow.flows.partitions import run_partitions
+from leadflow.flows.run_steps import classify_task, finish_run, sync_lock, upgrade_warehouse
+from leadflow.pipeline.sources import choose_sources
+from leadflow.pipeline.windows import backfill_window
 
 # A calendar day; the pattern makes the API refuse a malformed date when the run is
 # created (the server does not check the ``date`` format itself), the UI shows a picker.
 Day = Annotated[date, Field(json_schema_extra={"pattern": r"^\d{4}-\d{2}-\d{2}$"})]
-
-
-def backfill_window(since: date, until: date, timezone: str, dry_run: bool) -> SyncWindow:
-    """The UTC bounds of local days ``since`` to ``until`` (inclusive)."""
-    if until < since:
-        raise ValueError(f"until ({until}) is before since ({since})")
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(since, time(), tzinfo=zone)
-    end = datetime.combine(until + timedelta(days=1), time(), tzinfo=zone)
-    return SyncWindow(
-        since=start.astimezone(ZoneInfo("UTC")),
-        until=(end - timedelta(microseconds=1)).astimezone(ZoneInfo("UTC")),
-        dry_run=dry_run,
-    )
 
 
 def _run_name() -> str:

@@ -4,7 +4,8 @@
 validates the warehouse with the Great Expectations suites (``leadflow.expectations.runner``),
 publishes the ``sla-compliance`` table and ``sla-breaches`` markdown artifacts, notifies the
 optional webhook, and ends Failed, naming the rules, when a critical rule failed. The data
-stays loaded either way.
+stays loaded either way. The parts that need neither Prefect nor Great Expectations (the
+evaluation, the rules' wording, the tables, the webhook) are ``leadflow.pipeline.sla``.
 """
 
 from __future__ import annotations
@@ -15,24 +16,26 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-import sqlalchemy as sa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from leadflow.config.settings import Settings, load_settings
-from leadflow.connectors.http import install_log_redaction, redact, register_secret
+from leadflow.connectors.http import install_log_redaction, redact
 from leadflow.models.sla.config import ALL_RULES, SlaSettings
-from leadflow.models.sla.evaluate import Rollup
-from leadflow.models.sla.run import SlaOutcome, evaluate_warehouse
-from leadflow.models.warehouse.engine import create_engine
-from leadflow.models.warehouse.sla_tables import sla_evaluations
+from leadflow.models.sla.run import SlaOutcome
+from leadflow.pipeline.sla import (
+    breaches_markdown,
+    compliance_rows,
+    describe,
+    evaluate,
+    failure,
+    notify,
+    sla_summary,
+)
 
 log = logging.getLogger(__name__)
-WORST_BREACHES = 20
-WEBHOOK_TIMEOUT = (5, 10)
 
 
 class SlaBreached(RuntimeError):
@@ -55,24 +58,6 @@ def rule_checks(sla: SlaSettings, only: Sequence[str] | None = None) -> list[Any
     ]
 
 
-def describe(rule: str, sla: SlaSettings) -> str:
-    """The rule in plain language, with its configured numbers."""
-    r = sla.rules
-    return {
-        "first_touch": f"Sales touches every qualified lead within "
-        f"{r.first_touch.business_minutes:g} business minutes of qualification",
-        "touch_attempts": f"Sales makes {r.touch_attempts.attempts} touch attempts within "
-        f"{r.touch_attempts.business_days} business days unless connected",
-        "accept_reject": f"Sales accepts or rejects each qualified lead within "
-        f"{r.accept_reject.business_hours:g} business hours",
-        "icp_fit": f"Qualified leads reach fit >= {r.icp_fit.min_fit} (ideal customer profile)",
-        "sales_acceptance": f"Sales rejects no more than "
-        f"{100 * r.sales_acceptance.max_rejected:g}% of qualified leads",
-        "qualified_volume": f"Marketing delivers >= {r.qualified_volume.per_period} qualified "
-        f"leads per {sla.period}",
-    }[rule]
-
-
 def check_sla_now(
     settings: Settings,
     run_id: str,
@@ -86,12 +71,7 @@ def check_sla_now(
 
     now = now or datetime.now(UTC)
     checks = rule_checks(settings.sla, rules)
-    engine = create_engine(settings.warehouse_url)
-    try:
-        outcome = evaluate_warehouse(engine, settings.sla, settings.timezone, now, run_id)
-        worst = worst_breaches(engine, outcome.periods, [c.rule for c in checks])
-    finally:
-        engine.dispose()
+    outcome, worst = evaluate(settings, run_id, now, [c.rule for c in checks])
     for rule, person_id, start in outcome.revised:
         logger.warning(
             "SLA %s for person %s (qualified %s): a recorded breach is now met (late data)",
@@ -101,7 +81,7 @@ def check_sla_now(
         settings.warehouse_url, checks, periods=outcome.periods, run_id=run_id, now=now,
         data_docs_dir=settings.sla.data_docs_dir,
     )  # fmt: skip
-    summary = _summary(outcome, report)
+    summary = sla_summary(outcome, report)
     publish(outcome, report, worst, run_id, [c.rule for c in checks])
     logger.info("SLA: %s", summary)
     failed = [name for name in report.failed() if not name.startswith("quality:")]
@@ -111,57 +91,9 @@ def check_sla_now(
     if critical:
         raise SlaBreached(
             f"critical SLA rules failed for {', '.join(outcome.periods)}: "
-            + "; ".join(_failure(report, name) for name in critical)
+            + "; ".join(failure(report, name) for name in critical)
         )
     return summary
-
-
-def _summary(outcome: SlaOutcome, report: Any) -> dict[str, Any]:
-    return {
-        "evaluations": outcome.evaluations,
-        **{status: outcome.by_status.get(status, 0) for status in ("met", "breached", "pending")},
-        "new_breaches": outcome.new_breaches,
-        "revised": len(outcome.revised),
-        "periods": outcome.periods,
-        "failed_rules": report.failed(),
-        "data_docs": report.data_docs_index,
-    }
-
-
-def _failure(report: Any, name: str) -> str:
-    for rule in report.rules:
-        if rule.rule == name:
-            share = "-" if rule.percentage is None else f"{rule.percentage:.1f}% met"
-            return f"{name} ({rule.breached} breached of {rule.evaluated}, {share})"
-    return name
-
-
-def worst_breaches(engine: sa.Engine, periods: Sequence[str], rules: Sequence[str]) -> list[dict]:
-    """The latest breaches of the checked periods: ids, rep, team and minutes late (no PII)."""
-    e = sla_evaluations
-    in_periods = sa.or_(e.c.period_month.in_(periods), e.c.period_week.in_(periods))
-    query = (
-        sa.select(e.c.rule, e.c.person_id, e.c.rep_id, e.c.team, e.c.clock_start, e.c.minutes_late)
-        .where(e.c.status == "breached", in_periods, e.c.rule.in_(rules))
-        .order_by(e.c.minutes_late.desc().nulls_last(), e.c.person_id)
-        .limit(WORST_BREACHES)
-    )
-    with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
-
-
-def compliance_rows(results: Sequence[Rollup], periods: Sequence[str]) -> list[dict[str, Any]]:
-    """Overall and per-team roll-ups of the checked periods, as table rows."""
-    return [
-        {
-            "rule": r.rule, "period": r.period, "group": r.group_key, "met": r.numerator,
-            "decided": r.denominator, "pending": r.pending,
-            "percentage": r.percentage, "target": r.target, "status": r.status,
-            "severity": r.severity,
-        }
-        for r in results
-        if r.period in periods and r.scope in ("overall", "team")
-    ]  # fmt: skip
 
 
 def publish(
@@ -177,41 +109,6 @@ def publish(
         f"Failed: {failed}.",
     )
     create_markdown_artifact(key="sla-breaches", markdown=breaches_markdown(outcome, worst))
-
-
-def breaches_markdown(outcome: SlaOutcome, worst: list[dict]) -> str:
-    lines = [
-        f"# SLA breaches — {', '.join(outcome.periods)}",
-        "",
-        f"{outcome.by_status.get('breached', 0)} breached, {outcome.by_status.get('met', 0)} met, "
-        f"{outcome.by_status.get('pending', 0)} pending; {outcome.new_breaches} new this run, "
-        f"{len(outcome.revised)} revised to met by late data.",
-        "",
-    ]
-    if not worst:
-        return "\n".join([*lines, "No breaches in the checked periods."])
-    lines += ["| rule | person | rep | team | qualified at | business minutes late |",
-              "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
-    for b in worst:
-        late = "-" if b["minutes_late"] is None else f"{b['minutes_late']:.0f}"
-        lines.append(
-            f"| {b['rule']} | {b['person_id']} | {b['rep_id'] or '-'} | {b['team']} | "
-            f"{b['clock_start']:%Y-%m-%d %H:%M} UTC | {late} |"
-        )
-    return "\n".join(lines)
-
-
-def notify(url: str, outcome: SlaOutcome, report: Any, failed: list[str], logger: Any) -> None:
-    """Post a Slack-compatible ``{"text": ...}`` message; a failed post is only logged."""
-    register_secret(url)  # webhook URLs carry their token in the path
-    text = f":rotating_light: leadflow SLA for {', '.join(outcome.periods)}: " + "; ".join(
-        _failure(report, name) for name in failed
-    )
-    try:
-        response = requests.post(url, json={"text": text}, timeout=WEBHOOK_TIMEOUT)
-        response.raise_for_status()
-    except requests.RequestException as error:
-        logger.warning("SLA webhook not notified: %s", redact(str(error)))
 
 
 @task(name="check-sla", cache_policy=NO_CACHE)

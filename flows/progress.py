@@ -16,8 +16,8 @@ from uuid import UUID
 
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-from leadflow.connectors.base import Page
-from leadflow.pipeline.source_sync import SourceSummary
+from leadflow.connectors.base import MappedPage
+from leadflow.pipeline.run import SourceSummary
 
 UPDATE_SECONDS = 2.0
 
@@ -40,7 +40,7 @@ class PageProgress:
         self.every = every
         self.updated = 0.0
 
-    def __call__(self, summary: SourceSummary, page: Page, start: datetime | None) -> None:
+    def __call__(self, summary: SourceSummary, page: MappedPage, start: datetime | None) -> None:
         share = window_share(start, page.cursor, summary.started_at)
         if share is not None:
             self.percent = min(share, 99.0)  # 100 only when the task has finished

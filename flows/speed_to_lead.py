@@ -15,29 +15,19 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import deployment, flow_run
 
-from leadflow.config.settings import Settings, load_settings
+from leadflow.config.settings import load_settings
 from leadflow.connectors.http import install_log_redaction
-from leadflow.flows.sync_leads import (
-    choose_sources,
+from leadflow.flows.partitions import run_partitions
+from leadflow.flows.run_steps import (
     classify_task,
     finish_run,
-    run_partitions,
     run_sla,
     sync_lock,
     upgrade_warehouse,
 )
+from leadflow.pipeline.sources import FAST_PARTS, fast_sources
 
-FAST_SOURCE_TYPES = ("hubspot", "meta", "google_ads", "linkedin")
-FAST_PARTS = ("leads", "sales_touches")
 FIRST_TOUCH_RULE = "first_touch"
-
-
-def fast_sources(settings: Settings, names: list[str] | None = None) -> dict[str, Any]:
-    """The named sources, or every enabled source of a fast-moving platform."""
-    chosen = choose_sources(settings, names)
-    if names:
-        return chosen
-    return {name: source for name, source in chosen.items() if source.type in FAST_SOURCE_TYPES}
 
 
 def _run_name() -> str:

@@ -1,8 +1,8 @@
 """What the report shows, read from the BI views (``leadflow.models.bi.views``) and rolled up in
 Python.
 
-Everything here is numbers and names of sources, campaigns, teams and rules: no person's
-data, so the same figures can go into a Prefect artifact.
+Everything here is numbers and names of sources, campaigns, teams and rules: no person's data, so
+the same figures can go into a Prefect artifact.
 """
 
 from __future__ import annotations

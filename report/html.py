@@ -12,7 +12,6 @@ summary has numbers only (no personal data), fit for a Prefect markdown artifact
 
 from __future__ import annotations
 
-import argparse
 import functools
 import html
 import json
@@ -42,17 +41,14 @@ FUNNEL_STEPS = (
 
 def load_report_data(warehouse_url: str, period: str | None = None) -> ReportData:
     """Migrate the warehouse (the views come with it) and read the report's rows."""
-    from leadflow.models.warehouse.engine import create_engine
+    from leadflow.models.warehouse.engine import open_warehouse
     from leadflow.models.warehouse.migrate import upgrade
 
     chosen = Period.parse(period)
-    upgrade(warehouse_url)
-    engine = create_engine(warehouse_url)
-    try:
+    with open_warehouse(warehouse_url) as engine:
+        upgrade(engine)
         with engine.connect() as conn:
             return read_report_data(conn, chosen)
-    finally:
-        engine.dispose()
 
 
 def charts(data: ReportData) -> list[tuple[str, str, dict[str, Any] | None]]:
@@ -229,28 +225,6 @@ def report_summary_markdown(warehouse_url: str, period: str | None = None) -> st
         parts.append("|" + " --- |" * len(rows[0]))
         parts += ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in rows]
     return "\n".join(parts) + "\n"
-
-
-def add_report_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``report`` on the ``leadflow`` command."""
-    report = subparsers.add_parser("report", help="write the HTML report with charts")
-    report.add_argument("--out", default="report.html", help="file to write (report.html)")
-    report.add_argument("--period", help="YYYY-MM or YYYY (default: everything)")
-    return report
-
-
-def run_report(args: argparse.Namespace) -> int:
-    """The ``report`` command: write the file and print its path."""
-    from leadflow.config.settings import load_settings
-
-    settings = load_settings(args.config)
-    try:
-        path = write_report(settings.warehouse_url, args.out, args.period)
-    except ValueError as error:
-        print(f"leadflow: report: {error}")
-        return 2
-    print(f"report written to {path}")
-    return 0
 
 
 PAGE = """<!DOCTYPE html>

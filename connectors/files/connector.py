@@ -1,23 +1,21 @@
 """Leads from export files: Meta's and LinkedIn's lead downloads, or any CSV with a mapping.
 
 ``read_csv_leads`` decodes the file, finds its delimiter and layout
-(``leadflow.connectors.files.formats``)
-and maps every row the way the API connectors map a record: a Meta row through
-``meta_fields.to_lead``, a LinkedIn row through ``linkedin_fields.to_lead``, any other file
-through a column mapping (lead field -> column) and Meta's answer mapper, which is keyed by
-question names just like a mapped CSV. Leads carry the ``source`` given, so a Meta export
-imported as "meta" shares natural keys with the Meta API sync (the export's ids, stripped of
-their ``l:`` prefix, are the Graph lead ids).
+(``leadflow.connectors.files.formats``) and maps every row the way the API connectors map a record:
+a Meta row through ``meta_fields.to_lead``, a LinkedIn row through ``linkedin_fields.to_lead``, any
+other file through a column mapping (lead field -> column) and Meta's answer mapper, which is keyed
+by question names just like a mapped CSV. Leads carry the ``source`` given, so a Meta export
+imported as "meta" shares natural keys with the Meta API sync (the export's ids, stripped of their
+``l:`` prefix, are the Graph lead ids).
 
-A generic file's ``source_lead_id`` is its mapped ``id`` column; without one it is
-``"sha256:"`` + the sha256 of the normalized row (column names compared loosely, cells
-whitespace-collapsed, empty cells left out), which is stable across re-exports that reorder
-columns, but makes any edited row a new lead: map an id column whenever the file has one.
+A generic file's ``source_lead_id`` is its mapped ``id`` column; without one it is ``"sha256:"`` +
+the sha256 of the normalized row (column names compared loosely, cells whitespace-collapsed, empty
+cells left out), which is stable across re-exports that reorder columns, but makes any edited row a
+new lead: map an id column whenever the file has one.
 
-Nothing is dropped silently: a row with the wrong number of fields, a timestamp that does not
-parse, or no email and no phone becomes a ``Rejected`` whose reason starts with its line
-number (``"line 7: ..."``, the line the record starts on, quoted newlines counted).
-Blank lines are skipped.
+Nothing is dropped silently: a row with the wrong number of fields, a timestamp that does not parse,
+or no email and no phone becomes a ``Rejected`` whose reason starts with its line number (``"line 7:
+..."``, the line the record starts on, quoted newlines counted). Blank lines are skipped.
 """
 
 from __future__ import annotations

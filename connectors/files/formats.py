@@ -1,21 +1,19 @@
 """What a lead export file is: its encoding, its delimiter and the layout of its columns.
 
-Encoding, without a detection library: a byte order mark settles it (UTF-8-SIG, UTF-16
-LE/BE); a BOM-less file full of NUL bytes in alternate positions is UTF-16; otherwise strict
-UTF-8, else cp1252. No chardet or charset-normalizer: they guess statistically, and on the
-short, mostly-ASCII files exports are, their guesses are unreliable (a cp1252 file named
-"cp1250" or "MacRoman" breaks the few accented names silently), while these producers are
-known: Meta's lead download is UTF-16 LE with a BOM (its Excel-friendly TSV), LinkedIn's and
-other tools' CSV is UTF-8 (often with a BOM), and Excel's plain "CSV" save uses the Windows
-ANSI code page, cp1252 in Western locales. Strict UTF-8 decoding almost never succeeds on
-cp1252 text with accents, so trying it first is a sound test. A file that is neither is an
-error, not mojibake.
+Encoding, without a detection library: a byte order mark settles it (UTF-8-SIG, UTF-16 LE/BE); a
+BOM-less file full of NUL bytes in alternate positions is UTF-16; otherwise strict UTF-8, else
+cp1252. No chardet or charset-normalizer: they guess statistically, and on the short, mostly-ASCII
+files exports are, their guesses are unreliable (a cp1252 file named "cp1250" or "MacRoman" breaks
+the few accented names silently), while these producers are known: Meta's lead download is UTF-16 LE
+with a BOM (its Excel-friendly TSV), LinkedIn's and other tools' CSV is UTF-8 (often with a BOM),
+and Excel's plain "CSV" save uses the Windows ANSI code page, cp1252 in Western locales. Strict
+UTF-8 decoding almost never succeeds on cp1252 text with accents, so trying it first is a sound
+test. A file that is neither is an error, not mojibake.
 
-Layouts: Meta's lead export (TSV, columns named as the Graph ``Lead`` fields plus one per
-form question, ids prefixed ``l:``/``ag:``/``as:``/``c:``/``f:`` and phones ``p:``), LinkedIn's
-Campaign Manager lead export (CSV, human column names), or any other file through a column
-mapping. Rows are turned into the records the API connectors map
-(``leadflow.connectors.meta.fields``,
+Layouts: Meta's lead export (TSV, columns named as the Graph ``Lead`` fields plus one per form
+question, ids prefixed ``l:``/``ag:``/``as:``/``c:``/``f:`` and phones ``p:``), LinkedIn's Campaign
+Manager lead export (CSV, human column names), or any other file through a column mapping. Rows are
+turned into the records the API connectors map (``leadflow.connectors.meta.fields``,
 ``leadflow.connectors.linkedin.fields``), so a file and the API normalize leads the same way.
 """
 

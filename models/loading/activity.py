@@ -1,22 +1,22 @@
 """Idempotent loading of activity streams: engagement events, sales touches and sales reps.
 
-Each stream loads like leads: rows are deduplicated within the batch by natural key, only
-new or changed rows (by ``row_hash``) are written, in one set-based write through the
-driver (``leadflow.models.loading.activity_writers``), and the batch's rejects and watermark commit
-in the
-same (the caller's) transaction.
+Each stream loads like leads: rows are deduplicated within the batch by natural key, only new or
+changed rows (by ``row_hash``) are written, in one set-based write through the driver
+(``leadflow.models.loading.activity_writers``), and the batch's rejects and watermark commit in the
+same (the caller's) transaction. The streams themselves are described in
+``leadflow.models.loading.streams``.
 
-Out of scope: a sales touch whose association with a lead was removed on the platform
-keeps its stored ``(source, touch_id, lead_id)`` row. A batch only says which leads a
-touch is on now, not which it left (a touch left with no lead yields no row at all), so
-reconciling needs a full re-read of the touch's associations.
+Out of scope: a sales touch whose association with a lead was removed on the platform keeps its
+stored ``(source, touch_id, lead_id)`` row. A batch only says which leads a touch is on now, not
+which it left (a touch left with no lead yields no row at all), so reconciling needs a full re-read
+of the touch's associations.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -25,8 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadflow.models.loading.activity_writers import stored_hashes, write_activity
-from leadflow.models.loading.leads import LoadCounts, quarantine_records, save_sync_state
-from leadflow.models.records.activity import EngagementEvent, SalesRep, SalesTouch
+from leadflow.models.loading.leads import LoadCounts, quarantine_records
+from leadflow.models.loading.state import save_sync_state
+from leadflow.models.loading.streams import STREAMS, ActivityRecord, StreamSpec, stream_spec
+from leadflow.models.records.activity import EngagementEvent
 from leadflow.models.records.encoding import (
     canonical_json,
     json_safe,
@@ -35,67 +37,7 @@ from leadflow.models.records.encoding import (
     sha256_text,
 )
 from leadflow.models.records.leads import Rejected
-from leadflow.models.warehouse.tables import engagement_events, sales_reps, sales_touches
-
-ActivityRecord = EngagementEvent | SalesTouch | SalesRep
-
-
-@dataclass(frozen=True, slots=True)
-class StreamSpec:
-    """How one activity stream maps onto its table."""
-
-    name: str
-    table: sa.Table
-    record_type: type[EngagementEvent] | type[SalesTouch] | type[SalesRep]
-    key: tuple[str, ...]  # natural key, starting with "source"
-    json_fields: tuple[str, ...]
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The record's fields, which are also its table's content columns."""
-        return tuple(f.name for f in fields(self.record_type))
-
-    @property
-    def timestamps(self) -> tuple[str, ...]:
-        return tuple(n for n in self.columns if n in ("occurred_at", "updated_at"))
-
-    @property
-    def update_columns(self) -> tuple[str, ...]:
-        # On update, first_loaded_at and identity resolution's person_id are left alone.
-        content = (n for n in self.columns if n not in self.key)
-        return (*content, "row_hash", "last_changed_at")
-
-
-STREAMS: dict[str, StreamSpec] = {
-    spec.name: spec
-    for spec in (
-        StreamSpec(
-            "engagement_events",
-            engagement_events,
-            EngagementEvent,
-            ("source", "event_id"),
-            ("detail", "raw"),
-        ),
-        StreamSpec(
-            "sales_touches",
-            sales_touches,
-            SalesTouch,
-            ("source", "touch_id", "lead_id"),
-            ("raw",),
-        ),
-        StreamSpec("sales_reps", sales_reps, SalesRep, ("source", "rep_id"), ("raw",)),
-    )
-}
-
-
-def stream_spec(stream: str) -> StreamSpec:
-    """The spec of ``stream``; ValueError for a stream leadflow does not know."""
-    try:
-        return STREAMS[stream]
-    except KeyError:
-        known = ", ".join(sorted(STREAMS))
-        raise ValueError(f"unknown stream {stream!r} (known: {known})") from None
-
+from leadflow.models.warehouse.tables import sales_touches
 
 EncodedActivity = tuple[Any, ...]
 """A stream's column values in record order (datetimes aware UTC, JSON fields as JSON text

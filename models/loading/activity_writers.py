@@ -1,10 +1,9 @@
 """Set-based reads and writes of encoded activity rows, one code path per dialect.
 
 The counterpart of ``leadflow.models.loading.lead_writers`` for the activity streams (engagement
-events,
-sales touches, sales reps). Written against the driver because SQLAlchemy's per-row bind
-processing (and its result rows, for the stored-hash lookup) cost more than the database
-itself did when a page of touches or events was loaded:
+events, sales touches, sales reps). Written against the driver because SQLAlchemy's per-row bind
+processing (and its result rows, for the stored-hash lookup) cost more than the database itself did
+when a page of touches or events was loaded:
 
 - PostgreSQL: binary ``COPY`` into a temporary staging table of the stream (created once
   per session, emptied at every commit and before every batch), then one
@@ -14,9 +13,9 @@ itself did when a page of touches or events was loaded:
   datetimes written as the naive-UTC text SQLAlchemy's SQLite ``DateTime`` stores.
 
 Rows come from ``leadflow.models.loading.activity.encode_activity``: the stream's columns in record
-order (datetimes aware UTC, JSON fields as JSON text or None) followed by ``row_hash``.
-Both paths run in the caller's transaction and update a stored row only if its hash
-differs; ``first_loaded_at`` is set on insert only and ``person_id`` is never written.
+order (datetimes aware UTC, JSON fields as JSON text or None) followed by ``row_hash``. Both paths
+run in the caller's transaction and update a stored row only if its hash differs;
+``first_loaded_at`` is set on insert only and ``person_id`` is never written.
 """
 
 from __future__ import annotations
@@ -25,17 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadflow.models.loading.lead_writers import sqlite_time
+from leadflow.models.loading.streams import StreamSpec
 from leadflow.models.records.encoding import chunks
 from leadflow.models.warehouse.engine import unprepared
-
-if TYPE_CHECKING:
-    from leadflow.models.loading.activity import StreamSpec
 
 NaturalKey = tuple[str, ...]  # the stream's key without "source"
 

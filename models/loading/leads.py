@@ -1,11 +1,12 @@
-"""Idempotent loading of leads, campaigns, quarantined records and sync state.
+"""Idempotent loading of leads, campaigns and quarantined records, with the sync state.
 
-Every function takes an open Connection and runs inside the caller's transaction, so the
-rows of a batch and the watermark that covers them commit (or roll back) together. Ad spend
-loads in ``leadflow.models.loading.spend``; the shared upsert and hashing helpers live in
-``leadflow.models.warehouse.upsert``, a lead's encoding and hash in
-``leadflow.models.loading.lead_rows`` and the bulk lead
-writes in ``leadflow.models.loading.lead_writers`` (re-exported here for existing callers).
+Every function takes an open Connection and runs inside the caller's transaction, so the rows of a
+batch and the watermark that covers them commit (or roll back) together. The sync state itself is
+kept by ``leadflow.models.loading.state``, the ``sync_runs`` rows by
+``leadflow.models.loading.runs``. Ad spend loads in ``leadflow.models.loading.spend``; the shared
+upsert and hashing helpers live in ``leadflow.models.warehouse.upsert``, a lead's encoding and hash
+in ``leadflow.models.loading.lead_rows`` and the bulk lead writes in
+``leadflow.models.loading.lead_writers`` (re-exported here for existing callers).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from leadflow.models.loading.lead_rows import encode_lead
 from leadflow.models.loading.lead_rows import lead_row as lead_row  # re-exported
 from leadflow.models.loading.lead_writers import LEAD_KEY as LEAD_KEY  # re-exported
 from leadflow.models.loading.lead_writers import stored_hashes, write_leads
+from leadflow.models.loading.state import save_sync_state
 from leadflow.models.records.encoding import IN_CHUNK_SIZE as IN_CHUNK_SIZE  # re-exported
 from leadflow.models.records.encoding import (
     chunks,
@@ -34,7 +36,7 @@ from leadflow.models.records.encoding import (
     sha256_text,
 )
 from leadflow.models.records.leads import Lead, Rejected
-from leadflow.models.warehouse.tables import campaigns, quarantine, sync_runs, sync_state
+from leadflow.models.warehouse.tables import campaigns, quarantine
 from leadflow.models.warehouse.upsert import UpdateValue, upsert
 
 QUARANTINE_KEY = ("source", "account_id", "record_key")
@@ -54,17 +56,6 @@ class LoadCounts:
     updated: int
     unchanged: int
     quarantined: int
-
-
-@dataclass(frozen=True, slots=True)
-class SyncState:
-    """Where the next incremental sync of one source and account starts."""
-
-    source: str
-    account_id: str
-    watermark: datetime | None
-    cursor: dict[str, Any] | None
-    updated_at: datetime
 
 
 def load_batch(
@@ -218,57 +209,3 @@ def _quarantine_row(item: Rejected, now: datetime) -> dict[str, Any]:
         "first_seen_at": now,
         "last_seen_at": now,
     }
-
-
-def save_sync_state(
-    conn: Connection,
-    source: str,
-    account_id: str,
-    watermark: datetime | None,
-    cursor: Mapping[str, Any] | None,
-    now: datetime,
-) -> None:
-    """Save where the next sync starts; the watermark never moves backwards.
-
-    The stored watermark becomes max(stored, ``watermark``); None leaves it as is. The
-    cursor is replaced, so None clears a finished sync's resume token.
-    """
-    row = {
-        "source": source,
-        "account_id": account_id,
-        "watermark": watermark,
-        "cursor": json_safe(cursor),
-        "updated_at": now,
-    }
-    key, updates = ("source", "account_id"), ("cursor", "updated_at")
-    upsert(conn, sync_state, [row], key, updates, computed={"watermark": _forward_only})
-
-
-def _forward_only(table: sa.Table, new: Any) -> sa.ColumnElement[Any]:
-    # Both sides were written through UTCDateTime, so on SQLite (where they are text in
-    # one fixed format) comparing them orders them by time.
-    old = table.c.watermark
-    return sa.case(
-        (new.watermark.is_(None), old),
-        (old.is_(None), new.watermark),
-        (new.watermark > old, new.watermark),
-        else_=old,
-    )
-
-
-def read_sync_state(conn: Connection, source: str, account_id: str) -> SyncState | None:
-    """The saved sync state of ``source`` and ``account_id``, or None before the first sync."""
-    query = sa.select(sync_state).where(
-        sync_state.c.source == source, sync_state.c.account_id == account_id
-    )
-    row = conn.execute(query).first()
-    if row is None:
-        return None
-    return SyncState(row.source, row.account_id, row.watermark, row.cursor, row.updated_at)
-
-
-def record_sync_run(conn: Connection, row: Mapping[str, Any]) -> None:
-    """Insert or update one ``sync_runs`` row (by run_id, source, account_id)."""
-    key = ("run_id", "source", "account_id")
-    updates = [name for name in row if name not in key]
-    upsert(conn, sync_runs, [dict(row)], key, updates)

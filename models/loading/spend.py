@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadflow.models.loading.leads import LoadCounts, save_sync_state, upsert_campaigns
+from leadflow.models.loading.leads import LoadCounts, upsert_campaigns
+from leadflow.models.loading.state import save_sync_state
 from leadflow.models.records.encoding import (
     chunks,
     plain_canonical_json,

@@ -1,2 +1,2 @@
-"""Canonical records every connector produces, and their pure helpers (normalizers, JSON, hashes).
-Imports nothing of the project."""
+"""Canonical records every connector produces, and their pure helpers (normalizers, JSON,
+hashes). Imports nothing of the project."""

@@ -1,2 +1,2 @@
-"""The marketing-sales SLA: the business-hours clock, its configuration and evaluation (pure), and
-its store."""
+"""The marketing-sales SLA: the business-hours clock, its configuration and evaluation (pure),
+and its store."""

@@ -41,6 +41,20 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
 
 
 @contextmanager
+def open_warehouse(url: str | URL, **kwargs: Any) -> Iterator[Engine]:
+    """An Engine for ``url`` (see :func:`create_engine`), disposed when the block ends.
+
+    The one way leadflow opens a warehouse: whoever opens it closes its connection pool,
+    however the block ends. Keyword arguments go to :func:`create_engine`.
+    """
+    engine = create_engine(url, **kwargs)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """``engine.begin()``, one writer at a time per SQLite file within this process.
 

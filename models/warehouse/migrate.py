@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL, Connection, Engine
 
-from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.engine import open_warehouse
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Arbitrary constant shared by every leadflow process: pg_advisory_xact_lock's key.
@@ -38,24 +38,27 @@ def upgrade(engine_or_url: Engine | str | URL, revision: str = "head") -> None:
     create the tables: PostgreSQL by a transaction-level advisory lock, SQLite by taking
     the write lock up front (BEGIN IMMEDIATE, waiting up to the busy timeout).
     """
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else create_engine(engine_or_url)
-    try:
-        with (
-            _IN_PROCESS_LOCK,
-            engine.connect() as connection,
-            _sqlite_fks_off(connection),
-            connection.begin(),
-        ):
-            _lock_for_migration(connection)
-            before = MigrationContext.configure(connection).get_current_revision()
-            command.upgrade(alembic_config(connection), revision)
-            # A full foreign-key check reads every row (17 s a sync at 1M leads): only
-            # after a migration actually ran.
-            if MigrationContext.configure(connection).get_current_revision() != before:
-                _check_sqlite_fks(connection)
-    finally:
-        if engine is not engine_or_url:
-            engine.dispose()
+    with (
+        _engine(engine_or_url) as engine,
+        _IN_PROCESS_LOCK,
+        engine.connect() as connection,
+        _sqlite_fks_off(connection),
+        connection.begin(),
+    ):
+        _lock_for_migration(connection)
+        before = MigrationContext.configure(connection).get_current_revision()
+        command.upgrade(alembic_config(connection), revision)
+        # A full foreign-key check reads every row (17 s a sync at 1M leads): only
+        # after a migration actually ran.
+        if MigrationContext.configure(connection).get_current_revision() != before:
+            _check_sqlite_fks(connection)
+
+
+def _engine(engine_or_url: Engine | str | URL) -> AbstractContextManager[Engine]:
+    """The caller's engine, left open; or one opened on the URL for this upgrade only."""
+    if isinstance(engine_or_url, Engine):
+        return nullcontext(engine_or_url)
+    return open_warehouse(engine_or_url)
 
 
 def _lock_for_migration(connection: Connection) -> None:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from leadflow.models.warehouse.engine import create_engine, redact_url
+from leadflow.models.warehouse.engine import open_warehouse, redact_url
 
 
 class RunLocked(RuntimeError):
@@ -79,24 +79,23 @@ def warehouse_lock(
 @contextmanager
 def _postgres_lock(url: URL, name: str) -> Iterator[Callable[[], bool]]:
     # A session-level lock on a dedicated autocommit connection: no transaction stays open.
-    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     key, held = lock_key(name), False
-    try:
-        with engine.connect() as conn:
+    with (
+        open_warehouse(url, poolclass=NullPool, isolation_level="AUTOCOMMIT") as engine,
+        engine.connect() as conn,
+    ):
 
-            def try_lock() -> bool:
-                nonlocal held
-                query = sa.text("SELECT pg_try_advisory_lock(:key)")
-                held = bool(conn.execute(query, {"key": key}).scalar())
-                return held
+        def try_lock() -> bool:
+            nonlocal held
+            query = sa.text("SELECT pg_try_advisory_lock(:key)")
+            held = bool(conn.execute(query, {"key": key}).scalar())
+            return held
 
-            try:
-                yield try_lock
-            finally:
-                if held:
-                    conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-    finally:
-        engine.dispose()
+        try:
+            yield try_lock
+        finally:
+            if held:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
 
 @contextmanager

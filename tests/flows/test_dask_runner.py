@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
 from leadflow.config.settings import load_settings
 from leadflow.flows.runner import task_runner_for
-from leadflow.flows.sync_leads import latest_summary, sync_leads
+from leadflow.flows.sync_leads import sync_leads
 from leadflow.models.warehouse.engine import create_engine
 from leadflow.models.warehouse.tables import ad_spend_daily, leads, people, sales_touches
+from leadflow.pipeline.summaries import latest_summary
 
 # Load bookkeeping, not content: when a row was written differs between two runs. So do
 # engagement scores (they decay with the clock of the classification) and their reasons.
@@ -82,7 +83,7 @@ def test_dask_local_cluster_loads_the_same_warehouse_as_the_thread_pool(
 ):
     for name, value in TOKENS.items():
         monkeypatch.setenv(name, value)
-    import leadflow.flows.sync_leads
+    import leadflow.flows.partitions
 
     used = []
 
@@ -90,7 +91,7 @@ def test_dask_local_cluster_loads_the_same_warehouse_as_the_thread_pool(
         used.append(task_runner_for(settings))
         return used[-1]
 
-    monkeypatch.setattr(leadflow.flows.sync_leads, "task_runner_for", spy)
+    monkeypatch.setattr(leadflow.flows.partitions, "task_runner_for", spy)
     threads_url = f"sqlite:///{tmp_path / 'threads.db'}"
     with running_sandboxes(contacts=400) as boxes:
         # The demo's reps breach the critical first-touch SLA on purpose: both runs end

@@ -11,14 +11,14 @@ import sqlalchemy as sa
 import yaml
 
 from leadflow.config.settings import ConfigError, parse_settings
-from leadflow.flows.backfill import backfill, backfill_window
+from leadflow.flows.backfill import backfill
 from leadflow.flows.deploy_steps import PROJECT_DIR, leadflow_settings
 from leadflow.flows.progress import window_share
 from leadflow.flows.serve import deployment_specs, load_entrypoint, serve_all, to_runner_deployment
-from leadflow.flows.speed_to_lead import fast_sources
-from leadflow.flows.sync_leads import choose_sources
 from leadflow.models.warehouse.engine import create_engine
 from leadflow.models.warehouse.tables import leads, sync_runs, sync_state
+from leadflow.pipeline.sources import choose_sources, fast_sources
+from leadflow.pipeline.windows import backfill_window
 from leadflow.sandbox.data import hubspot_contacts
 from leadflow.sandbox.hubspot.app import HubSpotSandbox
 

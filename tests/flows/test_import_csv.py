@@ -11,17 +11,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import leadflow.flows.import_csv as import_module
+import leadflow.pipeline.file_import as import_module
+from leadflow.cli.import_file import add_import_command, run_import
 from leadflow.config.settings import parse_settings
-from leadflow.flows.import_csv import (
-    add_import_command,
-    default_account,
-    format_summary,
-    import_file,
-    run_import,
-)
 from leadflow.models.warehouse.engine import create_engine
 from leadflow.models.warehouse.tables import leads, quarantine, sync_state
+from leadflow.pipeline.file_import import default_account, format_summary, import_file
 from leadflow.sandbox.files.samples import GENERIC_MAPPING as SAMPLE_MAPPING
 from leadflow.sandbox.files.samples import write_samples
 

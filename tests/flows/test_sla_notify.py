@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from leadflow.flows.check_sla import breaches_markdown, notify
 from leadflow.models.sla.run import SlaOutcome
+from leadflow.pipeline.sla import breaches_markdown, notify
 
 
 class _Report:

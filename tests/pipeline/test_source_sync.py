@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from leadflow.connectors.errors import TransientError
 from leadflow.connectors.hubspot.connector import CONNECTOR, HubSpotConfig
 from leadflow.models.warehouse.tables import leads, sync_runs, sync_state
-from leadflow.pipeline.source_sync import RunContext, extraction_start, sync_account, watermark_for
+from leadflow.pipeline.source_sync import RunContext, sync_account
+from leadflow.pipeline.windows import extraction_start, watermark_for
 from leadflow.sandbox.data import hubspot_contacts
 from leadflow.sandbox.hubspot.app import HubSpotSandbox
 

@@ -20,10 +20,9 @@ from leadflow.models.loading.leads import (
     lead_row,
     load_batch,
     quarantine_key,
-    read_sync_state,
-    record_sync_run,
-    save_sync_state,
 )
+from leadflow.models.loading.runs import record_sync_run
+from leadflow.models.loading.state import read_sync_state, save_sync_state
 from leadflow.models.records.leads import Lead, Rejected
 from leadflow.models.warehouse.tables import leads, people, quarantine, sync_runs
 

@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from leadflow.models.loading.leads import LoadCounts, load_batch, read_sync_state, upsert_campaigns
+from leadflow.models.loading.leads import LoadCounts, load_batch, upsert_campaigns
 from leadflow.models.loading.spend import load_spend, spend_micros, spend_row
+from leadflow.models.loading.state import read_sync_state
 from leadflow.models.records.leads import Lead
 from leadflow.models.records.spend import CampaignDay
 from leadflow.models.warehouse.tables import ad_spend_daily, campaigns

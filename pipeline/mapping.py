@@ -1,0 +1,48 @@
+"""Raw platform records to rows, every failure kept: a record that cannot be mapped becomes
+a ``Rejected`` naming the source, the record and the field, so nothing is dropped silently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from leadflow.connectors.base import Connector, LeadContext
+from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
+
+
+def map_records(
+    to_rows: Callable[[Mapping[str, Any], LeadContext], list[Any]],
+    record_key: Callable[[Mapping[str, Any]], str | None],
+    records: Iterable[Mapping[str, Any]],
+    context: LeadContext,
+) -> tuple[list[Any], list[Rejected]]:
+    """Map raw records to rows; a record that cannot be mapped becomes a Rejected naming
+    the source, the record and the field, so nothing is dropped silently."""
+    rows: list[Any] = []
+    rejected: list[Rejected] = []
+    for record in records:
+        try:
+            rows.extend(to_rows(record, context))
+        except InvalidRecord as error:
+            rejected.append(Rejected.from_error(error, context.account_id, record))
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            key = _safe_key(record_key, record)
+            problem = InvalidRecord(context.source, key, "<record>", f"malformed: {error!r}")
+            rejected.append(Rejected.from_error(problem, context.account_id, record))
+    return rows, rejected
+
+
+def normalize_records(
+    connector: Connector, records: Iterable[Mapping[str, Any]], context: LeadContext
+) -> tuple[list[Lead], list[Rejected]]:
+    """Map raw records to Leads; a record that cannot be mapped becomes a Rejected."""
+    return map_records(
+        lambda record, ctx: [connector.to_lead(record, ctx)], connector.record_key, records, context
+    )
+
+
+def _safe_key(record_key: Callable[[Mapping[str, Any]], str | None], record: Any) -> str | None:
+    try:
+        return record_key(record)
+    except Exception:  # hostile input: the key itself may be unreadable
+        return None

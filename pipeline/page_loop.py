@@ -1,0 +1,145 @@
+"""The one page loop: leads, activity streams, daily spend and lead export files all load
+through ``load_pages``.
+
+A ``Feed`` says what differs between them: where its pages come from, how one page is
+written, where a partition starts reading and what state a page commits. The loop does the
+rest the same way for all: it reads the source's sync states once, before extraction, and
+hands the connector a lookup (``StartLookup``) instead of a callback into the warehouse;
+then it writes every page in its own transaction (``in_write_transaction``: one writer at a
+time per SQLite file, run again when PostgreSQL rolls it back as a deadlock victim), erased
+people's records dropped first, the rows, their rejects (quarantine) and the partition's
+state committing together, so a killed run resumes from its last committed page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Connection
+
+from leadflow.connectors.base import MappedPage
+from leadflow.models.loading.leads import LoadCounts
+from leadflow.models.loading.state import read_sync_states
+from leadflow.models.privacy.suppression import drop_suppressed
+from leadflow.models.records.leads import Rejected
+from leadflow.models.warehouse.engine import in_write_transaction
+from leadflow.pipeline.run import RunContext, SourceSummary
+
+T = TypeVar("T")
+Rule = Callable[[datetime | None], datetime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PageWrite:
+    """What one page's transaction writes: its rows and rejects (erased people's dropped),
+    and ``watermark`` saved as the state of ``state_key``, all at ``now``."""
+
+    page: MappedPage
+    rows: list[Any]
+    rejected: list[Rejected]
+    state_key: str
+    watermark: datetime | None
+    now: datetime
+
+
+PageWriter = Callable[[Connection, PageWrite], LoadCounts]
+"""Writes a page in the caller's transaction (a store's load function); what it did."""
+
+
+def _same(value: T) -> T:
+    return value
+
+
+def _nowhere(watermark: datetime | None) -> datetime | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Feed:
+    """What the loop reads and how it writes: one account's leads, one stream, one ad
+    account's spend or one export file.
+
+    ``pages(lookup)`` yields the mapped pages (an API connector gets ``lookup`` as its
+    ``start_for``); ``start`` turns a partition's stored watermark into where it starts
+    reading; ``watermark`` turns a page's cursor into the watermark it commits;
+    ``state_key`` names a partition's ``sync_state`` row under ``source``; ``suppress``
+    drops the records of erased people before writing (every feed about people).
+    """
+
+    source: str
+    pages: Callable[[StartLookup], Iterable[MappedPage]]
+    write: PageWriter
+    start: Rule = _nowhere
+    watermark: Rule = _same
+    state_key: Callable[[str], str] = _same
+    suppress: bool = True
+
+
+class StartLookup:
+    """``start_for`` as a connector calls it: each partition's start, from the sync states
+    read before extraction. No query runs while the connector pages; the partitions asked
+    for are remembered, for progress and for the summary's watermark."""
+
+    def __init__(self, watermarks: Mapping[str, datetime | None], feed: Feed) -> None:
+        self._watermarks = watermarks
+        self._feed = feed
+        self.stored: dict[str, datetime | None] = {}  # partition -> its stored watermark
+        self.starts: dict[str, datetime | None] = {}  # partition -> where it starts
+
+    def watermark(self, partition: str) -> datetime | None:
+        """The stored watermark of ``partition`` (None before its first sync)."""
+        self.stored[partition] = self._watermarks.get(self._feed.state_key(partition))
+        return self.stored[partition]
+
+    def __call__(self, partition: str) -> datetime | None:
+        self.starts[partition] = self._feed.start(self.watermark(partition))
+        return self.starts[partition]
+
+
+def load_pages(feed: Feed, run: RunContext, summary: SourceSummary) -> None:
+    """Load every page of ``feed``, each in its own transaction with the state it allows,
+    counting into ``summary`` (a dry run reads and maps, and writes nothing)."""
+    with run.engine.connect() as conn:
+        states = read_sync_states(conn, feed.source)
+    lookup = StartLookup({key: state.watermark for key, state in states.items()}, feed)
+    try:
+        for page in feed.pages(lookup):
+            watermark = feed.watermark(page.cursor)
+            counts = _load(feed, page, watermark, run)
+            summary.add(page.records, counts, watermark)
+            summary.warnings.extend(page.notes)
+            if run.on_page is not None:
+                run.on_page(summary, page, lookup.starts.get(page.partition))
+            run.logger.info(
+                "%s %s page %d: %d records, %d new, %d changed, %d quarantined",
+                feed.source, page.partition, page.number, page.records,
+                counts.inserted, counts.updated, counts.quarantined,
+            )  # fmt: skip
+    finally:
+        for stored in lookup.stored.values():  # the partitions read, even if none moved
+            summary.reached(stored)
+
+
+def _load(feed: Feed, page: MappedPage, watermark: datetime | None, run: RunContext) -> LoadCounts:
+    if run.dry_run:
+        return LoadCounts(0, 0, 0, len(page.rejected))
+    write = partial(_write_page, feed=feed, page=page, watermark=watermark, run=run)
+    return in_write_transaction(run.engine, write, logger=run.logger)
+
+
+def _write_page(
+    conn: Connection, *, feed: Feed, page: MappedPage, watermark: datetime | None, run: RunContext
+) -> LoadCounts:
+    """One page's transaction: drop erased people's records, load the rest, save state.
+
+    Run again whole if PostgreSQL rolls it back (see ``in_write_transaction``).
+    """
+    rows, rejected = page.rows, page.rejected
+    if feed.suppress:
+        rows, rejected, _ = drop_suppressed(conn, run.hash_salt, rows, rejected, run.default_region)
+    state_key = feed.state_key(page.partition)
+    return feed.write(conn, PageWrite(page, rows, rejected, state_key, watermark, run.clock()))
