@@ -1,15 +1,26 @@
-"""Erase a person from the warehouse (a GDPR/CCPA deletion request), and keep them out.
+"""Erase a requester from the warehouse (a GDPR/CCPA deletion request), and keep them out.
 
-``forget`` finds the person by email or person id, together with every lead that shares that email
-match key, deletes their rows from every table that holds them, and records salted hashes of their
-identifiers in ``suppression_list`` so later syncs skip them
-(``leadflow.models.privacy.suppression.drop_suppressed``). It runs in the caller's transaction and
-returns counts only: nothing personal is printed or logged.
+``plan_erasure`` finds the requester's leads and identifiers
+(``leadflow.models.privacy.requester``: what counts as theirs, and what is only *linked*) and
+counts what would go, table by table; ``apply_erasure`` deletes it and records salted hashes
+of the requester's identifiers in ``suppression_list``, so later syncs skip them
+(``leadflow.models.privacy.suppression.drop_suppressed``). ``forget`` does both. Everything
+runs in the caller's transaction and reports counts only: nothing personal is printed, logged
+or raised.
 
 Decisions:
-- Identifiers suppressed: every email match key and ``source:lead id`` of the deleted
-  leads, and their phones unless a phone is also on a lead that stays (a shared office
-  line would otherwise erase colleagues' future leads too).
+- Other people's rows stay, even when identity resolution put them in the requester's person
+  (a shared phone): their leads, and that person's row, touches, events, stage transitions
+  and SLA evaluations. A person left with only the requester's leads goes entirely.
+- A person that keeps other people's leads gets its profile columns (email, match key,
+  phone, names, company, title, place; ``person_profile``'s groups) recomputed from the
+  leads it keeps, in one UPDATE with correlated subqueries, and ``email_hash`` re-hashed:
+  the requester's details leave the profile now, without waiting for the next sync. Its
+  classification (stage, scores) is left to the next sync's classification.
+- Suppressed: the requester's email match keys, their exclusive phones and the
+  ``source:lead id`` of their leads; never a shared phone nor another person's address.
+- A match that reaches other email addresses is refused (``Erasure.refused``) unless
+  ``include_linked``: nothing is written, and the count of those addresses is reported.
 - An erasure that finds nothing still records the email's hash: the person is kept out of
   future syncs all the same.
 - ``sla_results`` are aggregates without people in them; they are left to the next SLA run.
@@ -18,43 +29,92 @@ Decisions:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadflow.models.privacy import suppression as privacy
-from leadflow.models.privacy.suppression import Suppression, identifier_hash, lead_key, salt_id
-from leadflow.models.records.encoding import chunks, require_aware
+from leadflow.models.privacy import erasure_scan
+from leadflow.models.privacy.requester import (
+    EXCLUSIVE_PHONE,
+    GIVEN_EMAIL,
+    LINKED_EMAIL,
+    PERSON_ONLY,
+    Requester,
+    any_of,
+    find_requester,
+    lead_match,
+)
+from leadflow.models.privacy.suppression import identifier_hash, lead_key, salt_id
+from leadflow.models.records.encoding import require_aware
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
-from leadflow.models.warehouse.lead_tables import leads, quarantine
+from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_merges, stage_transitions
 from leadflow.models.warehouse.privacy_tables import suppression_list
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 
+# person_profile's groups (leadflow.models.people.identity): each group from one lead.
+PROFILE_GROUPS = (
+    ("email", "email_match_key"),
+    ("phone",),
+    ("first_name", "last_name"),
+    ("company",),
+    ("job_title",),
+    ("country", "city"),
+)
+
 
 @dataclass
 class Erasure:
-    """What ``forget`` removed: rows per table, and identifiers added to the suppression list."""
+    """What ``forget`` matched and removed (or would remove): counts only, no personal data."""
 
     request_id: str
+    matched: list[tuple[str, str]] = field(default_factory=list)
     removed: dict[str, int] = field(default_factory=dict)
+    redacted: dict[str, int] = field(default_factory=dict)
+    profiles_recomputed: int = 0
     suppressed: int = 0
+    other_addresses: int = 0
+    include_linked: bool = False
+    applied: bool = False
+
+    @property
+    def refused(self) -> bool:
+        """The match reaches other people's addresses and ``include_linked`` was not given."""
+        return self.other_addresses > 0 and not self.include_linked
+
+    def plan_lines(self) -> list[str]:
+        """What matched, by kind of identifier (counts only)."""
+        return [f"  {kind:<44} {what}" for kind, what in self.matched]
 
     def lines(self) -> list[str]:
         """One line per table, then the suppression count (numbers only, no personal data)."""
-        found = [f"{table:<18} {count:>6} rows removed" for table, count in self.removed.items()]
-        return [*found, f"suppression_list   {self.suppressed:>6} identifiers added"]
+        verb, added = ("removed", "added") if self.applied else ("to remove", "to add")
+        found = [f"{table:<18} {count:>6} rows {verb}" for table, count in self.removed.items()]
+        found += [
+            f"{sink:<18} {count:>6} rows {'rewritten' if self.applied else 'to rewrite'}"
+            for sink, count in self.redacted.items()
+            if count
+        ]
+        if self.profiles_recomputed:
+            found.append(
+                f"{'people':<18} {self.profiles_recomputed:>6} profiles "
+                f"{'recomputed' if self.applied else 'to recompute'} (other people's leads stay)"
+            )
+        return [*found, f"suppression_list   {self.suppressed:>6} identifiers {added}"]
 
 
 @dataclass
-class _Target:
-    person_ids: set[str]
-    emails: set[str]
-    phones: set[str]
-    lead_keys: set[tuple[str, str]]
+class ErasurePlan:
+    """The requester, what goes and what stays; ``apply_erasure`` carries it out."""
+
+    erasure: Erasure
+    requester: Requester
+    gone_people: set[str]
+    kept_people: set[str]
+    hashes: dict[str, str]
+    scan: erasure_scan.TextScan
 
 
 def forget(
@@ -65,139 +125,188 @@ def forget(
     email: str | None = None,
     person_id: str | None = None,
     region: str | None = None,
+    include_linked: bool = False,
 ) -> Erasure:
-    """Delete the person with ``email`` or ``person_id`` everywhere, and suppress them."""
+    """Erase the requester given by ``email`` or ``person_id`` and suppress them; a refused
+    match (other addresses reached without ``include_linked``) writes nothing."""
+    plan = plan_erasure(
+        conn,
+        salt=salt,
+        email=email,
+        person_id=person_id,
+        region=region,
+        include_linked=include_linked,
+    )
+    return plan.erasure if plan.erasure.refused else apply_erasure(conn, plan, salt, now)
+
+
+def plan_erasure(
+    conn: Connection,
+    *,
+    salt: str,
+    email: str | None = None,
+    person_id: str | None = None,
+    region: str | None = None,
+    include_linked: bool = False,
+) -> ErasurePlan:
+    """Find the requester and count what ``apply_erasure`` would remove; writes nothing."""
+    requester = find_requester(
+        conn, email=email, person_id=person_id, include_linked=include_linked
+    )
+    keys = list(requester.leads)
+    keeping = sa.select(leads.c.person_id).where(
+        any_of(leads.c.person_id, requester.person_ids),
+        ~lead_match(leads.c.source, leads.c.source_lead_id, keys),
+    )
+    kept_people = set(conn.scalars(keeping.distinct()))
+    gone_people = requester.person_ids - kept_people
+    hashes = {identifier_hash("email", key, salt): "email" for key in requester.emails}
+    hashes |= {identifier_hash("phone", p, salt): "phone" for p in requester.phones}
+    hashes |= {identifier_hash("lead", lead_key(*k), salt): "lead" for k in keys}
+    existing = set(
+        conn.scalars(
+            sa.select(suppression_list.c.key_hash).where(
+                suppression_list.c.key_hash.in_(list(hashes))
+            )
+        )
+    )
+    hashes = {h: kind for h, kind in hashes.items() if h not in existing}
+    scan = erasure_scan.scan(conn, requester, region)
+    erasure = Erasure(
+        request_id=str(uuid.uuid4()),
+        matched=_matched(requester),
+        removed={
+            table.name: conn.scalar(sa.select(sa.func.count()).select_from(table).where(where))
+            for table, where in _deletes(requester, gone_people)
+        },
+        redacted=erasure_scan.counts(scan),
+        profiles_recomputed=len(kept_people),
+        suppressed=len(hashes),
+        other_addresses=len(requester.linked),
+        include_linked=include_linked,
+    )
+    erasure.removed["quarantine"] = erasure.redacted.pop("quarantine")
+    return ErasurePlan(erasure, requester, gone_people, kept_people, hashes, scan)
+
+
+def apply_erasure(conn: Connection, plan: ErasurePlan, salt: str, now: datetime) -> Erasure:
+    """Delete what ``plan`` found, recompute the kept people's profiles, suppress the
+    requester; raises ValueError for a refused plan."""
     require_aware(now=now)
-    if (email is None) == (person_id is None):
-        raise ValueError("give exactly one of email and person_id")
-    target = _find(conn, email, person_id)
-    phones_kept = _phones_on_other_leads(conn, target)
-    erasure = Erasure(request_id=str(uuid.uuid4()))
-    erasure.removed = _delete(conn, target, region)
-    hashes = {identifier_hash("email", key, salt): "email" for key in target.emails}
-    hashes |= {identifier_hash("phone", p, salt): "phone" for p in target.phones - phones_kept}
-    hashes |= {identifier_hash("lead", lead_key(*k), salt): "lead" for k in target.lead_keys}
-    erasure.suppressed = _suppress(conn, hashes, salt, erasure.request_id, now)
+    erasure = plan.erasure
+    if erasure.refused:
+        raise ValueError(
+            f"the match reaches {erasure.other_addresses} other email address(es): "
+            "nothing was removed (include_linked erases them too)"
+        )
+    erasure.removed = {
+        table.name: conn.execute(table.delete().where(where)).rowcount
+        for table, where in _deletes(plan.requester, plan.gone_people)
+    }
+    written = erasure_scan.apply(conn, plan.scan)
+    erasure.removed["quarantine"] = written.pop("quarantine")
+    erasure.redacted = written
+    erasure.profiles_recomputed = _recompute_profiles(conn, plan.kept_people, salt, now)
+    erasure.suppressed = _suppress(conn, plan.hashes, salt, erasure.request_id, now)
+    erasure.applied = True
     return erasure
 
 
-def _find(conn: Connection, email: str | None, person_id: str | None) -> _Target:
-    email_key = privacy.email_key(email) if email is not None else None
-    person_ids = {person_id} if person_id else set()
-    if email_key:
-        found = sa.select(people.c.person_id).where(people.c.email_match_key == email_key)
-        person_ids |= set(conn.scalars(found))
-        on_leads = sa.select(leads.c.person_id).where(
-            leads.c.email_match_key == email_key, leads.c.person_id.is_not(None)
-        )
-        person_ids |= set(conn.scalars(on_leads))
-    same_email = _any_of(leads.c.email_match_key, [email_key] if email_key else [])
-    query = sa.select(
-        leads.c.source, leads.c.source_lead_id, leads.c.email_match_key, leads.c.phone
-    ).where(_any_of(leads.c.person_id, person_ids) | same_email)
-    target = _Target(person_ids, {email_key} if email_key else set(), set(), set())
-    for source, lead_id, key, phone in conn.execute(query):
-        target.lead_keys.add((source, lead_id))
-        target.emails |= {key} if key else set()
-        target.phones |= {phone} if phone else set()
-    profile = sa.select(people.c.email_match_key, people.c.phone).where(
-        _any_of(people.c.person_id, person_ids)
-    )
-    for key, phone in conn.execute(profile):
-        target.emails |= {key} if key else set()
-        target.phones |= {phone} if phone else set()
-    return target
+def _matched(requester: Requester) -> list[tuple[str, str]]:
+    """What matched, by kind of identifier: counts only."""
+    leads_by = requester.lead_count
+    linked = len(requester.emails - requester.given_emails)
+    own = "the one given" if requester.by == "email" else "the person's own"
+    rows = [(f"email ({own})", _n(leads_by(GIVEN_EMAIL), "lead"))]
+    if linked:
+        kind = f"linked email addresses ({linked}, --include-linked)"
+        rows.append((kind, _n(leads_by(LINKED_EMAIL), "lead")))
+    rows.append(("phone only on the requester's leads", _n(len(requester.phones), "phone")))
+    rows.append(("no email, the requester's phone", _n(leads_by(EXCLUSIVE_PHONE), "lead")))
+    if requester.by == "person":
+        rows.append(("person id only (no email, no phone)", _n(leads_by(PERSON_ONLY), "lead")))
+    shared = _n(len(requester.shared_phones), "phone")
+    rows.append(("phone shared with other people (kept)", shared))
+    if requester.linked:
+        rows.append(("other email addresses reached", f"{len(requester.linked)} (not included)"))
+    return rows
 
 
-def _any_of(column: sa.ColumnElement, values: Iterable[str]) -> sa.ColumnElement[bool]:
-    values = list(values)
-    return column.in_(values) if values else sa.false()
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _lead_match(
-    source: sa.ColumnElement, lead_id: sa.ColumnElement, target: _Target
-) -> sa.ColumnElement[bool]:
-    pairs = [sa.and_(source == s, lead_id == i) for s, i in sorted(target.lead_keys)]
-    return sa.or_(*pairs) if pairs else sa.false()
-
-
-def _phones_on_other_leads(conn: Connection, target: _Target) -> set[str]:
-    if not target.phones:
-        return set()
-    others = sa.select(leads.c.phone).where(
-        _any_of(leads.c.phone, target.phones),
-        ~_lead_match(leads.c.source, leads.c.source_lead_id, target),
-    )
-    return set(conn.scalars(others))
-
-
-def _delete(conn: Connection, target: _Target, region: str | None) -> dict[str, int]:
-    """Delete the target's rows, children first; rows deleted per table."""
-    pids, emails = target.person_ids, target.emails
-    merge_keys = (
-        emails | target.phones | {f"hubspot:{i}" for s, i in target.lead_keys if s == "hubspot"}
-    )
-    deletes = [
-        (sla_evaluations, _any_of(sla_evaluations.c.person_id, pids)),
-        (stage_transitions, _any_of(stage_transitions.c.person_id, pids)),
+def _deletes(requester: Requester, gone: set[str]) -> list[tuple[sa.Table, sa.ColumnElement]]:
+    """Each table and the requester's rows in it, children first."""
+    keys, emails = list(requester.leads), requester.emails
+    hubspot = {f"hubspot:{lead}" for source, lead in keys if source == "hubspot"}
+    return [
+        (sla_evaluations, any_of(sla_evaluations.c.person_id, gone)),
+        (stage_transitions, any_of(stage_transitions.c.person_id, gone)),
         (
             engagement_events,
-            _any_of(engagement_events.c.person_id, pids)
-            | _any_of(engagement_events.c.email_match_key, emails),
+            any_of(engagement_events.c.person_id, gone)
+            | any_of(engagement_events.c.email_match_key, emails),
         ),
         (
             sales_touches,
-            _any_of(sales_touches.c.person_id, pids)
-            | _lead_match(sales_touches.c.source, sales_touches.c.lead_id, target),
+            any_of(sales_touches.c.person_id, gone)
+            | lead_match(sales_touches.c.source, sales_touches.c.lead_id, keys),
         ),
         (
             person_merges,
-            _any_of(person_merges.c.from_person, pids)
-            | _any_of(person_merges.c.into_person, pids)
-            | _any_of(person_merges.c.bridging_key, merge_keys),
+            any_of(person_merges.c.from_person, gone)
+            | any_of(person_merges.c.into_person, gone)
+            | any_of(person_merges.c.bridging_key, emails | requester.phones | hubspot),
         ),
-        (leads, _lead_match(leads.c.source, leads.c.source_lead_id, target)),
-        (people, _any_of(people.c.person_id, pids)),
+        (leads, lead_match(leads.c.source, leads.c.source_lead_id, keys)),
+        (people, any_of(people.c.person_id, gone)),
     ]
-    removed = {
-        table.name: conn.execute(table.delete().where(where)).rowcount for table, where in deletes
-    }
-    removed["quarantine"] = _delete_quarantined(conn, target, region)
-    return removed
 
 
-def _delete_quarantined(conn: Connection, target: _Target, region: str | None) -> int:
-    """Quarantined records are raw payloads: scan them for the target's email or phone."""
-    salt = "quarantine-scan"  # a throwaway in-memory list, never stored
-    scan = Suppression(
-        salt,
-        frozenset(
-            {identifier_hash("email", e, salt) for e in target.emails}
-            | {identifier_hash("phone", p, salt) for p in target.phones}
-        ),
-    )
-    query = sa.select(
-        quarantine.c.id, quarantine.c.source, quarantine.c.record_key, quarantine.c.raw
-    )
-    doomed = [
-        row_id
-        for row_id, source, record_key, raw in conn.execute(query)
-        if (source, record_key) in target.lead_keys or scan.matches_raw(raw, region)
+def _recompute_profiles(conn: Connection, person_ids: set[str], salt: str, now: datetime) -> int:
+    """Rebuild the profile columns of people who keep other leads, from those leads (each
+    group from the most recently updated lead having any of it, as ``person_profile``)."""
+    if not person_ids:
+        return 0
+    lead = leads.alias("kept_lead")
+    values: dict[str, object] = {"updated_at": now}
+    for group in PROFILE_GROUPS:
+        has_any = sa.or_(*(sa.and_(lead.c[f].is_not(None), lead.c[f] != "") for f in group))
+        for column in group:
+            values[column] = (
+                sa.select(lead.c[column])
+                .where(lead.c.person_id == people.c.person_id, has_any)
+                .order_by(
+                    lead.c.updated_at.desc(), lead.c.source.desc(), lead.c.source_lead_id.desc()
+                )
+                .limit(1)
+                .scalar_subquery()
+            )
+    chosen = any_of(people.c.person_id, person_ids)
+    changed = conn.execute(people.update().where(chosen).values(values)).rowcount
+    rehash = [
+        {"b_person": pid, "b_hash": identifier_hash("email", key, salt) if key else None}
+        for pid, key in conn.execute(
+            sa.select(people.c.person_id, people.c.email_match_key).where(chosen)
+        )
     ]
-    for part in chunks(doomed, 500):
-        conn.execute(quarantine.delete().where(quarantine.c.id.in_(list(part))))
-    return len(doomed)
+    conn.execute(
+        people.update()
+        .where(people.c.person_id == sa.bindparam("b_person"))
+        .values(email_hash=sa.bindparam("b_hash")),
+        rehash,
+    )
+    return changed
 
 
 def _suppress(
     conn: Connection, hashes: dict[str, str], salt: str, request: str, now: datetime
 ) -> int:
-    existing = set(conn.scalars(sa.select(suppression_list.c.key_hash)))
     rows = [
         {"key_hash": h, "kind": kind, "salt_id": salt_id(salt), "request_id": request}
         | {"suppressed_at": now}
         for h, kind in sorted(hashes.items())
-        if h not in existing
     ]
     if rows:
         conn.execute(suppression_list.insert(), rows)

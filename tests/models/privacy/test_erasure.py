@@ -142,13 +142,35 @@ def test_forgetting_twice_adds_nothing_and_unknown_emails_are_still_suppressed(
 
 
 def test_a_phone_shared_with_someone_else_is_not_suppressed(warehouse: Engine) -> None:
+    # Was: L6 with the phone and no email stayed. A lead with only the requester's phone and
+    # a person of its own with another address is now "linked" (see the next test); here L6
+    # carries its own address, so the phone is provably shared.
+    di = {"email": "di@delta.test", "email_match_key": "di@delta.test", "phone": PHONE}
     with warehouse.begin() as conn:
-        conn.execute(leads.update().where(leads.c.source_lead_id == "L6").values(phone=PHONE))
+        conn.execute(leads.update().where(leads.c.source_lead_id == "L6").values(di))
         erasure = forget(conn, salt=SALT, now=NOW, email=EMAIL)
         kinds = conn.execute(sa.select(suppression_list.c.kind)).scalars().all()
         remaining = conn.execute(sa.select(leads.c.source_lead_id).where(leads.c.phone == PHONE))
         assert remaining.scalars().all() == ["L6"]
     assert erasure.suppressed == 4 and "phone" not in kinds
+
+
+def test_a_lead_with_only_the_phone_and_another_persons_address_is_linked(
+    warehouse: Engine,
+) -> None:
+    with warehouse.begin() as conn:
+        conn.execute(leads.update().where(leads.c.source_lead_id == "L6").values(phone=PHONE))
+        refused = forget(conn, salt=SALT, now=NOW, email=EMAIL)
+    assert refused.refused and refused.other_addresses == 1  # P4's di@delta.test
+    with warehouse.connect() as conn:
+        assert count(conn, leads) == 8 and count(conn, suppression_list) == 0
+    with warehouse.begin() as conn:
+        erasure = forget(conn, salt=SALT, now=NOW, email=EMAIL, include_linked=True)
+    assert erasure.removed["leads"] == 4 and erasure.removed["people"] == 2  # P1 and P4
+    with warehouse.connect() as conn:
+        assert traces(conn, [*NEEDLES, "di@delta.test"]) == []
+        kinds = sorted(conn.execute(sa.select(suppression_list.c.kind)).scalars())
+    assert kinds == ["email", "email", "lead", "lead", "lead", "lead", "phone"]
 
 
 def test_exactly_one_of_email_and_person_id(warehouse: Engine) -> None:
