@@ -16,6 +16,7 @@ from typing import Any
 
 from leadflow.config.settings import ConfigError, Settings, load_settings
 from leadflow.connectors.files.formats import CsvFormatError
+from leadflow.models.records.masking import mask_personal
 from leadflow.pipeline.file_import import DEFAULT_ACCOUNT, format_summary, import_file
 from leadflow.pipeline.locks import sync_lock
 
@@ -70,7 +71,7 @@ def run_import(args: argparse.Namespace) -> int:
                 account_id=args.account,
             )  # fmt: skip
     except (ConfigError, CsvFormatError, OSError) as error:
-        print(f"leadflow import: {error}", file=sys.stderr)
+        print(f"leadflow import: {mask_personal(str(error))}", file=sys.stderr)
         return 2
     print(format_summary(summary))
     return 0

@@ -15,6 +15,7 @@ from leadflow.cli.forget import add_forget_command, run_forget
 from leadflow.cli.import_file import add_import_command, run_import
 from leadflow.cli.report import add_report_command, run_report
 from leadflow.cli.sla import add_sla_command, format_compliance, read_compliance, run_sla_command
+from leadflow.models.records.masking import mask_personal
 
 DEMO_DIR = Path(".leadflow")
 DEMO_REPORT = Path("report.html")
@@ -47,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 def format_summary(rows: Sequence[dict[str, Any]]) -> str:
     """The run summary as a fixed-width table."""
     columns = ("source", "account_id", "status", "pages", "records", "inserted", "updated")
-    columns += ("unchanged", "quarantined", "watermark", "seconds")
+    columns += ("unchanged", "quarantined", "suppressed", "duplicates", "watermark", "seconds")
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
@@ -60,7 +61,7 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> str:
         for row in rows
         for warning in (row.get("warnings") or "").splitlines()
     ]
-    return "\n".join(lines + notes)
+    return "\n".join(lines + [mask_personal(note) for note in notes])
 
 
 def _cell(value: Any) -> str:
@@ -90,7 +91,7 @@ def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
         if _sla_breached(state):
             print(f"SLA breached (the data is loaded): {state.message}", file=sys.stderr)
             return SLA_BREACHED
-        print(f"sync failed: {state.message}", file=sys.stderr)
+        print(f"sync failed: {mask_personal(str(state.message))}", file=sys.stderr)
         return 1
     return 0
 

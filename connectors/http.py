@@ -51,6 +51,7 @@ from leadflow.connectors.errors import (
     TerminalError,
     TransientError,
 )
+from leadflow.models.records.masking import mask_personal
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)((?:access_token|hapikey|apikey|api_key|token|key|client_secret)=)[^&\s'\"]+"),
     re.compile(r"(?i)(['\"]?(?:authorization|developer-token)['\"]?\s*[:=]\s*['\"]?)[^'\",}]+"),
 ]
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-_E164 = re.compile(r"\+\d{6,12}(\d{2})\b")
 _known_secrets: set[str] = set()
 
 
@@ -74,13 +73,13 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    """Remove tokens, credentials and full emails/phones from text bound for a log."""
+    """Remove tokens and credentials from text bound for a log, and mask every email address
+    and phone number in it (``mask_personal``: ``***@***``, a phone by its shape)."""
     for secret in _known_secrets:
         text = text.replace(secret, "***")
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(r"\1***", text)
-    text = _EMAIL.sub(r"\1***\2", text)
-    return _E164.sub(r"+***\1", text)
+    return mask_personal(text)
 
 
 def install_log_redaction() -> None:

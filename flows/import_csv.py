@@ -14,6 +14,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from leadflow.config.settings import load_settings
+from leadflow.models.records.masking import mask_personal
 from leadflow.pipeline.file_import import format_summary, import_file
 from leadflow.pipeline.locks import sync_lock
 
@@ -34,10 +35,11 @@ def import_csv(
         summary = import_file(
             path, source=source, settings=settings, mapping=mapping, account_id=account_id
         )
-    print(format_summary(summary))
+    print(format_summary(summary))  # masked, as the artifact below
+    row = {k: v for k, v in summary.items() if k != "problems"}
     create_table_artifact(
         key=ARTIFACT_KEY,
-        table=[{k: v for k, v in summary.items() if k != "problems"}],
+        table=[{k: mask_personal(v) if isinstance(v, str) else v for k, v in row.items()}],
         description=f"Import of {summary['file']} as {source}: rows loaded and quarantined.",
     )
     return summary

@@ -85,9 +85,10 @@ def sync_account_task(
     with running(settings, run_id, window, progress) as run:
         summary = sync_account(REGISTRY[source.type], source, account, run)
     run.logger.info(
-        "%s %s: %d records in %d pages, %d inserted, %d updated, %d unchanged, %d quarantined",
-        name, account, summary.records, summary.pages, summary.inserted,
-        summary.updated, summary.unchanged, summary.quarantined,
+        "%s %s: %d records in %d pages, %d inserted, %d updated, %d unchanged, %d quarantined, "
+        "%d suppressed, %d duplicates",
+        name, account, summary.records, summary.pages, summary.inserted, summary.updated,
+        summary.unchanged, summary.quarantined, summary.suppressed, summary.duplicates,
     )  # fmt: skip
     return _row(summary, run)
 

@@ -17,6 +17,7 @@ from leadflow.config.settings import Settings
 from leadflow.flows.check_sla import SlaBreached, sla_task
 from leadflow.flows.partitions import running
 from leadflow.models.loading.runs import SUMMARY_COLUMNS
+from leadflow.models.records.masking import mask_personal
 from leadflow.models.warehouse.engine import redact_url
 from leadflow.models.warehouse.migrate import upgrade
 from leadflow.pipeline import locks
@@ -106,12 +107,18 @@ def finish_run(
     if failed:
         names = ", ".join(f"{name} ({why})" for name, why in failed.items())
         total = len(results) + len(failed)
-        raise SyncFailed(f"{len(failed)} of {total} syncs failed: {names}")
+        raise SyncFailed(mask_personal(f"{len(failed)} of {total} syncs failed: {names}"))
     return rows
 
 
 def _artifact_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
-        for row in rows
-    ]
+    """The rows as the artifact shows them: times as ISO text, text masked (no email or
+    phone, whatever a message carried)."""
+    return [{k: artifact_value(v) for k, v in row.items()} for row in rows]
+
+
+def artifact_value(value: Any) -> Any:
+    """One cell of a summary artifact: a time as ISO text, text masked, the rest as is."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return mask_personal(value) if isinstance(value, str) else value

@@ -23,6 +23,7 @@ from leadflow.config.settings import CsvImportSettings, Settings
 from leadflow.connectors.files.export import LeadExport, read_export
 from leadflow.connectors.registry import REGISTRY
 from leadflow.models.loading.leads import LoadCounts, load_batch
+from leadflow.models.records.masking import mask_personal
 from leadflow.models.warehouse.engine import open_warehouse
 from leadflow.models.warehouse.migrate import upgrade
 from leadflow.pipeline.page_loop import Feed, PageWrite, load_pages
@@ -30,7 +31,8 @@ from leadflow.pipeline.run import RunContext, SourceSummary, record_run
 
 BATCH_SIZE = 1000
 DEFAULT_ACCOUNT = "csv"
-COUNTS = ("inserted", "updated", "unchanged", "quarantined")
+# What became of each row read: rows == the sum of these (``import_summary``).
+COUNTS = ("inserted", "updated", "unchanged", "quarantined", "suppressed", "duplicates")
 
 
 def default_account(settings: Settings, source: str) -> str:
@@ -136,8 +138,10 @@ def sync_file(
 
 
 def import_summary(export: LeadExport, summary: SourceSummary) -> dict[str, Any]:
-    """What an import did: how the file was read, rows, repeated ids, counts, and the first
-    rows that were quarantined ("line N: why (column)")."""
+    """What an import did: how the file was read, and what became of each row read: ``rows
+    == inserted + updated + unchanged + quarantined + suppressed (erased people, not loaded)
+    + duplicates (rows whose id a later row of the file repeats)``; then the first rows that
+    were quarantined ("line N: why (column)"), masked."""
     return {
         "file": export.name,
         "source": export.source,
@@ -146,24 +150,24 @@ def import_summary(export: LeadExport, summary: SourceSummary) -> dict[str, Any]
         "encoding": export.form.encoding,
         "delimiter": export.form.delimiter,
         "rows": export.rows,
-        "duplicates": export.duplicates,
         **{name: getattr(summary, name) for name in COUNTS},
-        "problems": list(summary.warnings),
+        "problems": [mask_personal(problem) for problem in summary.warnings],
     }
 
 
 def format_summary(summary: Mapping[str, Any]) -> str:
-    """The summary for people: what was read, what it did, the first problems."""
+    """The summary for people: what was read, what it did, the first problems (masked)."""
     delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
     lines = [
         f"{summary['file']}: {summary['format']} export, {summary['encoding']}, "
         f"{delimiter.get(summary['delimiter'], summary['delimiter'])}-delimited; "
         f"source {summary['source']}, account {summary['account_id']}",
         f"{summary['rows']} rows: {summary['inserted']} inserted, {summary['updated']} updated, "
-        f"{summary['unchanged']} unchanged, {summary['quarantined']} quarantined"
+        f"{summary['unchanged']} unchanged, {summary['quarantined']} quarantined, "
+        f"{summary['suppressed']} suppressed"
         + (f", {summary['duplicates']} repeated ids" if summary["duplicates"] else ""),
     ]
-    lines += [f"  {problem}" for problem in summary["problems"]]
+    lines += [f"  {mask_personal(problem)}" for problem in summary["problems"]]
     if summary["quarantined"] > len(summary["problems"]):
         lines.append(f"  ... and {summary['quarantined'] - len(summary['problems'])} more")
     return "\n".join(lines)

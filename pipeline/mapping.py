@@ -8,6 +8,7 @@ from typing import Any
 
 from leadflow.connectors.base import Connector, LeadContext
 from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
+from leadflow.models.records.masking import mask_personal, shape_quoted
 
 
 def map_records(
@@ -27,9 +28,18 @@ def map_records(
             rejected.append(Rejected.from_error(error, context.account_id, record))
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             key = _safe_key(record_key, record)
-            problem = InvalidRecord(context.source, key, "<record>", f"malformed: {error!r}")
+            problem = InvalidRecord(context.source, key, "<record>", malformed(error))
             rejected.append(Rejected.from_error(problem, context.account_id, record))
     return rows, rejected
+
+
+def malformed(error: Exception) -> str:
+    """The reason of a record that broke its mapper: the error's kind and message, with the
+    values it quotes (a ValueError's) by their shape and no email or phone left in it."""
+    text = mask_personal(str(error))
+    if isinstance(error, ValueError):
+        text = shape_quoted(text)
+    return f"malformed: {type(error).__name__}: {text}"
 
 
 def normalize_records(

@@ -14,7 +14,7 @@ state committing together, so a killed run resumes from its last committed page.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -115,9 +115,9 @@ def load_pages(feed: Feed, run: RunContext, summary: SourceSummary) -> None:
             if run.on_page is not None:
                 run.on_page(summary, page, lookup.starts.get(page.partition))
             run.logger.info(
-                "%s %s page %d: %d records, %d new, %d changed, %d quarantined",
+                "%s %s page %d: %d records, %d new, %d changed, %d quarantined, %d suppressed",
                 feed.source, page.partition, page.number, page.records,
-                counts.inserted, counts.updated, counts.quarantined,
+                counts.inserted, counts.updated, counts.quarantined, counts.suppressed,
             )  # fmt: skip
     finally:
         for stored in lookup.stored.values():  # the partitions read, even if none moved
@@ -134,12 +134,16 @@ def _load(feed: Feed, page: MappedPage, watermark: datetime | None, run: RunCont
 def _write_page(
     conn: Connection, *, feed: Feed, page: MappedPage, watermark: datetime | None, run: RunContext
 ) -> LoadCounts:
-    """One page's transaction: drop erased people's records, load the rest, save state.
+    """One page's transaction: drop erased people's records (counted as ``suppressed``, so a
+    page's counts add up to its records), load the rest, save state.
 
     Run again whole if PostgreSQL rolls it back (see ``in_write_transaction``).
     """
-    rows, rejected = page.rows, page.rejected
+    rows, rejected, dropped = page.rows, page.rejected, 0
     if feed.suppress:
-        rows, rejected, _ = drop_suppressed(conn, run.hash_salt, rows, rejected, run.default_region)
+        rows, rejected, dropped = drop_suppressed(
+            conn, run.hash_salt, rows, rejected, run.default_region
+        )
     state_key = feed.state_key(page.partition)
-    return feed.write(conn, PageWrite(page, rows, rejected, state_key, watermark, run.clock()))
+    counts = feed.write(conn, PageWrite(page, rows, rejected, state_key, watermark, run.clock()))
+    return replace(counts, suppressed=counts.suppressed + dropped)

@@ -33,7 +33,12 @@ def utcnow() -> datetime:
 
 @dataclass
 class SourceSummary:
-    """What one account's sync did; one row of ``sync_runs`` and of the run summary."""
+    """What one account's sync did; one row of ``sync_runs`` and of the run summary.
+
+    Of the lead records read, each is counted once: ``records == inserted + updated +
+    unchanged + quarantined + suppressed (erased people, not loaded) + duplicates (rows
+    superseded by a later row of the same id in their page)`` (``accounted``).
+    """
 
     source: str
     account_id: str
@@ -44,6 +49,8 @@ class SourceSummary:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    suppressed: int = 0
+    duplicates: int = 0
     watermark: datetime | None = None
     seconds: float = 0.0
     error: str | None = None
@@ -58,7 +65,17 @@ class SourceSummary:
         self.updated += counts.updated
         self.unchanged += counts.unchanged
         self.quarantined += counts.quarantined
+        self.suppressed += counts.suppressed
+        self.duplicates += counts.duplicates
         self.reached(watermark)
+
+    @property
+    def accounted(self) -> int:
+        """The records the counts account for; equals ``records`` for leads and files."""
+        return (
+            self.inserted + self.updated + self.unchanged + self.quarantined
+            + self.suppressed + self.duplicates
+        )  # fmt: skip
 
     def reached(self, watermark: datetime | None) -> None:
         """The summary's watermark: the highest stored or committed (None: no change)."""

@@ -15,7 +15,9 @@ new lead: map an id column whenever the file has one.
 
 Nothing is dropped silently: a row with the wrong number of fields, a timestamp that does not parse,
 or no email and no phone becomes a ``Rejected`` whose reason starts with its line number (``"line 7:
-..."``, the line the record starts on, quoted newlines counted). Blank lines are skipped.
+..."``, the line the record starts on, quoted newlines counted). Blank lines are skipped. A reason
+names the line, the column and the problem, never the cell: a malformed value is shown by its shape
+(``'xxxxx@xxxxxxx.xxx'``), and every reason is masked (``leadflow.models.records.masking``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from leadflow.connectors.meta.fields import STANDARD_KEYS
 from leadflow.models.records.contact import clean_text
 from leadflow.models.records.encoding import sha256_hex
 from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
+from leadflow.models.records.masking import mask_personal
 
 # Mapping keys: Lead fields set from one column each, and answers Meta's mapper reads
 # (email, phone, full_name, first_name... utm_*). "id" and "created_time" are aliases.
@@ -92,7 +95,8 @@ def read_csv_leads(
 
     def reject(line: int, key: str | None, field: str, why: str, raw: Any) -> None:
         row = {"file": file.name, "line": line, "row": raw}
-        rejected.append(Rejected(source, account_id, key, field, f"line {line}: {why}", row))
+        reason = mask_personal(f"line {line}: {why}", default_region)
+        rejected.append(Rejected(source, account_id, key, field, reason, row))
 
     line = reader.line_num + 1
     while True:
@@ -127,7 +131,8 @@ def _header(reader: Any, file_name: str) -> tuple[str, ...]:
             names = [f.strip() or f"column_{i}" for i, f in enumerate(fields, start=1)]
             repeated = sorted({name for name in names if names.count(name) > 1})
             if repeated:
-                raise CsvFormatError(f"{file_name}: repeated column names: {repeated}")
+                found = mask_personal(str(repeated))
+                raise CsvFormatError(f"{file_name}: repeated column names: {found}")
             return tuple(names)
     raise CsvFormatError(f"{file_name}: no header row")
 
@@ -154,7 +159,7 @@ def _layout(
         return LINKEDIN, _renaming(linkedin, {"submittedAt": submitted})
     raise CsvFormatError(
         "neither a Meta nor a LinkedIn lead export; pass a column mapping "
-        f"(lead field -> column) for columns {list(columns)}"
+        f"(lead field -> column) for columns {mask_personal(str(list(columns)))}"
     )
 
 
@@ -181,7 +186,8 @@ def check_mapping(columns: tuple[str, ...], mapping: Mapping[str, str]) -> dict[
     missing = sorted(column for column in resolved.values() if column not in columns)
     if missing:
         raise CsvFormatError(
-            f"mapped columns not in the file: {missing} (columns: {list(columns)})"
+            f"mapped columns not in the file: {missing} "
+            f"(columns: {mask_personal(str(list(columns)))})"
         )
     if "created_at" not in resolved:
         raise CsvFormatError("the mapping needs created_at (or created_time): a timestamp column")

@@ -30,6 +30,7 @@ from leadflow.models.records.contact import (
     region_for_country,
 )
 from leadflow.models.records.leads import InvalidRecord, Lead
+from leadflow.models.records.masking import describe, quoted_shape
 from leadflow.models.records.spend import CampaignDay
 
 SOURCE = "google_ads"
@@ -98,13 +99,13 @@ def customer_of(name: object) -> str | None:
 def parse_submission_time(value: object) -> datetime:
     """``"2019-01-01 12:32:45-08:00"`` (account wall time plus offset) -> aware UTC."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"not a submission date time: {value!r}")
+        raise ValueError(f"not a submission date time: {describe(value)}")
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"not 'yyyy-mm-dd hh:mm:ss+hh:mm': {value!r}") from None
+        raise ValueError(f"not 'yyyy-mm-dd hh:mm:ss+hh:mm': {quoted_shape(value)}") from None
     if parsed.tzinfo is None:
-        raise ValueError(f"submission date time without a UTC offset: {value!r}")
+        raise ValueError(f"submission date time without a UTC offset: {quoted_shape(value)}")
     return parsed.astimezone(UTC)
 
 
@@ -216,7 +217,7 @@ def micros_to_amount(value: object) -> Decimal:
     try:
         return Decimal(int(str(value if value is not None else "0"))).scaleb(-6)
     except (ValueError, InvalidOperation):
-        raise ValueError(f"costMicros is not an integer: {value!r}") from None
+        raise ValueError(f"costMicros is not an integer: {describe(value)}") from None
 
 
 def campaign_day(row: Mapping[str, Any], account: str, currency: str | None) -> CampaignDay:

@@ -36,6 +36,7 @@ from leadflow.models.records.encoding import (
     sha256_text,
 )
 from leadflow.models.records.leads import Lead, Rejected
+from leadflow.models.records.masking import mask_personal
 from leadflow.models.warehouse.tables import campaigns, quarantine
 from leadflow.models.warehouse.upsert import UpdateValue, upsert
 
@@ -50,12 +51,20 @@ CampaignRow = tuple[str | None, str, str | None, str | None]
 
 @dataclass(frozen=True, slots=True)
 class LoadCounts:
-    """What one batch did: rows inserted, updated, received unchanged, and quarantined."""
+    """What one batch did: rows inserted, updated, received unchanged, and quarantined;
+    records of erased people dropped before loading (``suppressed``, counted by the page
+    loop) and rows superseded by a later row of the same key in the batch (``duplicates``).
+
+    For a batch of leads, every record received is one of these:
+    records = inserted + updated + unchanged + quarantined + suppressed + duplicates.
+    """
 
     inserted: int
     updated: int
     unchanged: int
     quarantined: int
+    suppressed: int = 0
+    duplicates: int = 0
 
 
 def load_batch(
@@ -75,7 +84,8 @@ def load_batch(
     The watermark is saved under ``state_key`` (a partition of the account, such as one
     form of a Meta page), defaulting to ``account_id``.
 
-    Leads are deduplicated by natural key (latest ``updated_at``, then last, wins); only
+    Leads are deduplicated by natural key (latest ``updated_at``, then last, wins: the
+    others are counted as ``duplicates``); only
     new or changed leads are written, and the campaigns they name are upserted into
     ``campaigns`` (under the lead's source and account). Runs in the caller's transaction.
     """
@@ -95,7 +105,8 @@ def load_batch(
     quarantine_records(conn, rejected, now)
     save_sync_state(conn, source, state_key or account_id, watermark, cursor, now)
     unchanged = len(rows) - len(new) - len(changed)
-    return LoadCounts(len(new), len(changed), unchanged, len(rejected))
+    duplicates = len(leads) - len(latest)
+    return LoadCounts(len(new), len(changed), unchanged, len(rejected), duplicates=duplicates)
 
 
 def _lead_campaigns(batch: Iterable[Lead]) -> list[CampaignRow]:
@@ -204,7 +215,7 @@ def _quarantine_row(item: Rejected, now: datetime) -> dict[str, Any]:
         "account_id": item.account_id,
         "record_key": quarantine_key(item),
         "field": item.field_name,
-        "reason": item.reason,
+        "reason": mask_personal(item.reason),  # the last line of defence: no email or phone
         "raw": json_safe(item.raw),
         "first_seen_at": now,
         "last_seen_at": now,

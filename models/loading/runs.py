@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from leadflow.models.records.masking import mask_personal
 from leadflow.models.warehouse.tables import sync_runs
 from leadflow.models.warehouse.upsert import upsert
 
@@ -24,6 +25,8 @@ SUMMARY_COLUMNS = (
     "updated",
     "unchanged",
     "quarantined",
+    "suppressed",
+    "duplicates",
     "watermark",
     "seconds",
     "error",
@@ -32,10 +35,19 @@ SUMMARY_COLUMNS = (
 SYNC_RUN_KEY = ("run_id", "source", "account_id")
 
 
+# Free text of a run, masked before it is stored (``mask_personal``).
+MESSAGE_COLUMNS = ("error", "warnings")
+
+
 def record_sync_run(conn: Connection, row: Mapping[str, Any]) -> None:
-    """Insert or update one ``sync_runs`` row (by run_id, source, account_id)."""
-    updates = [name for name in row if name not in SYNC_RUN_KEY]
-    upsert(conn, sync_runs, [dict(row)], SYNC_RUN_KEY, updates)
+    """Insert or update one ``sync_runs`` row (by run_id, source, account_id); its error and
+    warnings are masked first, so no email or phone is stored in them."""
+    values = dict(row)
+    for name in MESSAGE_COLUMNS:
+        if isinstance(values.get(name), str):
+            values[name] = mask_personal(values[name])
+    updates = [name for name in values if name not in SYNC_RUN_KEY]
+    upsert(conn, sync_runs, [values], SYNC_RUN_KEY, updates)
 
 
 def run_summary(conn: Connection, run_id: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -182,3 +183,31 @@ def drop_suppressed(
     kept_rejects = [r for r in rejected if not suppression.matches_reject(r, region)]
     dropped = len(records) - len(kept) + len(rejected) - len(kept_rejects)
     return kept, kept_rejects, dropped
+
+
+def suppress(
+    conn: Connection,
+    salt: str,
+    identifiers: Iterable[tuple[str, str]],
+    *,
+    request_id: str,
+    now: datetime,
+) -> int:
+    """Add ``(kind, value)`` identifiers (kind: email match key, E.164 phone, or
+    ``source:lead id``) to the suppression list, hashed; the number of rows added (an
+    identifier already listed is left as it is)."""
+    rows = {
+        identifier_hash(kind, value, salt): {
+            "key_hash": identifier_hash(kind, value, salt), "kind": kind,
+            "salt_id": salt_id(salt), "request_id": request_id, "suppressed_at": now,
+        }
+        for kind, value in identifiers
+    }  # fmt: skip
+    listed = sa.select(suppression_list.c.key_hash).where(
+        suppression_list.c.key_hash.in_(list(rows))
+    )
+    already = set(conn.execute(listed).scalars())
+    new = [row for key, row in rows.items() if key not in already]
+    if new:
+        conn.execute(suppression_list.insert(), new)
+    return len(new)

@@ -12,6 +12,8 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from leadflow.models.records.leads import InvalidRecord
+from leadflow.models.records.masking import describe, mask_personal, quoted_shape
+from leadflow.models.records.masking import mask_email as mask_email  # re-exported
 
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
@@ -28,7 +30,7 @@ def normalize_email(value: str | None) -> tuple[str | None, str | None]:
     try:
         checked = validate_email(str(value).strip(), check_deliverability=False)
     except EmailNotValidError as error:
-        raise ValueError(f"not a valid email address ({error})") from None
+        raise ValueError(f"not a valid email address ({mask_personal(str(error))})") from None
     address = checked.normalized.lower()
     local, _, domain = address.rpartition("@")
     if domain in GMAIL_DOMAINS:
@@ -123,30 +125,23 @@ def clean_text(value: object) -> str | None:
 def parse_timestamp(value: object) -> datetime:
     """Parse an ISO-8601 string (``Z``, ``+00:00`` or ``+0000``) or epoch milliseconds.
 
-    Naive values are rejected: a timestamp without a zone is ambiguous.
+    Naive values are rejected: a timestamp without a zone is ambiguous. An error shows the
+    value's shape, never the value (it may be an address typed in the wrong column).
     """
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"not a timestamp: {value!r}")
+        raise ValueError(f"not a timestamp: {describe(value)}")
     text = value.strip()
     if text.isdigit():
         return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"not an ISO-8601 timestamp: {text!r}") from None
+        raise ValueError(f"not an ISO-8601 timestamp: {quoted_shape(text)}") from None
     if parsed.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {text!r}")
+        raise ValueError(f"timestamp without a time zone: {quoted_shape(text)}")
     return parsed.astimezone(UTC)
-
-
-def mask_email(address: str | None) -> str:
-    """A form of an address that is safe to log: first letter and domain only."""
-    if not address or "@" not in address:
-        return "<none>"
-    local, _, domain = address.rpartition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 def mask_phone(number: str | None) -> str:

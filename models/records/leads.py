@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from leadflow.models.records.masking import mask_personal
+
 
 class Stage(StrEnum):
     """leadflow's canonical stages, ordered from first touch to hand-over."""
@@ -73,15 +75,19 @@ class Lead:
 
 
 class InvalidRecord(ValueError):
-    """A platform record that cannot become a Lead: names the source, record and field."""
+    """A platform record that cannot become a Lead: names the source, record and field.
+
+    The reason names the problem, never the value; it is masked here all the same
+    (``mask_personal``), so no email or phone rides along into quarantine or a summary.
+    """
 
     def __init__(self, source: str, record_key: str | None, field_name: str, reason: str) -> None:
         self.source = source
         self.record_key = record_key
         self.field_name = field_name
-        self.reason = reason
+        self.reason = mask_personal(reason)
         key = record_key if record_key is not None else "<no key>"
-        super().__init__(f"{source} record {key}: field {field_name!r}: {reason}")
+        super().__init__(f"{source} record {key}: field {field_name!r}: {self.reason}")
 
 
 @dataclass(frozen=True, slots=True)

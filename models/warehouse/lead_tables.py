@@ -126,6 +126,8 @@ sync_runs = sa.Table(
     _count("updated", "Leads whose content changed."),
     _count("unchanged", "Leads received again without change (not written)."),
     _count("quarantined", "Records rejected into the quarantine table."),
+    _count("suppressed", "Records of erased people (suppression_list) dropped, not loaded."),
+    _count("duplicates", "Records superseded by a later one with the same id in their page."),
     _ts("watermark", "Watermark saved by the run (UTC).", nullable=True),
     sa.Column("seconds", sa.Float(), nullable=True, comment="Wall-clock duration in seconds."),
     sa.Column("error", sa.Text(), nullable=True, comment="Error message of a failed run."),

@@ -113,3 +113,26 @@ def test_demo_twice_loads_every_platform_then_changes_nothing(
     report = tmp_path / "report.html"  # the demo ends with the report, and says where
     assert first_out.rstrip().endswith(f"report written to {report.resolve()}")
     assert "vegaEmbed" in report.read_text(encoding="utf-8")
+
+
+# Personal data in the wrong columns: none of it in what the commands print or publish ----------
+
+
+def test_import_prints_no_email_or_phone_and_counts_every_row(tmp_path, capsys):
+    import json
+
+    from tests.pipeline.test_import_privacy import MAPPING, ROWS, leaks, malformed_file
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"warehouse_url: sqlite:///{tmp_path / 'w.db'}\ntimezone: Europe/Berlin\n")
+    path = malformed_file(tmp_path)
+    argv = ["--config", str(config), "import", str(path), "--source", "crm"]
+    assert main([*argv, "--mapping", json.dumps(MAPPING)]) == 0
+    headerless = tmp_path / "no_header.csv"
+    headerless.write_text("ada@example.com,+14155550134,2026-11-20T10:00:00Z\n")
+    assert main(["--config", str(config), "import", str(headerless), "--source", "x"]) == 2
+    out, err = capsys.readouterr()
+    assert f"{ROWS} rows: 2 inserted, 0 updated, 0 unchanged, 6 quarantined, 0 suppressed" in out
+    assert "1 repeated ids" in out and "(created)" in out and "column mapping" in err
+    assert (leaks(out), leaks(err)) == ([], [])
+    assert "ada@example.com" not in err and "4155550134" not in err

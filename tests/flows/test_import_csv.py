@@ -84,10 +84,10 @@ def test_meta_import_details(warehouse_url):
     assert summary | {"problems": []} == {
         "file": META_FILE.name, "source": "meta", "account_id": "csv", "format": "meta",
         "encoding": "utf-16-le", "delimiter": "\t", "rows": 6, "duplicates": 0, "inserted": 4,
-        "updated": 0, "unchanged": 0, "quarantined": 2, "problems": [],
+        "updated": 0, "unchanged": 0, "quarantined": 2, "suppressed": 0, "problems": [],
     }  # fmt: skip
     assert summary["problems"] == [
-        "line 5: not an ISO-8601 timestamp: 'yesterday' (created_time)",
+        "line 5: not an ISO-8601 timestamp: 'xxxxxxxxx' (created_time)",
         "line 6: no way to reach this lead: not a valid email address "
         "(An email address must have an @-sign.) (email)",
     ]
@@ -162,7 +162,7 @@ def test_cli_import_with_a_json_mapping(tmp_path, capsys):
     assert run_import(args) == 0
     out = capsys.readouterr().out
     assert "generic export, cp1252, semicolon-delimited" in out
-    assert "5 rows: 3 inserted, 0 updated, 0 unchanged, 2 quarantined" in out
+    assert "5 rows: 3 inserted, 0 updated, 0 unchanged, 2 quarantined, 0 suppressed" in out
     assert "line 4: expected 9 fields, found 3 (row)" in out
 
 
@@ -195,9 +195,10 @@ def test_format_summary_names_the_delimiter_and_counts_the_rest():
     summary = {"file": "f.csv", "format": "meta", "encoding": "utf-16-le", "delimiter": "\t",
                "source": "meta", "account_id": "csv", "rows": 30, "duplicates": 1,
                "inserted": 5, "updated": 0, "unchanged": 0, "quarantined": 24,
-               "problems": ["line 2: x (email)"]}  # fmt: skip
+               "suppressed": 0, "problems": ["line 2: x (email)"]}  # fmt: skip
     text = format_summary(summary)
     assert "tab-delimited" in text and "1 repeated ids" in text
+    assert "30 rows: 5 inserted, 0 updated, 0 unchanged, 24 quarantined, 0 suppressed" in text
     assert text.endswith("  line 2: x (email)\n  ... and 23 more")
 
 
@@ -227,3 +228,40 @@ def test_the_import_csv_flow_runs_and_writes_an_artifact(prefect_api, tmp_path):
     [artifact, *_] = asyncio.run(artifacts())
     assert artifact.type == "table" and "1000000000000001" not in str(artifact.data)
     assert "utf-16-le" in str(artifact.data) and "meta_leads_utf16.csv" in str(artifact.data)
+
+
+def test_the_import_csv_flow_publishes_and_logs_no_email_or_phone(prefect_api, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.logging.handlers import APILogHandler
+
+    from leadflow.flows.import_csv import ARTIFACT_KEY, import_csv
+    from tests.pipeline.test_import_privacy import MAPPING, ROWS, leaks, malformed_file
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"warehouse_url: sqlite:///{tmp_path / 'w.db'}\ntimezone: Europe/Berlin\n")
+    path = malformed_file(tmp_path)
+    state = import_csv(str(path), "crm", str(config), MAPPING, return_state=True)
+    summary = state.result()
+    counted = ("inserted", "updated", "unchanged", "quarantined", "suppressed", "duplicates")
+    assert sum(summary[name] for name in counted) == summary["rows"] == ROWS
+    run_id = state.state_details.flow_run_id
+    APILogHandler().flush()  # the run's logs reach the API
+
+    async def published() -> tuple[str, str]:
+        async with get_client() as client:
+            key = ArtifactFilter(key=ArtifactFilterKey(any_=[ARTIFACT_KEY]))
+            found = await client.read_artifacts(artifact_filter=key)
+            [artifact] = [a for a in found if a.flow_run_id == run_id]
+            runs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            logs = await client.read_logs(log_filter=runs, limit=200)
+        return str(artifact.data), "\n".join(entry.message for entry in logs)
+
+    artifact, logs = asyncio.run(published())
+    assert '"suppressed": 0' in artifact and "(created)" in logs  # the summary was printed
+    assert (leaks(artifact), leaks(logs), leaks(repr(summary))) == ([], [], [])

@@ -185,3 +185,60 @@ def test_a_daily_limit_stops_only_hubspot_and_keeps_what_it_committed(
     assert 0 < counts["hubspot"] <= 200  # the committed first page stays
     assert counts["meta"] == len(meta.dataset.leads)
     engine.dispose()
+
+
+def test_sync_of_malformed_files_prints_and_publishes_no_email_or_phone(prefect_api, tmp_path):
+    """``leadflow sync`` through the CLI entry: its stdout and stderr, the run's summary
+    artifact and the Prefect logs of the run."""
+    import asyncio
+    from contextlib import redirect_stderr, redirect_stdout
+    from io import StringIO
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.client.schemas.sorting import ArtifactSort
+    from prefect.logging.handlers import APILogHandler
+
+    from leadflow.cli.main import main
+    from tests.pipeline.test_import_privacy import MAPPING, ROWS, leaks, malformed_file
+
+    path = malformed_file(tmp_path)
+    headerless = tmp_path / "no_header.csv"
+    headerless.write_text("ada@example.com,+14155550134,2026-11-20T10:00:00Z\n")
+    mapping = "{" + ", ".join(f'"{k}": "{v}"' for k, v in MAPPING.items()) + "}"
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"warehouse_url: sqlite:///{tmp_path / 'w.db'}\ntimezone: Europe/Berlin\n"
+        f"csv_imports:\n  - {{path: '{path}', source: crm, mapping: {mapping}}}\n"
+        f"  - {{path: '{headerless}', source: other}}\n"
+    )
+    out_stream, err_stream = StringIO(), StringIO()
+    with redirect_stdout(out_stream), redirect_stderr(err_stream):
+        assert main(["--config", str(config), "sync"]) == 1  # the headerless file fails
+    out, err = out_stream.getvalue(), err_stream.getvalue()
+    APILogHandler().flush()  # the run's logs reach the API
+
+    async def published() -> tuple[str, str]:
+        async with get_client() as client:
+            key = ArtifactFilter(key=ArtifactFilterKey(any_=["sync-leads-summary"]))
+            [artifact, *_] = await client.read_artifacts(  # this run's: the latest
+                artifact_filter=key, sort=ArtifactSort.CREATED_DESC
+            )
+            runs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[artifact.flow_run_id]))
+            logs = await client.read_logs(log_filter=runs, limit=200)
+        return str(artifact.data), "\n".join(entry.message for entry in logs)
+
+    artifact, logs = asyncio.run(published())
+    texts = {"stdout": out, "stderr": err, "artifact": artifact, "prefect logs": logs}
+    assert "(created)" in out and "(created)" in artifact and "column mapping" in err
+    assert "'***@***', '+99999999999'" in logs  # the failed file's error, masked
+    assert "suppressed" in out.splitlines()[0] and "suppressed" in artifact
+    assert {where: leaks(text) for where, text in texts.items()} == {w: [] for w in texts}
+    row = next(line.split() for line in out.splitlines() if line.startswith("crm "))
+    assert row[4] == str(ROWS)  # records; inserted..duplicates follow and add up to it
+    assert sum(int(cell) for cell in row[5:11]) == ROWS

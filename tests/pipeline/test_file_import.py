@@ -126,7 +126,7 @@ def test_a_nightly_import_writes_one_sync_runs_row(
     )
     assert (row["inserted"], row["quarantined"], row["watermark"]) == (4, 2, None)
     assert row["warnings"].splitlines() == [
-        "line 5: not an ISO-8601 timestamp: 'yesterday' (created_time)",
+        "line 5: not an ISO-8601 timestamp: 'xxxxxxxxx' (created_time)",
         "line 6: no way to reach this lead: not a valid email address "
         "(An email address must have an @-sign.) (email)",
     ]

@@ -139,7 +139,7 @@ def test_duplicate_keys_in_a_batch_keep_the_latest(
         make_lead("a", updated_at=first_updated, city="first"),
         make_lead("a", updated_at=second_updated, city="second"),
     ]
-    assert load(migrated_engine, batch) == LoadCounts(1, 0, 0, 0)
+    assert load(migrated_engine, batch) == LoadCounts(1, 0, 0, 0, duplicates=1)
     load(migrated_engine, [make_lead("a"), *batch])  # conflicts with a stored row too
     assert stored_leads(migrated_engine)["a"]["city"] == winner
 

@@ -107,9 +107,23 @@ def test_naive_timestamp_is_rejected():
 
 
 @given(st.emails())
-def test_mask_email_reveals_only_the_first_letter_and_the_domain(address):
-    local, _, domain = address.rpartition("@")
-    assert mask_email(address) == f"{local[:1]}***@{domain}"
+def test_mask_email_reveals_nothing_of_the_address(address):
+    assert mask_email(address) == "***@***"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("someone@example.com", "not an ISO-8601 timestamp: 'xxxxxxx@xxxxxxx.xxx'"),
+        ("+1 415 555 0134", "not an ISO-8601 timestamp: '+9 999 999 9999'"),
+        ("2026-11-20T14:50:56", "timestamp without a time zone: '9999-99-99x99:99:99'"),
+        ({"email": "someone@example.com"}, "not a timestamp: a dict"),
+    ],
+)
+def test_timestamp_errors_show_the_shape_never_the_value(value, shown):
+    with pytest.raises(ValueError) as caught:
+        parse_timestamp(value)
+    assert str(caught.value) == shown
 
 
 def test_reachable_contact_rejects_only_when_no_route_survives():

@@ -29,7 +29,7 @@ TABLES = {
     "suppression_list",
     "step_state",
 }
-HEAD = "0007"
+HEAD = "0008"
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
     [pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)],

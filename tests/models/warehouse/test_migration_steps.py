@@ -35,6 +35,7 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
             *SLA_DIFF,
             *BI_DIFF,
             *STATE_DIFF,
+            *COUNTS_DIFF,
         ]
     )
     upgrade(migrated_engine)
@@ -71,6 +72,35 @@ SLA_DIFF = [
 # What 0007 adds, as schema_diff reports it missing.
 STATE_DIFF = [("add_table", "step_state", None)]
 
+# What 0008 adds, as schema_diff reports it missing.
+COUNTS_DIFF = [
+    ("add_column", "sync_runs", "duplicates"),
+    ("add_column", "sync_runs", "suppressed"),
+]
+
+
+def test_downgrade_0008_and_upgrade_again_keeps_runs_with_zero_counts(
+    migrated_engine: Engine,
+) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0007")
+    assert current_revision(migrated_engine) == "0007"
+    assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(COUNTS_DIFF)
+    with migrated_engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO sync_runs (run_id, source, account_id, started_at, status, records)"
+                " VALUES ('r1', 'meta', 'a1', :t, 'succeeded', 3)"
+            ),
+            {"t": datetime(2026, 3, 1, tzinfo=UTC)},
+        )
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+    with migrated_engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT records, suppressed, duplicates FROM sync_runs"))
+        assert [tuple(row) for row in found] == [(3, 0, 0)]
+
 
 # What 0006 adds, as schema_diff reports it missing (the views are not in the metadata).
 BI_DIFF = [
@@ -89,7 +119,7 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
     }
     assert inspector.get_view_names() == []
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*BI_DIFF, *STATE_DIFF]
+        [*BI_DIFF, *STATE_DIFF, *COUNTS_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -126,7 +156,7 @@ def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
         TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
     ) | {"alembic_version"}
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*SLA_DIFF, *BI_DIFF, *STATE_DIFF]
+        [*SLA_DIFF, *BI_DIFF, *STATE_DIFF, *COUNTS_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -166,7 +196,14 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
     ) | {"alembic_version"}
     # Exactly the activity tables and their indexes are missing; nothing else changed.
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*ACTIVITY_DIFF, *_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF, *STATE_DIFF]
+        [
+            *ACTIVITY_DIFF,
+            *_people_stages_diff(migrated_engine),
+            *SLA_DIFF,
+            *BI_DIFF,
+            *STATE_DIFF,
+            *COUNTS_DIFF,
+        ]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -231,7 +268,7 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
         TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
     ) | {"alembic_version"}
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF, *STATE_DIFF]
+        [*_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF, *STATE_DIFF, *COUNTS_DIFF]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
