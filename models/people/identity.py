@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadflow.models.records.contact import mask_phone
-from leadflow.models.records.leads import Lead
+from leadflow.models.records.leads import PROFILE_GROUPS, Lead
 
 HUBSPOT = "hubspot"
 MERGED_IDS_PROPERTY = "hs_merged_object_ids"
@@ -350,16 +350,6 @@ def _records_of(graph: _Graph, roots: set[int]) -> dict[int, list[LeadKeys]]:
     return found
 
 
-_PROFILE_GROUPS = (
-    ("email", "email_match_key"),
-    ("phone",),
-    ("first_name", "last_name"),
-    ("company",),
-    ("job_title",),
-    ("country", "city"),
-)
-
-
 def person_profile(leads: Sequence[Lead]) -> dict[str, Any]:
     """The person's best contact details: each group of fields from the most recently
     updated lead that has any of them (a first and last name come from the same lead)."""
@@ -367,7 +357,7 @@ def person_profile(leads: Sequence[Lead]) -> dict[str, Any]:
         raise ValueError("a person has at least one lead")
     newest_first = sorted(leads, key=lambda lead: (lead.updated_at, lead.natural_key))[::-1]
     profile: dict[str, Any] = {}
-    for group in _PROFILE_GROUPS:
+    for group in PROFILE_GROUPS:
         best = next((lead for lead in newest_first if any(getattr(lead, f) for f in group)), None)
         profile.update({f: getattr(best, f) if best else None for f in group})
     return profile

@@ -47,7 +47,7 @@ from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
 from leadflow.models.warehouse.upsert import upsert
 
-# Columns person_profile fills (its _PROFILE_GROUPS), all on people too.
+# Columns person_profile fills (PROFILE_GROUPS), all on people too.
 PROFILE_COLUMNS = (
     "email",
     "email_match_key",

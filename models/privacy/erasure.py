@@ -48,21 +48,12 @@ from leadflow.models.privacy.requester import (
 )
 from leadflow.models.privacy.suppression import identifier_hash, lead_key, salt_id
 from leadflow.models.records.encoding import require_aware
+from leadflow.models.records.leads import PROFILE_GROUPS
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_merges, stage_transitions
 from leadflow.models.warehouse.privacy_tables import suppression_list
 from leadflow.models.warehouse.sla_tables import sla_evaluations
-
-# person_profile's groups (leadflow.models.people.identity): each group from one lead.
-PROFILE_GROUPS = (
-    ("email", "email_match_key"),
-    ("phone",),
-    ("first_name", "last_name"),
-    ("company",),
-    ("job_title",),
-    ("country", "city"),
-)
 
 
 @dataclass

@@ -10,6 +10,17 @@ from typing import Any
 
 from leadflow.models.records.masking import mask_personal
 
+# A person's profile takes each group of Lead fields from one lead (the newest having any of
+# them): identity builds profiles this way, and erasure recomputes them the same way.
+PROFILE_GROUPS = (
+    ("email", "email_match_key"),
+    ("phone",),
+    ("first_name", "last_name"),
+    ("company",),
+    ("job_title",),
+    ("country", "city"),
+)
+
 
 class Stage(StrEnum):
     """leadflow's canonical stages, ordered from first touch to hand-over."""
