@@ -74,12 +74,13 @@ def _cell(value: Any) -> str:
 
 def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
     """Run the flow, print the summary the warehouse recorded, return an exit code."""
-    from leadflow.config.settings import check_warehouse, load_settings
+    from leadflow.config.settings import check_can_sync, check_warehouse, load_settings
     from leadflow.flows.sync_leads import sync_leads
     from leadflow.pipeline.summaries import latest_summary, people_summary
 
     settings = load_settings(config_path)
-    check_warehouse(settings.warehouse_url)  # one clear line and exit 2, before any run
+    check_warehouse(settings.warehouse_url, config_path)  # one line and exit 2, before any run
+    check_can_sync(settings, config_path)
     state = sync_leads(config_path=config_path, sources=sources, return_state=True)
     print(format_summary(latest_summary(settings.warehouse_url)))
     stages = people_summary(settings.warehouse_url)
@@ -178,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from leadflow.models.warehouse.migrate import upgrade
 
         settings = load_settings(args.config)
-        check_warehouse(settings.warehouse_url)
+        check_warehouse(settings.warehouse_url, args.config)
         upgrade(settings.warehouse_url)
         print(f"warehouse {redact_url(settings.warehouse_url)} is at the latest schema")
         return 0

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,6 +23,19 @@ from pydantic import (
     model_validator,
 )
 
+from leadflow.config.checks import (
+    ENV_REF,
+    ConfigError,
+    Lines,
+    check_env_refs,
+    check_rules_file,
+    check_sources,
+    check_sqlite_path,
+    check_zones,
+    read_text,
+    read_yaml,
+    unknown_key_position,
+)
 from leadflow.connectors.google_ads.connector import GoogleAdsConfig
 from leadflow.connectors.http import register_secret
 from leadflow.connectors.hubspot.connector import HubSpotConfig
@@ -35,16 +47,12 @@ from leadflow.models.sla.config import SlaSettings
 
 CONFIG_ENV = "LEADFLOW_CONFIG"
 DEFAULT_WAREHOUSE_URL = "sqlite:///leadflow.db"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ENV_REF = ENV_REF
 
 SourceSettings = Annotated[
     HubSpotConfig | MetaConfig | GoogleAdsConfig | LinkedInConfig | MailchimpConfig,
     Field(discriminator="type"),
 ]
-
-
-class ConfigError(ValueError):
-    """The configuration file is missing, unreadable or invalid."""
 
 
 class SyncSettings(BaseModel):
@@ -178,6 +186,7 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
         return [interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    check_env_refs(value, path)
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -202,23 +211,33 @@ def _default_types(raw: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError, key_lines: Lines | None = None) -> str:
     lines = []
     for item in error.errors(include_input=False, include_url=False):
         parts = list(item["loc"])
         if len(parts) > 2 and parts[0] == "sources" and parts[2] in REGISTRY:
             del parts[2]  # the union's tag: sources.<name>.<type>.<key> reads as <name>.<key>
+        if item["type"] == "extra_forbidden":  # never the key's text: a token may be pasted
+            lines.append(unknown_key_position(parts, key_lines))
+            continue
         location = ".".join(str(part) for part in parts)
         lines.append(f"{location}: {item['msg']}")
     return "; ".join(lines)  # one line, however many problems
 
 
-def parse_settings(raw: Mapping[str, Any], *, origin: str, env: Mapping[str, str]) -> Settings:
-    """Validate an already-parsed YAML document; ``origin`` names it in errors."""
+def parse_settings(
+    raw: Mapping[str, Any],
+    *,
+    origin: str,
+    env: Mapping[str, str],
+    key_lines: Lines | None = None,
+) -> Settings:
+    """Validate an already-parsed YAML document; ``origin`` names it in errors and
+    ``key_lines`` (key path -> line) places an unknown key without printing it."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{origin}: expected a mapping of settings at the top level")
     try:
-        data = interpolate(_default_types(raw), env)
+        data = check_sources(interpolate(_default_types(raw), env))
     except ConfigError as error:
         raise ConfigError(f"{origin}: {error}") from None
     unknown = [
@@ -232,7 +251,15 @@ def parse_settings(raw: Mapping[str, Any], *, origin: str, env: Mapping[str, str
     try:
         settings = Settings.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"{origin}: invalid configuration: {_describe(error)}") from None
+        raise ConfigError(
+            f"{origin}: invalid configuration: {_describe(error, key_lines)}"
+        ) from None
+    try:
+        zones = {f"sla.teams.{team}.timezone": c.timezone for team, c in settings.sla.teams.items()}
+        check_zones({"sla.calendar.timezone": settings.sla.calendar.timezone, **zones})
+        check_rules_file(settings.classification_rules)
+    except ConfigError as error:
+        raise ConfigError(f"{origin}: {error}") from None
     for source in settings.sources.values():
         for secret in source.secrets():
             register_secret(secret.get_secret_value())
@@ -255,38 +282,38 @@ def load_settings(
     environment = os.environ if env is None else env
     if chosen is None:
         return parse_settings({}, origin="<defaults>", env=environment)
-    try:
-        text = chosen.read_text(encoding="utf-8")
-    except OSError as error:
-        why = error.strerror or type(error).__name__
-        raise ConfigError(f"{chosen}: cannot read the configuration file ({why})") from None
-    try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{chosen}: not valid YAML{where}") from None
-    return parse_settings(raw, origin=str(chosen), env=environment)
+    raw, key_lines = read_yaml(read_text(chosen), str(chosen))
+    return parse_settings(raw or {}, origin=str(chosen), env=environment, key_lines=key_lines)
 
 
-def check_warehouse(url: str) -> None:
+def check_can_sync(settings: Settings, path: str | os.PathLike[str] | None = None) -> None:
+    """Refuse a sync with nothing to read: no enabled source and no csv_imports."""
+    if settings.enabled_sources() or settings.csv_imports:
+        return
+    chosen = config_path(path)
+    origin = str(chosen) if chosen else "no configuration file (--config or LEADFLOW_CONFIG)"
+    raise ConfigError(f"{origin}: sources: no enabled source and no csv_imports: nothing to sync")
+
+
+def check_warehouse(url: str, origin: str | os.PathLike[str] | None = None) -> None:
     """Raise ConfigError, naming the URL with its password masked, unless the warehouse
-    answers (PostgreSQL: a connection within 5 s; SQLite: the file's folder exists).
-    Writes nothing: an SQLite file is not created here."""
+    answers (PostgreSQL: a connection within 5 s; SQLite: a file, or none yet, in an
+    existing writable folder). Writes nothing: an SQLite file is not created here.
+    ``origin``, the configuration file, prefixes the message with the key."""
     import sqlalchemy as sa
 
     from leadflow.models.warehouse.engine import open_warehouse, redact_url
 
-    where = f"warehouse {redact_url(url)}"
+    chosen = config_path(origin)
+    key = f"{chosen}: warehouse_url: " if chosen else "warehouse_url: "
+    where = f"{key}warehouse {redact_url(url)}"
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
         raise ConfigError(f"{where}: not a database URL") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        folder = Path(parsed.database or ".").expanduser().resolve().parent
-        if parsed.database not in (None, "", ":memory:") and not folder.is_dir():
-            raise ConfigError(f"{where}: unreachable (folder {folder} does not exist)")
+        check_sqlite_path(parsed.database, where)
         return
     if backend != "postgresql":
         raise ConfigError(f"{where}: unsupported database (use sqlite or postgresql)")

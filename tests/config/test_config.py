@@ -60,7 +60,7 @@ def test_interpolation_with_default_and_missing_variable():
         pytest.param(
             "timezone: Mars/Olympus\n", "timezone: Value error, not an IANA", id="bad-zone"
         ),
-        pytest.param("colour: blue\n", "colour: Extra inputs", id="unknown-key"),
+        pytest.param("colour: blue\n", "top level: unknown key at line 1", id="unknown-key"),
         pytest.param(
             "sources:\n  hubspot:\n    portal_id: '1'\n",
             "sources.hubspot.access_token: Field required",
@@ -111,3 +111,28 @@ def test_csv_import_naming_an_unknown_mapping_is_a_config_error(tmp_path):
     text = "csv_imports:\n  - path: x.csv\n    source: crm\n    mapping: nope\n"
     with pytest.raises(ConfigError, match="no csv_mappings entry named 'nope'"):
         load_settings(write(tmp_path, text), env={})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("2026-01-01", "2026-01-01T00:00:00+01:00", id="date-in-business-zone"),
+        pytest.param("'2026-01-01'", "2026-01-01T00:00:00+01:00", id="quoted-date"),
+        pytest.param("2026-01-01T00:00:00Z", "2026-01-01T00:00:00+00:00", id="aware"),
+        pytest.param("'2026-01-01T08:00:00-05:00'", "2026-01-01T08:00:00-05:00", id="offset"),
+    ],
+)
+def test_start_date_is_a_date_or_an_aware_date_time(tmp_path, value, expected):
+    text = (
+        "timezone: Europe/Berlin\nsources:\n  hubspot:\n    access_token: x\n"
+        f"    portal_id: '1'\n    base_url: https://api.hubapi.com\n    start_date: {value}\n"
+    )
+    settings = load_settings(write(tmp_path, text), env={})
+    assert settings.sources["hubspot"].start_date.isoformat() == expected
+
+
+def test_a_valid_rules_file_and_team_zone_load(tmp_path):
+    rules = Path(__file__).parents[2] / "models" / "people" / "default_rules.yaml"
+    text = f"classification_rules: {rules}\nsla:\n  teams:\n    AE:\n      timezone: Asia/Tokyo\n"
+    settings = load_settings(write(tmp_path, text), env={})
+    assert settings.classification_rules == str(rules)
