@@ -156,7 +156,8 @@ def import_summary(export: LeadExport, summary: SourceSummary) -> dict[str, Any]
 
 
 def format_summary(summary: Mapping[str, Any]) -> str:
-    """The summary for people: what was read, what it did, the first problems (masked)."""
+    """The summary for people: what was read, what it did, the first problems (masked by
+    ``import_summary``)."""
     delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
     lines = [
         f"{summary['file']}: {summary['format']} export, {summary['encoding']}, "
@@ -167,7 +168,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"{summary['suppressed']} suppressed"
         + (f", {summary['duplicates']} repeated ids" if summary["duplicates"] else ""),
     ]
-    lines += [f"  {mask_personal(problem)}" for problem in summary["problems"]]
+    lines += [f"  {problem}" for problem in summary["problems"]]
     if summary["quarantined"] > len(summary["problems"]):
         lines.append(f"  ... and {summary['quarantined'] - len(summary['problems'])} more")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ whatever happens (``record_run``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -46,38 +46,41 @@ def sync_account(
     connector: Connector, source: SourceConfig, account: str, run: RunContext
 ) -> SourceSummary:
     """Extract, normalize and load one account's leads; records a ``sync_runs`` row."""
-    summary = SourceSummary(connector.name, account, started_at=run.clock())
-
-    def body() -> None:
-        with opened(connector, source) as client:
-            load_pages(_lead_feed(connector, client, source, account, run, summary), run, summary)
-
-    return record_run(summary, run, body)
+    feed = partial(_lead_feed, connector, source=source, account=account, run=run)
+    return _sync(connector, source, SourceSummary(connector.name, account), run, feed)
 
 
 def sync_stream(
     connector: Connector, stream: Stream, source: SourceConfig, account: str, run: RunContext
 ) -> SourceSummary:
     """Extract and load one account of a non-lead stream (engagement, touches, reps)."""
-    summary = SourceSummary(connector.name, f"{stream.name}:{account}", started_at=run.clock())
-
-    def body() -> None:
-        with opened(connector, source) as client:
-            feed = _stream_feed(connector, stream, client, source, account, run, summary)
-            load_pages(feed, run, summary)
-
-    return record_run(summary, run, body)
+    feed = partial(_stream_feed, connector, stream, source=source, account=account, run=run)
+    summary = SourceSummary(connector.name, f"{stream.name}:{account}")
+    return _sync(connector, source, summary, run, feed)
 
 
 def sync_spend(
     connector: Connector, source: AdPlatformConfig, account: str, run: RunContext
 ) -> SourceSummary:
     """Load one ad account's daily campaign spend; records a ``sync_runs`` row."""
-    summary = SourceSummary(connector.name, f"spend:{account}", started_at=run.clock())
+    feed = partial(_spend_feed, connector, source=source, account=account, run=run)
+    return _sync(connector, source, SourceSummary(connector.name, f"spend:{account}"), run, feed)
+
+
+def _sync(
+    connector: Connector,
+    source: SourceConfig,
+    summary: SourceSummary,
+    run: RunContext,
+    make_feed: Callable[..., Feed],
+) -> SourceSummary:
+    """Open the platform, load ``make_feed(client=, summary=)`` through the page loop, and
+    record the ``sync_runs`` row whatever happens."""
+    summary.started_at = run.clock()
 
     def body() -> None:
         with opened(connector, source) as client:
-            load_pages(_spend_feed(connector, client, source, account, run, summary), run, summary)
+            load_pages(make_feed(client=client, summary=summary), run, summary)
 
     return record_run(summary, run, body)
 

@@ -46,7 +46,12 @@ from leadflow.models.privacy.requester import (
     find_requester,
     lead_match,
 )
-from leadflow.models.privacy.suppression import identifier_hash, lead_key, salt_id
+from leadflow.models.privacy.suppression import (
+    identifier_hash,
+    lead_key,
+    refresh_email_hashes,
+    salt_id,
+)
 from leadflow.models.records.encoding import require_aware
 from leadflow.models.records.leads import PROFILE_GROUPS
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
@@ -276,18 +281,7 @@ def _recompute_profiles(conn: Connection, person_ids: set[str], salt: str, now: 
             )
     chosen = any_of(people.c.person_id, person_ids)
     changed = conn.execute(people.update().where(chosen).values(values)).rowcount
-    rehash = [
-        {"b_person": pid, "b_hash": identifier_hash("email", key, salt) if key else None}
-        for pid, key in conn.execute(
-            sa.select(people.c.person_id, people.c.email_match_key).where(chosen)
-        )
-    ]
-    conn.execute(
-        people.update()
-        .where(people.c.person_id == sa.bindparam("b_person"))
-        .values(email_hash=sa.bindparam("b_hash")),
-        rehash,
-    )
+    refresh_email_hashes(conn, salt, person_ids)
     return changed
 
 

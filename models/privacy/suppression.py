@@ -15,7 +15,7 @@ recomputes every row whose hash differs, so a changed salt re-keys the column in
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -53,10 +53,15 @@ def lead_key(source: str, lead_id: str) -> str:
     return f"{source}:{lead_id}"
 
 
-def refresh_email_hashes(conn: Connection, salt: str) -> int:
+def refresh_email_hashes(
+    conn: Connection, salt: str, person_ids: Collection[str] | None = None
+) -> int:
     """Set ``people.email_hash`` to the salted hash of ``email_match_key`` wherever it
-    differs (new people, changed emails, a new salt); the number of rows changed."""
+    differs (new people, changed emails, a new salt), among ``person_ids`` if given (else
+    everyone); the number of rows changed."""
     query = sa.select(people.c.person_id, people.c.email_match_key, people.c.email_hash)
+    if person_ids is not None:
+        query = query.where(people.c.person_id.in_(sorted(person_ids)))
     changes = [
         {"b_person": pid, "b_hash": wanted}
         for pid, key, stored in conn.execute(query)

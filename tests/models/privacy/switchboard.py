@@ -19,10 +19,10 @@ from leadflow.models.loading.activity import load_stream
 from leadflow.models.loading.leads import load_batch
 from leadflow.models.people.rules import default_rules
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
-from leadflow.models.records.contact import normalize_email, normalize_phone
 from leadflow.models.records.leads import Lead
 from leadflow.models.warehouse.tables import leads, quarantine, sync_runs
 from leadflow.pipeline.people import resolve_and_classify
+from tests.pipeline.test_people import lead as people_lead
 
 SALT = "switchboard-salt-0123456789"
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -40,19 +40,10 @@ COLLEAGUE_LEADS = {("hubspot", "b1"), ("linkedin", "b2"), ("meta", "c1"), ("link
 def lead(
     source: str, lead_id: str, email: str | None = None, phone: str | None = None, **kw: Any
 ) -> Lead:
-    address, key = normalize_email(email)
-    values: dict[str, Any] = {
-        "source": source,
-        "source_lead_id": lead_id,
-        "account_id": f"{source}_acct",
-        "created_at": T0,
-        "updated_at": T0,
-        "email": address,
-        "email_match_key": key,
-        "phone": normalize_phone(phone, "US"),
-        "raw": {"id": lead_id, "email": email, "phone": phone},
-    }
-    return Lead(**(values | kw))
+    """A lead as ``tests.pipeline.test_people.lead`` builds it, with the email and phone in
+    its raw payload too (erasure scans raw payloads)."""
+    raw = {"id": lead_id, "email": email, "phone": phone}
+    return people_lead(source, lead_id, email, phone, **({"raw": raw} | kw))
 
 
 def all_leads() -> list[Lead]:
