@@ -32,6 +32,7 @@ from leadflow.models.people.rules import Rules
 from leadflow.models.people.scope import (
     changed_lead_keys,
     fact_watermark,
+    mark_for_classification,
     people_to_classify,
     qualified_count,
     read_state,
@@ -83,7 +84,7 @@ def resolve_and_classify(
         if state is not None and state.watermark is not None:
             changed = changed_lead_keys(conn, state.watermark)
         keys, previous = read_lead_keys(conn), read_previous_person_ids(conn)
-        resolution = resolve(keys, previous)
+        resolution = resolve(keys, previous, rules=rules.identity)
         identity = save_identity(
             conn, resolution, now, run_id, changed=changed, keys=keys, previous=previous
         )
@@ -94,6 +95,7 @@ def resolve_and_classify(
         analyze(conn, leads, engagement_events, sales_touches, people)
         chosen = resolution.person_ids()
         if state is not None:
+            mark_for_classification(conn, identity.affected)
             chosen &= people_to_classify(conn, state, now, rescore_after) | identity.affected
     notes = resolution.notes
     del resolution  # every lead's person id: not needed while classifying

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from leadflow.models.loading.lead_rows import LEAD_FIELDS
 from leadflow.models.people.batches import STREAM_SIZE, execute_many
-from leadflow.models.people.classify import Classification
+from leadflow.models.people.classify import Classification, Milestone
 from leadflow.models.people.facts import LeadFacts, PersonFacts, PreviousState
 from leadflow.models.people.person_ids import update_classifications_postgresql
 from leadflow.models.people.transitions import Transition
@@ -32,7 +32,7 @@ from leadflow.models.records.leads import Lead, Stage
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
 from leadflow.models.warehouse.engine import unprepared
 from leadflow.models.warehouse.lead_tables import leads
-from leadflow.models.warehouse.people_tables import people, stage_transitions
+from leadflow.models.warehouse.people_tables import people, person_milestones, stage_transitions
 from leadflow.models.warehouse.upsert import upsert
 
 CLASSIFICATION_COLUMNS = (
@@ -180,6 +180,7 @@ def save_classifications(
     else:
         statement = people.update().where(people.c.person_id == sa.bindparam("b_person"))
         execute_many(conn, statement, updates)
+    save_milestones(conn, [(pid, c.milestones) for pid, c, _ in results])
     rows = {
         (pid, t.to_lifecycle, t.at): {
             "person_id": pid,
@@ -201,6 +202,21 @@ def save_classifications(
     for chunk in chunks(list(rows.values()), STREAM_SIZE):
         upsert(conn, stage_transitions, chunk, ["person_id", "to_lifecycle", "at"], [])
     return _count_transitions(conn, run_id) - before
+
+
+def save_milestones(conn: Connection, found: Sequence[tuple[str, Sequence[Milestone]]]) -> None:
+    """Replace the milestones of each person in ``found`` with theirs (derived data: the
+    classification of the same facts always writes the same rows)."""
+    m = person_milestones
+    for chunk in chunks([pid for pid, _ in found]):
+        conn.execute(m.delete().where(m.c.person_id.in_(chunk)))
+    rows = [
+        {"person_id": pid, "kind": x.kind, "at": x.at, "reason": x.reason}
+        for pid, items in found
+        for x in items
+    ]
+    for chunk in chunks(rows, STREAM_SIZE):
+        conn.execute(m.insert(), chunk)
 
 
 def _count_transitions(conn: Connection, run_id: str) -> int:

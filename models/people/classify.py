@@ -6,7 +6,7 @@ ignored, so replaying a past date gives the answer that date would have given.
 
 - Channel: each lead's channel comes from the first matching channel rule; the person is
   warm if any lead came through a warm channel, else cold (lifecycle ``lead``; a warm person
-  with some engagement is ``engaged``).
+  whose engagement ever reached the ``engaged`` threshold is ``engaged``).
 - Qualified (lifecycle ``mql``) = a hand-raiser signal, or fit >= F and engagement >= E at
   the same moment. ``qualified_at`` is the earliest signal or the first moment, walking lead
   creations and events in time order with decay evaluated at each, that the scores crossed
@@ -14,7 +14,14 @@ ignored, so replaying a past date gives the answer that date would have given.
 - Sales: the latest sales decision wins. Acceptance (CRM lifecycle/lead status, or an explicit
   :class:`SalesDecision`) is ``sql``; a rejection recycles the person to ``nurture`` (stage
   warm) with its reason, and only evidence after the rejection can qualify them again.
-- Stages only move forward from ``previous``, except through a rejection.
+- Stages move forward because the facts they come from are dated and kept: a hand-raiser
+  form, a crossing of the thresholds, a sales decision stay true of the moment they
+  happened, so only a later rejection moves a person back. Nothing is read from an earlier
+  classification (``PersonFacts.previous`` is only what ``transitions`` compares with):
+  the same facts give the same answer whatever was decided before, a person split from
+  another keeps only the facts of its own leads, and a rebuild gives what runs gave.
+- Milestones: every qualification (the first moment qualified after each rejection, or
+  ever) and every sales decision, dated: what the SLA evaluates.
 
 The inputs are the records of ``leadflow.models.people.facts``; the stage changes a new
 classification makes are ``leadflow.models.people.transitions``.
@@ -24,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +47,16 @@ from leadflow.models.records.leads import Stage
 
 LIFECYCLE_RANK = {"lead": 0, "engaged": 1, "nurture": 1, "mql": 2, "sql": 3}
 STAGE_RANK = {Stage.COLD: 0, Stage.WARM: 1, Stage.QUALIFIED: 2}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Milestone:
+    """A qualification (``mql``: an SLA clock starts) or a sales decision (``sql``,
+    ``rejected``) at ``at``, with the signal or decision behind it."""
+
+    at: datetime
+    kind: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +79,7 @@ class Classification:
     channels: tuple[str, ...] = ()
     lifecycle_at: datetime | None = None
     rejection: str | None = None
+    milestones: tuple[Milestone, ...] = ()
 
     @property
     def previous_state(self) -> PreviousState:
@@ -82,16 +100,20 @@ def classify(person: PersonFacts, rules: Rules, now: datetime) -> Classification
     engagement = round(engagement_at(events, now, rules.engagement), 3)
     reasons = [f"channel:{c}" for c in channels] + list(fit_reasons)
     reasons += engagement_reasons(events, now, rules.engagement)
-    decision = _latest_decision([*person.decisions, *crm_decisions(leads, rules, now)])
-    rejected_at = decision.at if decision and not decision.accepted else None
-    qualified_at, why = _qualification(person, leads, events, rules, now, rejected_at)
+    decisions = sorted(
+        (d for d in [*person.decisions, *crm_decisions(leads, rules, now)] if d.at <= now),
+        key=lambda d: (d.at, not d.accepted, d.reason),
+    )
+    decision = decisions[-1] if decisions else None
+    found, why = milestones(person, leads, events, decisions, rules, now)
     reasons += why
-    stage, lifecycle, at = _stage(warm, engagement, qualified_at, decision, rules)
+    qualified_at = _qualified_at(found, decision)
+    engaged = warm and _ever_engaged(events, rules)
+    stage, lifecycle, at = _stage(warm, engaged, qualified_at, decision)
     if decision:
         reasons.append(f"sales:{'accepted' if decision.accepted else 'rejected'}:{decision.reason}")
-        if decision.accepted and (qualified_at is None or decision.at < qualified_at):
-            qualified_at = decision.at
-    new = Classification(
+    previous = person.previous
+    return Classification(
         stage=stage,
         lifecycle=lifecycle,
         raw_stage=_raw_stage(leads),
@@ -99,12 +121,79 @@ def classify(person: PersonFacts, rules: Rules, now: datetime) -> Classification
         engagement=engagement,
         reasons=tuple(reasons),
         qualified_at=qualified_at,
-        changed=True,
+        changed=previous is None or (previous.stage, previous.lifecycle) != (stage, lifecycle),
         channels=channels,
         lifecycle_at=at,
         rejection=decision.reason if lifecycle == "nurture" and decision else None,
+        milestones=found,
     )
-    return _forward_only(person.previous, new, rejected_at)
+
+
+def milestones(
+    person: PersonFacts,
+    leads: Sequence[LeadFacts],
+    events: Sequence[Any],
+    decisions: Sequence[SalesDecision],
+    rules: Rules,
+    now: datetime,
+) -> tuple[tuple[Milestone, ...], list[str]]:
+    """Every qualification and sales decision of the person as of ``now`` (decisions
+    sorted by time), with the qualification reasons.
+
+    Rejections cut time into episodes; in each, the person qualifies at the earliest of a
+    hand-raiser signal, the first crossing of the thresholds, or a sales acceptance (which
+    qualifies whoever it accepts) after the episode's rejection and not after the next.
+    """
+    signals = hand_raisers(person, leads, rules, now)
+    reasons = sorted({f"signal:{name}" for _, name in signals})
+    bounds: list[datetime | None] = [None, *sorted({d.at for d in decisions if not d.accepted})]
+    found: dict[tuple[str, datetime], Milestone] = {}
+    crossed_any = False
+    for i, start in enumerate(bounds):
+        end = bounds[i + 1] if i + 1 < len(bounds) else None
+
+        candidates = [(at, f"signal:{name}") for at, name in signals if _within(at, start, end)]
+        crossed = score_crossing(leads, events, rules, start)
+        if crossed is not None and _within(crossed, start, end):
+            crossed_any = True
+            candidates.append((crossed, "threshold"))
+        candidates += [
+            (d.at, f"sales:accepted:{d.reason}")
+            for d in decisions
+            if d.accepted and _within(d.at, start, end)
+        ]
+        if candidates:
+            at, why = min(candidates)
+            found[("mql", at)] = Milestone(at, "mql", why)
+    for d in decisions:
+        kind = "sql" if d.accepted else "rejected"
+        found.setdefault((kind, d.at), Milestone(d.at, kind, d.reason))
+    if crossed_any:
+        reasons.append(
+            f"threshold:fit>={rules.thresholds.fit},engagement>={rules.thresholds.engagement:g}"
+        )
+    return tuple(sorted(found.values())), reasons
+
+
+def _within(at: datetime, start: datetime | None, end: datetime | None) -> bool:
+    """``at`` is in the episode after ``start`` up to ``end`` (None: open)."""
+    return (start is None or at > start) and (end is None or at <= end)
+
+
+def _qualified_at(found: Sequence[Milestone], decision: SalesDecision | None) -> datetime | None:
+    """When the person became qualified: after the latest decision if it is a rejection
+    (the episode now running), else the earliest qualification."""
+    starts = [m.at for m in found if m.kind == "mql"]
+    if decision is not None and not decision.accepted:
+        starts = [at for at in starts if at > decision.at]
+    return min(starts, default=None)
+
+
+def _ever_engaged(events: Sequence[Any], rules: Rules) -> bool:
+    """Whether engagement ever reached the ``engaged`` threshold (it only rises at events,
+    so checking at each event is exact)."""
+    limit = rules.thresholds.engaged
+    return any(engagement_at(events, e.at, rules.engagement) >= limit for e in events)
 
 
 def detect_channel(lead: LeadFacts, rules: Rules) -> str:
@@ -207,32 +296,11 @@ def score_crossing(
     return None
 
 
-def _qualification(
-    person: PersonFacts,
-    leads: Sequence[LeadFacts],
-    events: Sequence[Any],
-    rules: Rules,
-    now: datetime,
-    rejected_at: datetime | None,
-) -> tuple[datetime | None, list[str]]:
-    """When the person (last) became qualified, with the reasons."""
-    signals = hand_raisers(person, leads, rules, now)
-    reasons = sorted({f"signal:{name}" for _, name in signals})
-    live = [at for at, _ in signals if rejected_at is None or at > rejected_at]
-    crossed = score_crossing(leads, events, rules, rejected_at)
-    if crossed is not None:
-        reasons.append(
-            f"threshold:fit>={rules.thresholds.fit},engagement>={rules.thresholds.engagement:g}"
-        )
-    return min([*live, *([crossed] if crossed else [])], default=None), reasons
-
-
 def _stage(
     warm: bool,
-    engagement: float,
+    engaged: bool,
     qualified_at: datetime | None,
     decision: SalesDecision | None,
-    rules: Rules,
 ) -> tuple[Stage, str, datetime | None]:
     if decision is not None and decision.accepted:
         return Stage.QUALIFIED, "sql", decision.at
@@ -241,38 +309,5 @@ def _stage(
     if decision is not None:
         return Stage.WARM, "nurture", decision.at
     if warm:
-        engaged = engagement >= rules.thresholds.engaged
         return Stage.WARM, "engaged" if engaged else "lead", None
     return Stage.COLD, "lead", None
-
-
-def _rank(stage: Stage, lifecycle: str) -> tuple[int, int]:
-    return LIFECYCLE_RANK.get(lifecycle, 0), STAGE_RANK[stage]
-
-
-def _forward_only(
-    previous: PreviousState | None, new: Classification, rejected_at: datetime | None
-) -> Classification:
-    """Hold the previous stage unless ``new`` is further along or an explicit rejection."""
-    if previous is None:
-        return new
-    prior_qualified = previous.qualified_at
-    if prior_qualified is not None and rejected_at is not None and prior_qualified <= rejected_at:
-        prior_qualified = None  # the rejection reset the SLA clock
-    # A rejection moves backwards only if it is news: not older than the prior qualification.
-    rejection = new.lifecycle == "nurture" and prior_qualified is None
-    if not rejection and _rank(new.stage, new.lifecycle) < _rank(
-        previous.stage, previous.lifecycle
-    ):
-        return replace(
-            new,
-            stage=previous.stage,
-            lifecycle=previous.lifecycle,
-            qualified_at=previous.qualified_at,
-            lifecycle_at=None,
-            reasons=(*new.reasons, f"stage:held:{previous.lifecycle}"),
-            changed=False,
-        )
-    qualified = [t for t in (new.qualified_at, prior_qualified) if t is not None]
-    changed = (new.stage, new.lifecycle) != (previous.stage, previous.lifecycle)
-    return replace(new, qualified_at=min(qualified, default=None), changed=changed)

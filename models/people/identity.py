@@ -4,21 +4,30 @@ Leads are nodes named by their natural key (source, source_lead_id). Two leads a
 person when they share an email match key or an E.164 phone, or when a HubSpot contact
 lists the other in ``hs_merged_object_ids``; the relation is transitive (union-find).
 
+The answer is a function of the set of leads and the blocking rules alone: not of the order
+the leads arrived in, nor of what an earlier run decided. The same leads give the same
+people and the same person ids however they were loaded, and a rebuild from scratch gives
+what incremental runs gave.
+
 Decisions:
 - A merged HubSpot id is an alias node: the old contact, if it is ever loaded, joins the
   contact it was merged into; ``Resolution.aliases`` maps ids that are not loaded leads,
   so activity pointing at an old contact id still finds its person.
-- A phone shared by more than ``max_emails_per_phone`` distinct email keys (a switchboard,
-  an agency's number) links nobody; a note says so (masked, never the number itself).
-- Person id: ``p_`` + 16 hex of sha256 of the cluster's smallest "source:source_lead_id".
-  With ``previous`` (last run's ids by natural key) a cluster keeps the previous id held by
-  most of its members (ties: the smallest id), so a newcomer with a smaller key does not
-  churn ids. Ids are claimed greedily across clusters, strongest claim first, so a person
-  that splits (a phone became a switchboard) keeps its id in one cluster only; the others
-  get fresh ids that never reuse any previous id. A previous id no cluster kept becomes a
-  ``Merge`` into the cluster holding most of its leads, with the link that bridged it.
+- Blocking (``IdentityRules``): a phone shared by more than ``max_emails_per_phone``
+  distinct email keys (a switchboard, an agency's number) links nobody; neither does a role
+  address (``info@``) or one at a disposable-mail domain. Counted over all leads each run,
+  so a phone links the same leads whatever was loaded first. A note says so (masked).
+- Person id: ``p_`` + 16 hex of sha256 of the cluster's anchor, its earliest created lead
+  ("source:source_lead_id"; ties and undated leads by that text). A person's id therefore
+  survives new leads (they are created later), a merge keeps the id of the person whose
+  first lead is older, and a split leaves the id with the part holding the anchor; the
+  other parts are named by their own anchors.
+- ``previous`` (last run's ids by natural key) never changes the answer: it only reports
+  what changed. A previous id no cluster has any more is a ``Merge`` into the cluster
+  holding most of its leads (ties: the smallest id), with the link that bridged it; a
+  previous person whose leads now sit in several people is noted as a split.
 - Pure and linear-ish: integer nodes, an iterative union-find with path halving, whole
-  columns through dicts; 1M leads take ~8 s here (a third of it is CPython's cyclic GC).
+  columns through dicts.
 - ``Merge.bridging_key`` is the email match key, E.164 phone or "hubspot:<id>" that joined
   the people: personal data, bound for the warehouse like the keys on ``leads``, not logs.
 """
@@ -27,18 +36,23 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from leadflow.models.people.rules import IdentityRules
 from leadflow.models.records.contact import mask_phone
 from leadflow.models.records.leads import PROFILE_GROUPS, Lead
 
 HUBSPOT = "hubspot"
 MERGED_IDS_PROPERTY = "hs_merged_object_ids"
-DEFAULT_MAX_EMAILS_PER_PHONE = 5
 # Order in which a merge's bridging link is reported when several apply.
 REASONS = ("email", "phone", "hubspot_merge")
+# A retired id whose leads joined no other person's: its anchor lead left (erased, or now
+# a test lead), so the rest are named by their next earliest lead.
+REANCHORED = "reanchored"
+_UNDATED = 1 << 62  # sorts undated leads after every dated one
 
 NaturalKey = tuple[str, str]
 Link = tuple[str, str]  # (reason, key)
@@ -53,6 +67,7 @@ class LeadKeys:
     email_match_key: str | None = None
     phone: str | None = None
     merged_ids: tuple[str, ...] = ()
+    created_at: datetime | None = None
 
     @property
     def natural_key(self) -> NaturalKey:
@@ -65,7 +80,14 @@ class LeadKeys:
             merged = parse_merged_ids(
                 lead.custom_fields.get(MERGED_IDS_PROPERTY), lead.source_lead_id
             )
-        return cls(lead.source, lead.source_lead_id, lead.email_match_key, lead.phone, merged)
+        return cls(
+            lead.source,
+            lead.source_lead_id,
+            lead.email_match_key,
+            lead.phone,
+            merged,
+            lead.created_at,
+        )
 
 
 def parse_merged_ids(value: object, own_id: str | None = None) -> tuple[str, ...]:
@@ -133,6 +155,7 @@ class _Graph:
             self.nodes = [self.index.setdefault(key, len(self.index)) for key in keys]
         self.record_count = len(self.index)
         self.parent = list(self.index.values())
+        self.blocked_emails: set[str] = set()
 
     def node(self, key: NaturalKey) -> int:
         found = self.index.setdefault(key, len(self.index))
@@ -155,18 +178,25 @@ class _Graph:
         if ra != rb:
             self.parent[max(ra, rb)] = min(ra, rb)
 
-    def link(self, max_emails_per_phone: int) -> dict[str, int]:
-        """Union by email, HubSpot merges and phone; return phones too shared to use, with
-        how many different emails share each."""
+    def link(self, rules: IdentityRules) -> tuple[dict[str, int], int]:
+        """Union by email, HubSpot merges and phone; return the phones too shared to use,
+        with how many different emails share each, and how many leads' addresses were
+        blocked (role or disposable)."""
         emails = [rec.email_match_key for rec in self.records]
         phones = [rec.phone for rec in self.records]
-        self._union_equal(emails)
+        verdict: dict[str, bool] = {}
+        usable = [
+            key if key and not verdict.setdefault(key, rules.blocks_email(key)) else None
+            for key in emails
+        ]
+        self._union_equal(usable)
         for node, rec in zip(self.nodes, self.records, strict=True):
             for merged_id in rec.merged_ids:
                 self.union(node, self.node((HUBSPOT, merged_id)))
-        blocked = _shared_phones(phones, emails, max_emails_per_phone)
+        blocked = _shared_phones(phones, emails, rules.max_emails_per_phone)
         self._union_equal([None if phone in blocked else phone for phone in phones])
-        return blocked
+        self.blocked_emails = {key for key, blocks in verdict.items() if blocks}
+        return blocked, sum(1 for key in emails if key in self.blocked_emails)
 
     def _union_equal(self, values: list[str | None]) -> None:
         """Union every node with the first node that has the same value."""
@@ -207,11 +237,11 @@ def _shared_phones(
     return {phone: len(found) for phone, found in seen.items() if len(found) > max_emails}
 
 
-def _links(rec: LeadKeys, blocked: Mapping[str, int]) -> list[Link]:
+def _links(rec: LeadKeys, blocked: Mapping[str, int], blocked_emails: Set[str]) -> list[Link]:
     links = [("hubspot_merge", f"{HUBSPOT}:{merged}") for merged in rec.merged_ids]
     if rec.source == HUBSPOT:
         links.append(("hubspot_merge", f"{HUBSPOT}:{rec.source_lead_id}"))
-    if rec.email_match_key:
+    if rec.email_match_key and rec.email_match_key not in blocked_emails:
         links.append(("email", rec.email_match_key))
     if rec.phone and rec.phone not in blocked:
         links.append(("phone", rec.phone))
@@ -223,94 +253,90 @@ def _bridge(
     previous: Mapping[NaturalKey, str],
     retired: str,
     blocked: Mapping[str, int],
+    blocked_emails: Set[str],
 ) -> Link:
     """The first link joining leads that had ``retired`` to leads that did not."""
     labels: dict[Link, set[str | None]] = defaultdict(set)
     for rec in records:
-        for link in _links(rec, blocked):
+        for link in _links(rec, blocked, blocked_emails):
             labels[link].add(previous.get(rec.natural_key))
     bridges = [link for link, held in labels.items() if retired in held and len(held) > 1]
     bridges.sort(key=lambda link: (REASONS.index(link[0]), link[1]))
-    return bridges[0] if bridges else ("email", "")
+    return bridges[0] if bridges else (REANCHORED, "")
 
 
-def _claim_previous(
-    holders: Counter[tuple[str, int]], smallest: Mapping[int, str]
-) -> dict[int, str]:
-    """Previous ids kept, by cluster root: strongest claim first, each id kept once."""
-    clusters_per_id = Counter(pid for pid, _ in holders)
-    ids_per_cluster = Counter(root for _, root in holders)
-    kept: dict[int, str] = {}
-    contested = []
-    for (pid, root), count in holders.items():
-        if clusters_per_id[pid] == 1 and ids_per_cluster[root] == 1:
-            kept[root] = pid
-        else:
-            contested.append((-count, pid, smallest[root], root))
-    taken = set(kept.values())
-    for _, pid, _, root in sorted(contested):
-        if root not in kept and pid not in taken:
-            kept[root] = pid
-            taken.add(pid)
-    return kept
+def _anchor_order(created_at: datetime | None, text: str) -> tuple[int, str]:
+    """Sort key of a lead as a cluster's anchor: earliest created first, then by key."""
+    if created_at is None:
+        return (_UNDATED, text)
+    if created_at.tzinfo is None:  # SQLite gives UTC back without its offset
+        created_at = created_at.replace(tzinfo=UTC)
+    return (int(created_at.timestamp() * 1_000_000), text)
 
 
-def _person_ids(
-    smallest: Mapping[int, str], kept: Mapping[int, str], reserved: Iterable[str]
-) -> dict[int, str]:
-    """Every cluster's id: the kept one, else a hash of its smallest key never used before."""
-    ids = dict(kept)
-    fresh = {root: person_id_for(text) for root, text in smallest.items() if root not in kept}
-    taken = set(reserved) | set(kept.values())
-    clashes = len(set(fresh.values())) < len(fresh) or not taken.isdisjoint(fresh.values())
-    if not clashes:  # the usual case; otherwise salt in a deterministic order
-        return ids | fresh
-    for root in sorted(fresh, key=smallest.__getitem__):
-        candidate, salt = fresh[root], 0
+def _anchors(graph: _Graph, roots: list[int]) -> dict[int, str]:
+    """Each cluster's anchor text: its earliest created lead's "source:source_lead_id"."""
+    best: dict[int, tuple[int, str]] = {}
+    for node, rec in zip(graph.nodes, graph.records, strict=True):
+        order = _anchor_order(rec.created_at, "%s:%s" % rec.natural_key)  # noqa: UP031
+        root = roots[node]
+        if root not in best or order < best[root]:
+            best[root] = order
+    return {root: order[1] for root, order in best.items()}
+
+
+def _person_ids(anchors: Mapping[int, str]) -> dict[int, str]:
+    """Every cluster's id: the hash of its anchor (salted in anchor order on a clash)."""
+    ids = {root: person_id_for(text) for root, text in anchors.items()}
+    if len(set(ids.values())) == len(ids):  # the usual case
+        return ids
+    taken: set[str] = set()
+    for root in sorted(ids, key=anchors.__getitem__):
+        candidate, salt = ids[root], 0
         while candidate in taken:
             salt += 1
-            candidate = person_id_for(f"{smallest[root]}#{salt}")
+            candidate = person_id_for(f"{anchors[root]}#{salt}")
         taken.add(candidate)
         ids[root] = candidate
     return ids
-
-
-def _smallest_keys(keys: list[NaturalKey], roots: list[int], count: int) -> dict[int, str]:
-    smallest: dict[int, str] = {}
-    for node in range(count):
-        text = "%s:%s" % keys[node]  # noqa: UP031 (a tuple is the argument)
-        root = roots[node]
-        if text < smallest.get(root, "\U0010ffff"):
-            smallest[root] = text
-    return smallest
 
 
 def resolve(
     records: Iterable[LeadKeys],
     previous: Mapping[NaturalKey, str] | None = None,
     *,
-    max_emails_per_phone: int = DEFAULT_MAX_EMAILS_PER_PHONE,
+    rules: IdentityRules | None = None,
+    max_emails_per_phone: int | None = None,
 ) -> Resolution:
-    """Group leads into people; keep ``previous`` ids stable and record merges since."""
+    """Group leads into people under ``rules``; with ``previous`` (last run's ids), record
+    the merges and splits since (``previous`` never changes who is who or their ids)."""
+    rules = rules or IdentityRules()
+    if max_emails_per_phone is not None:
+        rules = rules.model_copy(update={"max_emails_per_phone": max_emails_per_phone})
     previous = previous or {}
     graph = _Graph(records)
-    blocked = graph.link(max_emails_per_phone)
+    blocked, blocked_leads = graph.link(rules)
     roots, keys, count = graph.roots(), graph.keys(), graph.record_count
-    smallest = _smallest_keys(keys, roots, count)
-    holders = Counter(
-        (pid, roots[node]) for node in range(count) if (pid := previous.get(keys[node]))
-    )
-    ids = _person_ids(smallest, _claim_previous(holders, smallest), previous.values())
+    ids = _person_ids(_anchors(graph, roots))
+    notes = [
+        f"phone {mask_phone(phone)} is shared by {blocked[phone]} different emails;"
+        " not used for matching"
+        for phone in sorted(blocked)
+    ]
+    if blocked_leads:
+        notes.append(
+            f"{blocked_leads} leads have a role or disposable address; not used for matching"
+        )
     result = Resolution(
         person_of={keys[node]: ids[roots[node]] for node in range(count)},
         aliases={keys[node]: ids[roots[node]] for node in range(count, len(keys))},
-        notes=[
-            f"phone {mask_phone(phone)} is shared by {blocked[phone]} different emails;"
-            " not used for matching"
-            for phone in sorted(blocked)
-        ],
+        notes=notes,
     )
-    _record_changes(result, graph, ids, holders, previous, blocked)
+    if previous:
+        holders = Counter(
+            (pid, roots[node]) for node in range(count) if (pid := previous.get(keys[node]))
+        )
+        _record_changes(result, graph, ids, holders, previous, blocked)
     return result
 
 
@@ -322,18 +348,18 @@ def _record_changes(
     previous: Mapping[NaturalKey, str],
     blocked: Mapping[str, int],
 ) -> None:
-    """Merges for previous ids no cluster kept; notes for previous persons now split."""
-    kept_ids = set(ids.values())
+    """Merges for previous ids no cluster has; notes for previous persons now split."""
+    current = set(ids.values())
     spread: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
     for (pid, root), count in holders.items():
         if ids[root] != pid:
             spread[pid].append((-count, ids[root], root))
-    merged = {pid: min(spread[pid]) for pid in spread if pid not in kept_ids}
+    merged = {pid: min(spread[pid]) for pid in spread if pid not in current}
     records = _records_of(graph, {root for _, _, root in merged.values()})
     for pid in sorted(spread):
         if pid in merged:
             _, into, root = merged[pid]
-            reason, key = _bridge(records[root], previous, pid, blocked)
+            reason, key = _bridge(records[root], previous, pid, blocked, graph.blocked_emails)
             result.merges.append(Merge(pid, into, reason, key))
             spread[pid].remove(merged[pid])
         if spread[pid]:

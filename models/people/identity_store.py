@@ -38,6 +38,7 @@ from leadflow.models.people.relink import (
     repoint_events,
     repoint_leads,
     repoint_touches,
+    save_id_map,
     save_merges,
 )
 from leadflow.models.records.encoding import chunks, require_aware
@@ -81,14 +82,20 @@ class IdentityCounts:
 
 
 def read_lead_keys(conn: Connection) -> list[LeadKeys]:
-    """Every lead's natural key and match keys (HubSpot merged ids included)."""
-    query = sa.select(
-        leads.c.source,
-        leads.c.source_lead_id,
-        leads.c.email_match_key,
-        leads.c.phone,
-        leads.c.custom_fields[MERGED_IDS_PROPERTY],
-    ).order_by(leads.c.source, leads.c.source_lead_id)
+    """Every real lead's natural key, match keys (HubSpot merged ids included) and creation
+    time; test leads are not people and are left out."""
+    query = (
+        sa.select(
+            leads.c.source,
+            leads.c.source_lead_id,
+            leads.c.email_match_key,
+            leads.c.phone,
+            leads.c.custom_fields[MERGED_IDS_PROPERTY],
+            leads.c.created_at,
+        )
+        .where(leads.c.is_test == sa.false())
+        .order_by(leads.c.source, leads.c.source_lead_id)
+    )
     return [
         LeadKeys(
             intern(source),  # one str per platform, not one per lead (a million leads: 55 MB)
@@ -96,9 +103,29 @@ def read_lead_keys(conn: Connection) -> list[LeadKeys]:
             email_key,
             phone,
             parse_merged_ids(merged, lead_id) if source == HUBSPOT else (),
+            created_at,
         )
-        for source, lead_id, email_key, phone, merged in stream(conn, query)
+        for source, lead_id, email_key, phone, merged, created_at in stream(conn, query)
     ]
+
+
+def release_test_leads(conn: Connection) -> set[str]:
+    """Take test leads away from the people they were given (before they were flagged as
+    tests); the people who lost one."""
+    held = leads.c.is_test == sa.true(), leads.c.person_id.is_not(None)
+    query = sa.select(leads.c.person_id).where(*held).distinct()
+    losers = {row[0] for row in conn.execute(query)}
+    if losers:
+        conn.execute(leads.update().where(*held).values(person_id=None))
+    return losers
+
+
+def delete_people_without_leads(conn: Connection) -> int:
+    """Delete the people no lead points at any more (merged away, renamed, erased, or
+    left with test leads only); their history, milestones and SLA evaluations go with them
+    (ON DELETE CASCADE). How many were deleted."""
+    lead_of = sa.select(leads.c.person_id).where(leads.c.person_id == people.c.person_id)
+    return conn.execute(people.delete().where(~lead_of.exists())).rowcount
 
 
 def read_previous_person_ids(conn: Connection) -> dict[NaturalKey, str]:
@@ -131,13 +158,15 @@ def save_identity(
     require_aware(now=now)
     person_of = resolution.person_of
     columns = _PROFILE_READ
+    released = release_test_leads(conn)
     if changed is None or previous is None:
-        return _save_all(conn, resolution, now, run_id, keys, previous)
+        return _save_all(conn, resolution, now, run_id, keys, previous, released)
     current = {key: previous.get(key) for key in person_of}
     email_person = _email_person(keys, person_of)
     moved = [key for key, pid in person_of.items() if current[key] != pid]
     scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
     scope.update(old for key in moved if (old := current[key]))
+    scope |= released
     mine = [key for key, pid in person_of.items() if pid in scope]
     members: dict[str, list[Lead]] = defaultdict(list)
     for chunk in chunks(mine):
@@ -148,8 +177,8 @@ def save_identity(
     new, changed_profiles = _save_profiles(conn, members, now)
     moved_count = repoint_leads(conn, ((key, person_of[key]) for key in moved))
     return _finish(
-        conn, resolution, now, run_id, email_person, set(members), new, changed_profiles,
-        moved_count,
+        conn, resolution, now, run_id, email_person, set(members) | released, new,
+        changed_profiles, moved_count,
     )  # fmt: skip
 
 
@@ -160,6 +189,7 @@ def _save_all(
     run_id: str,
     keys: Sequence[LeadKeys],
     previous: Mapping[NaturalKey, str] | None,
+    released: set[str],
 ) -> IdentityCounts:
     """save_identity over every lead, a batch of people at a time: person ids are written
     first, then the leads are read back ordered by person and each batch's profiles built
@@ -174,32 +204,46 @@ def _save_all(
     del moves
     columns = _PROFILE_READ
     email_person = _email_person(keys, person_of)
-    from_scan = not keys
+    from_scan, shared = not keys, set[str]()
     query = sa.select(
         *(leads.c[name] for name in columns), leads.c.person_id, leads.c.email_match_key
     )
     members: dict[str, list[Lead]] = defaultdict(list)
     changed_profiles = 0
+    query = query.where(leads.c.person_id.is_not(None))  # test leads have none
     for row in stream(conn, query.order_by(leads.c.person_id)):
         key, pid = (row[0], row[1]), row[-2]
         if pid is None or person_of.get(key) != pid:
             raise ValueError(f"lead {key!r} is not in the resolution")
-        if from_scan and row[-1]:
-            email_person[row[-1]] = pid
+        if from_scan and row[-1] and email_person.setdefault(row[-1], pid) != pid:
+            shared.add(row[-1])
         if pid not in members and len(members) >= STREAM_SIZE:
             changed_profiles += _save_profiles(conn, members, now, added)[1]
             members.clear()
         members[pid].append(Lead(**dict(zip(columns, row[:-2], strict=True))))
     changed_profiles += _save_profiles(conn, members, now, added)[1]
+    for email_key in shared:
+        del email_person[email_key]
     return _finish(
-        conn, resolution, now, run_id, email_person, set(person_of.values()),
+        conn, resolution, now, run_id, email_person, set(person_of.values()) | released,
         len(added), changed_profiles, moved_count,
     )  # fmt: skip
 
 
 def _email_person(keys: Sequence[LeadKeys], person_of: Mapping[NaturalKey, str]) -> dict[str, str]:
-    """Each email match key's person (what events are re-pointed by)."""
-    return {k.email_match_key: person_of[k.natural_key] for k in keys if k.email_match_key}
+    """Each email match key's person (what events are re-pointed by): only keys that
+    belong to exactly one person (a role address on several people's leads gives its
+    events to none of them, whatever order the leads came in)."""
+    found: dict[str, str] = {}
+    shared: set[str] = set()
+    for k in keys:
+        if k.email_match_key:
+            pid = person_of[k.natural_key]
+            if found.setdefault(k.email_match_key, pid) != pid:
+                shared.add(k.email_match_key)
+    for key in shared:
+        del found[key]
+    return found
 
 
 def _save_profiles(
@@ -266,6 +310,8 @@ def _finish(
     events = repoint_events(conn, email_person)
     touches = repoint_touches(conn, {**resolution.aliases, **person_of})
     save_merges(conn, resolution, now, run_id)
+    delete_people_without_leads(conn)
+    save_id_map(conn, resolution, now, run_id)
     affected = profiled | events | touches
     affected.update(m.into_person for m in resolution.merges)
     return IdentityCounts(

@@ -10,7 +10,10 @@ Decisions:
   ``sales_touches.person_id`` the touched lead ``(source, lead_id)``, or the HubSpot contact
   it was merged into (``Resolution.aliases``).
 - A merged-away person's stage history moves to the person it merged into (unless the
-  survivor already has that transition); then its ``people`` row is deleted.
+  survivor already has that transition); its ``people`` row goes with every other person
+  no lead points at any more (``identity_store.delete_people_without_leads``).
+- ``person_id_map`` keeps every retired id pointing at the person holding its leads now:
+  a chain (a into b, later b into c) is resolved to c, and an id in use again leaves it.
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from sqlalchemy.engine import Connection
 from leadflow.models.people.batches import execute_many, stream
 from leadflow.models.people.identity import NaturalKey, Resolution
 from leadflow.models.people.person_ids import set_person_ids
-from leadflow.models.records.encoding import chunks
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
 from leadflow.models.warehouse.lead_tables import leads
-from leadflow.models.warehouse.people_tables import people, person_merges, stage_transitions
+from leadflow.models.warehouse.people_tables import (
+    people,
+    person_id_map,
+    person_merges,
+    stage_transitions,
+)
 from leadflow.models.warehouse.upsert import upsert
 
 
@@ -109,9 +116,27 @@ def save_merges(conn: Connection, resolution: Resolution, now: datetime, run_id:
     )
     params = [{"b_from": m.from_person, "b_into": m.into_person} for m in resolution.merges]
     execute_many(conn, history, params)
-    gone = sorted({m.from_person for m in resolution.merges} - set(resolution.clusters))
-    for chunk in chunks(gone):
-        # Leftover (duplicate) transitions go with the row (ON DELETE CASCADE on PostgreSQL;
-        # deleted explicitly too, in case SQLite foreign keys are off).
-        conn.execute(st.delete().where(st.c.person_id.in_(chunk)))
-        conn.execute(people.delete().where(people.c.person_id.in_(chunk)))
+
+
+def save_id_map(conn: Connection, resolution: Resolution, now: datetime, run_id: str) -> None:
+    """Point this run's retired ids (and any id mapped to them) at the people holding their
+    leads now; drop the ids in use again. Runs after the people without leads are gone."""
+    m = person_id_map
+    if resolution.merges:
+        chain = (
+            m.update()
+            .where(m.c.person_id == sa.bindparam("b_from"))
+            .values(person_id=sa.bindparam("b_into"), mapped_at=now, run_id=run_id)
+        )
+        params = [{"b_from": x.from_person, "b_into": x.into_person} for x in resolution.merges]
+        execute_many(conn, chain, params)
+        rows = [
+            {"old_person_id": x.from_person, "person_id": x.into_person, "mapped_at": now,
+             "run_id": run_id}
+            for x in resolution.merges
+        ]  # fmt: skip
+        upsert(conn, m, rows, ["old_person_id"], ["person_id", "mapped_at", "run_id"])
+    live = sa.select(people.c.person_id).where(people.c.person_id == m.c.old_person_id)
+    conn.execute(m.delete().where(live.exists()))
+    target = sa.select(people.c.person_id).where(people.c.person_id == m.c.person_id)
+    conn.execute(m.delete().where(~target.exists()))  # its people are gone (erased)

@@ -146,8 +146,37 @@ class SalesRules(_Frozen):
         return frozenset(str(v).strip().lower() for v in value or ())
 
 
+class IdentityRules(_Frozen):
+    """Which shared identifiers link nobody (identity resolution's blocking rules).
+
+    Applied to the whole set of leads each run, so the answer does not depend on the order
+    the leads arrived in: a phone shared by more than ``max_emails_per_phone`` different
+    emails (a switchboard, an agency) never links anyone, whatever was loaded first; an
+    address whose local part is a role (``info@``, ``sales@``) or whose domain is a
+    disposable-mail service links nobody either (the leads stay, each its own person unless
+    another key joins them).
+    """
+
+    max_emails_per_phone: int = Field(default=5, ge=1)
+    role_local_parts: frozenset[str] = frozenset()
+    disposable_domains: frozenset[str] = frozenset()
+
+    @field_validator("role_local_parts", "disposable_domains", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return frozenset(str(v).strip().lower() for v in value or ())
+
+    def blocks_email(self, match_key: str) -> bool:
+        """True when ``match_key`` (a normalized address) must not link leads."""
+        local, _, domain = match_key.rpartition("@")
+        return local.split("+", 1)[0] in self.role_local_parts or (
+            domain in self.disposable_domains
+        )
+
+
 class Rules(_Frozen):
-    """Everything :func:`leadflow.models.people.classify.classify` decides by."""
+    """Everything :func:`leadflow.models.people.classify.classify` and identity resolution
+    decide by."""
 
     channels: ChannelRules
     hand_raisers: tuple[HandRaiser, ...] = ()
@@ -155,6 +184,7 @@ class Rules(_Frozen):
     engagement: EngagementRules
     thresholds: Thresholds
     sales: SalesRules = SalesRules()
+    identity: IdentityRules = IdentityRules()
 
 
 def rules_from_mapping(data: Any) -> Rules:

@@ -5,7 +5,9 @@ and ``now``. Between two runs its answer can change only when:
 
 - one of the person's facts was loaded or changed (``last_changed_at`` after the previous
   run's fact watermark: the largest ``last_changed_at`` it saw);
-- identity moved a lead, event or touch to or from the person (``save_identity`` says who);
+- identity moved a lead, event or touch to or from the person (``save_identity`` says who,
+  and ``mark_for_classification`` clears their ``classified_at`` in identity's transaction,
+  so a run that fails after identity leaves them to the next);
 - a fact dated after the previous run's ``now`` is no longer in the future (classification
   ignores what happens after ``now``);
 - the rules changed (then everyone is classified);
@@ -33,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadflow.models.people.rules import Rules
+from leadflow.models.records.encoding import chunks
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
@@ -118,6 +121,16 @@ def people_to_classify(
     query = sa.select(p.person_id).where(sa.or_(p.classified_at.is_(None), stale))
     found.update(_ids(conn, query))
     return found
+
+
+def mark_for_classification(conn: Connection, person_ids: Iterable[str]) -> None:
+    """Clear ``classified_at`` of ``person_ids`` (people identity just changed), in the
+    identity's transaction: if classification then fails, the next run still finds them
+    (``classified_at`` null), though identity will have nothing left to move."""
+    p = people.c
+    for chunk in chunks(sorted(set(person_ids))):
+        statement = people.update().where(p.person_id.in_(chunk), p.classified_at.is_not(None))
+        conn.execute(statement.values(classified_at=None))
 
 
 def qualified_count(conn: Connection) -> int:

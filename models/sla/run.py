@@ -40,7 +40,7 @@ from leadflow.models.sla.store import (
     store_results,
 )
 from leadflow.models.warehouse.engine import analyze
-from leadflow.models.warehouse.people_tables import stage_transitions
+from leadflow.models.warehouse.people_tables import person_milestones
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 
 # People evaluated per batch (their facts, history and new rows are held at once).
@@ -80,8 +80,8 @@ def evaluate_warehouse(
     outcome = SlaOutcome(periods=checked_periods(now, default, sla.period, sla.periods_checked))
     settings_hash = fingerprint(sla, default_zone)
     with engine.begin() as conn:
-        # Classification just wrote the transitions read here a batch of people at a time.
-        analyze(conn, stage_transitions, sla_evaluations)
+        # Classification just wrote the milestones read here a batch of people at a time.
+        analyze(conn, person_milestones, sla_evaluations)
         marks = read_marks(conn)
         scope = None if full else people_to_evaluate(conn, settings_hash, marks, now)
         evaluated = 0

@@ -1,7 +1,7 @@
 """Which people an SLA evaluation must look at again: whose SLA facts changed since the last.
 
 An evaluation (rule, person, qualification) is a function of the person's qualifications,
-decisions (stage transitions), touches, owner and fit, the rep's team, the settings and
+decisions (person_milestones), touches, owner and fit, the rep's team, the settings and
 ``now``. Met and breached are final for unchanged facts; only a pending one whose deadline
 has passed moves with time (one without a deadline, ``sales_acceptance`` waiting for a
 decision, waits for a fact). So a run re-evaluates the people who have a pending evaluation

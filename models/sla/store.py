@@ -1,9 +1,11 @@
 """Reading the SLA's facts from the warehouse and storing its evaluations and roll-ups.
 
-Qualifications are the ``mql`` stage transitions (plus ``people.qualified_at``, which the
-classifier keeps exact); touches are ``sales_touches`` resolved to people; decisions are
-the transitions to ``sql`` (accepted) and to ``nurture`` for a sales rejection. The rep who
-answers for a person is the owner of their most recently updated owned lead.
+Qualifications and decisions are the person's ``person_milestones`` (``mql``; ``sql`` and
+``rejected``), which classification derives from the facts of the person's leads, so the
+SLA is a function of the loaded facts like the people it reads (``stage_transitions`` is
+the observed history, for reports, and is not read here); touches are ``sales_touches``
+resolved to people. The rep who answers for a person is the owner of their most recently
+updated owned lead.
 """
 
 from __future__ import annotations
@@ -29,11 +31,10 @@ from leadflow.models.sla.evaluate import (
 )
 from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
 from leadflow.models.warehouse.lead_tables import leads
-from leadflow.models.warehouse.people_tables import people, stage_transitions
+from leadflow.models.warehouse.people_tables import people, person_milestones
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
 from leadflow.models.warehouse.upsert import upsert
 
-REJECTED_REASON = "sales:rejected"
 CONNECTED_OUTCOMES = {("call", "connected"), ("meeting", "completed")}
 HISTORY_COLUMNS = ("status", "breach_recorded_at", "breach_run_id", "revised_at",
                    "first_evaluated_at")  # fmt: skip
@@ -68,12 +69,8 @@ def read_facts(conn: Connection, person_ids: Collection[str] | None = None) -> l
 def people_with_sla(conn: Connection) -> set[str]:
     """Everyone a full evaluation must look at: people with a qualification, a sales
     decision or a stored evaluation (whose qualification may be gone)."""
-    t, e = stage_transitions, sla_evaluations
-    queries = (
-        sa.select(t.c.person_id).where(t.c.to_lifecycle.in_(("mql", "sql", "nurture"))),
-        sa.select(people.c.person_id).where(people.c.qualified_at.is_not(None)),
-        sa.select(e.c.person_id),
-    )
+    m, e = person_milestones, sla_evaluations
+    queries = (sa.select(m.c.person_id), sa.select(e.c.person_id))
     return {row[0] for query in queries for row in conn.execute(query.distinct())}
 
 
@@ -105,14 +102,9 @@ def unanswered_rejections(
 
 
 def _qualifications(conn: Connection, ids: Sequence[str] | None) -> set[tuple[str, datetime]]:
-    t = stage_transitions
-    mql = sa.select(t.c.person_id, t.c.at).where(t.c.to_lifecycle == "mql")
-    found = set(_select(conn, mql, t.c.person_id, ids))
-    query = sa.select(people.c.person_id, people.c.qualified_at).where(
-        people.c.qualified_at.is_not(None)
-    )
-    found.update(_select(conn, query, people.c.person_id, ids))
-    return {(person_id, at) for person_id, at in found}
+    m = person_milestones
+    mql = sa.select(m.c.person_id, m.c.at).where(m.c.kind == "mql")
+    return {(person_id, at) for person_id, at in _select(conn, mql, m.c.person_id, ids)}
 
 
 def _owners(conn: Connection, ids: Sequence[str] | None) -> dict[str, tuple[str, str, str]]:
@@ -157,16 +149,11 @@ def _touches(conn: Connection, ids: Sequence[str] | None) -> dict[str, list[Touc
 
 
 def _decisions(conn: Connection, ids: Sequence[str] | None) -> dict[str, list[Decision]]:
-    t = stage_transitions
-    query = sa.select(t.c.person_id, t.c.at, t.c.to_lifecycle, t.c.reasons).where(
-        t.c.to_lifecycle.in_(("sql", "nurture"))
-    )
+    m = person_milestones
+    query = sa.select(m.c.person_id, m.c.at, m.c.kind).where(m.c.kind.in_(("sql", "rejected")))
     decisions: dict[str, list[Decision]] = defaultdict(list)
-    for person_id, at, lifecycle, reasons in _select(conn, query, t.c.person_id, ids):
-        if lifecycle == "sql":
-            decisions[person_id].append(Decision(at, accepted=True))
-        elif any(str(r).startswith(REJECTED_REASON) for r in reasons or ()):
-            decisions[person_id].append(Decision(at, accepted=False))
+    for person_id, at, kind in _select(conn, query, m.c.person_id, ids):
+        decisions[person_id].append(Decision(at, accepted=kind == "sql"))
     for items in decisions.values():
         items.sort(key=lambda decision: decision.at)
     return decisions

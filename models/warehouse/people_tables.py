@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from leadflow.models.warehouse.schema import _json, _str, _ts, metadata
+from leadflow.models.warehouse.schema import UTCDateTime, _json, _str, _ts, metadata
 
 people = sa.Table(
     "people",
@@ -87,7 +87,9 @@ person_merges = sa.Table(
     ),
     _str(
         "reason",
-        "The kind of link that joined them: email, phone or hubspot_merge.",
+        "The kind of link that joined them: email, phone or hubspot_merge; reanchored when "
+        "the person's first lead left (erased or now a test lead) and the rest took the id "
+        "of their next earliest lead.",
         nullable=False,
     ),
     _str(
@@ -133,4 +135,54 @@ stage_transitions = sa.Table(
     sa.Index(None, "person_id"),
     sa.Index(None, "run_id"),
     comment="One row per stage change of a person (person_id, to_lifecycle, at).",
+)
+
+person_id_map = sa.Table(
+    "person_id_map",
+    metadata,
+    _str(
+        "old_person_id",
+        "A person id leadflow used before and no longer does (merged away or renamed).",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str(
+        "person_id",
+        "The person (people.person_id) holding most of its leads now: join old ids here.",
+        nullable=False,
+    ),
+    _ts("mapped_at", "When the old id was last pointed here (UTC)."),
+    _str("run_id", "leadflow's id of the run that last pointed it here.", nullable=False),
+    sa.Index(None, "person_id"),
+    comment="One row per retired person id: the id that holds its leads now (chains resolved).",
+)
+
+person_milestones = sa.Table(
+    "person_milestones",
+    metadata,
+    sa.Column(
+        "person_id",
+        sa.String(),
+        sa.ForeignKey("people.person_id", ondelete="CASCADE"),
+        nullable=False,
+        primary_key=True,
+        comment="The person (people.person_id).",
+    ),
+    _str(
+        "kind",
+        "mql (qualified: an SLA clock starts), sql (sales accepted) or rejected (sales "
+        "rejected: back to nurture).",
+        nullable=False,
+        primary_key=True,
+    ),
+    sa.Column(
+        "at",
+        UTCDateTime(),
+        nullable=False,
+        primary_key=True,
+        comment="When it happened, from the person's facts (UTC).",
+    ),
+    _str("reason", "The signal or decision behind it (a reason code).", nullable=False),
+    comment="One row per qualification and sales decision of a person, derived from the "
+    "facts of their leads at each classification (what the SLA evaluates).",
 )

@@ -23,7 +23,13 @@ from leadflow.models.warehouse.lead_tables import (
     sync_runs,
     sync_state,
 )
-from leadflow.models.warehouse.people_tables import people, person_merges, stage_transitions
+from leadflow.models.warehouse.people_tables import (
+    people,
+    person_id_map,
+    person_merges,
+    person_milestones,
+    stage_transitions,
+)
 from leadflow.models.warehouse.privacy_tables import suppression_list
 from leadflow.models.warehouse.schema import NAMING_CONVENTION, UTCDateTime, metadata
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
@@ -38,7 +44,9 @@ __all__ = [
     "leads",
     "metadata",
     "people",
+    "person_id_map",
     "person_merges",
+    "person_milestones",
     "quarantine",
     "sales_reps",
     "sales_touches",

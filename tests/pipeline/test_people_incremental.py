@@ -92,7 +92,11 @@ def test_a_merge_reclassifies_the_survivor(migrated_engine: Engine) -> None:
         [lead("meta", "m1", "ada@example.com"), lead("linkedin", "l1", None, "+14155550100")],
     )
     run(migrated_engine, "r1")
-    load(migrated_engine, [lead("hubspot", "h1", "ada@example.com", "+14155550100")])
+    later = T0 + timedelta(hours=1)
+    load(
+        migrated_engine,
+        [lead("hubspot", "h1", "ada@example.com", "+14155550100", created_at=later)],
+    )
     summary = run(migrated_engine, "r2", now=NOW + timedelta(hours=1))
     assert summary["merged"] == 1 and summary["people"] == 1 and summary["classified"] == 1
     (merged,) = profiles(migrated_engine).values()

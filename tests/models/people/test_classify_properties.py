@@ -92,12 +92,26 @@ def test_adding_an_engagement_event_never_lowers_the_stage(leads, events, kind, 
 
 @settings(max_examples=150, deadline=None)
 @given(leads_st, events_st, previous_st, now_st)
-def test_stages_never_move_backwards_without_a_rejection(leads, events, previous, now) -> None:
-    result = classify(PersonFacts("p", leads, events, (), previous), RULES, now)
-    if previous and rank(result) < (LIFECYCLE_RANK[previous.lifecycle], STAGE_RANK[previous.stage]):
-        assert result.lifecycle == "nurture"
-        assert result.rejection
-        assert any(r.startswith("sales:rejected:") for r in result.reasons)
+def test_the_previous_classification_never_changes_the_answer(leads, events, previous, now) -> None:
+    """Stages come from the facts alone: what an earlier run stored does not matter."""
+    held = classify(PersonFacts("p", leads, events, (), previous), RULES, now)
+    fresh = classify(PersonFacts("p", leads, events, (), None), RULES, now)
+    assert replace(held, changed=True) == replace(fresh, changed=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(leads_st, events_st, now_st, st.integers(0, 400))
+def test_stages_never_move_backwards_with_time_without_a_rejection(
+    leads, events, now, days
+) -> None:
+    """The same facts seen later never give a lower stage: engagement decays, but being
+    qualified or engaged is a dated fact that stays true; only a rejection moves back."""
+    before = classify(PersonFacts("p", leads, events), RULES, now)
+    after = classify(PersonFacts("p", leads, events), RULES, now + timedelta(days=days))
+    if rank(after) < rank(before):
+        assert after.lifecycle == "nurture"
+        assert after.rejection
+        assert any(r.startswith("sales:rejected:") for r in after.reasons)
 
 
 @settings(max_examples=150, deadline=None)

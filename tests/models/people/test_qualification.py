@@ -90,11 +90,12 @@ def test_decay_lowers_engagement_but_a_qualified_person_stays_qualified() -> Non
     assert late.changed is False
 
 
-def test_previous_stage_is_held_when_evidence_is_gone() -> None:
+def test_a_stored_stage_without_facts_behind_it_is_not_kept() -> None:
+    """A person split from the one who qualified keeps only its own leads' facts."""
     previous = PreviousState(Stage.QUALIFIED, "mql", T0)
     result = classify(person(lead(source="meta"), previous=previous), RULES, NOW)
-    assert (result.stage, result.lifecycle, result.qualified_at) == (Stage.QUALIFIED, "mql", T0)
-    assert "stage:held:mql" in result.reasons
+    assert (result.stage, result.lifecycle, result.qualified_at) == (Stage.COLD, "lead", None)
+    assert result.changed and not any(r.startswith("stage:held") for r in result.reasons)
 
 
 # --- sales decisions -----------------------------------------------------------------------
@@ -156,3 +157,44 @@ def test_new_hand_raise_after_a_rejection_requalifies() -> None:
     reply = event("reply", LATER + timedelta(days=1))
     result = classify(person(rejected, events=[reply]), RULES, NOW)
     assert (result.lifecycle, result.qualified_at) == ("mql", reply.occurred_at)
+
+
+# --- milestones: what the SLA evaluates ----------------------------------------------------
+def kinds(result) -> list[tuple[str, object]]:
+    return [(m.kind, m.at) for m in result.milestones]
+
+
+def test_milestones_list_every_qualification_and_decision_in_time_order() -> None:
+    facts = person(
+        lead(form_name="demo"),
+        events=[event("reply", LATER + timedelta(days=2))],
+        decisions=[
+            SalesDecision(LATER, False, "bad_timing"),
+            SalesDecision(LATER + timedelta(days=3), True, "accept_event"),
+        ],
+    )
+    result = classify(facts, RULES, NOW)
+    assert kinds(result) == [
+        ("mql", T0),  # the demo form
+        ("rejected", LATER),
+        ("mql", LATER + timedelta(days=2)),  # the reply after the rejection
+        ("sql", LATER + timedelta(days=3)),
+    ]
+    assert (result.lifecycle, result.qualified_at) == ("sql", T0)
+
+
+def test_an_acceptance_without_a_signal_is_the_qualification() -> None:
+    facts = person(lead(), decisions=[SalesDecision(LATER, True, "accept_event")])
+    assert kinds(classify(facts, RULES, NOW)) == [("mql", LATER), ("sql", LATER)]
+
+
+def test_a_rejection_with_nothing_after_it_ends_the_episode() -> None:
+    facts = person(lead(form_name="demo"), decisions=[SalesDecision(LATER, False, "x")])
+    result = classify(facts, RULES, NOW)
+    assert kinds(result) == [("mql", T0), ("rejected", LATER)]
+    assert (result.lifecycle, result.qualified_at) == ("nurture", None)
+
+
+def test_milestones_ignore_what_happens_after_now() -> None:
+    facts = person(lead(form_name="demo"), decisions=[SalesDecision(NOW + timedelta(days=1), False, "x")])  # fmt: skip
+    assert kinds(classify(facts, RULES, NOW)) == [("mql", T0)]

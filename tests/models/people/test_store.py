@@ -132,10 +132,11 @@ def test_a_merge_moves_the_stage_history_to_the_survivor(migrated_engine: Engine
     load(
         migrated_engine,
         "hubspot",
-        [lead("hubspot", "h1", email_match_key="a@b.c", phone="+14155550100")],
-    )
+        [lead("hubspot", "h1", email_match_key="a@b.c", phone="+14155550100",
+              created_at=T0 + timedelta(hours=1))],
+    )  # fmt: skip
     second = identify(migrated_engine, "r2")
-    (merge,) = second.merges
+    (merge,) = second.merges  # into the person of the earliest lead (linkedin:l1, a tie)
     assert isinstance(merge, Merge)
     with migrated_engine.connect() as conn:
         history = conn.execute(sa.select(stage_transitions.c.person_id)).scalars().all()

@@ -14,7 +14,7 @@ from leadflow.models.sla.config import SlaSettings
 from leadflow.models.sla.run import evaluate_warehouse
 from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
 from leadflow.models.warehouse.lead_tables import leads
-from leadflow.models.warehouse.people_tables import people, stage_transitions
+from leadflow.models.warehouse.people_tables import people, person_milestones
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
 
 NY = ZoneInfo("America/New_York")
@@ -28,9 +28,8 @@ def _person(person_id: str, fit: int = 40) -> dict[str, Any]:
     return {"person_id": person_id, "created_at": STAMP, "updated_at": STAMP, "fit": fit}
 
 
-def _transition(person_id: str, to: str, at: datetime, reasons: list[str] | None = None) -> dict:
-    return {"person_id": person_id, "to_stage": "qualified", "to_lifecycle": to, "at": at,
-            "reasons": reasons or [], "run_id": "seed", "recorded_at": STAMP}  # fmt: skip
+def _milestone(person_id: str, kind: str, at: datetime) -> dict:
+    return {"person_id": person_id, "kind": kind, "at": at, "reason": "seed"}
 
 
 def _lead(person_id: str, owner: str | None) -> dict[str, Any]:
@@ -61,13 +60,13 @@ def seed(engine: Engine) -> None:
         ])  # fmt: skip
         conn.execute(leads.insert(), [_lead("p_fast", "r1"), _lead("p_slow", "r1"),
                                       _lead("p_none", None)])  # fmt: skip
-        conn.execute(stage_transitions.insert(), [
-            _transition("p_fast", "mql", T0),
-            _transition("p_fast", "sql", T0 + 2 * H, ["sales:accepted:x"]),
-            _transition("p_slow", "mql", T0),
-            _transition("p_slow", "nurture", T0 + 74 * H, ["sales:rejected:hs_lead_status=X"]),
-            _transition("p_none", "mql", T0 + 3 * H),
-            _transition("p_nurture", "nurture", T0, ["sales:rejected:hs_lead_status=X"]),
+        conn.execute(person_milestones.insert(), [
+            _milestone("p_fast", "mql", T0),
+            _milestone("p_fast", "sql", T0 + 2 * H),
+            _milestone("p_slow", "mql", T0),
+            _milestone("p_slow", "rejected", T0 + 74 * H),
+            _milestone("p_none", "mql", T0 + 3 * H),
+            _milestone("p_nurture", "rejected", T0),
         ])  # fmt: skip
         conn.execute(sales_touches.insert(), [
             _touch("t1", "p_fast", T0 + 10 * M),
@@ -211,8 +210,8 @@ def test_a_batch_at_a_time_gives_what_one_batch_gives(
     assert _table(migrated_engine) == batched  # the single batch found nothing to change
     assert _results(migrated_engine, "run-1") == _results(migrated_engine, "run-2")
     with migrated_engine.begin() as conn:  # p_none's qualification is gone, the person stays
-        t = stage_transitions
-        conn.execute(t.delete().where(t.c.person_id == "p_none"))
+        m = person_milestones
+        conn.execute(m.delete().where(m.c.person_id == "p_none"))
     monkeypatch.setattr(sla_run, "BATCH", 1)
     evaluate_warehouse(migrated_engine, SLA, "America/New_York", now, "run-3", full=True)
     assert sorted({person for _, person in _table(migrated_engine)}) == [

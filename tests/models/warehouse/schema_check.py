@@ -23,13 +23,15 @@ TABLES = {
     "sales_touches",
     "sales_reps",
     "person_merges",
+    "person_id_map",
+    "person_milestones",
     "stage_transitions",
     "sla_evaluations",
     "sla_results",
     "suppression_list",
     "step_state",
 }
-HEAD = "0008"
+HEAD = "0009"
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
     [pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)],

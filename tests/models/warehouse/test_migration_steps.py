@@ -20,6 +20,7 @@ PEOPLE_STAGES_TABLES = {"person_merges", "stage_transitions"}
 SLA_TABLES = {"sla_evaluations", "sla_results"}
 BI_TABLES = {"suppression_list"}
 STATE_TABLES = {"step_state"}  # 0007
+ID_MAP_TABLES = {"person_id_map", "person_milestones"}  # 0009
 
 
 def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
@@ -36,6 +37,7 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
             *BI_DIFF,
             *STATE_DIFF,
             *COUNTS_DIFF,
+            *_id_map_diff(migrated_engine, merges=False),
         ]
     )
     upgrade(migrated_engine)
@@ -79,13 +81,38 @@ COUNTS_DIFF = [
 ]
 
 
+def _id_map_diff(engine: Engine, merges: bool = True) -> list[tuple[str, str, str | None]]:
+    """What 0009 adds, as schema_diff reports it missing (a comment only on PostgreSQL,
+    when person_merges, from 0004, is there)."""
+    diff = [
+        ("add_index", "person_id_map", "ix_person_id_map_person_id"),
+        ("add_table", "person_id_map", None),
+        ("add_table", "person_milestones", None),
+    ]
+    if merges and engine.dialect.name == "postgresql":
+        diff.append(("modify_comment", "person_merges", "reason"))
+    return diff
+
+
+def test_downgrade_0009_and_upgrade_again(migrated_engine: Engine) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0008")
+    assert current_revision(migrated_engine) == "0008"
+    found = sorted(describe(op) for op in schema_diff(migrated_engine))
+    assert found == sorted(_id_map_diff(migrated_engine))
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+
+
 def test_downgrade_0008_and_upgrade_again_keeps_runs_with_zero_counts(
     migrated_engine: Engine,
 ) -> None:
     with migrated_engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0007")
     assert current_revision(migrated_engine) == "0007"
-    assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(COUNTS_DIFF)
+    found = sorted(describe(op) for op in schema_diff(migrated_engine))
+    assert found == sorted([*COUNTS_DIFF, *_id_map_diff(migrated_engine)])
     with migrated_engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -114,12 +141,12 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0005")
     assert current_revision(migrated_engine) == "0005"
     inspector = sa.inspect(migrated_engine)
-    assert set(inspector.get_table_names()) == (TABLES - BI_TABLES - STATE_TABLES) | {
-        "alembic_version"
-    }
+    assert set(inspector.get_table_names()) == (
+        TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES
+    ) | {"alembic_version"}
     assert inspector.get_view_names() == []
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*BI_DIFF, *STATE_DIFF, *COUNTS_DIFF]
+        [*BI_DIFF, *STATE_DIFF, *COUNTS_DIFF, *_id_map_diff(migrated_engine)]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -153,10 +180,10 @@ def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0004")
     assert current_revision(migrated_engine) == "0004"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
+        TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES
     ) | {"alembic_version"}
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*SLA_DIFF, *BI_DIFF, *STATE_DIFF, *COUNTS_DIFF]
+        [*SLA_DIFF, *BI_DIFF, *STATE_DIFF, *COUNTS_DIFF, *_id_map_diff(migrated_engine)]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -192,7 +219,13 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0002")
     assert current_revision(migrated_engine) == "0002"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - ACTIVITY_TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
+        TABLES
+        - ACTIVITY_TABLES
+        - PEOPLE_STAGES_TABLES
+        - SLA_TABLES
+        - BI_TABLES
+        - STATE_TABLES
+        - ID_MAP_TABLES
     ) | {"alembic_version"}
     # Exactly the activity tables and their indexes are missing; nothing else changed.
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
@@ -203,6 +236,7 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
             *BI_DIFF,
             *STATE_DIFF,
             *COUNTS_DIFF,
+            *_id_map_diff(migrated_engine, merges=False),
         ]
     )
     upgrade(migrated_engine)
@@ -265,10 +299,17 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0003")
     assert current_revision(migrated_engine) == "0003"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES
+        TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES
     ) | {"alembic_version"}
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*_people_stages_diff(migrated_engine), *SLA_DIFF, *BI_DIFF, *STATE_DIFF, *COUNTS_DIFF]
+        [
+            *_people_stages_diff(migrated_engine),
+            *SLA_DIFF,
+            *BI_DIFF,
+            *STATE_DIFF,
+            *COUNTS_DIFF,
+            *_id_map_diff(migrated_engine, merges=False),
+        ]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
