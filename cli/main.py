@@ -1,4 +1,5 @@
-"""The ``leadflow`` command: demo, sync, sandbox, db upgrade, import, sla, report, forget."""
+"""The ``leadflow`` command: demo, sync, sandbox, db upgrade, import, sla, report, forget,
+people rebuild."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from leadflow.cli.forget import add_forget_command, run_forget
 from leadflow.cli.import_file import add_import_command, run_import
+from leadflow.cli.people import add_people_command, run_people
 from leadflow.cli.report import add_report_command, run_report
 from leadflow.cli.sla import add_sla_command, format_compliance, read_compliance, run_sla_command
 from leadflow.models.records.masking import mask_personal
@@ -42,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     add_sla_command(commands)
     add_report_command(commands)
     add_forget_command(commands)
+    add_people_command(commands)
     return parser
 
 
@@ -174,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_report(args)
         if args.command == "forget":
             return run_forget(args)
+        if args.command == "people":
+            return run_people(args)
         from leadflow.config.settings import check_warehouse, load_settings
         from leadflow.models.warehouse.engine import redact_url
         from leadflow.models.warehouse.migrate import upgrade
