@@ -20,20 +20,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadflow.models.loading.lead_rows import LEAD_FIELDS
-from leadflow.models.people.batches import STREAM_SIZE, execute_many
+from leadflow.models.people.batches import plain_times, with_times
 from leadflow.models.people.classify import Classification, Milestone
-from leadflow.models.people.facts import LeadFacts, PersonFacts, PreviousState
-from leadflow.models.people.person_ids import update_classifications_postgresql
+from leadflow.models.people.facts import SIZE_KEYS, LeadFacts, PersonFacts, PreviousState
 from leadflow.models.people.transitions import Transition
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.encoding import chunks, require_aware
-from leadflow.models.records.leads import Lead, Stage
+from leadflow.models.records.leads import Stage
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.bulk import insert_rows, update_rows
 from leadflow.models.warehouse.engine import unprepared
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_milestones, stage_transitions
-from leadflow.models.warehouse.upsert import upsert
 
 CLASSIFICATION_COLUMNS = (
     "stage",
@@ -70,21 +68,36 @@ _TOUCH_COLUMNS = (
 )
 
 
-# Only what classification reads of a lead's raw payload (LeadFacts.from_lead: the form's
-# name): parsing every lead's whole payload cost more than the rest of its row. SQLite's
-# "->" (3.38+) keeps JSON values as JSON; a missing path gives null.
-_FORM_OF_RAW = {
-    "postgresql": sa.literal_column(
-        "json_build_object('form_name', leads.raw -> 'form_name',"
-        " 'form', json_build_object('name', leads.raw -> 'form' -> 'name'))",
-        type_=sa.JSON,
-    ).label("raw"),
-    "sqlite": sa.literal_column(
-        "json_object('form_name', json(leads.raw -> '$.form_name'),"
-        " 'form', json_object('name', json(leads.raw -> '$.form.name')))",
-        type_=sa.JSON,
-    ).label("raw"),
+# What classification reads of a lead (LeadFacts.from_columns): its plain columns and a few
+# members of its JSON payloads, extracted by the database (parsing every lead's whole
+# payload cost more than the rest of its row). "->>" gives a member as SQL text/number
+# (SQLite 3.38+, PostgreSQL); a missing path gives null.
+_LEAD_COLUMNS = ("source", "source_lead_id", "created_at", "updated_at", "utm_source",
+                 "utm_medium", "utm_campaign", "campaign_id", "is_organic", "form_id",
+                 "source_stage", "job_title", "company", "country", "email")  # fmt: skip
+_LEAD_MEMBERS = {  # name: (column, path)
+    "form_name": ("custom_fields", ("form_name",)),
+    "raw_form_name": ("raw", ("form_name",)),
+    "raw_form": ("raw", ("form", "name")),
+    "lead_status": ("custom_fields", ("hs_lead_status",)),
+    "analytics_source": ("custom_fields", ("hs_analytics_source",)),
+    **{key: ("custom_fields", (key,)) for key in SIZE_KEYS},
 }
+
+
+def _member(dialect: str, column: str, path: tuple[str, ...], name: str) -> sa.ColumnElement[Any]:
+    if dialect == "postgresql":
+        *outer, last = path
+        chain = "".join(f" -> '{key}'" for key in outer)
+        sql = f"leads.{column}{chain} ->> '{last}'"
+    else:
+        sql = f"leads.{column} ->> '$.{'.'.join(path)}'"
+    return sa.literal_column(sql).label(name)
+
+
+def _lead_selection(dialect: str) -> list[sa.ColumnElement[Any]]:
+    members = [_member(dialect, col, path, name) for name, (col, path) in _LEAD_MEMBERS.items()]
+    return [*(leads.c[name] for name in _LEAD_COLUMNS), *members]
 
 
 def read_person_facts(conn: Connection, person_ids: Sequence[str]) -> list[PersonFacts]:
@@ -97,19 +110,23 @@ def read_person_facts(conn: Connection, person_ids: Sequence[str]) -> list[Perso
     found_events: dict[str, list[EngagementEvent]] = defaultdict(list)
     found_touches: dict[str, list[SalesTouch]] = defaultdict(list)
     previous: dict[str, PreviousState | None] = {}
-    form = _FORM_OF_RAW["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    selection = _lead_selection(dialect)
+    names = [column.name for column in selection]
     with unprepared(conn):
         for chunk in chunks(sorted(set(person_ids))):
-            for pid, values in _rows(conn, leads, LEAD_FIELDS, chunk, raw=form):
-                found_leads[pid].append(LeadFacts.from_lead(Lead(**_plain(values))))
-            for pid, values in _rows(conn, engagement_events, _EVENT_COLUMNS, chunk):
-                found_events[pid].append(EngagementEvent(**_plain(values)))
-            for pid, values in _rows(conn, sales_touches, _TOUCH_COLUMNS, chunk):
-                found_touches[pid].append(SalesTouch(**_plain(values)))
-            query = sa.select(
-                people.c.person_id, people.c.stage, people.c.lifecycle, people.c.qualified_at
-            ).where(people.c.person_id.in_(chunk))
-            for pid, stage, lifecycle, qualified_at in conn.execute(query):
+            for pid, values in _rows(conn, leads, selection, chunk):
+                found_leads[pid].append(
+                    LeadFacts.from_columns(dict(zip(names, values, strict=True)))
+                )
+            selected = [engagement_events.c[name] for name in _EVENT_COLUMNS]
+            for pid, values in _rows(conn, engagement_events, selected, chunk):
+                found_events[pid].append(EngagementEvent(*values))
+            selected = [sales_touches.c[name] for name in _TOUCH_COLUMNS]
+            for pid, values in _rows(conn, sales_touches, selected, chunk):
+                found_touches[pid].append(SalesTouch(*values))
+            selected = [people.c.stage, people.c.lifecycle, people.c.qualified_at]
+            for pid, (stage, lifecycle, qualified_at) in _rows(conn, people, selected, chunk):
                 known = stage is not None and lifecycle is not None
                 previous[pid] = (
                     PreviousState(Stage(stage), lifecycle, qualified_at) if known else None
@@ -130,24 +147,15 @@ def read_person_facts(conn: Connection, person_ids: Sequence[str]) -> list[Perso
 def _rows(
     conn: Connection,
     table: sa.Table,
-    columns: Sequence[str],
+    selected: Sequence[sa.ColumnElement[Any]],
     person_ids: Sequence[str],
-    *,
-    raw: sa.ColumnElement[Any] | None = None,
-) -> Iterable[tuple[str, dict[str, Any]]]:
-    """``columns`` of the rows of ``person_ids``; ``raw`` selected in place of that column."""
-    selected = (raw if name == "raw" and raw is not None else table.c[name] for name in columns)
-    query = sa.select(table.c.person_id, *selected).where(table.c.person_id.in_(person_ids))
+) -> Iterable[tuple[str, tuple[Any, ...]]]:
+    """The ``selected`` values of the rows of ``person_ids``, by person (SQLite's times
+    parsed by ``batches.utc``)."""
+    columns, times = plain_times(conn, selected)
+    query = sa.select(table.c.person_id, *columns).where(table.c.person_id.in_(person_ids))
     for row in conn.execute(query):
-        yield row[0], dict(zip(columns, row[1:], strict=True))
-
-
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    """JSON columns stored as NULL come back as None where the records expect a mapping."""
-    for name in ("custom_fields", "raw", "detail"):
-        if name in values and values[name] is None:
-            values[name] = {}
-    return values
+        yield row[0], with_times(row[1:], times)
 
 
 def save_classifications(
@@ -161,47 +169,29 @@ def save_classifications(
     transitions were new. Runs in the caller's transaction."""
     require_aware(now=now)
     updates = [
-        {
-            "b_person": pid,
-            "stage": str(c.stage),
-            "lifecycle": c.lifecycle,
-            "raw_stage": c.raw_stage,
-            "fit": c.fit,
-            "engagement": c.engagement,
-            "reasons": list(c.reasons),
-            "qualified_at": c.qualified_at,
-            "lifecycle_at": c.lifecycle_at,
-            "classified_at": now,
-        }
+        (pid, str(c.stage), c.lifecycle, c.raw_stage, c.fit, c.engagement, list(c.reasons),
+         c.qualified_at, c.lifecycle_at, now)
         for pid, c, _ in results
-    ]
-    if conn.dialect.name == "postgresql":
-        update_classifications_postgresql(conn, updates)
-    else:
-        statement = people.update().where(people.c.person_id == sa.bindparam("b_person"))
-        execute_many(conn, statement, updates)
+    ]  # fmt: skip
+    update_rows(conn, people, ("person_id",), CLASSIFICATION_COLUMNS, updates)
     save_milestones(conn, [(pid, c.milestones) for pid, c, _ in results])
     rows = {
-        (pid, t.to_lifecycle, t.at): {
-            "person_id": pid,
-            "from_stage": str(t.from_stage) if t.from_stage else None,
-            "to_stage": str(t.to_stage),
-            "from_lifecycle": t.from_lifecycle,
-            "to_lifecycle": t.to_lifecycle,
-            "at": t.at,
-            "reasons": list(t.reasons),
-            "run_id": run_id,
-            "recorded_at": now,
-        }
+        (pid, t.to_lifecycle, t.at): (
+            pid, str(t.from_stage) if t.from_stage else None, str(t.to_stage), t.from_lifecycle,
+            t.to_lifecycle, t.at, list(t.reasons), run_id, now,
+        )
         for pid, _, found in results
         for t in found
-    }
-    if not rows:
-        return 0
-    before = _count_transitions(conn, run_id)
-    for chunk in chunks(list(rows.values()), STREAM_SIZE):
-        upsert(conn, stage_transitions, chunk, ["person_id", "to_lifecycle", "at"], [])
-    return _count_transitions(conn, run_id) - before
+    }  # fmt: skip
+    # A transition already stored (same person, lifecycle stage and time) is left alone.
+    return insert_rows(
+        conn, stage_transitions, _TRANSITION_COLUMNS, list(rows.values()),
+        key=("person_id", "to_lifecycle", "at"),
+    )  # fmt: skip
+
+
+_TRANSITION_COLUMNS = ("person_id", "from_stage", "to_stage", "from_lifecycle",
+                       "to_lifecycle", "at", "reasons", "run_id", "recorded_at")  # fmt: skip
 
 
 def save_milestones(conn: Connection, found: Sequence[tuple[str, Sequence[Milestone]]]) -> None:
@@ -210,18 +200,8 @@ def save_milestones(conn: Connection, found: Sequence[tuple[str, Sequence[Milest
     m = person_milestones
     for chunk in chunks([pid for pid, _ in found]):
         conn.execute(m.delete().where(m.c.person_id.in_(chunk)))
-    rows = [
-        {"person_id": pid, "kind": x.kind, "at": x.at, "reason": x.reason}
-        for pid, items in found
-        for x in items
-    ]
-    for chunk in chunks(rows, STREAM_SIZE):
-        conn.execute(m.insert(), chunk)
-
-
-def _count_transitions(conn: Connection, run_id: str) -> int:
-    query = sa.select(sa.func.count()).where(stage_transitions.c.run_id == run_id)
-    return conn.execute(query.select_from(stage_transitions)).scalar_one()
+    rows = [(pid, x.kind, x.at, x.reason) for pid, items in found for x in items]
+    insert_rows(conn, m, ("person_id", "kind", "at", "reason"), rows)
 
 
 def people_per_stage(conn: Connection) -> dict[str, int]:

@@ -196,12 +196,58 @@ def _ever_engaged(events: Sequence[Any], rules: Rules) -> bool:
     return any(engagement_at(events, e.at, rules.engagement) >= limit for e in events)
 
 
+class _Memo:
+    """Answers that depend on a few fields of a lead and on the rules only, kept per rules
+    object: a million leads have a few hundred distinct fit inputs and channel fields."""
+
+    LIMIT = 200_000  # distinct inputs kept before starting afresh
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.fits: dict[Any, tuple[int, tuple[str, ...]]] = {}
+        self.channels: dict[tuple[Any, ...], str] = {}
+
+
+_MEMOS: dict[int, _Memo] = {}
+
+
+def _memo(rules: Rules) -> _Memo:
+    found = _MEMOS.get(id(rules))
+    if found is None or found.rules is not rules:  # an id reused by other rules
+        if len(_MEMOS) >= 8:
+            _MEMOS.clear()
+        found = _MEMOS[id(rules)] = _Memo(rules)
+    return found
+
+
+def _fit(lead: LeadFacts, rules: Rules) -> tuple[int, tuple[str, ...]]:
+    """``fit_score`` of one lead, memoized by its fit inputs."""
+    memo, inputs = _memo(rules), lead.fit_inputs
+    found = memo.fits.get(inputs)
+    if found is None:
+        if len(memo.fits) >= _Memo.LIMIT:
+            memo.fits.clear()
+        found = memo.fits[inputs] = fit_score(inputs, rules.fit)
+    return found
+
+
+_CHANNEL_FIELDS = ("is_organic", "source", "utm_source", "utm_medium", "utm_campaign",
+                   "analytics_source", "form_name")  # fmt: skip
+
+
 def detect_channel(lead: LeadFacts, rules: Rules) -> str:
     """The channel of the first rule matching ``lead``, else the default channel."""
-    for rule in rules.channels.rules:
-        if _rule_matches(rule, lead):
-            return rule.channel
-    return rules.channels.default_channel
+    memo = _memo(rules)
+    key = tuple(getattr(lead, name) for name in _CHANNEL_FIELDS)
+    found = memo.channels.get(key)
+    if found is None:
+        if len(memo.channels) >= _Memo.LIMIT:
+            memo.channels.clear()
+        found = memo.channels[key] = next(
+            (rule.channel for rule in rules.channels.rules if _rule_matches(rule, lead)),
+            rules.channels.default_channel,
+        )
+    return found
 
 
 def _rule_matches(rule: ChannelRule, lead: LeadFacts) -> bool:
@@ -221,7 +267,7 @@ def _matches(pattern: str | None, value: str | None) -> bool:
 
 def best_fit(leads: Sequence[LeadFacts], rules: Rules) -> tuple[int, tuple[str, ...]]:
     """The highest fit any of the person's leads gives (the first lead wins ties)."""
-    scores = [fit_score(lead.fit_inputs, rules.fit) for lead in leads]
+    scores = [_fit(lead, rules) for lead in leads]
     return max(scores, key=lambda s: s[0], default=(0, ()))
 
 
@@ -282,12 +328,15 @@ def score_crossing(
     Candidates are lead creations (fit can only change then) and event times (engagement
     can only rise then), so the first candidate meeting both thresholds is exact.
     """
-    moments = sorted({lead.created_at for lead in leads} | {e.at for e in events})
     limits = rules.thresholds
+    fits = [(lead.created_at, _fit(lead, rules)[0]) for lead in leads]
+    if not events or max((fit for _, fit in fits), default=0) < limits.fit:
+        return None  # most people: the fit never gets there, or nothing to engage with
+    moments = sorted({at for at, _ in fits} | {e.at for e in events})
     for moment in moments:
         if after is not None and moment <= after:
             continue
-        fit, _ = best_fit([lead for lead in leads if lead.created_at <= moment], rules)
+        fit = max((fit for at, fit in fits if at <= moment), default=0)
         if (
             fit >= limits.fit
             and engagement_at(events, moment, rules.engagement) >= limits.engagement

@@ -19,7 +19,7 @@ from leadflow.models.people.scoring import FitInputs
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.leads import Lead, Stage
 
-_SIZE_KEYS = ("numberofemployees", "company_size", "employees", "company_employees")
+SIZE_KEYS = ("numberofemployees", "company_size", "employees", "company_employees")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +67,39 @@ class LeadFacts:
             analytics_source=_text(custom.get("hs_analytics_source")),
             job_title=lead.job_title,
             company=lead.company,
-            company_size=_first_int(custom.get(k) for k in _SIZE_KEYS),
+            company_size=_first_int(custom.get(k) for k in SIZE_KEYS),
             country=lead.country,
             email_domain=lead.email.rpartition("@")[2] if lead.email else None,
+        )
+
+    @classmethod
+    def from_columns(cls, values: Mapping[str, Any]) -> LeadFacts:
+        """From a lead's stored columns and the few JSON members :meth:`from_lead` reads,
+        extracted by the database (``form_name``, ``raw_form_name``, ``raw_form``,
+        ``lead_status``, ``analytics_source`` and the ``SIZE_KEYS``): the same facts,
+        without parsing whole payloads."""
+        email = values["email"]
+        form = values["form_name"] or values["raw_form_name"] or values["raw_form"]
+        return cls(
+            source=values["source"],
+            source_lead_id=values["source_lead_id"],
+            created_at=values["created_at"],
+            updated_at=values["updated_at"],
+            utm_source=values["utm_source"],
+            utm_medium=values["utm_medium"],
+            utm_campaign=values["utm_campaign"],
+            campaign_id=values["campaign_id"],
+            is_organic=values["is_organic"],
+            form_id=values["form_id"],
+            form_name=_text(form),
+            source_stage=values["source_stage"],
+            lead_status=_text(values["lead_status"]),
+            analytics_source=_text(values["analytics_source"]),
+            job_title=values["job_title"],
+            company=values["company"],
+            company_size=_first_int(values[k] for k in SIZE_KEYS),
+            country=values["country"],
+            email_domain=email.rpartition("@")[2] if email else None,
         )
 
     @property

@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from leadflow.models.people.rules import IdentityRules
 from leadflow.models.records.contact import mask_phone
-from leadflow.models.records.leads import PROFILE_GROUPS, Lead
+from leadflow.models.records.leads import Lead
 
 HUBSPOT = "hubspot"
 MERGED_IDS_PROPERTY = "hs_merged_object_ids"
@@ -374,16 +373,3 @@ def _records_of(graph: _Graph, roots: set[int]) -> dict[int, list[LeadKeys]]:
             if graph.parent[node] in roots:
                 found[graph.parent[node]].append(rec)
     return found
-
-
-def person_profile(leads: Sequence[Lead]) -> dict[str, Any]:
-    """The person's best contact details: each group of fields from the most recently
-    updated lead that has any of them (a first and last name come from the same lead)."""
-    if not leads:
-        raise ValueError("a person has at least one lead")
-    newest_first = sorted(leads, key=lambda lead: (lead.updated_at, lead.natural_key))[::-1]
-    profile: dict[str, Any] = {}
-    for group in PROFILE_GROUPS:
-        best = next((lead for lead in newest_first if any(getattr(lead, f) for f in group)), None)
-        profile.update({f: getattr(best, f) if best else None for f in group})
-    return profile

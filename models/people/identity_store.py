@@ -14,7 +14,7 @@ whose value changes are written, so a rerun over unchanged data writes almost no
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from sys import intern
@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadflow.models.people.batches import STREAM_SIZE, stream
+from leadflow.models.people.batches import STREAM_SIZE, plain_times, stream, with_times
 from leadflow.models.people.identity import (
     HUBSPOT,
     MERGED_IDS_PROPERTY,
@@ -32,8 +32,8 @@ from leadflow.models.people.identity import (
     Resolution,
     parse_merged_ids,
 )
-from leadflow.models.people.identity import person_profile as identity_profile
-from leadflow.models.people.person_ids import add_people_postgresql
+from leadflow.models.people.profile import ProfileLead
+from leadflow.models.people.profile import person_profile as identity_profile
 from leadflow.models.people.relink import (
     repoint_events,
     repoint_leads,
@@ -42,11 +42,10 @@ from leadflow.models.people.relink import (
     save_merges,
 )
 from leadflow.models.records.encoding import chunks, require_aware
-from leadflow.models.records.leads import Lead
+from leadflow.models.warehouse.bulk import insert_rows
 from leadflow.models.warehouse.engine import analyze
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
-from leadflow.models.warehouse.upsert import upsert
 
 # Columns person_profile fills (PROFILE_GROUPS), all on people too.
 PROFILE_COLUMNS = (
@@ -60,7 +59,7 @@ PROFILE_COLUMNS = (
     "country",
     "city",
 )
-_PROFILE_LEAD_COLUMNS = ("source", "source_lead_id", "account_id", "created_at", "updated_at")
+_PROFILE_LEAD_COLUMNS = ("source", "source_lead_id", "updated_at")
 # What a profile is built from: a lead's identity and the profile columns.
 _PROFILE_READ = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
 
@@ -168,12 +167,13 @@ def save_identity(
     scope.update(old for key in moved if (old := current[key]))
     scope |= released
     mine = [key for key, pid in person_of.items() if pid in scope]
-    members: dict[str, list[Lead]] = defaultdict(list)
+    members: dict[str, list[ProfileLead]] = defaultdict(list)
+    selected, times = plain_times(conn, [leads.c[name] for name in columns])
     for chunk in chunks(mine):
         found = sa.tuple_(leads.c.source, leads.c.source_lead_id).in_(chunk)
-        for row in conn.execute(sa.select(*(leads.c[name] for name in columns)).where(found)):
+        for row in conn.execute(sa.select(*selected).where(found)):
             pid = person_of[(row[0], row[1])]
-            members[pid].append(Lead(**dict(zip(columns, row, strict=True))))
+            members[pid].append(ProfileLead._make(with_times(row, times)))
     new, changed_profiles = _save_profiles(conn, members, now)
     moved_count = repoint_leads(conn, ((key, person_of[key]) for key in moved))
     return _finish(
@@ -205,10 +205,11 @@ def _save_all(
     columns = _PROFILE_READ
     email_person = _email_person(keys, person_of)
     from_scan, shared = not keys, set[str]()
-    query = sa.select(
-        *(leads.c[name] for name in columns), leads.c.person_id, leads.c.email_match_key
+    selected, times = plain_times(
+        conn, [*(leads.c[name] for name in columns), leads.c.person_id, leads.c.email_match_key]
     )
-    members: dict[str, list[Lead]] = defaultdict(list)
+    query = sa.select(*selected)
+    members: dict[str, list[ProfileLead]] = defaultdict(list)
     changed_profiles = 0
     query = query.where(leads.c.person_id.is_not(None))  # test leads have none
     for row in stream(conn, query.order_by(leads.c.person_id)):
@@ -218,15 +219,17 @@ def _save_all(
         if from_scan and row[-1] and email_person.setdefault(row[-1], pid) != pid:
             shared.add(row[-1])
         if pid not in members and len(members) >= STREAM_SIZE:
-            changed_profiles += _save_profiles(conn, members, now, added)[1]
+            changed_profiles += _save_profiles(conn, members, now)[1]
             members.clear()
-        members[pid].append(Lead(**dict(zip(columns, row[:-2], strict=True))))
-    changed_profiles += _save_profiles(conn, members, now, added)[1]
+        members[pid].append(ProfileLead._make(with_times(row[:-2], times)))
+    changed_profiles += _save_profiles(conn, members, now)[1]
+    # Bare rows inserted above get their first profile now: new people, not changes.
+    changed_profiles = max(0, changed_profiles - added)
     for email_key in shared:
         del email_person[email_key]
     return _finish(
         conn, resolution, now, run_id, email_person, set(person_of.values()) | released,
-        len(added), changed_profiles, moved_count,
+        added, changed_profiles, moved_count,
     )  # fmt: skip
 
 
@@ -247,51 +250,36 @@ def _email_person(keys: Sequence[LeadKeys], person_of: Mapping[NaturalKey, str])
 
 
 def _save_profiles(
-    conn: Connection,
-    members: Mapping[str, Sequence[Lead]],
-    now: datetime,
-    added: Collection[str] = (),
+    conn: Connection, members: Mapping[str, Sequence[ProfileLead]], now: datetime
 ) -> tuple[int, int]:
     """Build the profiles of ``members`` (person -> leads), upsert the new and changed ones;
-    how many were new and changed. People in ``added`` (bare rows inserted this run) count
-    as new."""
+    how many were new and changed."""
     stored = _stored_profiles(conn, sorted(members))
-    profiles = [
-        {"person_id": pid, **identity_profile(found)} for pid, found in sorted(members.items())
-    ]
-    new = [row for row in profiles if row["person_id"] not in stored]
-    changed = [
-        row
-        for row in profiles
-        if row["person_id"] in stored
-        and any(stored[row["person_id"]][name] != row[name] for name in PROFILE_COLUMNS)
-    ]
-    for row in (*new, *changed):
-        row.update(created_at=now, updated_at=now)
-    upsert(conn, people, [*new, *changed], ["person_id"], [*PROFILE_COLUMNS, "updated_at"])
-    fresh = sum(1 for row in changed if row["person_id"] in added)
-    return len(new) + fresh, len(changed) - fresh
+    profiles = [(pid, identity_profile(found)) for pid, found in sorted(members.items())]
+    new = changed = 0
+    rows = []
+    for pid, profile in profiles:
+        before = stored.get(pid)
+        if before is None:
+            new += 1
+        elif any(before[name] != profile[name] for name in PROFILE_COLUMNS):
+            changed += 1
+        else:
+            continue
+        rows.append((pid, *(profile[name] for name in PROFILE_COLUMNS), now, now))
+    insert_rows(
+        conn, people, ("person_id", *PROFILE_COLUMNS, "created_at", "updated_at"), rows,
+        key=("person_id",), update=(*PROFILE_COLUMNS, "updated_at"),
+    )  # fmt: skip
+    return new, changed
 
 
-def _add_people(conn: Connection, person_ids: Iterable[str], now: datetime) -> set[str]:
+def _add_people(conn: Connection, person_ids: Iterable[str], now: datetime) -> int:
     """Insert a bare row (no profile yet) for each of ``person_ids`` not in ``people``;
-    the ids inserted."""
-    wanted = sorted(set(person_ids))
-    if conn.dialect.name == "postgresql":
-        # No lookup first: ``people`` grows in this transaction, unanalyzed, and PostgreSQL
-        # scanned all of it for each chunk's IN list (0.8 s a chunk near 1M people).
-        return add_people_postgresql(conn, wanted, now)
-    added: set[str] = set()
-    for chunk in chunks(wanted):
-        query = sa.select(people.c.person_id).where(people.c.person_id.in_(chunk))
-        have = {row[0] for row in conn.execute(query)}
-        rows = [
-            {"person_id": p, "created_at": now, "updated_at": now} for p in chunk if p not in have
-        ]
-        if rows:
-            conn.execute(people.insert(), rows)
-            added.update(row["person_id"] for row in rows)
-    return added
+    how many were inserted."""
+    rows = [(pid, now, now) for pid in sorted(set(person_ids))]
+    names = ("person_id", "created_at", "updated_at")
+    return insert_rows(conn, people, names, rows, key=("person_id",))
 
 
 def _finish(

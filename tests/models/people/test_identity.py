@@ -12,9 +12,9 @@ from leadflow.models.people.identity import (
     Merge,
     parse_merged_ids,
     person_id_for,
-    person_profile,
     resolve,
 )
+from leadflow.models.people.profile import person_profile
 from leadflow.models.people.rules import IdentityRules, default_rules
 from leadflow.models.records.contact import normalize_email, normalize_phone
 from leadflow.models.records.leads import Lead
