@@ -28,7 +28,7 @@ format: $(STAMP)
 
 install: $(STAMP)
 
-# `make bench` (load paths, GX and end to end at 100k and 1M, 4-5 h), `make bench BENCH_ARGS=--smoke` (5k, a minute).
+# `make bench` (load paths, GX, the people layer and end to end at 100k and 1M, 5-6 h), `make bench BENCH_ARGS=--smoke` (5k, a minute).
 BENCH_ARGS ?=
 BENCH_STAMP := $(VENV)/.bench-stamp
 

@@ -1,11 +1,12 @@
 """``make bench``: leadflow's load path against its physical limits and its peers, the GX SLA
-suites on a large SLA table, and end to end.
+suites on a large SLA table, the people layer against a direct reference, and end to end.
 
 Usage: ``python -m bench.run [--smoke] [--sizes 100000,1000000] [--runs 3] [--gx 1000000]
-[--e2e 100000] ...``. Every path of one size and database runs once per round, rounds
-interleaved, so the machine's noise hits all of them alike; medians of the rounds are
-reported, and ratios are taken between medians of the same invocation. The GX suites
-(``bench.gx_bench``) run ``--runs`` warm rounds per database after the load paths.
+[--people 100000,1000000] [--e2e 100000] ...``. Every path of one size and database runs
+once per round, rounds interleaved, so the machine's noise hits all of them alike; medians
+of the rounds are reported, and ratios are taken between medians of the same invocation.
+The GX suites (``bench.gx_bench``) run ``--runs`` warm rounds per database after the load
+paths, then the people layer (``bench.people_bench``) ``--runs`` rounds per size and database.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from bench import load_paths
 from bench.dataset import changed, make_leads
 from bench.gx_bench import gx_checks, measure_gx
+from bench.people_bench import measure_people, people_checks
 from bench.report import Check, Row, table, write
 from bench.targets import Target, postgres_target, sqlite_target
 
@@ -55,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="SLA evaluation rows for the GX suites, comma separated; 0: none "
         "(default 1000000, or 5000 with --smoke)",
+    )
+    parser.add_argument(
+        "--people",
+        default=None,
+        help="people-layer sizes (leads), comma separated; '' none "
+        "(default 100000,1000000, or 5000 with --smoke)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     parser.add_argument("--name", default=None, help="results file name (default: by mode)")
@@ -130,6 +138,10 @@ def load_checks(rows: list[Row]) -> list[Check]:
     return checks
 
 
+def _checks(rows: list[Row]) -> list[Check]:
+    return load_checks(rows) + gx_checks(rows) + people_checks(rows)
+
+
 def _peers(args: argparse.Namespace, n: int) -> list[str]:
     if n > args.peers_max:
         return []
@@ -161,6 +173,7 @@ def _config(args: argparse.Namespace, complete: bool) -> dict[str, Any]:
         "runs": args.runs,
         "e2e_runs": args.e2e_runs,
         "gx": args.gx,
+        "people": args.people,
         "page": args.batch,
         "cpus": os.cpu_count(),
         "load_avg": round(os.getloadavg()[0], 2),
@@ -181,8 +194,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.gx = "5000" if args.smoke else "1000000"
     if args.e2e is None:
         args.e2e = "" if args.smoke else "100000,1000000"
+    if args.people is None:
+        args.people = "5000" if args.smoke else "100000,1000000"
     sizes = [int(size) for size in args.sizes.split(",") if size]
     gx_sizes = [int(size) for size in args.gx.split(",") if size and int(size) > 0]
+    people_sizes = [int(size) for size in args.people.split(",") if size and int(size) > 0]
     name = args.name or ("smoke" if args.smoke else "full")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     rows: list[Row] = []
@@ -195,12 +211,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     write(args.out, name, _config(args, False), rows, load_checks(rows))
             for n in gx_sizes:
                 rows += measure_gx(targets, n, args.runs)
-                checks = load_checks(rows) + gx_checks(rows)
-                write(args.out, name, _config(args, False), rows, checks)
+                write(args.out, name, _config(args, False), rows, _checks(rows))
+            for n in people_sizes:
+                for kind in [target.kind for target in targets]:
+                    rows += measure_people(kind, n, args.runs, Path(folder))
+                    write(args.out, name, _config(args, False), rows, _checks(rows))
         finally:
             for target in targets:
                 target.close()
-    checks = load_checks(rows) + gx_checks(rows)
+    checks = _checks(rows)
     if args.e2e:
         from bench.e2e import e2e_checks, measure_e2e
 
