@@ -30,10 +30,10 @@ from leadflow.models.sla.evaluate import (
     Touch,
 )
 from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
+from leadflow.models.warehouse.bulk import insert_rows
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_milestones
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
-from leadflow.models.warehouse.upsert import upsert
 
 CONNECTED_OUTCOMES = {("call", "connected"), ("meeting", "completed")}
 HISTORY_COLUMNS = ("status", "breach_recorded_at", "breach_run_id", "revised_at",
@@ -184,11 +184,11 @@ def store_evaluations(
     """Upsert ``rows`` (this run's new or changed evaluations) and delete those whose
     qualification is gone."""
     key = ("rule", "person_id", "clock_start")
-    columns = [
-        c.name for c in sla_evaluations.columns if c.name not in (*key, "first_evaluated_at")
-    ]
-    for batch in chunks(list(rows), 5000):
-        upsert(conn, sla_evaluations, batch, key, columns)
+    names = [c.name for c in sla_evaluations.columns]
+    columns = [name for name in names if name not in (*key, "first_evaluated_at")]
+    # Through the driver: SQLAlchemy's executemany cost 12 s of 16 s at 100k evaluations.
+    values = [tuple(row[name] for name in names) for row in rows]
+    insert_rows(conn, sla_evaluations, names, values, key=key, update=columns)
     e = sla_evaluations
     gone = [{"r": rule, "p": person_id, "s": start} for rule, person_id, start in stale]
     if gone:  # one executemany, not a statement per row
