@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
 
+from leadflow.connectors.urls import BaseUrlError, VersionPath, split_base_url
 from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
 from leadflow.models.records.spend import CampaignDay
 
+log = logging.getLogger(__name__)
+
 
 class SourceConfig(BaseModel):
-    """Settings shared by every source; each platform adds its own credentials and ids."""
+    """Settings shared by every source; each platform adds its own credentials and ids.
+
+    ``base_url`` is the API host, ``scheme://host[:port][/prefix]``: the platform's version
+    path (``VERSION_PATH``), when written, is taken off and the version it names becomes
+    ``api_version``, unless ``api_version`` says otherwise (refused). See connectors/urls.py.
+    ``RENAMED_KEYS`` maps deprecated key names to their new ones: the old name is read for
+    one release with a warning; both names at once are refused.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    VERSION_PATH: ClassVar[VersionPath | None] = None
+    RENAMED_KEYS: ClassVar[Mapping[str, str]] = {}
+
     type: str = Field(description="the platform: a key of connectors.REGISTRY")
     enabled: bool = True
-    base_url: str = Field(description="API root; the sandbox's URL in the demo and tests")
+    base_url: str = Field(
+        description="API host, scheme://host[:port][/prefix] (a version path is read as "
+        "api_version); the sandbox's URL in the demo and tests"
+    )
     timeout_seconds: float = Field(60.0, gt=0, description="read timeout per request")
     connect_timeout_seconds: float = Field(10.0, gt=0)
     max_attempts: int = Field(6, ge=1, le=20, description="tries per request in all")
@@ -35,6 +53,51 @@ class SourceConfig(BaseModel):
     def secrets(self) -> list[SecretStr]:
         """Every secret value of this source, for redaction."""
         return [v for v in self.__dict__.values() if isinstance(v, SecretStr)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_url_rule(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        data = _renamed(cls, dict(data))
+        url = data.get("base_url")
+        if not isinstance(url, str):
+            return data  # absent (the default) or the wrong type, which pydantic names
+        try:
+            data["base_url"], version = split_base_url(url, cls.VERSION_PATH)
+        except BaseUrlError as error:
+            raise PydanticCustomError("base_url", str(error)) from None
+        if version is None or "api_version" not in cls.model_fields:
+            return data
+        given = data.get("api_version")
+        if given is None:
+            data["api_version"] = version
+        elif given != version:
+            raise PydanticCustomError(
+                "version_conflict",
+                "base_url ends in API version {version} but api_version differs: give the "
+                "version once, as api_version, and base_url as the host only",
+                {"version": version},
+            )
+        return data
+
+
+def _renamed(cls: type[SourceConfig], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each deprecated key under its new name (a warning says which)."""
+    for old, new in cls.RENAMED_KEYS.items():
+        if old not in data:
+            continue
+        if new in data:
+            raise PydanticCustomError(
+                "renamed_key", "{old} is the deprecated name of {new}: give only {new}",
+                {"old": old, "new": new},
+            )  # fmt: skip
+        log.warning(
+            "%s: the setting %s is deprecated and will be refused in the next release: "
+            "rename it to %s", cls.model_fields["type"].default or cls.__name__, old, new,
+        )  # fmt: skip
+        data[new] = data.pop(old)
+    return data
 
 
 class AdPlatformConfig(SourceConfig):

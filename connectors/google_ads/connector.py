@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
@@ -53,6 +53,7 @@ from leadflow.connectors.google_ads.fields import (
 )
 from leadflow.connectors.http import PlatformSession, build_retry, error_detail, register_secret
 from leadflow.connectors.pagination import PageToken, paginate
+from leadflow.connectors.urls import VersionPath
 from leadflow.models.records.spend import CampaignDay
 
 log = logging.getLogger(__name__)
@@ -63,8 +64,13 @@ MAX_RESTARTS = 3
 class GoogleAdsConfig(AdPlatformConfig):
     """Google Ads customers reached with an OAuth access token and a developer token."""
 
+    VERSION_PATH: ClassVar[VersionPath] = VersionPath(r"(?P<version>v\d+)")
+
     type: Literal["google_ads"] = "google_ads"
-    base_url: str = "https://googleads.googleapis.com"
+    base_url: str = Field(
+        "https://googleads.googleapis.com",
+        description="API host; a /vN path is read as api_version",
+    )
     api_version: str = Field("v24", pattern=r"^v\d+$", description="API version in the path")
     access_token: SecretStr = Field(
         description="OAuth access token (adwords scope); refreshing it is out of scope"
@@ -190,7 +196,7 @@ class GoogleAdsClient:
     def search(self, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """One search request; the transport waits out a quota retryDelay up to the cap."""
         config = self.config
-        root = f"{config.base_url.rstrip('/')}/{config.api_version}"
+        root = f"{config.base_url}/{config.api_version}"
         self.requests_made += 1
         url = f"{root}/customers/{customer_id}/googleAds:search"
         return self.session.fetch_json("POST", url, json=body)

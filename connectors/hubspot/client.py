@@ -10,12 +10,17 @@ Docs followed:
 - Errors: https://developers.hubspot.com/docs/api/error-handling (``category`` such as
   EXPIRED_AUTHENTICATION / INVALID_AUTHENTICATION, ``correlationId``)
 - OAuth: https://developers.hubspot.com/docs/api/oauth/tokens (see hubspot_auth)
+- Account info: https://developers.hubspot.com/docs/api/settings/account-information-api
+  (``GET /account-info/v3/details`` -> ``{portalId, accountType, timeZone, companyCurrency,
+  ...}``: the portal a token belongs to, read when ``portal_id`` is not configured)
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +36,10 @@ from leadflow.connectors.http import (
 from leadflow.connectors.hubspot.auth import TOKEN_PATH, HubSpotOAuth
 from leadflow.connectors.hubspot.config import HubSpotConfig
 
+log = logging.getLogger(__name__)
+
 SOURCE = "hubspot"
+ACCOUNT_INFO_PATH = "/account-info/v3/details"
 
 
 def daily_limit_spent(response: requests.Response, body: Mapping[str, Any]) -> bool:
@@ -78,7 +86,7 @@ def open_session(config: HubSpotConfig) -> HubSpotClient:
     if config.uses_oauth:
         assert config.client_id and config.client_secret and config.refresh_token
         session.auth = HubSpotOAuth(
-            config.base_url.rstrip("/") + TOKEN_PATH,
+            config.base_url + TOKEN_PATH,
             config.client_id,
             config.client_secret.get_secret_value(),
             config.refresh_token.get_secret_value(),
@@ -90,6 +98,39 @@ def open_session(config: HubSpotConfig) -> HubSpotClient:
         assert config.access_token is not None
         session.headers["Authorization"] = f"Bearer {config.access_token.get_secret_value()}"
     return HubSpotClient(config, session)
+
+
+# The portal id account info gave, per configuration: a run loads its settings, so this
+# is one request per source per run, however many streams list the portal.
+_PORTALS: weakref.WeakKeyDictionary[HubSpotConfig, str] = weakref.WeakKeyDictionary()
+_PORTALS_LOCK = threading.Lock()
+
+
+def portal_of(config: HubSpotConfig) -> str:
+    """The configured ``portal_id``, else the token's own portal from account info (read
+    once for this configuration). A refused token is the usual ``AuthError``."""
+    if config.portal_id is not None:
+        return config.portal_id
+    with _PORTALS_LOCK:
+        known = _PORTALS.get(config)
+        if known is None:
+            known = _PORTALS[config] = _account_portal_id(config)
+            log.info("hubspot: portal_id not configured; the token's portal is %s", known)
+    return known
+
+
+def _account_portal_id(config: HubSpotConfig) -> str:
+    client = open_session(config)
+    try:
+        reply = client.get(ACCOUNT_INFO_PATH)
+    finally:
+        client.close()
+    value = reply.get("portalId")
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
+        raise TerminalError(
+            SOURCE, f"GET {ACCOUNT_INFO_PATH} named no portalId; set portal_id in the source"
+        )
+    return str(value).strip()
 
 
 def _session(config: HubSpotConfig) -> PlatformSession:
@@ -129,7 +170,7 @@ class HubSpotClient:
     def _send(
         self, method: str, path: str, classify: ErrorClassifier, **kwargs: Any
     ) -> dict[str, Any]:
-        url = self.config.base_url.rstrip("/") + path
+        url = self.config.base_url + path
         self.requests_made += 1
         return self.session.fetch_json(method, url, classify=classify, **kwargs)
 

@@ -7,12 +7,13 @@ client secret and a refresh token exchanged for 30-minute access tokens).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from leadflow.connectors.base import SourceConfig
+from leadflow.connectors.urls import VersionPath
 
 TouchType = Literal["calls", "emails", "meetings"]
 OAUTH_FIELDS = ("client_id", "client_secret", "refresh_token")
@@ -22,8 +23,11 @@ class HubSpotConfig(SourceConfig):
     """A HubSpot portal, reached with EITHER a private-app token OR an OAuth app's
     client id, client secret and refresh token (exactly one of the two)."""
 
+    # HubSpot's API has no version root; a /crm/v3 (or /crm/v4) path is dropped all the same.
+    VERSION_PATH: ClassVar[VersionPath] = VersionPath(r"crm/v\d+")
+
     type: Literal["hubspot"] = "hubspot"
-    base_url: str = "https://api.hubapi.com"
+    base_url: str = Field("https://api.hubapi.com", description="API host; /crm/v3 is dropped")
     client_id: str | None = Field(None, description="OAuth app client id")
     client_secret: SecretStr | None = Field(None, description="OAuth app client secret")
     refresh_token: SecretStr | None = Field(
@@ -38,7 +42,11 @@ class HubSpotConfig(SourceConfig):
     token_refresh_margin_seconds: float = Field(
         300, ge=0, description="refresh an OAuth access token this long before it expires"
     )
-    portal_id: str = Field(description="the HubSpot account (portal) id")
+    portal_id: str | None = Field(
+        None,
+        description="the HubSpot account (portal) id, a label stored with every lead; "
+        "default: the token's own, read once per run from GET /account-info/v3/details",
+    )
     page_size: int = Field(200, ge=1, le=200, description="search page size (max 200)")
     extra_properties: tuple[str, ...] = Field((), description="custom contact properties")
     discover_properties: bool = Field(
@@ -53,6 +61,14 @@ class HubSpotConfig(SourceConfig):
         ("calls", "emails", "meetings"), description="the engagement objects read as touches"
     )
     owners_page_size: int = Field(100, ge=1, le=500, description="owners per page (max 500)")
+
+    @field_validator("portal_id", mode="before")
+    @classmethod
+    def _empty_portal_is_unset(cls, value: Any) -> Any:
+        """``portal_id: ${HUBSPOT_PORTAL_ID:-}`` with the variable unset reads the token's."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("access_token")
     @classmethod

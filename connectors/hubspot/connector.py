@@ -30,6 +30,7 @@ from leadflow.connectors.hubspot.client import (
     Pacer,
     classify_error,
     open_session,
+    portal_of,
 )
 from leadflow.connectors.hubspot.config import HubSpotConfig
 from leadflow.connectors.hubspot.sales import OWNERS_STREAM, TOUCHES_STREAM
@@ -52,6 +53,7 @@ __all__ = [
     "classify_error",
     "open_session",
     "pages",
+    "portal_of",
     "to_lead",
 ]
 
@@ -93,8 +95,8 @@ _KEPT = (
 
 
 def accounts(config: HubSpotConfig) -> list[str]:
-    """One portal per configured source."""
-    return [config.portal_id]
+    """One portal per configured source: ``portal_id``, else the token's (account info)."""
+    return [portal_of(config)]
 
 
 class PropertiesUnavailable(TerminalError):

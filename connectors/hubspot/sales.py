@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any
 
 from leadflow.connectors.base import LeadContext, Page, StartFor, Stream
-from leadflow.connectors.hubspot.client import SOURCE, HubSpotClient
+from leadflow.connectors.hubspot.client import SOURCE, HubSpotClient, portal_of
 from leadflow.connectors.hubspot.config import HubSpotConfig
 from leadflow.connectors.hubspot.search import (
     AFTER,
@@ -72,7 +72,7 @@ DIRECTIONS = {
 
 # -- owners -> SalesRep -----------------------------------------------------------------
 def owner_accounts(config: HubSpotConfig) -> list[str]:
-    return [config.portal_id] if config.sales_reps else []
+    return [portal_of(config)] if config.sales_reps else []
 
 
 def owner_pages(client: HubSpotClient, portal_id: str, start_for: StartFor) -> Iterator[Page]:
@@ -137,7 +137,7 @@ def owner_rows(record: Mapping[str, Any], context: LeadContext) -> list[SalesRep
 
 # -- calls, emails, meetings -> SalesTouch ----------------------------------------------
 def touch_accounts(config: HubSpotConfig) -> list[str]:
-    return [config.portal_id] if config.sales_touches and config.touch_types else []
+    return [portal_of(config)] if config.sales_touches and config.touch_types else []
 
 
 def touch_spec(object_type: str) -> SearchSpec:

@@ -51,7 +51,7 @@ class LinkedInClient:
         self.session = session
         self.requests_made = 0
         self.forms: dict[str, dict[str, Any]] = {}
-        self._root = config.base_url.rstrip("/") + "/rest"
+        self._root = config.base_url + "/rest"
 
     def get(
         self,
@@ -130,7 +130,7 @@ class LinkedInClient:
         return list(reply.get("elements") or [])
 
     def _classify(self, about: str) -> Any:
-        version = self.config.linkedin_version
+        version = self.config.api_version
         return lambda response, body: classify_error(response, body, about, version)
 
     def close(self) -> None:
@@ -155,7 +155,7 @@ def classify_error(
         )  # fmt: skip
     if status == 426 or str(body.get("code")) in VERSION_CODES or _mentions_version(status, detail):
         return TerminalError(
-            SOURCE, f"LinkedIn-Version {version} rejected ({detail}); update linkedin_version "
+            SOURCE, f"LinkedIn-Version {version} rejected ({detail}); update api_version "
             "to a currently supported YYYYMM",
         )  # fmt: skip
     if status == 429:

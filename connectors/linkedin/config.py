@@ -7,11 +7,12 @@ https://learn.microsoft.com/en-us/linkedin/marketing/versioning (the LinkedIn-Ve
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
 from leadflow.connectors.base import AdPlatformConfig
+from leadflow.connectors.urls import VersionPath
 
 ORGANIC_LEAD_TYPES = ("COMPANY", "EVENT", "ORGANIZATION_PRODUCT")
 OrganicLeadType = Literal["COMPANY", "EVENT", "ORGANIZATION_PRODUCT"]
@@ -20,11 +21,16 @@ OrganicLeadType = Literal["COMPANY", "EVENT", "ORGANIZATION_PRODUCT"]
 class LinkedInConfig(AdPlatformConfig):
     """Sponsored ad accounts and organizations whose lead forms are synced."""
 
+    # /rest names no version: LinkedIn's version is a header.
+    VERSION_PATH: ClassVar[VersionPath] = VersionPath(r"rest")
+    RENAMED_KEYS: ClassVar[dict[str, str]] = {"linkedin_version": "api_version"}
+
     type: Literal["linkedin"] = "linkedin"
-    base_url: str = "https://api.linkedin.com"
-    linkedin_version: str = Field(
+    base_url: str = Field("https://api.linkedin.com", description="API host; /rest is dropped")
+    api_version: str = Field(
         "202606", pattern=r"^20\d\d(0[1-9]|1[0-2])$",
-        description="LinkedIn-Version header (YYYYMM); versions are sunset after about a year",
+        description="LinkedIn-Version header (YYYYMM); versions are sunset after about a year "
+        "(linkedin_version, its old name, is read until the next release)",
     )  # fmt: skip
     access_token: SecretStr = Field(
         description="OAuth token with r_marketing_leadgen_automation, r_ads, r_ads_reporting"

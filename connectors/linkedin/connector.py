@@ -66,7 +66,7 @@ def open_session(config: LinkedInConfig) -> LinkedInClient:
     )
     session.headers.update({
         "Authorization": f"Bearer {token}",
-        "LinkedIn-Version": config.linkedin_version,
+        "LinkedIn-Version": config.api_version,
         "X-Restli-Protocol-Version": "2.0.0",
         "Accept": "application/json",
     })  # fmt: skip

@@ -51,6 +51,7 @@ from leadflow.connectors.mailchimp.fields import (
     unsubscribed_since,
 )
 from leadflow.connectors.pagination import Offset, paginate
+from leadflow.connectors.urls import VersionPath
 
 MAX_CONNECTIONS = 10  # Mailchimp's documented limit of simultaneous connections per account
 _DATA_CENTER = re.compile(r"^[a-z]+[0-9]+$")
@@ -62,10 +63,13 @@ class MailchimpConfig(SourceConfig):
     """A Mailchimp account: an API key, and the audiences (lists) to read."""
 
     type: Literal["mailchimp"] = "mailchimp"
+    # /3.0 is the API's path and its only version: dropped from base_url, never configured.
+    VERSION_PATH: ClassVar[VersionPath] = VersionPath(r"3\.0")
+
     base_url: str | None = Field(
         None,
-        description="API host without /3.0; default https://<dc>.api.mailchimp.com from the "
-        "key's -<dc> suffix (the sandbox's URL in the demo and tests)",
+        description="API host (a /3.0 path is dropped); default https://<dc>.api.mailchimp.com "
+        "from the key's -<dc> suffix (the sandbox's URL in the demo and tests)",
     )
     api_key: SecretStr = Field(description="Marketing API key, ending in its data center: -us21")
     list_ids: tuple[str, ...] = Field((), description="audience ids; empty: every audience")
@@ -90,7 +94,7 @@ class MailchimpConfig(SourceConfig):
     def api_root(self) -> str:
         """``{base_url}/3.0``, or the key's data center's API root."""
         if self.base_url:
-            return self.base_url.rstrip("/").removesuffix("/3.0") + "/3.0"
+            return f"{self.base_url}/3.0"
         _, _, center = self.api_key.get_secret_value().rpartition("-")
         if not _DATA_CENTER.match(center):
             raise ValueError("the API key has no data-center suffix (like -us21): set base_url")

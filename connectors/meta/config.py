@@ -7,18 +7,31 @@ Docs: https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retriev
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
 from leadflow.connectors.base import AdPlatformConfig
+from leadflow.connectors.urls import VersionPath
+
+
+def _graph_version(version: str) -> str:
+    """Graph API versions are ``vN.0``: ``/v21`` in a base_url means ``v21.0``."""
+    return version if "." in version else f"{version}.0"
 
 
 class MetaConfig(AdPlatformConfig):
     """Meta Lead Ads: a token that can read the Pages' leads and the ad accounts' insights."""
 
+    VERSION_PATH: ClassVar[VersionPath] = VersionPath(
+        r"(?P<version>v\d+(?:\.\d+)?)", _graph_version
+    )
+
     type: Literal["meta"] = "meta"
-    base_url: str = Field("https://graph.facebook.com", description="Graph API root, no version")
+    base_url: str = Field(
+        "https://graph.facebook.com",
+        description="Graph API host; a /vN.0 path is read as api_version",
+    )
     api_version: str = Field("v26.0", pattern=r"^v\d+\.\d+$", description="Graph API version")
     access_token: SecretStr = Field(
         description="Page (or system user) token with leads_retrieval, ads_management, "

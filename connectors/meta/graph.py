@@ -144,8 +144,7 @@ class MetaClient:
         self.session.sleep = value
 
     def url(self, path: str) -> str:
-        root = self.config.base_url.rstrip("/")
-        return f"{root}/{self.config.api_version}/{path.lstrip('/')}"
+        return f"{self.config.base_url}/{self.config.api_version}/{path.lstrip('/')}"
 
     def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """One node or one page of an edge, after whatever retries the transport made."""

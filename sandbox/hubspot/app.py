@@ -10,15 +10,20 @@ Docs used (details in each module):
   (``hubspot_sales``)
 * https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/guide
   (``hubspot_oauth``)
+* https://developers.hubspot.com/docs/api/settings/account-information-api (``GET
+  /account-info/v3/details``: ``portalId``, ``accountType``, ``timeZone``,
+  ``companyCurrency``, ``additionalCurrencies``, ``utcOffset``, ``utcOffsetMilliseconds``,
+  ``uiDomain``, ``dataHostingLocation`` of the account the token belongs to)
 * https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines (limits;
   the ``X-HubSpot-RateLimit-Daily*`` headers are "not included in the response to API
   requests authorized using OAuth"), https://developers.hubspot.com/docs/api/error-handling
 
 Endpoints: ``GET /crm/v3/objects/{contacts|calls|emails|meetings}[/{id}]``, ``POST
 .../search``, ``GET /crm/v3/owners[/{ownerId}]``, ``GET /crm/v3/properties/{objectType}``,
-``POST /crm/v4/associations/{from}/{to}/batch/read`` and ``POST /oauth/v1/token``; anything
-else is a 404. API calls need ``Authorization: Bearer <token>``: the private-app ``token``
-or an access token issued by the token endpoint (valid ``oauth_token_ttl`` seconds).
+``POST /crm/v4/associations/{from}/{to}/batch/read``, ``GET /account-info/v3/details`` and
+``POST /oauth/v1/token``; anything else is a 404. API calls need ``Authorization: Bearer
+<token>``: the private-app ``token`` or an access token issued by the token endpoint (valid
+``oauth_token_ttl`` seconds).
 Engagements are generated from the initial contacts on first use (``sales=`` overrides).
 """
 
@@ -27,8 +32,9 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from leadflow.sandbox.data import hubspot_contacts
 from leadflow.sandbox.hubspot import limits, objects
@@ -48,6 +54,7 @@ from leadflow.sandbox.server import (
 )
 
 CONTACTS_PATH = "/crm/v3/objects/contacts"
+ACCOUNT_INFO_PATH = "/account-info/v3/details"
 LIST_MAX_LIMIT = objects.LIST_MAX_LIMIT
 _TYPES = "contacts|calls|emails|meetings"
 _DAILY_HEADERS = ("X-HubSpot-RateLimit-Daily", "X-HubSpot-RateLimit-Daily-Remaining")
@@ -75,8 +82,10 @@ class HubSpotSandbox(HostedApp):
         refresh_token: str = "sandbox-refresh-token",
         oauth_token_ttl: float = 1800,
         association_page_size: int = 500,
+        portal_id: int = 24681357,
     ) -> None:
         self.token = token
+        self.portal_id = portal_id
         self.token_expired = False
         self.rate_limits = limits.RateLimiter(ten_second_limit, search_rate_per_second, daily_limit)
         self.search_limits = search_limits or SearchLimits()
@@ -110,6 +119,7 @@ class HubSpotSandbox(HostedApp):
         batch_read = r"/crm/v4/associations/(?P<src>[^/]+)/(?P<dst>[^/]+)/batch/read"
         router.add("POST", batch_read, self._associations)
         router.add("POST", TOKEN_PATH, self.oauth.token_endpoint)
+        router.add("GET", ACCOUNT_INFO_PATH, self._account_info)
         return router
 
     # -- test helpers: contacts ------------------------------------------------------------
@@ -285,10 +295,32 @@ class HubSpotSandbox(HostedApp):
         assert request.match is not None
         return sales_api.list_properties(self._owners, request.match["type"])
 
+    def _account_info(self, request: Request) -> Response:
+        """The account the token belongs to (a standard account in New York, in USD)."""
+        return json_response(200, account_details(self.portal_id))
+
     def _associations(self, request: Request) -> Response:
         assert request.match is not None
         match = request.match
         return self._sales().batch_read(request, match["src"], match["dst"])
+
+
+def account_details(portal_id: int, zone: str = "US/Eastern") -> dict[str, Any]:
+    """``GET /account-info/v3/details`` as the docs show it (the zone's offset now)."""
+    offset = datetime.now(ZoneInfo(zone)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign, minutes = ("-" if minutes < 0 else "+"), abs(minutes)
+    return {
+        "portalId": portal_id,
+        "accountType": "STANDARD",
+        "timeZone": zone,
+        "companyCurrency": "USD",
+        "additionalCurrencies": [],
+        "utcOffset": f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+        "utcOffsetMilliseconds": int(offset.total_seconds() * 1000),
+        "uiDomain": "app.hubspot.com",
+        "dataHostingLocation": "na1",
+    }
 
 
 def _with_correlation(response: Response) -> Response:

@@ -279,10 +279,10 @@ def test_refused_token_fails_at_once_asking_to_reauthorize(state, words):
     assert TOKEN not in str(caught.value)
 
 
-def test_an_unsupported_version_says_to_update_linkedin_version():
+def test_an_unsupported_version_says_to_update_api_version():
     with LinkedInSandbox(linkedin_dataset(20), token=TOKEN) as sandbox:
-        with pytest.raises(TerminalError, match="update linkedin_version") as caught:
-            extract(sandbox, f"sponsoredAccount:{AMERICAS}", linkedin_version="202301")
+        with pytest.raises(TerminalError, match="update api_version") as caught:
+            extract(sandbox, f"sponsoredAccount:{AMERICAS}", api_version="202301")
         assert len(sandbox.requests) == 1
     assert not isinstance(caught.value, AuthError)
 

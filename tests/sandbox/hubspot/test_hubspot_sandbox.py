@@ -18,6 +18,7 @@ from leadflow.sandbox.hubspot.app import HubSpotSandbox
 TOKEN = "sandbox-hubspot-token"
 SEARCH = "/crm/v3/objects/contacts/search"
 LIST = "/crm/v3/objects/contacts"
+ACCOUNT_INFO = "/account-info/v3/details"
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 RATE_HEADERS = (
     "X-HubSpot-RateLimit-Daily",
@@ -125,6 +126,24 @@ def test_unknown_path_bad_json_and_request_log(sandbox: HubSpotSandbox) -> None:
     logged = sandbox.requests[-1]
     assert (logged.method, logged.path, logged.status) == ("POST", SEARCH, 400)
     assert all(name.lower() != "authorization" for name in logged.headers)
+
+
+def test_account_info_names_the_tokens_portal() -> None:
+    with HubSpotSandbox(hubspot_contacts(3), portal_id=62515) as hs:
+        details = _session().get(hs.base_url + ACCOUNT_INFO, timeout=5)
+        refused = requests.get(hs.base_url + ACCOUNT_INFO, timeout=5)
+    assert details.status_code == 200
+    body = details.json()
+    assert body["portalId"] == 62515
+    assert {"accountType", "timeZone", "companyCurrency", "utcOffset", "uiDomain"} <= set(body)
+    assert re.fullmatch(r"[+-]\d\d:\d\d", body["utcOffset"])
+    assert body["utcOffsetMilliseconds"] == (
+        (-1 if body["utcOffset"][0] == "-" else 1)
+        * (int(body["utcOffset"][1:3]) * 60 + int(body["utcOffset"][4:]))
+        * 60_000
+    )
+    assert refused.status_code == 401
+    assert refused.json()["category"] == "INVALID_AUTHENTICATION"
 
 
 # -- list endpoint ---------------------------------------------------------------------------
