@@ -7,10 +7,13 @@ so it never deletes under a running sync, waiting ``sync.lock_wait_minutes`` for
 In one transaction it prints what matched and what it will remove, then removes it. The
 output is counts only, never an email address or a phone number.
 
+It calls no platform: the sources' ``${VAR}``s need not be set.
+
 Exit codes: 0 done (or a dry run), 1 a database error (rolled back, reported without its
 message, which may quote a row), 2 no salt or an unreadable request, 3 the match reaches
-other email addresses and ``--include-linked`` was not given (nothing removed), 4 a sync held
-the lock for longer than ``sync.lock_wait_minutes`` (nothing removed).
+other email addresses and ``--include-linked`` was not given (nothing removed), 75
+(EX_TEMPFAIL) another run held the sync lock for longer than ``sync.lock_wait_minutes``
+(nothing removed; ``leadflow.cli.main`` prints the one line).
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from leadflow.cli.common import add_config_option, lock_notice
 from leadflow.models.privacy.erasure import Erasure
 
 LINKED_REFUSED = 3
-LOCKED = 4
 
 
 def add_forget_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -32,6 +35,7 @@ def add_forget_command(subparsers: Any) -> argparse.ArgumentParser:
     forget = subparsers.add_parser(
         "forget", help="erase a person everywhere and suppress them in later syncs"
     )
+    add_config_option(forget)
     who = forget.add_mutually_exclusive_group(required=True)
     who.add_argument("--email", help="the requester's email address")
     who.add_argument("--person-id", help="the requester's people.person_id")
@@ -88,10 +92,9 @@ def run_forget(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from leadflow.config.settings import load_settings
-    from leadflow.models.warehouse.run_lock import RunLocked
     from leadflow.pipeline.locks import sync_lock
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, resolve_sources=False)
     salt = settings.privacy.salt()
     if salt is None:
         print(
@@ -100,14 +103,6 @@ def run_forget(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    wait = settings.sync.lock_wait_minutes
-
-    def waiting() -> None:
-        print(
-            f"forget: a sync of this warehouse is running: waiting for it to finish "
-            f"(up to {wait:g} min, sync.lock_wait_minutes)",
-            flush=True,
-        )
 
     def show(plan: Erasure) -> None:
         print(f"erasure {plan.request_id}: matched (counts only)")
@@ -118,7 +113,7 @@ def run_forget(args: argparse.Namespace) -> int:
         print("\n".join(plan.lines()), flush=True)
 
     try:
-        with sync_lock(settings, on_wait=waiting):
+        with sync_lock(settings, on_wait=lock_notice("forget", settings)):
             erasure = forget_person(
                 settings.warehouse_url,
                 salt,
@@ -129,9 +124,6 @@ def run_forget(args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 show=show,
             )
-    except RunLocked as error:
-        print(f"leadflow: forget: {error}", file=sys.stderr)
-        return LOCKED
     except ValueError as error:  # no email given; the message holds no personal data
         print(f"leadflow: forget: {error}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from leadflow.cli.common import add_config_option, lock_notice
 from leadflow.config.settings import ConfigError, Settings, load_settings
 from leadflow.connectors.files.formats import CsvFormatError
 from leadflow.models.records.masking import mask_personal
@@ -47,6 +48,7 @@ def add_import_command(subparsers: Any) -> argparse.ArgumentParser:
     command = subparsers.add_parser(
         "import", help="load one lead export file (Meta, LinkedIn, or any CSV with a mapping)"
     )
+    add_config_option(command)
     command.add_argument("file", help="the export file (.csv / .tsv, any common encoding)")
     command.add_argument(
         "--source", required=True, help="source the leads load under (meta, linkedin, any name)"
@@ -61,11 +63,14 @@ def add_import_command(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """Run ``leadflow import``: print the summary; exit 2 when the file cannot be imported."""
+    """Run ``leadflow import``: print the summary; exit 2 when the file cannot be imported.
+    A bad configuration raises ConfigError and another run holding the sync lock past
+    ``sync.lock_wait_minutes`` raises ``LockHeld`` (``leadflow.cli.main`` prints one line
+    and exits 2 or 75)."""
+    settings = load_settings(getattr(args, "config", None))  # a bad file: leadflow.cli.main
     try:
-        settings = load_settings(getattr(args, "config", None))
         mapping = parse_mapping(args.mapping, settings)
-        with sync_lock(settings):
+        with sync_lock(settings, on_wait=lock_notice("import", settings)):
             summary = import_file(
                 args.file, source=args.source, settings=settings, mapping=mapping,
                 account_id=args.account,

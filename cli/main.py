@@ -1,5 +1,10 @@
 """The ``leadflow`` command: demo, sync, sandbox, db upgrade, import, sla, report, forget,
-people rebuild."""
+people rebuild.
+
+``--config FILE`` may come before or after the command (``leadflow.cli.common``). Exit
+codes: 0 done, 1 the run failed, 2 refused before anything was written (configuration,
+arguments), 3 see the command, 75 (EX_TEMPFAIL) another run held the warehouse's sync lock
+(one line, printed here for every command that takes it)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from leadflow.cli.common import EX_TEMPFAIL, add_config_option, chosen_config, lock_notice
 from leadflow.cli.forget import add_forget_command, run_forget
 from leadflow.cli.import_file import add_import_command, run_import
 from leadflow.cli.people import add_people_command, run_people
@@ -25,21 +31,28 @@ DEMO_REPORT = Path("report.html")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadflow", description=__doc__)
-    parser.add_argument("--config", help="configuration file (default: $LEADFLOW_CONFIG)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: $LEADFLOW_CONFIG); may also follow the command",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="sync the built-in sandbox into SQLite")
     demo.add_argument("--warehouse-url", default="sqlite:///leadflow.db")
     demo.add_argument("--contacts", type=int, default=2500, help="sandbox HubSpot contacts")
     sync = commands.add_parser("sync", help="run the sync flow with the configuration")
+    add_config_option(sync)
     sync.add_argument("--source", action="append", help="only this source (repeatable)")
     box = commands.add_parser("sandbox", help="serve the sandbox platforms until Ctrl-C")
     box.add_argument("--contacts", type=int, default=2500)
     box.add_argument("--port", type=int, default=0, help="HubSpot port (0: any free port)")
-    commands.add_parser(
+    serve = commands.add_parser(
         "serve", help="serve prefect.yaml's deployments from this process (schedules stay on)"
     )
+    add_config_option(serve)
     database = commands.add_parser("db", help="warehouse schema")
     database.add_argument("action", choices=["upgrade"])
+    add_config_option(database)
     add_import_command(commands)
     add_sla_command(commands)
     add_report_command(commands)
@@ -76,37 +89,84 @@ def _cell(value: Any) -> str:
 
 
 def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
-    """Run the flow, print the summary the warehouse recorded, return an exit code."""
+    """Run the flow, print the summary the warehouse recorded, return an exit code.
+
+    Everything that can be refused is refused before Prefect starts, in one line: the
+    configuration (exit 2), an unknown ``--source`` (2), the sync lock held by another run
+    (``LockHeld`` to ``main``: 75). The lock is taken here and passed on to the flow, which
+    runs in this process. On the console, Prefect's own reports of failed task and flow runs
+    and every traceback are left out (they stay in the Prefect UI's logs): the summary has
+    one line per failed account, and the last line says how the run ended.
+    """
     from leadflow.config.settings import check_can_sync, check_warehouse, load_settings
+    from leadflow.flows.console import quiet_console
     from leadflow.flows.sync_leads import sync_leads
-    from leadflow.pipeline.summaries import latest_summary, people_summary
+    from leadflow.pipeline.locks import sync_lock
+    from leadflow.pipeline.sources import choose_sources
 
     settings = load_settings(config_path)
     check_warehouse(settings.warehouse_url, config_path)  # one line and exit 2, before any run
     check_can_sync(settings, config_path)
-    state = sync_leads(config_path=config_path, sources=sources, return_state=True)
-    print(format_summary(latest_summary(settings.warehouse_url)))
-    stages = people_summary(settings.warehouse_url)
-    counts = ", ".join(f"{stage} {count}" for stage, count in stages.items())
-    print(f"people: {sum(stages.values())} ({counts})")
-    print("\nSLA compliance (leadflow sla --team NAME for its reps):")
-    print(format_compliance(read_compliance(settings.warehouse_url), periods=1))
-    if state.is_failed():
-        if _sla_breached(state):
-            print(f"SLA breached (the data is loaded): {state.message}", file=sys.stderr)
-            return SLA_BREACHED
-        print(f"sync failed: {mask_personal(str(state.message))}", file=sys.stderr)
+    try:
+        choose_sources(settings, sources)
+    except ValueError as error:  # an unknown --source: names only
+        print(f"leadflow: sync: --source: {error}", file=sys.stderr)
+        return 2
+    with sync_lock(settings, on_wait=lock_notice("sync", settings)), quiet_console():
+        state = sync_leads(config_path=config_path, sources=sources, return_state=True)
+        return _report_sync(settings.warehouse_url, state)
+
+
+def _report_sync(warehouse_url: str, state: Any) -> int:
+    """Print what the flow run ``state`` recorded and how it ended; its exit code."""
+    from leadflow.flows.check_sla import SlaBreached
+    from leadflow.flows.run_steps import SyncFailed
+    from leadflow.models.warehouse.run_lock import RunLocked
+    from leadflow.pipeline.summaries import people_summary, read_summary
+
+    run_id = state.state_details.flow_run_id
+    rows = read_summary(warehouse_url, str(run_id)) if run_id else []
+    completed = state.is_completed()
+    if rows or completed:  # nothing of another run's
+        print(format_summary(rows) if rows else "no account to sync")
+        stages = people_summary(warehouse_url)
+        counts = ", ".join(f"{stage} {count}" for stage, count in stages.items())
+        print(f"people: {sum(stages.values())} ({counts})")
+        print("\nSLA compliance (leadflow sla --team NAME for its reps):")
+        print(format_compliance(read_compliance(warehouse_url), periods=1))
+    if completed:
+        return 0
+    try:
+        error = state.result(raise_on_failure=False)  # Failed or Crashed: the exception
+    except Exception:  # a result that cannot be read back: the state's message says it
+        error = None
+    if isinstance(error, RunLocked):
+        raise error  # main: one line, exit 75
+    if isinstance(error, SlaBreached):
+        print(f"SLA breached (the data is loaded): {state.message}", file=sys.stderr)
+        return SLA_BREACHED
+    if isinstance(error, SyncFailed):
+        print(f"sync failed: {_failures(error, rows)}", file=sys.stderr)
         return 1
-    return 0
+    print(f"sync failed: {mask_personal(str(state.message))}", file=sys.stderr)
+    return 1
+
+
+def _failures(error: Any, rows: Sequence[dict[str, Any]]) -> str:
+    """SyncFailed in one line: which syncs failed; why only for those whose summary line
+    above does not say it already (a source whose accounts could not even be listed)."""
+    failed: dict[str, str] = getattr(error, "failed", None) or {}
+    if not failed:
+        return mask_personal(str(error))
+    shown = {row.get("error") for row in rows}
+    names = ", ".join(
+        name if why in shown else f"{name} ({why})" for name, why in sorted(failed.items())
+    )
+    total = getattr(error, "total", None) or len(failed)
+    return mask_personal(f"{len(failed)} of {total} syncs failed: {names}")
 
 
 SLA_BREACHED = 3  # exit code: every source loaded, but a critical SLA rule failed
-
-
-def _sla_breached(state: Any) -> bool:
-    from leadflow.flows.check_sla import SlaBreached
-
-    return isinstance(state.result(raise_on_failure=False), SlaBreached)
 
 
 def run_demo(warehouse_url: str, contacts: int) -> int:
@@ -156,41 +216,59 @@ def run_sandbox(contacts: int, port: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from leadflow.config.settings import ConfigError
+    from leadflow.models.warehouse.run_lock import RunLocked
 
+    command = " ".join(
+        part for part in (args.command, getattr(args, "people_command", None)) if part
+    )
     try:
-        if args.command == "demo":
-            return run_demo(args.warehouse_url, args.contacts)
-        if args.command == "sync":
-            return run_sync(args.config, args.source)
-        if args.command == "sandbox":
-            return run_sandbox(args.contacts, args.port)
-        if args.command == "import":
-            return run_import(args)
-        if args.command == "serve":
-            from leadflow.flows.serve import serve_all
-
-            serve_all(args.config)
-            return 0
-        if args.command == "sla":
-            return run_sla_command(args)
-        if args.command == "report":
-            return run_report(args)
-        if args.command == "forget":
-            return run_forget(args)
-        if args.command == "people":
-            return run_people(args)
-        from leadflow.config.settings import check_warehouse, load_settings
-        from leadflow.models.warehouse.engine import redact_url
-        from leadflow.models.warehouse.migrate import upgrade
-
-        settings = load_settings(args.config)
-        check_warehouse(settings.warehouse_url, args.config)
-        upgrade(settings.warehouse_url)
-        print(f"warehouse {redact_url(settings.warehouse_url)} is at the latest schema")
-        return 0
+        args.config = chosen_config(args)
+        return _run(args)
     except ConfigError as error:
         print(f"leadflow: {error}", file=sys.stderr)
         return 2
+    except RunLocked as error:  # the sync lock, held by another run: one line
+        print(f"leadflow: {command}: {error}", file=sys.stderr)
+        return EX_TEMPFAIL
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        return run_demo(args.warehouse_url, args.contacts)
+    if args.command == "sync":
+        return run_sync(args.config, args.source)
+    if args.command == "sandbox":
+        return run_sandbox(args.contacts, args.port)
+    if args.command == "import":
+        return run_import(args)
+    if args.command == "serve":
+        from leadflow.flows.serve import serve_all
+
+        serve_all(args.config)
+        return 0
+    if args.command == "sla":
+        return run_sla_command(args)
+    if args.command == "report":
+        return run_report(args)
+    if args.command == "forget":
+        return run_forget(args)
+    if args.command == "people":
+        return run_people(args)
+    return run_db_upgrade(args.config)
+
+
+def run_db_upgrade(config_path: str | None) -> int:
+    """``leadflow db upgrade``: apply the warehouse migrations (no platform is called, so the
+    sources' variables need not be set)."""
+    from leadflow.config.settings import check_warehouse, load_settings
+    from leadflow.models.warehouse.engine import redact_url
+    from leadflow.models.warehouse.migrate import upgrade
+
+    settings = load_settings(config_path, resolve_sources=False)
+    check_warehouse(settings.warehouse_url, config_path)
+    upgrade(settings.warehouse_url)
+    print(f"warehouse {redact_url(settings.warehouse_url)} is at the latest schema")
+    return 0
 
 
 if __name__ == "__main__":

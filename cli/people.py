@@ -5,9 +5,12 @@ classified, every SLA qualification evaluated, under the warehouse's sync lock);
 is the command's arguments and output. The output is counts only, never an email address or
 a phone number.
 
+It calls no platform: the sources' ``${VAR}``s need not be set.
+
 Exit codes, as ``leadflow forget``'s: 0 done, 1 a database error (reported without its
-message, which may quote a row), 2 a bad configuration or ``--now``, 4 another run held the
-sync lock for longer than ``sync.lock_wait_minutes`` (nothing written).
+message, which may quote a row), 2 a bad configuration or ``--now``, 75 (EX_TEMPFAIL)
+another run held the sync lock for longer than ``sync.lock_wait_minutes`` (nothing
+written; ``leadflow.cli.main`` prints the one line).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from leadflow.cli.forget import LOCKED
+from leadflow.cli.common import add_config_option, lock_notice
 from leadflow.models.records.masking import mask_personal
 
 NOW_EXAMPLE = "2026-11-20T09:00:00Z"
@@ -33,10 +36,7 @@ def add_people_command(subparsers: Any) -> argparse.ArgumentParser:
         "rebuild",
         help="resolve and classify everyone and evaluate every SLA qualification from scratch",
     )
-    # Also accepted after the command; default SUPPRESS keeps a --config given before it.
-    rebuild.add_argument(
-        "--config", default=argparse.SUPPRESS, help="configuration file (as leadflow --config)"
-    )
+    add_config_option(rebuild)
     rebuild.add_argument(
         "--now", help=f"classify as of this ISO-8601 time with a UTC offset ({NOW_EXAMPLE}); "
         "default: now"
@@ -79,7 +79,6 @@ def run_people(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from leadflow.config.settings import check_warehouse, load_settings
-    from leadflow.models.warehouse.run_lock import RunLocked
     from leadflow.pipeline.rebuild import rebuild_people
 
     try:
@@ -88,23 +87,12 @@ def run_people(args: argparse.Namespace) -> int:
         print(f"leadflow: people rebuild: {error}", file=sys.stderr)
         return 2
     config = getattr(args, "config", None)
-    settings = load_settings(config)
+    settings = load_settings(config, resolve_sources=False)
     check_warehouse(settings.warehouse_url, config)  # one line and exit 2, before any lock
-    wait = settings.sync.lock_wait_minutes
-
-    def waiting() -> None:
-        print(
-            f"people rebuild: a sync of this warehouse is running: waiting for it to finish "
-            f"(up to {wait:g} min, sync.lock_wait_minutes)",
-            flush=True,
-        )
-
     run_id = str(uuid.uuid4())
+    waiting = lock_notice("people rebuild", settings)
     try:
         summary = rebuild_people(settings, now=now, run_id=run_id, on_wait=waiting)
-    except RunLocked as error:
-        print(f"leadflow: people rebuild: {error}", file=sys.stderr)
-        return LOCKED
     except SQLAlchemyError as error:  # a driver's message may quote a row: name the kind only
         print(
             f"leadflow: people rebuild failed ({type(error).__name__}); what was committed "

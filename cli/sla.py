@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from leadflow.cli.common import add_config_option
 from leadflow.models.sla.results import latest_compliance
 from leadflow.models.warehouse.engine import open_warehouse
 
@@ -19,6 +20,7 @@ COLUMNS = ("rule", "period", "group", "met", "decided", "pending", "percent", "t
 
 def add_sla_command(commands: Any) -> None:
     sla = commands.add_parser("sla", help="print SLA compliance from the warehouse")
+    add_config_option(sla)
     sla.add_argument("--period", help="YYYY-MM or YYYY-Www (default: the latest run's periods)")
     sla.add_argument("--team", help="only this team, with a row per rep")
 
@@ -62,7 +64,7 @@ def _target(row: dict[str, Any]) -> str:
 def run_sla_command(args: argparse.Namespace) -> int:
     from leadflow.config.settings import load_settings
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, resolve_sources=False)  # calls no platform
     rows = read_compliance(settings.warehouse_url, args.period, args.team)
     print(format_compliance(rows, periods=1 if args.period else 2))
     return 0

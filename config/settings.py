@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -178,12 +178,24 @@ class Settings(BaseModel):
         return {name: source for name, source in self.sources.items() if source.enabled}
 
 
-def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed YAML tree."""
+def interpolate(
+    value: Any,
+    env: Mapping[str, str],
+    path: str = "",
+    on_missing: Callable[[str, str], None] | None = None,
+) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed YAML tree.
+
+    A malformed reference is always refused. A variable that is not set and has no default
+    is refused too, naming the key and the variable; with ``on_missing``, it is reported to
+    ``on_missing(key, variable)`` instead and the reference is left as written."""
     if isinstance(value, Mapping):
-        return {k: interpolate(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        return {
+            k: interpolate(v, env, f"{path}.{k}" if path else str(k), on_missing)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [interpolate(v, env, f"{path}[{i}]", on_missing) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
     check_env_refs(value, path)
@@ -194,9 +206,34 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
             return env[name]
         if default is not None:
             return default
-        raise ConfigError(f"{path}: environment variable {name} is not set")
+        if on_missing is None:
+            raise ConfigError(f"{path}: environment variable {name} is not set")
+        on_missing(path, name)
+        return match.group(0)
 
     return _ENV_REF.sub(substitute, value)
+
+
+def _without_unresolved_sources(
+    tree: dict[str, Any], env: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """``tree`` without the sources that use a variable that is not set, and their names.
+
+    For the commands that call no platform (report, sla, forget, people rebuild, db
+    upgrade): a source's token is none of their business. The references of the sources
+    left out are still checked (a malformed ``${...}`` is refused everywhere)."""
+    sources = tree.get("sources")
+    if not isinstance(sources, Mapping):
+        return tree, []  # check_sources says what is wrong with it
+
+    def unresolved(name: str, body: Any) -> bool:
+        missing: list[str] = []
+        interpolate(body, env, f"sources.{name}", lambda key, _: missing.append(key))
+        return bool(missing)
+
+    left_out = [name for name, body in sources.items() if unresolved(name, body)]
+    kept = {name: body for name, body in sources.items() if name not in left_out}
+    return {**tree, "sources": kept}, left_out
 
 
 def _default_types(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -231,13 +268,21 @@ def parse_settings(
     origin: str,
     env: Mapping[str, str],
     key_lines: Lines | None = None,
+    resolve_sources: bool = True,
 ) -> Settings:
     """Validate an already-parsed YAML document; ``origin`` names it in errors and
-    ``key_lines`` (key path -> line) places an unknown key without printing it."""
+    ``key_lines`` (key path -> line) places an unknown key without printing it.
+
+    ``resolve_sources=False`` (commands that call no platform): a source using a variable
+    that is not set is left out of the settings instead of refused (see
+    ``_without_unresolved_sources``); every other key's variables must still be set."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{origin}: expected a mapping of settings at the top level")
     try:
-        data = check_sources(interpolate(_default_types(raw), env))
+        tree = _default_types(raw)
+        if not resolve_sources:
+            tree, _ = _without_unresolved_sources(tree, env)
+        data = check_sources(interpolate(tree, env))
     except ConfigError as error:
         raise ConfigError(f"{origin}: {error}") from None
     unknown = [
@@ -275,15 +320,27 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
 
 
 def load_settings(
-    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    resolve_sources: bool = True,
 ) -> Settings:
-    """Read and validate the configuration file (or defaults when none is chosen)."""
+    """Read and validate the configuration file (or defaults when none is chosen).
+
+    ``resolve_sources=False`` is for commands that call no platform: a source whose
+    ``${VAR}`` is not set is left out instead of refused (``parse_settings``)."""
     chosen = config_path(path)
     environment = os.environ if env is None else env
     if chosen is None:
         return parse_settings({}, origin="<defaults>", env=environment)
     raw, key_lines = read_yaml(read_text(chosen), str(chosen))
-    return parse_settings(raw or {}, origin=str(chosen), env=environment, key_lines=key_lines)
+    return parse_settings(
+        raw or {},
+        origin=str(chosen),
+        env=environment,
+        key_lines=key_lines,
+        resolve_sources=resolve_sources,
+    )
 
 
 def check_can_sync(settings: Settings, path: str | os.PathLike[str] | None = None) -> None:

@@ -25,7 +25,12 @@ from leadflow.pipeline.summaries import read_summary
 
 
 class SyncFailed(RuntimeError):
-    """One or more sources failed; the others were synced and loaded."""
+    """One or more sources failed; the others were synced and loaded.
+
+    ``failed`` maps each failed partition (or source) to why, ``total`` counts them all."""
+
+    failed: dict[str, str]
+    total: int
 
 
 @task(name="upgrade-warehouse", cache_policy=NO_CACHE)
@@ -36,10 +41,11 @@ def upgrade_warehouse(warehouse_url: str) -> None:
 
 
 def sync_lock(settings: Settings) -> AbstractContextManager[None]:
-    """The warehouse's sync lock: a second sync waits ``sync.lock_wait_minutes``, then fails."""
+    """The warehouse's sync lock: a second sync waits ``sync.lock_wait_minutes``, then fails
+    (``leadflow sync`` takes it before the flow starts and passes it on)."""
 
     def waiting() -> None:
-        get_run_logger().warning("another sync of this warehouse is running: waiting for it")
+        get_run_logger().warning(locks.waiting_message(settings))
 
     return locks.sync_lock(settings, on_wait=waiting)
 
@@ -107,7 +113,9 @@ def finish_run(
     if failed:
         names = ", ".join(f"{name} ({why})" for name, why in failed.items())
         total = len(results) + len(failed)
-        raise SyncFailed(mask_personal(f"{len(failed)} of {total} syncs failed: {names}"))
+        error = SyncFailed(mask_personal(f"{len(failed)} of {total} syncs failed: {names}"))
+        error.failed, error.total = dict(failed), total  # kept when pickled (__dict__)
+        raise error
     return rows
 
 

@@ -136,3 +136,17 @@ def test_import_prints_no_email_or_phone_and_counts_every_row(tmp_path, capsys):
     assert "1 repeated ids" in out and "(created)" in out and "column mapping" in err
     assert (leaks(out), leaks(err)) == ([], [])
     assert "ada@example.com" not in err and "4155550134" not in err
+
+
+def test_an_unknown_source_is_one_line_and_exit_2_before_any_run(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"warehouse_url: sqlite:///{tmp_path / 'w.db'}\n"
+        "sources:\n  hubspot:\n    access_token: t0ken-abc\n    portal_id: '1'\n"
+    )
+    assert main(["sync", "--config", str(config), "--source", "hubspt"]) == 2
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "leadflow: sync: --source: unknown source hubspt (configured: hubspot)"
+    ]
+    assert out == "" and not (tmp_path / "w.db").exists()

@@ -208,7 +208,10 @@ def test_forget_waits_for_a_running_sync(
     finished = time.monotonic()
     out, err = capsys.readouterr()
     assert code == 0
-    assert "a sync of this warehouse is running: waiting for it" in out
+    [waiting] = [line for line in err.splitlines() if "waiting" in line]  # said once, stderr
+    assert waiting.startswith("leadflow: forget: the sync lock of warehouse ")
+    assert "waiting up to 1 min for it to end (sync.lock_wait_minutes)" in waiting
+    assert "waiting" not in out
     assert released_at and finished > released_at[0]  # forget ran after the sync let go
     assert _count(migrated_engine, leads) == 5  # 7 - Ann's 3 + the sync's new lead
     _no_personal_data(out, err)

@@ -1,5 +1,5 @@
 """``leadflow people rebuild``: counts printed, exit codes (0 done, 2 a bad --now or
-configuration, 4 the sync lock held elsewhere), nothing personal in the output."""
+configuration, 75 the sync lock held elsewhere), nothing personal in the output."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_config_after_the_command_and_now_by_default(
     assert all(abs(at - datetime.now(UTC)) < timedelta(minutes=5) for at in stamps)
 
 
-def test_a_held_sync_lock_refuses_with_exit_4_and_writes_nothing(
+def test_a_held_sync_lock_refuses_with_exit_75_and_writes_nothing(
     migrated_engine: Engine,
     warehouse_url: str,
     tmp_path: Path,
@@ -90,12 +90,12 @@ def test_a_held_sync_lock_refuses_with_exit_4_and_writes_nothing(
     load(migrated_engine, first_leads())
     config = _config(tmp_path, warehouse_url)
     with warehouse_lock(warehouse_url, "sync"):  # a sync (or an import) is running
-        assert main(["--config", config, "people", "rebuild"]) == 4
+        assert main(["--config", config, "people", "rebuild"]) == 75
     out, err = capsys.readouterr()
-    assert "waiting for it to finish (up to 0 min" in out
-    (line,) = err.splitlines()
-    assert line.startswith("leadflow: people rebuild: another sync run holds the lock")
-    assert "nothing was written" in line
+    (line,) = err.splitlines()  # lock_wait_minutes 0: no "waiting" line, the refusal only
+    assert line.startswith("leadflow: people rebuild: the sync lock of warehouse ")
+    assert "not waiting (sync.lock_wait_minutes is 0); nothing was written" in line
+    assert out == ""
     assert _people(migrated_engine) == {}
     assert main(["--config", config, "people", "rebuild"]) == 0  # once the lock is free
 

@@ -136,3 +136,55 @@ def test_a_valid_rules_file_and_team_zone_load(tmp_path):
     text = f"classification_rules: {rules}\nsla:\n  teams:\n    AE:\n      timezone: Asia/Tokyo\n"
     settings = load_settings(write(tmp_path, text), env={})
     assert settings.classification_rules == str(rules)
+
+
+# Commands that call no platform load with resolve_sources=False ---------------------------------
+
+SOURCES = (
+    "sources:\n"
+    "  hubspot:\n    portal_id: '1'\n    access_token: ${HS_TOKEN}\n"
+    "  hubspot_eu:\n    type: hubspot\n    portal_id: '2'\n    access_token: ${EU_TOKEN:-eu}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "sources", "refused"),
+    [
+        pytest.param(SOURCES, {}, {"hubspot_eu"}, None, id="unset-token-left-out"),
+        pytest.param(SOURCES, {"HS_TOKEN": SECRET}, {"hubspot", "hubspot_eu"}, None, id="all-set"),
+        pytest.param(
+            "warehouse_url: ${WAREHOUSE}\n" + SOURCES, {}, None,
+            "warehouse_url: environment variable WAREHOUSE is not set", id="not-a-source",
+        ),
+        pytest.param(
+            SOURCES.replace("${HS_TOKEN}", "${HS_TOKEN"), {}, None,
+            "sources.hubspot.access_token: malformed", id="malformed-in-a-left-out-source",
+        ),
+        pytest.param(
+            SOURCES + "    page_size: lots\n", {"HS_TOKEN": SECRET}, None,
+            "sources.hubspot_eu.page_size", id="resolved-source-still-validated",
+        ),
+    ],
+)  # fmt: skip
+def test_sources_with_unset_variables_are_left_out_only_when_asked(
+    tmp_path, text, env, sources, refused
+):
+    path = write(tmp_path, text)
+    if refused is not None:
+        with pytest.raises(ConfigError, match=refused):
+            load_settings(path, env=env, resolve_sources=False)
+        return
+    assert set(load_settings(path, env=env, resolve_sources=False).sources) == sources
+    if "HS_TOKEN" not in env:  # the default: every source resolved, or refused
+        with pytest.raises(
+            ConfigError, match=r"hubspot\.access_token: environment variable HS_TOKEN"
+        ):
+            load_settings(path, env=env)
+
+
+def test_on_missing_hears_of_each_unset_variable_and_leaves_it_as_written():
+    heard: list[tuple[str, str]] = []
+    tree = {"a": "x-${A}-${B:-b}", "c": ["${C}"]}
+    found = interpolate(tree, {}, on_missing=lambda key, name: heard.append((key, name)))
+    assert found == {"a": "x-${A}-b", "c": ["${C}"]}
+    assert heard == [("a", "A"), ("c[0]", "C")]

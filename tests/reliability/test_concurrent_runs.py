@@ -82,6 +82,6 @@ def test_two_syncs_at_once_on_postgresql_leave_no_duplicate_and_converge(
         assert leftovers(shared_url) == []
         # The run lock: one sync waited for the other, then both completed.
         assert codes == [0, 0], texts
-        waited = ["another sync of this warehouse is running" in text for text in texts]
+        waited = ["leadflow: sync: the sync lock of warehouse" in text for text in texts]
         assert sorted(waited) == [False, True]
     assert differences(warehouse_state(clean_url), warehouse_state(shared_url)) == []

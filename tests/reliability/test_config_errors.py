@@ -35,6 +35,11 @@ def test_a_bad_configuration_is_one_line_exit_2_and_nothing_written(
     monkeypatch.delenv("LEADFLOW_TEST_UNSET_TOKEN", raising=False)
     config = tmp_path / "leadflow.yaml"
     config.write_text(f"warehouse_url: sqlite:///{tmp_path / 'w.db'}\n" + text)
+    if command == ["db", "upgrade"] and "UNSET_TOKEN" in named:
+        # db upgrade calls no platform: a source's unset variable is none of its business
+        # (tests/cli/test_config_option.py: every command that calls none).
+        assert main(["--config", str(config), *command]) == 0
+        return
     assert main(["--config", str(config), *command]) == 2
     captured = capsys.readouterr()
     [line] = captured.err.splitlines()
