@@ -95,8 +95,10 @@ def resolve_and_classify(
         analyze(conn, leads, engagement_events, sales_touches, people)
         chosen = resolution.person_ids()
         if state is not None:
+            # Identity's people lose classified_at here, so people_to_classify finds them
+            # (and a run failing before they are classified leaves them to the next).
             mark_for_classification(conn, identity.affected)
-            chosen &= people_to_classify(conn, state, now, rescore_after) | identity.affected
+            chosen &= people_to_classify(conn, state, now, rescore_after)
     notes = resolution.notes
     del resolution  # every lead's person id: not needed while classifying
     for note in notes[:NOTES_LOGGED]:

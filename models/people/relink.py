@@ -26,8 +26,8 @@ from sqlalchemy.engine import Connection
 
 from leadflow.models.people.batches import execute_many, stream
 from leadflow.models.people.identity import NaturalKey, Resolution
-from leadflow.models.people.person_ids import set_person_ids
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.bulk import update_rows
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import (
     people,
@@ -41,7 +41,7 @@ from leadflow.models.warehouse.upsert import upsert
 def repoint_leads(conn: Connection, moves: Iterable[tuple[NaturalKey, str]]) -> int:
     """Write each moved lead's new person id; how many moved."""
     rows = ((source, lead_id, pid) for (source, lead_id), pid in moves)
-    return set_person_ids(conn, leads, ("source", "source_lead_id"), rows)
+    return update_rows(conn, leads, ("source", "source_lead_id"), ("person_id",), rows)
 
 
 def repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str]:
@@ -59,7 +59,7 @@ def repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str
         if email_person.get(key) != pid:
             wrong[key] = email_person.get(key)
             was.append(pid)
-    set_person_ids(conn, e, ("email_match_key",), sorted(wrong.items()))
+    update_rows(conn, e, ("email_match_key",), ("person_id",), sorted(wrong.items()))
     return _people_of(wrong.values(), was)
 
 
@@ -75,7 +75,7 @@ def repoint_touches(conn: Connection, person_of: Mapping[NaturalKey, str]) -> se
             wrong[(source, lead_id)] = person_of.get((source, lead_id))
             was.append(pid)
     rows = ((source, lead_id, pid) for (source, lead_id), pid in sorted(wrong.items()))
-    set_person_ids(conn, t, ("source", "lead_id"), rows)
+    update_rows(conn, t, ("source", "lead_id"), ("person_id",), rows)
     return _people_of(wrong.values(), was)
 
 

@@ -18,7 +18,7 @@ Values must be what the column holds: aware datetimes for timestamps (refused na
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -143,16 +143,18 @@ def update_rows(
     table: sa.Table,
     key: Sequence[str],
     names: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    rows: Iterable[Sequence[Any]],
     *,
     batch: int = BATCH,
-) -> None:
+) -> int:
     """Set the ``names`` columns on the rows of ``table`` whose ``key`` columns equal the
-    first items of each row (tuples: key values, then ``names`` values)."""
+    first items of each row (tuples: key values, then ``names`` values; keys unique within
+    ``rows``). Returns how many rows were given (not how many table rows matched)."""
     columns = [table.c[name] for name in (*key, *names)]
     driver: Any = conn.connection.driver_connection
-    items = iter(rows)
+    items, given = iter(rows), 0
     while chunk := list(islice(items, batch)):
+        given += len(chunk)
         values = _column_values(conn, columns, chunk)
         if conn.dialect.name == "postgresql":
             arrays = ", ".join(f"%s::{_pg_type(c)}[]" for c in columns)
@@ -176,3 +178,4 @@ def update_rows(
                 cursor.executemany(sql, list(ordered))
             finally:
                 cursor.close()
+    return given

@@ -21,6 +21,7 @@ from leadflow.models.warehouse.tables import (
     engagement_events,
     leads,
     people,
+    person_id_map,
     person_merges,
     sales_touches,
     stage_transitions,
@@ -271,3 +272,35 @@ def test_identity_notes_are_logged_up_to_a_cap(
     assert all("shared by 6 different emails" in note for note in notes[:NOTES_LOGGED])
     assert notes[-1] == f"identity: {phones - NOTES_LOGGED} more notes like these not logged"
     assert not any("5550" in note for note in notes)  # phones stay masked
+
+
+def id_map(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        m = person_id_map
+        return dict(conn.execute(sa.select(m.c.old_person_id, m.c.person_id)).all())
+
+
+def test_old_person_ids_map_to_the_person_holding_their_leads(migrated_engine: Engine) -> None:
+    """A merge, then a rename (an older lead arrives late), then the rename undone (that
+    lead becomes a test lead): every retired id points at the current person, chains
+    resolved, and an id in use again leaves the map."""
+    load(migrated_engine, [lead("meta", "m1", "ada@example.com"), lead("linkedin", "l1", None, "+14155550100")])  # fmt: skip
+    run(migrated_engine)
+    merged, survivor = person_id_for("meta:m1"), person_id_for("linkedin:l1")
+    later, earlier = T0 + timedelta(hours=1), T0 - timedelta(days=1)
+    load(migrated_engine, [lead("hubspot", "h1", "ada@example.com", "+14155550100", created_at=later)])  # fmt: skip
+    run(migrated_engine, run_id="r2")
+    # A tie at T0: the smaller key (linkedin:l1) names the merged person.
+    assert set(person_ids(migrated_engine).values()) == {survivor}
+    assert id_map(migrated_engine) == {merged: survivor}
+    backfill = lead("google_ads", "g1", "ada@example.com", created_at=earlier)
+    load(migrated_engine, [backfill])
+    run(migrated_engine, run_id="r3")
+    renamed = person_id_for("google_ads:g1")
+    assert set(person_ids(migrated_engine).values()) == {renamed}
+    assert id_map(migrated_engine) == {merged: renamed, survivor: renamed}
+    load(migrated_engine, [lead("google_ads", "g1", "ada@example.com", created_at=earlier, is_test=True)])  # fmt: skip
+    run(migrated_engine, run_id="r4")
+    ids = person_ids(migrated_engine)
+    assert ids[("google_ads", "g1")] is None and set(ids.values()) - {None} == {survivor}
+    assert id_map(migrated_engine) == {merged: survivor, renamed: survivor}

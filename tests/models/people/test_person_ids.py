@@ -1,4 +1,5 @@
-"""Bulk person-id writes (leadflow.models.people.person_ids) on SQLite and PostgreSQL."""
+"""Bulk person-id writes (leadflow.models.warehouse.bulk.update_rows, as identity uses it)
+and classification writes, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from sqlalchemy.engine import Engine
 
 from leadflow.models.people.classification_store import save_classifications
 from leadflow.models.people.classify import Classification
-from leadflow.models.people.person_ids import set_person_ids
 from leadflow.models.records.leads import Stage
 from leadflow.models.warehouse.activity_tables import sales_touches
+from leadflow.models.warehouse.bulk import update_rows
 from leadflow.models.warehouse.people_tables import people
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -36,7 +37,8 @@ def test_sets_and_clears_person_ids_by_key_in_batches(migrated_engine: Engine) -
         ])  # fmt: skip
         rows = [("hubspot", "L1", "p2"), ("hubspot", "L2", None), ("hubspot", "L4", "p3"),
                 ("hubspot", "L9", "p1")]  # fmt: skip
-        count = set_person_ids(conn, sales_touches, ("source", "lead_id"), rows, batch=3)
+        key = ("source", "lead_id")
+        count = update_rows(conn, sales_touches, key, ("person_id",), rows, batch=3)
     assert count == 4  # keys given, whatever matched
     with migrated_engine.connect() as conn:
         t = sales_touches
