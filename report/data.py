@@ -3,6 +3,10 @@ Python.
 
 Everything here is numbers and names of sources, campaigns, teams and rules: no person's data, so
 the same figures can go into a Prefect artifact.
+
+The data is read as of report time: a period that has not ended then is partial
+(``leadflow.report.periods``), labelled so, and gets no month-over-month rate; the headline
+lead velocity rate is the latest complete month's.
 """
 
 from __future__ import annotations
@@ -11,12 +15,22 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from leadflow.report.periods import (
+    LATEST_ZONE,
+    day,
+    is_partial,
+    month_name,
+    partial_label,
+    period_of,
+    previous,
+)
 
 _PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?")
 
@@ -50,6 +64,13 @@ class Period:
     def has_week(self, week: str | None) -> bool:
         return self.text is None or week in self.weeks
 
+    def label(self, as_of: datetime) -> str:
+        """The period as the report names it: "2026-12 (partial, to Dec 6)" while it has
+        not ended at ``as_of`` (UTC, like the views' months); everything, "to" a date."""
+        if self.text is None:
+            return f"all time, to {day(as_of)}, {as_of.astimezone(UTC).year}"
+        return partial_label(self.text, as_of) if is_partial(self.text, as_of) else self.text
+
 
 def _iso_week(day: date) -> str:
     year, week, _ = day.isocalendar()
@@ -58,9 +79,10 @@ def _iso_week(day: date) -> str:
 
 @dataclass
 class ReportData:
-    """The rows behind each chart and the summary."""
+    """The rows behind each chart and the summary, as of ``as_of`` (report time)."""
 
     period: Period
+    as_of: datetime = field(default_factory=lambda: datetime.now(UTC))
     funnel: list[dict[str, Any]] = field(default_factory=list)
     cost: list[dict[str, Any]] = field(default_factory=list)
     sla: list[dict[str, Any]] = field(default_factory=list)
@@ -93,9 +115,10 @@ def _sum_by(
     return [totals[key] for key in sorted(totals, key=lambda k: tuple(str(v) for v in k))]
 
 
-def read_report_data(conn: Connection, period: Period) -> ReportData:
-    """Read the views and roll them up for ``period``."""
-    data = ReportData(period)
+def read_report_data(conn: Connection, period: Period, as_of: datetime | None = None) -> ReportData:
+    """Read the views and roll them up for ``period``, as of ``as_of`` (default: now):
+    periods that had not ended then are marked partial and get no month-over-month rate."""
+    data = ReportData(period, as_of or datetime.now(UTC))
     funnel = [
         row
         for row in _rows(conn, "SELECT * FROM v_funnel_monthly")
@@ -126,17 +149,33 @@ def read_report_data(conn: Connection, period: Period) -> ReportData:
         if period.has_week(row["week"])
     ]
     data.sla = _percent(_sum_by(sla, ("week", "team", "rule"), ("met", "breached", "pending")))
+    for row in data.sla:  # the team's week: partial until it ended in every time zone
+        row["partial"] = is_partial(row["week"], data.as_of, LATEST_ZONE)
+        row["week_label"] = f"{row['week']} (partial)" if row["partial"] else row["week"]
     data.speed = [
         {k: row[k] for k in ("week", "team", "business_minutes", "wall_minutes")}
         for row in _rows(conn, "SELECT * FROM v_speed_to_lead WHERE first_touch_at IS NOT NULL")
         if period.has_week(row["week"])
     ]
+    current = period_of(data.as_of, "month")  # the views' months are UTC
     data.velocity = [
-        row
-        for row in _rows(conn, "SELECT * FROM v_lead_velocity")
-        if period.has_month(row["month"])
+        _velocity_row(row, data.as_of)
+        for row in _rows(conn, "SELECT * FROM v_lead_velocity ORDER BY month")
+        if period.has_month(row["month"]) and row["month"] <= current
     ]
     return data
+
+
+def _velocity_row(row: dict[str, Any], as_of: datetime) -> dict[str, Any]:
+    """A month of ``v_lead_velocity``; one not ended at ``as_of`` is partial, and its rate
+    (growth over the month before, from a count to date) is left out, not shown."""
+    partial = is_partial(row["month"], as_of)
+    name = month_name(row["month"])
+    return row | {
+        "partial": partial,
+        "label": partial_label(name, as_of) if partial else name,
+        "lead_velocity_rate": None if partial else row["lead_velocity_rate"],
+    }
 
 
 def _percent(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -177,12 +216,49 @@ def summary_tables(data: ReportData) -> dict[str, list[dict[str, Any]]]:
         }
     ]
     return {
+        "headline": headline(data),
         "funnel": data.funnel,
         "cost": cost,
         "sla": rules,
         "speed": speed,
-        "velocity": data.velocity[-3:],
+        "velocity": [_velocity_summary(row) for row in data.velocity[-3:]],
     }
+
+
+def _velocity_summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "month": row["label"],
+        "qualified": row["qualified"],
+        "previous_month_qualified": row["previous_month_qualified"],
+        "lead_velocity_rate": PARTIAL_RATE if row["partial"] else row["lead_velocity_rate"],
+    }
+
+
+PARTIAL_RATE = "n/a — partial period"
+
+
+def headline(data: ReportData) -> list[dict[str, Any]]:
+    """The lead velocity rate of the latest *complete* month, and the month to date (a
+    count, never a rate nor a projection)."""
+    rows = []
+    complete = [row for row in data.velocity if not row["partial"]]
+    if complete:
+        last = complete[-1]
+        rate = last["lead_velocity_rate"]
+        rows.append({
+            "metric": "lead velocity rate (latest complete month)", "period": last["label"],
+            "value": "-" if rate is None else f"{rate:+.2f}%",
+            "basis": f"{last['qualified']} qualified vs {last['previous_month_qualified']} in "
+            f"{month_name(previous(last['month']))}",
+        })  # fmt: skip
+    for row in data.velocity:
+        if row["partial"]:
+            rows.append({
+                "metric": "qualified leads to date", "period": row["label"],
+                "value": str(row["qualified"]),
+                "basis": "partial period: no rate until it ends, not extrapolated",
+            })  # fmt: skip
+    return rows
 
 
 def _div(numerator: float, denominator: float) -> float | None:

@@ -16,6 +16,7 @@ import functools
 import html
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,11 @@ FUNNEL_STEPS = (
 )
 
 
-def load_report_data(warehouse_url: str, period: str | None = None) -> ReportData:
-    """Migrate the warehouse (the views come with it) and read the report's rows."""
+def load_report_data(
+    warehouse_url: str, period: str | None = None, as_of: datetime | None = None
+) -> ReportData:
+    """Migrate the warehouse (the views come with it) and read the report's rows as of
+    ``as_of`` (default: now)."""
     from leadflow.models.warehouse.engine import open_warehouse
     from leadflow.models.warehouse.migrate import upgrade
 
@@ -48,7 +52,7 @@ def load_report_data(warehouse_url: str, period: str | None = None) -> ReportDat
     with open_warehouse(warehouse_url) as engine:
         upgrade(engine)
         with engine.connect() as conn:
-            return read_report_data(conn, chosen)
+            return read_report_data(conn, chosen, as_of)
 
 
 def charts(data: ReportData) -> list[tuple[str, str, dict[str, Any] | None]]:
@@ -100,15 +104,16 @@ def charts(data: ReportData) -> list[tuple[str, str, dict[str, Any] | None]]:
         (
             "SLA compliance by week and team",
             "Share of decided SLA evaluations that were met (pending ones are not decided), "
-            "per ISO week, team and rule.",
+            "per ISO week, team and rule; a week not ended at report time is marked partial "
+            "(its share is to date).",
             sla
             and alt.Chart(alt.Data(values=sla))
             .mark_line(point=True)
             .encode(
-                x=alt.X("week:O"),
+                x=alt.X("week_label:O", title="week"),
                 y=alt.Y("percentage:Q", scale=alt.Scale(domain=[0, 100]), title="% met"),
                 color=alt.Color("team:N"),
-                tooltip=["week:O", "team:N", "rule:N", "met:Q", "breached:Q", "pending:Q"],
+                tooltip=["week_label:O", "team:N", "rule:N", "met:Q", "breached:Q", "pending:Q"],
             )
             .properties(width=240, height=160)
             .facet(facet=alt.Facet("rule:N"), columns=2),
@@ -168,14 +173,25 @@ def render_html(data: ReportData) -> str:
                         f"<p>{html.escape(caption)}</p>{body}</section>")  # fmt: skip
         if spec:
             embeds.append(f"draw('#chart-{number}', {_script_safe(json.dumps(spec))});")
-    period = data.period.text or "all time"
     return PAGE.format(
-        period=html.escape(period),
+        period=html.escape(data.period.label(data.as_of)),
+        partial_note=html.escape(PARTIAL_NOTE.format(as_of=_as_of(data))),
         summary=_summary_html(data),
         sections="\n".join(sections),
         bundle=_script_safe(javascript_bundle()),
         embeds="\n".join(embeds),
     )
+
+
+def _as_of(data: ReportData) -> str:
+    return f"{data.as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+PARTIAL_NOTE = (
+    "A period that had not ended at report time ({as_of}) is partial: shown to date and "
+    "labelled so; no month-over-month rate is computed from or for it, and nothing is "
+    "extrapolated. The headline rate is the latest complete month's. Months are UTC."
+)
 
 
 def _summary_html(data: ReportData) -> str:
@@ -204,18 +220,25 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def write_report(warehouse_url: str, out: str | Path, period: str | None = None) -> Path:
-    """Write the HTML report for ``period`` (YYYY, YYYY-MM or None: all) to ``out``."""
+def write_report(
+    warehouse_url: str, out: str | Path, period: str | None = None, as_of: datetime | None = None
+) -> Path:
+    """Write the HTML report for ``period`` (YYYY, YYYY-MM or None: all) to ``out``, as of
+    ``as_of`` (default: now)."""
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(load_report_data(warehouse_url, period)), encoding="utf-8")
+    data = load_report_data(warehouse_url, period, as_of)
+    path.write_text(render_html(data), encoding="utf-8")
     return path.resolve()
 
 
-def report_summary_markdown(warehouse_url: str, period: str | None = None) -> str:
+def report_summary_markdown(
+    warehouse_url: str, period: str | None = None, as_of: datetime | None = None
+) -> str:
     """The report's numbers as markdown (for a Prefect artifact): no personal data."""
-    data = load_report_data(warehouse_url, period)
-    parts = [f"# leadflow report ({data.period.text or 'all time'})"]
+    data = load_report_data(warehouse_url, period, as_of)
+    parts = [f"# leadflow report — {data.period.label(data.as_of)}", "",
+             PARTIAL_NOTE.format(as_of=_as_of(data))]  # fmt: skip
     for name, rows in summary_tables(data).items():
         parts.append(f"\n## {name}\n")
         if not rows:
@@ -247,6 +270,7 @@ section {{ margin: 2rem 0; }}
 <h1>leadflow report — {period}</h1>
 <p>From the warehouse's BI views (v_funnel_monthly, v_cost_per_lead_monthly,
 v_sla_compliance_weekly, v_speed_to_lead, v_lead_velocity). No personal data.</p>
+<p class="partial-note">{partial_note}</p>
 {summary}
 {sections}
 <script>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +43,13 @@ def config(warehouse_url: str, migrated_engine: Engine, tmp_path: Path) -> str:
 
 
 def _lines(capsys: pytest.CaptureFixture[str]) -> list[list[str]]:
-    return [line.split() for line in capsys.readouterr().out.splitlines()]
+    """The table's rows, split on its column gaps (a period's label has single spaces)."""
+    out = capsys.readouterr().out
+    table = out.split("\n\n", 1)[0]
+    return [re.split(r"\s{2,}", line.strip()) for line in table.splitlines()]
+
+
+NOV = "2026-11 (partial, to Nov 21)"  # evaluated Nov 21 (UTC, the configured zone)
 
 
 def test_prints_the_latest_run_overall_and_per_team(config, capsys) -> None:
@@ -50,9 +57,9 @@ def test_prints_the_latest_run_overall_and_per_team(config, capsys) -> None:
     header, *rows = _lines(capsys)
     assert header[:4] == ["rule", "period", "group", "met"]
     assert [(r[1], r[2], r[3]) for r in rows] == [
-        ("2026-11", "overall", "7"),
-        ("2026-11", "team:Inbound", "6"),
-        ("2026-11", "team:Outbound", "9"),
+        (NOV, "overall", "7"),
+        (NOV, "team:Inbound", "6"),
+        (NOV, "team:Outbound", "9"),
         ("2026-10", "overall", "10"),
     ]  # the older run's 1 of 10 is not shown; reps only with --team
     assert rows[0][6:9] == ["70.0%", "100%", "failed"]
@@ -61,8 +68,21 @@ def test_prints_the_latest_run_overall_and_per_team(config, capsys) -> None:
 def test_period_and_team_filters(config, capsys) -> None:
     assert main(["--config", config, "sla", "--period", "2026-11", "--team", "Inbound"]) == 0
     _, *rows = _lines(capsys)
-    assert [(r[1], r[2]) for r in rows] == [("2026-11", "rep:hubspot:r1"),
-                                             ("2026-11", "team:Inbound")]  # fmt: skip
+    assert [(r[1], r[2]) for r in rows] == [(NOV, "rep:hubspot:r1"), (NOV, "team:Inbound")]
+
+
+def test_names_the_period_of_each_breach(config, capsys) -> None:
+    assert main(["--config", config, "sla"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-11 is partial: the SLA was evaluated 2026-11-21 03:00 UTC" in out
+    assert "breaches in the periods the SLA check validates (2026-11, 2026-10):" in out
+    assert f"  first_touch (critical): 3 of 10 decided not met in {NOV}" in out
+
+
+def test_a_team_s_breaches_are_its_own(config, capsys) -> None:
+    assert main(["--config", config, "sla", "--team", "Outbound"]) == 0
+    out = capsys.readouterr().out
+    assert f"  first_touch (critical): 1 of 10 decided not met in {NOV}" in out
 
 
 def test_an_empty_warehouse_says_so(warehouse_url, migrated_engine, tmp_path, capsys) -> None:

@@ -97,7 +97,7 @@ def test_summary_markdown_has_the_numbers(seeded_url: str) -> None:
 
 def test_summary_for_one_month(seeded_url: str) -> None:
     summary = report_summary_markdown(seeded_url, "2026-10")
-    assert summary.startswith("# leadflow report (2026-10)")
+    assert summary.startswith("# leadflow report — 2026-10\n")
     assert "| first_touch | 2 | 1 | 2 | 66.67 |" in summary  # weeks 41 and 43 only
     assert "| EUR | 20.00 | 1 | 1 | 20.00 |" in summary
     assert "| USD |" not in summary  # meta's October lead had no spend reported
