@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,36 @@ def unknown_key_position(parts: list[Any], lines: Lines | None) -> str:
     parent = ".".join(str(part) for part in parts[:-1]) or "top level"
     line = (lines or {}).get(tuple(str(part) for part in parts))
     return f"{parent}: unknown key" + (f" at line {line}" if line else "")
+
+
+_STREAM_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def check_streams(
+    path: tuple[str, ...],
+    platform: str,
+    switches: Mapping[str, bool],
+    known: Sequence[str],
+    is_on: Callable[[str], bool],
+    lines: Lines | None = None,
+) -> None:
+    """A source's ``streams`` may switch only the platform's streams (``known``), and must
+    leave one on (``is_on``). A name that is not a plain stream name is placed by its line
+    instead of printed (a token pasted there stays unprinted)."""
+    key, have = ".".join(path), ", ".join(known)
+    for name in switches:
+        if name in known:
+            continue
+        if _STREAM_NAME.fullmatch(str(name)):
+            raise ConfigError(f"{key}.{name}: {platform} has no such stream (it has: {have})")
+        line = (lines or {}).get((*path, str(name)))
+        where = f" at line {line}" if line else ""
+        raise ConfigError(f"{key}: unknown stream{where} ({platform} has: {have})")
+    if not any(is_on(name) for name in known):
+        raise ConfigError(
+            f"{key}: every stream is switched off: nothing to sync from this source "
+            "(switch one on, or set enabled: false)"
+        )
 
 
 def check_env_refs(value: str, path: str) -> None:

@@ -31,6 +31,7 @@ from leadflow.config.checks import (
     check_rules_file,
     check_sources,
     check_sqlite_path,
+    check_streams,
     check_zones,
     read_text,
     read_yaml,
@@ -303,6 +304,10 @@ def parse_settings(
         zones = {f"sla.teams.{team}.timezone": c.timezone for team, c in settings.sla.teams.items()}
         check_zones({"sla.calendar.timezone": settings.sla.calendar.timezone, **zones})
         check_rules_file(settings.classification_rules)
+        for name, source in settings.sources.items():
+            known = REGISTRY[source.type].stream_names()
+            where = ("sources", name, "streams")
+            check_streams(where, source.type, source.streams, known, source.stream_on, key_lines)
     except ConfigError as error:
         raise ConfigError(f"{origin}: {error}") from None
     for source in settings.sources.values():

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from leadflow.connectors.urls import BaseUrlError, VersionPath, split_base_url
@@ -16,6 +16,16 @@ from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
 from leadflow.models.records.spend import CampaignDay
 
 log = logging.getLogger(__name__)
+
+LEADS, SPEND = "leads", "spend"
+
+
+class Switches(dict[str, bool]):
+    """A source's ``streams`` switches as validated: a mapping that hashes (a configuration
+    is frozen, and hashable where its other values are)."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
 
 
 class SourceConfig(BaseModel):
@@ -26,6 +36,9 @@ class SourceConfig(BaseModel):
     ``api_version``, unless ``api_version`` says otherwise (refused). See connectors/urls.py.
     ``RENAMED_KEYS`` maps deprecated key names to their new ones: the old name is read for
     one release with a warning; both names at once are refused.
+    ``streams`` switches what is read, by stream name (``leads``, ``spend``, the connector's
+    ``Stream.name``s; absent: on); which names a platform has is checked where the
+    registry is known (``leadflow.config.checks.check_streams``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,6 +62,20 @@ class SourceConfig(BaseModel):
     start_date: datetime | None = Field(
         None, description="lower bound of the very first sync (default: everything)"
     )
+    streams: dict[str, bool] = Field(
+        default_factory=Switches,
+        description="stream name -> false to skip it (leads, spend, engagement_events, "
+        "sales_touches, sales_reps: those the platform has); absent: on",
+    )
+
+    @field_validator("streams")
+    @classmethod
+    def _hashable(cls, value: dict[str, bool]) -> Switches:
+        return Switches(value)
+
+    def stream_on(self, name: str) -> bool:
+        """Whether the stream ``name`` is read (every stream is, unless switched off)."""
+        return self.streams.get(name, True)
 
     def secrets(self) -> list[SecretStr]:
         """Every secret value of this source, for redaction."""
@@ -169,6 +196,14 @@ StartFor = Callable[[str], datetime | None]
 """Where a partition's extraction starts: its watermark minus the lookback, or None."""
 
 
+def resumed(start_for: StartFor, partition: str) -> bool | None:
+    """Whether ``partition``'s start came from a previous sync's watermark (True) or from
+    ``start_date`` / a backfill's range (False); None when ``start_for`` does not say (a
+    plain function: the sync's lookup says, ``leadflow.pipeline.page_loop.StartLookup``)."""
+    ask = getattr(start_for, "resumed", None)
+    return bool(ask(partition)) if callable(ask) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Stream:
     """A second kind of record a platform serves besides leads (engagement events, sales
@@ -208,6 +243,12 @@ class Connector:
     spend_accounts: Callable[[Any], Sequence[str]] | None = None
     spend: Callable[[Any, str, date, date], Iterator[list[CampaignDay]]] | None = None
     streams: tuple[Stream, ...] = ()
+
+    def stream_names(self) -> tuple[str, ...]:
+        """Every stream a source of this platform can switch: leads, spend (an ad
+        platform's), then its other streams."""
+        spend = (SPEND,) if self.spend is not None and self.spend_accounts is not None else ()
+        return (LEADS, *spend, *(stream.name for stream in self.streams))
 
     def __post_init__(self) -> None:
         if not getattr(self.to_lead, "leadflow_strict", False):

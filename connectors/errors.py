@@ -33,3 +33,59 @@ class TerminalError(ConnectorError):
 
 class AuthError(TerminalError):
     """The credentials were refused or expired: someone must re-authorize the source."""
+
+
+class MissingScope(AuthError):
+    """The credentials work, but lack a permission (scope) one endpoint needs.
+
+    Only what reads that endpoint fails (one partition of one stream); the source's other
+    streams still sync. ``scope`` is what the platform says is missing (None when it names
+    nothing), ``term`` what the platform calls it (scope, permission), ``detail`` the
+    platform's own words, ``grant`` how to grant it. A connector
+    does not know which stream it serves: the sync adds the stream and the configuration
+    switch that turns it off (``in_stream``). Still an ``AuthError``: never retried.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        scope: str | None,
+        detail: str,
+        *,
+        grant: str = "grant it and re-authorize",
+        term: str = "permission",
+        stream: str | None = None,
+        switch: str | None = None,
+    ) -> None:
+        self.scope, self.detail, self.grant, self.term = scope, detail, grant, term
+        self.stream, self.switch = stream, switch
+        missing = f"the {scope} {term}" if scope else f"a {term}"
+        where = f"stream {stream}: " if stream else ""
+        message = f"{where}the credentials lack {missing} ({detail}); {grant}"
+        if switch:
+            message += f", or switch the stream off with {switch}: false"
+        super().__init__(source, message)
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:  # crosses processes on Dask
+        values = (self.source, self.scope, self.detail, self.grant, self.term)
+        return _missing_scope, (*values, self.stream, self.switch)
+
+    def in_stream(self, stream: str, switch: str) -> MissingScope:
+        """The same failure, naming the stream it stopped and the switch that turns it off
+        (``sources.<name>.streams.<stream>``)."""
+        return MissingScope(
+            self.source, self.scope, self.detail, grant=self.grant, term=self.term,
+            stream=stream, switch=switch,
+        )  # fmt: skip
+
+
+def _missing_scope(
+    source: str,
+    scope: str | None,
+    detail: str,
+    grant: str,
+    term: str,
+    stream: str | None,
+    switch: str | None,
+) -> MissingScope:
+    return MissingScope(source, scope, detail, grant=grant, term=term, stream=stream, switch=switch)

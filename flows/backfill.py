@@ -48,7 +48,8 @@ def backfill(
 ) -> list[dict[str, Any]]:
     """Re-read ``sources`` (all enabled when empty) for the days ``since``..``until``.
 
-    Lead accounts, streams and spend are read over the range; CSV imports are not. Then
+    Lead accounts, streams and spend are read over the range (those a source's ``streams``
+    switches leave on, as in every sync); CSV imports are not. Then
     people are resolved and classified again (not in a dry run).
     """
     install_log_redaction()

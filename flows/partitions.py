@@ -83,7 +83,7 @@ def sync_account_task(
     """Extract, normalize and load one account's leads."""
     progress = PageProgress(f"{name} {account}")
     with running(settings, run_id, window, progress) as run:
-        summary = sync_account(REGISTRY[source.type], source, account, run)
+        summary = sync_account(REGISTRY[source.type], source, account, run, name)
     run.logger.info(
         "%s %s: %d records in %d pages, %d inserted, %d updated, %d unchanged, %d quarantined, "
         "%d suppressed, %d duplicates",
@@ -104,7 +104,7 @@ def sync_spend_task(
 ) -> dict[str, Any]:
     """Load one ad account's daily campaign spend."""
     with running(settings, run_id, window) as run:
-        summary = sync_spend(REGISTRY[source.type], source, account, run)
+        summary = sync_spend(REGISTRY[source.type], source, account, run, name)
     run.logger.info("%s %s: %d campaign days", name, account, summary.records)
     return _row(summary, run)
 
@@ -124,7 +124,7 @@ def sync_stream_task(
     spec = next(s for s in connector.streams if s.name == stream)
     progress = PageProgress(f"{name} {stream} {account}")
     with running(settings, run_id, window, progress) as run:
-        summary = sync_stream(connector, spec, source, account, run)
+        summary = sync_stream(connector, spec, source, account, run, name)
     run.logger.info("%s %s %s: %d records", name, stream, account, summary.records)
     return _row(summary, run)
 
@@ -157,24 +157,29 @@ def submit_source(
 ) -> dict:
     """Submit one task per lead account, stream account and spend account of a source.
 
-    ``parts`` narrows what is synced: ``leads``, ``spend`` and stream names (None: all).
+    ``parts`` narrows what is synced: ``leads``, ``spend`` and stream names (None: all);
+    the source's ``streams`` switches narrow it too (a stream switched off is not even
+    listed: its accounts are not asked for).
     """
     connector = REGISTRY[source.type]
     common = {"name": name, "source": source, "settings": settings, "run_id": run_id}
     common["window"] = window
     futures = {}
-    if parts is None or "leads" in parts:
+
+    def wanted(stream: str) -> bool:
+        return (parts is None or stream in parts) and source.stream_on(stream)
+
+    if wanted("leads"):
         for account in connector.accounts(source):
             params = {**common, "account": account}
             futures[f"{name}/{account}"] = runner.submit(sync_account_task, params)
     for stream in connector.streams:
-        if parts is not None and stream.name not in parts:
+        if not wanted(stream.name):
             continue
         for account in stream.accounts(source):
             params = {**common, "stream": stream.name, "account": account}
             futures[f"{name}/{stream.name}:{account}"] = runner.submit(sync_stream_task, params)
-    wants_spend = parts is None or "spend" in parts
-    if wants_spend and connector.spend is not None and connector.spend_accounts is not None:
+    if wanted("spend") and connector.spend is not None and connector.spend_accounts is not None:
         for account in connector.spend_accounts(source):
             params = {**common, "account": account}
             futures[f"{name}/spend:{account}"] = runner.submit(sync_spend_task, params)

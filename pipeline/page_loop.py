@@ -67,7 +67,9 @@ class Feed:
     ``start_for``); ``start`` turns a partition's stored watermark into where it starts
     reading; ``watermark`` turns a page's cursor into the watermark it commits;
     ``state_key`` names a partition's ``sync_state`` row under ``source``; ``suppress``
-    drops the records of erased people before writing (every feed about people).
+    drops the records of erased people before writing (every feed about people);
+    ``resumes(watermark)`` says whether a partition's start comes from its stored
+    watermark (not from ``start_date`` or a backfill's range).
     """
 
     source: str
@@ -77,6 +79,7 @@ class Feed:
     watermark: Rule = _same
     state_key: Callable[[str], str] = _same
     suppress: bool = True
+    resumes: Callable[[datetime | None], bool] = lambda watermark: watermark is not None
 
 
 class StartLookup:
@@ -98,6 +101,11 @@ class StartLookup:
     def __call__(self, partition: str) -> datetime | None:
         self.starts[partition] = self._feed.start(self.watermark(partition))
         return self.starts[partition]
+
+    def resumed(self, partition: str) -> bool:
+        """Whether ``partition`` starts from a previous sync's watermark: False on its first
+        sync (``start_date``) and in a backfill (``since``)."""
+        return self._feed.resumes(self.watermark(partition))
 
 
 def load_pages(feed: Feed, run: RunContext, summary: SourceSummary) -> None:

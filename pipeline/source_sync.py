@@ -6,6 +6,11 @@ Each builds a ``Feed`` for the one page loop (``leadflow.pipeline.page_loop``): 
 is committed in its own transaction together with the watermark it allows, so a killed run
 resumes from its last committed page and loses nothing. Each writes its ``sync_runs`` row
 whatever happens (``record_run``).
+
+A connector that finds a permission missing (``MissingScope``) does not know which stream
+it served: ``_sync`` adds the stream and the switch that turns it off
+(``sources.<name>.streams.<stream>``, ``name`` the configured source, by default the
+platform's), so only that partition fails, saying what to grant or switch off.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from leadflow.connectors.base import (
+    LEADS,
+    SPEND,
     AdPlatformConfig,
     Connector,
     LeadContext,
@@ -25,11 +32,12 @@ from leadflow.connectors.base import (
     SourceConfig,
     Stream,
 )
+from leadflow.connectors.errors import MissingScope
 from leadflow.models.loading.activity import load_stream
 from leadflow.models.loading.leads import LoadCounts, load_batch
 from leadflow.models.loading.spend import load_spend
 from leadflow.pipeline.mapping import map_records, normalize_records
-from leadflow.pipeline.page_loop import Feed, PageWrite, Rule, StartLookup, load_pages
+from leadflow.pipeline.page_loop import Feed, PageWrite, StartLookup, load_pages
 from leadflow.pipeline.run import RunContext, SourceSummary, opened, record_run
 from leadflow.pipeline.windows import (
     run_ceiling,
@@ -43,28 +51,44 @@ T = TypeVar("T")
 
 
 def sync_account(
-    connector: Connector, source: SourceConfig, account: str, run: RunContext
+    connector: Connector,
+    source: SourceConfig,
+    account: str,
+    run: RunContext,
+    name: str | None = None,
 ) -> SourceSummary:
-    """Extract, normalize and load one account's leads; records a ``sync_runs`` row."""
+    """Extract, normalize and load one account's leads; records a ``sync_runs`` row.
+    ``name`` is the configured source's (for messages; default: the platform's)."""
     feed = partial(_lead_feed, connector, source=source, account=account, run=run)
-    return _sync(connector, source, SourceSummary(connector.name, account), run, feed)
+    summary = SourceSummary(connector.name, account)
+    return _sync(connector, source, summary, run, feed, (name, LEADS))
 
 
 def sync_stream(
-    connector: Connector, stream: Stream, source: SourceConfig, account: str, run: RunContext
+    connector: Connector,
+    stream: Stream,
+    source: SourceConfig,
+    account: str,
+    run: RunContext,
+    name: str | None = None,
 ) -> SourceSummary:
     """Extract and load one account of a non-lead stream (engagement, touches, reps)."""
     feed = partial(_stream_feed, connector, stream, source=source, account=account, run=run)
     summary = SourceSummary(connector.name, f"{stream.name}:{account}")
-    return _sync(connector, source, summary, run, feed)
+    return _sync(connector, source, summary, run, feed, (name, stream.name))
 
 
 def sync_spend(
-    connector: Connector, source: AdPlatformConfig, account: str, run: RunContext
+    connector: Connector,
+    source: AdPlatformConfig,
+    account: str,
+    run: RunContext,
+    name: str | None = None,
 ) -> SourceSummary:
     """Load one ad account's daily campaign spend; records a ``sync_runs`` row."""
     feed = partial(_spend_feed, connector, source=source, account=account, run=run)
-    return _sync(connector, source, SourceSummary(connector.name, f"spend:{account}"), run, feed)
+    summary = SourceSummary(connector.name, f"spend:{account}")
+    return _sync(connector, source, summary, run, feed, (name, SPEND))
 
 
 def _sync(
@@ -73,24 +97,33 @@ def _sync(
     summary: SourceSummary,
     run: RunContext,
     make_feed: Callable[..., Feed],
+    serves: tuple[str | None, str],
 ) -> SourceSummary:
     """Open the platform, load ``make_feed(client=, summary=)`` through the page loop, and
-    record the ``sync_runs`` row whatever happens."""
+    record the ``sync_runs`` row whatever happens. ``serves`` is (configured source name,
+    stream): a missing permission names both (module doc)."""
     summary.started_at = run.clock()
+    name, stream = serves[0] or connector.name, serves[1]
 
     def body() -> None:
-        with opened(connector, source) as client:
-            load_pages(make_feed(client=client, summary=summary), run, summary)
+        try:
+            with opened(connector, source) as client:
+                load_pages(make_feed(client=client, summary=summary), run, summary)
+        except MissingScope as error:
+            raise error.in_stream(stream, f"sources.{name}.streams.{stream}") from None
 
     return record_run(summary, run, body)
 
 
-def _incremental(source: SourceConfig, run: RunContext, summary: SourceSummary) -> dict[str, Rule]:
+def _incremental(
+    source: SourceConfig, run: RunContext, summary: SourceSummary
+) -> dict[str, Callable[..., Any]]:
     """An API partition's rules: start ``lookback`` before the watermark (a backfill's
     ``since``), commit the page's cursor capped at the run's ceiling."""
     return {
         "start": partial(window_start, source=source, run=run),
         "watermark": partial(watermark_for, ceiling=run_ceiling(summary.started_at, run)),
+        "resumes": lambda watermark: watermark is not None and run.since is None,
     }
 
 

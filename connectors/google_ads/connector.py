@@ -12,6 +12,10 @@ Docs followed:
   (429 RESOURCE_EXHAUSTED carries ``quotaErrorDetails.retryDelay``, never Retry-After:
   ``classify_error`` hands it to the transport, which waits it out up to
   ``max_retry_delay_seconds``)
+- https://developers.google.com/google-ads/api/reference/rpc/v24/AuthorizationErrorEnum.AuthorizationError
+  (403 PERMISSION_DENIED with ``authorizationError``: USER_PERMISSION_DENIED, the user has no
+  access to the customer (through a manager: ``login-customer-id``); ACTION_NOT_PERMITTED,
+  the user's access level does not allow the method): a ``MissingScope`` naming the code
 
 Accounts are customer ids and each customer is its own partition. A window starts at
 ``start_for(cid)`` (UTC) written as the account's local wall time, because GAQL date-time
@@ -32,8 +36,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from pydantic import Field, SecretStr, field_validator
 
-from leadflow.connectors.base import AdPlatformConfig, Connector, Page, StartFor
-from leadflow.connectors.errors import AuthError, ConnectorError, RateLimited, TerminalError
+from leadflow.connectors.base import AdPlatformConfig, Connector, Page, StartFor, resumed
+from leadflow.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    MissingScope,
+    RateLimited,
+    TerminalError,
+)
 from leadflow.connectors.google_ads.fields import (
     ACCOUNT_QUERY,
     SOURCE,
@@ -132,10 +142,12 @@ def classify_error(
     if status == 429 or grpc == "RESOURCE_EXHAUSTED" or "quotaError" in codes:
         return _throttled(config, named, where, detail, retry_delay_seconds(failures))
     if status == 403 or grpc == "PERMISSION_DENIED" or "authorizationError" in codes:
-        hint = ""
-        if codes.get("authorizationError") == "USER_PERMISSION_DENIED":
-            hint = " (customers reached through a manager account need login_customer_id)"
-        return AuthError(SOURCE, f"permission denied, {named} on {where}: {detail}{hint}")
+        code = codes.get("authorizationError")
+        grant = "give the authorized Google user access to the customer at a level that allows it"
+        if code == "USER_PERMISSION_DENIED":
+            grant += " (customers reached through a manager account need login_customer_id)"
+        scope = f"authorizationError.{code}" if code else None
+        return MissingScope(SOURCE, scope, f"{named} on {where}: {detail}", grant=grant)
     if 400 <= status < 500:
         return TerminalError(SOURCE, f"request rejected, {named} on {where}: {detail}")
     return None
@@ -300,8 +312,7 @@ def pages(client: GoogleAdsClient, customer_id: str, start_for: StartFor) -> Ite
     """
     account = client.account(customer_id)
     start = start_for(customer_id)
-    limit = client.config.retention_warning_days
-    walk = _LeadWalk(client, account, [retention_note(customer_id, start, client.clock(), limit)])
+    walk = _LeadWalk(client, account, [_retention(client, customer_id, start_for, start)])
     for attempt in range(MAX_RESTARTS + 1):
         try:
             yield from walk.window(walk.cursor or start)
@@ -310,6 +321,21 @@ def pages(client: GoogleAdsClient, customer_id: str, start_for: StartFor) -> Ite
             if attempt == MAX_RESTARTS:
                 raise
             log.warning("google_ads %s: page token expired, restarting the window", customer_id)
+
+
+def _retention(
+    client: GoogleAdsClient, customer_id: str, start_for: StartFor, start: datetime | None
+) -> str:
+    """The retention warning of a window: a stale sync's, or a first sync's (``start_date``)
+    or a backfill's. The sync's lookup says whether a watermark gave the start; a plain
+    ``start_for`` does not, and then only ``start_date`` itself counts as a first sync."""
+    config = client.config
+    from_start_date = start is not None and start == config.start_date
+    earlier = resumed(start_for, customer_id)
+    was_resumed = not from_start_date if earlier is None else earlier
+    limit = config.retention_warning_days
+    now = client.clock()
+    return retention_note(customer_id, start, now, limit, was_resumed, from_start_date)
 
 
 def spend(

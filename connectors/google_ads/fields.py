@@ -264,14 +264,32 @@ def count_note(customer_id: str, reported: object, fetched: int) -> str | None:
     )
 
 
-def retention_note(customer_id: str, start: datetime | None, now: datetime, limit: int) -> str:
-    """A warning when a window starts so long ago that Google may have dropped leads."""
+def retention_note(
+    customer_id: str,
+    start: datetime | None,
+    now: datetime,
+    limit: int,
+    resumed: bool = True,
+    from_start_date: bool = False,
+) -> str:
+    """A warning when a window starts so long ago that Google may not have the leads.
+
+    ``resumed``: the start came from a previous sync's watermark (the sync is stale);
+    otherwise it is the configured ``start_date`` (``from_start_date``) or a backfill's.
+    """
     age = (now - start) // timedelta(days=1) if start is not None else 0
     if age <= limit:
         return ""
+    kept = "Google keeps lead form data only ~30 days (the API returns up to 60)"
+    if resumed:
+        return (
+            f"last successful sync of customer {customer_id} is {age} days old; {kept}: "
+            "older leads may be lost"
+        )
+    origin = "start_date is" if from_start_date else "the backfill starts"
     return (
-        f"last successful sync of customer {customer_id} is {age} days old; Google keeps "
-        "lead form data only ~30 days (the API returns up to 60): older leads may be lost"
+        f"customer {customer_id}: {origin} {age} days back; {kept}, so leads older than "
+        "that are not available"
     )
 
 

@@ -8,7 +8,12 @@ Docs followed:
   TEN_SECONDLY_ROLLING / SECONDLY / DAILY, ``X-HubSpot-RateLimit-*`` headers; the search
   endpoints allow 5 requests per second per account)
 - Errors: https://developers.hubspot.com/docs/api/error-handling (``category`` such as
-  EXPIRED_AUTHENTICATION / INVALID_AUTHENTICATION, ``correlationId``)
+  EXPIRED_AUTHENTICATION / INVALID_AUTHENTICATION, ``correlationId``); a token without a
+  scope an endpoint needs gets HTTP 403 ``"category": "MISSING_SCOPES"`` naming the scopes
+  in ``errors[].context.requiredGranularScopes`` (older bodies: ``requiredScopes``), each
+  error's message saying "One or more of" / "All of the following scopes are required."
+  (https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/scopes:
+  an endpoint's scopes are listed under Requirements in its reference)
 - OAuth: https://developers.hubspot.com/docs/api/oauth/tokens (see hubspot_auth)
 - Account info: https://developers.hubspot.com/docs/api/settings/account-information-api
   (``GET /account-info/v3/details`` -> ``{portalId, accountType, timeZone, companyCurrency,
@@ -26,7 +31,7 @@ from typing import Any
 
 import requests
 
-from leadflow.connectors.errors import AuthError, ConnectorError, TerminalError
+from leadflow.connectors.errors import AuthError, ConnectorError, MissingScope, TerminalError
 from leadflow.connectors.http import (
     ErrorClassifier,
     PlatformSession,
@@ -51,11 +56,47 @@ def daily_limit_spent(response: requests.Response, body: Mapping[str, Any]) -> b
     return response.status_code == 429 and (spent or body.get("policyName") == "DAILY")
 
 
+GRANT_SCOPE = (
+    "grant the scope to the HubSpot app (a private app: its Scopes tab; an OAuth app: add "
+    "it to the app's scopes and install the app again)"
+)
+
+
+def required_scopes(body: Mapping[str, Any]) -> str | None:
+    """What a MISSING_SCOPES body says is needed: ``a``, ``one of a, b`` or ``all of a, b``
+    (``errors[].context.requiredGranularScopes``, else the older ``requiredScopes``)."""
+    entries = [body, *(e for e in body.get("errors") or [] if isinstance(e, Mapping))]
+    scopes: list[str] = []
+    every = False
+    for entry in entries:
+        context = entry.get("context")
+        if not isinstance(context, Mapping):
+            continue
+        for key in ("requiredGranularScopes", "requiredScopes"):
+            named = [str(s) for s in context.get(key) or [] if isinstance(s, str | int)]
+            scopes += [scope for scope in named if scope not in scopes]
+            every = every or (bool(named) and str(entry.get("message", "")).startswith("All"))
+    if len(scopes) < 2:
+        return scopes[0] if scopes else None
+    return f"{'all' if every else 'one'} of {', '.join(scopes)}"
+
+
+def _path(response: requests.Response) -> str:
+    request = response.request
+    path = requests.utils.urlparse(request.url or "").path if request is not None else "?"
+    return f"{request.method if request is not None else '?'} {path}"
+
+
 def classify_error(response: requests.Response, body: Any) -> ConnectorError | None:
-    """HubSpot's error bodies: category for auth, policyName for rate limits; any other
-    429 is left to the default mapping (``RateLimited``: waited out, then raised)."""
+    """HubSpot's error bodies: category for auth and missing scopes, policyName for rate
+    limits; any other 429 is left to the default mapping (``RateLimited``: waited out,
+    then raised)."""
     body = body if isinstance(body, Mapping) else {}
     category = str(body.get("category", ""))
+    if response.status_code == 403 and category == "MISSING_SCOPES":
+        detail = f"HTTP 403 MISSING_SCOPES on {_path(response)}: {error_detail(body)}"
+        scope = required_scopes(body)
+        return MissingScope(SOURCE, scope, detail, grant=GRANT_SCOPE, term="scope")
     if response.status_code == 401 or category.endswith("_AUTHENTICATION"):
         why = "token expired" if category == "EXPIRED_AUTHENTICATION" else "token refused"
         return AuthError(SOURCE, f"{why} ({error_detail(body)}); re-authorize the HubSpot app")

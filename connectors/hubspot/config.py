@@ -100,6 +100,12 @@ class HubSpotConfig(SourceConfig):
     def uses_oauth(self) -> bool:
         return self.access_token is None
 
+    def stream_on(self, name: str) -> bool:
+        """``streams``, and the older switches ``sales_reps`` / ``sales_touches`` (either
+        one off is off)."""
+        older = {"sales_reps": self.sales_reps, "sales_touches": self.sales_touches}
+        return super().stream_on(name) and older.get(name, True)
+
 
 def _present(value: str | SecretStr | None) -> bool:
     if isinstance(value, SecretStr):

@@ -22,7 +22,7 @@ from typing import Any
 import requests
 
 from leadflow.connectors.base import Connector, LeadContext, Page, StartFor
-from leadflow.connectors.errors import ConnectorError, TerminalError
+from leadflow.connectors.errors import ConnectorError, MissingScope, TerminalError
 from leadflow.connectors.http import error_detail
 from leadflow.connectors.hubspot.client import (
     SOURCE,
@@ -105,7 +105,7 @@ class PropertiesUnavailable(TerminalError):
 
 def _properties_error(response: requests.Response, body: Any) -> ConnectorError | None:
     known = classify_error(response, body)
-    if known is None and response.status_code in (403, 404):
+    if (known is None or isinstance(known, MissingScope)) and response.status_code in (403, 404):
         detail = f"HTTP {response.status_code}: {error_detail(body)}"
         return PropertiesUnavailable(SOURCE, detail)
     return known

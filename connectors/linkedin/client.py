@@ -3,7 +3,11 @@
 Docs followed (see ``leadflow.connectors.linkedin.connector`` for the endpoints):
 - Limits and errors: https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits
   (daily per-endpoint limits reset at midnight UTC, a bare 429) and .../concepts/error-handling
-  (``{status, serviceErrorCode, code, message}``)
+  (``{status, serviceErrorCode, code, message}``; 403 ACCESS_DENIED "Not enough permissions
+  to access: <resource>.<method>" names the resource, not the permission: the permission each
+  resource needs is the one its page documents, ``r_marketing_leadgen_automation`` for Lead
+  Sync (.../lead-sync/leadsync), ``r_ads_reporting`` for adAnalytics (.../ads-reporting),
+  ``r_ads`` for ad accounts and campaigns (.../account-structure/create-and-manage-accounts))
 - Versioning: https://learn.microsoft.com/en-us/linkedin/marketing/versioning (a retired
   ``LinkedIn-Version`` is refused: 426, or 400 naming the version)
 
@@ -22,7 +26,13 @@ from typing import Any, TypeVar
 
 import requests
 
-from leadflow.connectors.errors import AuthError, ConnectorError, RateLimited, TerminalError
+from leadflow.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    MissingScope,
+    RateLimited,
+    TerminalError,
+)
 from leadflow.connectors.http import ErrorClassifier, PlatformSession, error_detail
 from leadflow.connectors.linkedin import restli
 from leadflow.connectors.linkedin.config import LinkedInConfig
@@ -32,6 +42,19 @@ from leadflow.connectors.pagination import PageToken, paginate
 log = logging.getLogger(__name__)
 
 VERSION_CODES = frozenset({"NONEXISTENT_VERSION", "VERSION_MISSING", "INVALID_VERSION"})
+# The permission each resource's documentation asks for (module doc).
+PERMISSIONS = {
+    "leadFormResponses": "r_marketing_leadgen_automation",
+    "leadForms": "r_marketing_leadgen_automation",
+    "adAnalytics": "r_ads_reporting",
+    "adAccounts": "r_ads",
+    "adCampaigns": "r_ads",
+}
+DENIED = "Not enough permissions to access:"
+GRANT_PERMISSION = (
+    "grant it to the LinkedIn app and re-authorize with a member who has a role on the "
+    "account (access tokens last 60 days)"
+)
 SPEND_FIELDS = "costInLocalCurrency,impressions,clicks,dateRange,pivotValues"
 T = TypeVar("T")
 CAMPAIGN_TOKEN = PageToken(
@@ -149,10 +172,8 @@ def classify_error(
             "app (access tokens last 60 days)",
         )  # fmt: skip
     if status == 403:
-        return AuthError(
-            SOURCE, f"access denied to {about} ({detail}); re-authorize with a member who has "
-            "the Lead Sync / ads reporting permissions on it",
-        )  # fmt: skip
+        why = f"HTTP 403 {body.get('code') or 'ACCESS_DENIED'} on {about}: {detail}"
+        return MissingScope(SOURCE, permission_for(response, detail), why, grant=GRANT_PERMISSION)
     if status == 426 or str(body.get("code")) in VERSION_CODES or _mentions_version(status, detail):
         return TerminalError(
             SOURCE, f"LinkedIn-Version {version} rejected ({detail}); update api_version "
@@ -164,6 +185,17 @@ def classify_error(
             "limits reset at midnight UTC",
         )  # fmt: skip
     return None
+
+
+def permission_for(response: requests.Response, message: str) -> str | None:
+    """The permission a 403 is about: the resource LinkedIn names ("Not enough permissions
+    to access: adAnalytics.FINDER-analytics"), else the path's, as its page documents it."""
+    named = message.partition(DENIED)[2].strip().split(".")[0] if DENIED in message else ""
+    url = response.request.url if response.request is not None else ""
+    path = requests.utils.urlparse(url or "").path
+    segments = [part for part in path.split("/") if part and not part.isdigit()]
+    resource = named or (segments[-1] if segments else "")
+    return PERMISSIONS.get(resource) or (f"access to {resource}" if resource else None)
 
 
 def _form_missing(client: LinkedInClient, about: str) -> ErrorClassifier:
@@ -184,11 +216,12 @@ def _mentions_version(status: int, detail: str) -> bool:
 
 
 def best_effort(call: Callable[[], T], what: str) -> T | None:
-    """``call()``, or None when LinkedIn refuses it for a reason other than credentials."""
+    """``call()``, or None when LinkedIn refuses it for a reason other than credentials
+    (a missing permission is such a reason: what it served is optional)."""
     try:
         return call()
     except TerminalError as error:
-        if isinstance(error, AuthError):
+        if isinstance(error, AuthError) and not isinstance(error, MissingScope):
             raise
         log.warning("linkedin: %s unavailable: %s", what, error)
         return None

@@ -1,9 +1,8 @@
 """Mailchimp Marketing API v3: audience members as leads, email activity as engagement events.
 
-Docs followed (https://mailchimp.com/developer/marketing/): docs/fundamentals/ (root
-``https://<dc>.api.mailchimp.com/3.0``, ``<dc>`` the key's suffix; Basic auth ``any:<key>``;
-10 simultaneous connections, 429 beyond, no rate-limit headers); docs/errors/ (problem+json
-``{type, title, status, detail, instance}``); api/lists/; api/list-members/ (``count`` <= 1000,
+Docs followed (https://mailchimp.com/developer/marketing/): docs/fundamentals/ and
+docs/errors/ (see ``leadflow.connectors.mailchimp.client``: the key, the connection cap, the
+problem+json errors); api/lists/; api/list-members/ (``count`` <= 1000,
 ``offset``, ``fields``, ``since_last_changed``, ``sort_field=last_changed``, ``total_items``);
 api/campaigns/ (``status=sent``, ``list_id``, ``since_send_time``); api/email-activity-reports/
 (``since``); api/unsub-reports/ (no time filter: filtered here by ``timestamp``).
@@ -25,20 +24,22 @@ collection here goes through; retries are the transport's (``classify_error``).
 
 from __future__ import annotations
 
-import hashlib
-import re
-import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-import requests
-from pydantic import Field, SecretStr, field_validator, model_validator
-
-from leadflow.connectors.base import Connector, Page, SourceConfig, StartFor, Stream
-from leadflow.connectors.errors import AuthError, ConnectorError, RateLimited, TerminalError
-from leadflow.connectors.http import PlatformSession, build_retry, error_detail, register_secret
+from leadflow.connectors.base import Connector, Page, StartFor, Stream
+from leadflow.connectors.mailchimp.client import (
+    CAMPAIGN_FIELDS,
+    LIST_FIELDS,
+    MAX_CONNECTIONS,
+    MailchimpClient,
+    MailchimpConfig,
+    classify_error,
+    connection_gate,
+    open_session,
+)
 from leadflow.connectors.mailchimp.fields import (
     MEMBER_FIELDS,
     SOURCE,
@@ -51,133 +52,20 @@ from leadflow.connectors.mailchimp.fields import (
     unsubscribed_since,
 )
 from leadflow.connectors.pagination import Offset, paginate
-from leadflow.connectors.urls import VersionPath
 
-MAX_CONNECTIONS = 10  # Mailchimp's documented limit of simultaneous connections per account
-_DATA_CENTER = re.compile(r"^[a-z]+[0-9]+$")
-LIST_FIELDS = "lists.id,lists.name,total_items"
-CAMPAIGN_FIELDS = "campaigns.id,campaigns.send_time,campaigns.recipients.list_id,total_items"
-
-
-class MailchimpConfig(SourceConfig):
-    """A Mailchimp account: an API key, and the audiences (lists) to read."""
-
-    type: Literal["mailchimp"] = "mailchimp"
-    # /3.0 is the API's path and its only version: dropped from base_url, never configured.
-    VERSION_PATH: ClassVar[VersionPath] = VersionPath(r"3\.0")
-
-    base_url: str | None = Field(
-        None,
-        description="API host (a /3.0 path is dropped); default https://<dc>.api.mailchimp.com "
-        "from the key's -<dc> suffix (the sandbox's URL in the demo and tests)",
-    )
-    api_key: SecretStr = Field(description="Marketing API key, ending in its data center: -us21")
-    list_ids: tuple[str, ...] = Field((), description="audience ids; empty: every audience")
-    page_size: int = Field(1000, ge=1, le=1000, description="`count` per request (max 1000)")
-    max_connections: int = Field(
-        4, ge=1, le=MAX_CONNECTIONS, description="requests in flight per API key (<= 10)"
-    )
-    activity_days: int = Field(
-        30, ge=1, description="campaigns sent this many days before the window are scanned"
-    )
-
-    @field_validator("list_ids", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _has_root(self) -> MailchimpConfig:
-        self.api_root()
-        return self
-
-    def api_root(self) -> str:
-        """``{base_url}/3.0``, or the key's data center's API root."""
-        if self.base_url:
-            return f"{self.base_url}/3.0"
-        _, _, center = self.api_key.get_secret_value().rpartition("-")
-        if not _DATA_CENTER.match(center):
-            raise ValueError("the API key has no data-center suffix (like -us21): set base_url")
-        return f"https://{center}.api.mailchimp.com/3.0"
-
-
-_GATES: dict[str, threading.BoundedSemaphore] = {}
-_GATES_LOCK = threading.Lock()
-
-
-def connection_gate(config: MailchimpConfig) -> threading.BoundedSemaphore:
-    """The semaphore shared by every request made with this API key in this process."""
-    ident = hashlib.sha256(config.api_key.get_secret_value().encode()).hexdigest()
-    with _GATES_LOCK:
-        gate = _GATES.get(ident)
-        if gate is None:
-            gate = _GATES[ident] = threading.BoundedSemaphore(config.max_connections)
-        return gate
-
-
-def open_session(config: MailchimpConfig) -> MailchimpClient:
-    """A client for one account; the transport retries 429 and 5xx with backoff."""
-    key = config.api_key.get_secret_value()
-    register_secret(key)
-    retry = build_retry(attempts=config.max_attempts, backoff_factor=config.backoff_seconds)
-    session = PlatformSession(
-        SOURCE,
-        timeout=(config.connect_timeout_seconds, config.timeout_seconds),
-        retry=retry,
-        pool_size=config.max_connections,
-    )
-    session.auth = ("leadflow", key)
-    session.headers["Accept"] = "application/json"
-    return MailchimpClient(config, session, connection_gate(config))
-
-
-class MailchimpClient:
-    """GETs through the connection gate; maps problem+json errors."""
-
-    def __init__(
-        self, config: MailchimpConfig, session: PlatformSession, gate: threading.Semaphore
-    ) -> None:
-        self.config = config
-        self.session = session
-        self.gate = gate
-        self.root = config.api_root()
-        self.requests_made = 0
-
-    def get(self, path: str, params: Mapping[str, Any], resource: str) -> dict[str, Any]:
-        """One GET, its retries included, through the account's connection gate."""
-        classify = partial(classify_error, resource=resource)
-        self.requests_made += 1
-        with self.gate:
-            body = self.session.fetch_json(
-                "GET", self.root + path, classify=classify, params=dict(params)
-            )
-        if not isinstance(body, dict):
-            raise TerminalError(SOURCE, f"{resource}: expected a JSON object")
-        return body
-
-    def close(self) -> None:
-        self.session.close()
-
-
-def classify_error(response: requests.Response, body: Any, resource: str) -> ConnectorError | None:
-    """Mailchimp's problem+json errors, by status."""
-    status = response.status_code
-    why = f"HTTP {status}: {error_detail(body, ('title',))} - {error_detail(body, ('detail',))}"
-    if status == 401:
-        return AuthError(
-            SOURCE, f"Mailchimp API key refused ({why}); check the key or re-authorize"
-        )
-    if status == 403:
-        return AuthError(
-            SOURCE, f"access to {resource} forbidden ({why}); check the key or re-authorize"
-        )
-    if status == 429:
-        return RateLimited(SOURCE, f"still throttled after retries on {resource} ({why})")
-    if status == 404:
-        return TerminalError(SOURCE, f"{resource} not found ({why}); check the configured id")
-    if 400 <= status < 500:
-        return TerminalError(SOURCE, f"request for {resource} rejected ({why})")
-    return None
+__all__ = [
+    "CONNECTOR",
+    "ENGAGEMENT",
+    "MAX_CONNECTIONS",
+    "MailchimpClient",
+    "MailchimpConfig",
+    "accounts",
+    "activity_pages",
+    "classify_error",
+    "connection_gate",
+    "open_session",
+    "pages",
+]
 
 
 def _collection(

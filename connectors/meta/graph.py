@@ -9,7 +9,11 @@ Docs followed:
 - Errors: https://developers.facebook.com/docs/graph-api/guides/error-handling (``{"error":
   {message, type, code, error_subcode, is_transient, fbtrace_id}}``, mostly with HTTP 400;
   1, 2: temporary, retry; 4, 17, 32, 341, 613: throttled; 190 (and 102): token expired or
-  revoked, get a new one; 10 and 200-299: permission missing)
+  revoked, get a new one; 10 and 200-299: permission missing, the message naming it, as
+  in "(#200) Requires ads_read permission ..."; a token needs ``leads_retrieval`` and the
+  Pages permissions for leads, ``ads_read`` for insights:
+  https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving and
+  https://developers.facebook.com/docs/marketing-api/insights)
 - Rate limits: https://developers.facebook.com/docs/graph-api/overview/rate-limiting (no
   Retry-After: ``X-Business-Use-Case-Usage`` = ``{business_id: [{type, call_count,
   total_cputime, total_time, estimated_time_to_regain_access (minutes)}]}``, sent on error
@@ -22,6 +26,7 @@ Docs followed:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any
@@ -32,6 +37,7 @@ import requests
 from leadflow.connectors.errors import (
     AuthError,
     ConnectorError,
+    MissingScope,
     RateLimited,
     TerminalError,
     TransientError,
@@ -47,6 +53,9 @@ THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80015)})
 TRANSIENT_CODES = frozenset({1, 2})
 TOKEN_CODES = frozenset({102, 190})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
+# A permission's name in a message: ads_read, leads_retrieval, pages_show_list...
+PERMISSION_NAME = re.compile(r"\b(?:ads|leads|pages|business|read|instagram)_[a-z_]+\b")
+GRANT_PERMISSION = "grant it to the Meta app and configure a new access token that carries it"
 
 
 class GraphTransientError(TransientError):
@@ -99,6 +108,13 @@ def _detail(error: Mapping[str, Any], where: str) -> str:
     return f"code {code}{f'/{subcode}' if subcode else ''} on {where}: {message}{trace}"
 
 
+def permission_named(error: Mapping[str, Any]) -> str | None:
+    """The permission(s) a permission error's message names (``ads_read``, or ``ads_management
+    or ads_read``), None when it names none."""
+    found = PERMISSION_NAME.findall(str(error.get("message") or ""))
+    return " or ".join(dict.fromkeys(found)) or None
+
+
 def classify_error(response: requests.Response, body: Any) -> ConnectorError | None:
     """Meta's error envelope: the code, not the HTTP status, says what happened.
 
@@ -117,8 +133,7 @@ def classify_error(response: requests.Response, body: Any) -> ConnectorError | N
         return AuthError(SOURCE, f"access token expired or revoked ({detail}); re-authorize "
                          "the Meta app and configure a new Page access token")  # fmt: skip
     if code in PERMISSION_CODES:
-        return AuthError(SOURCE, f"permission missing ({detail}); re-authorize with "
-                         "leads_retrieval, ads_management and ads_read")  # fmt: skip
+        return MissingScope(SOURCE, permission_named(error), detail, grant=GRANT_PERMISSION)
     if code in TRANSIENT_CODES or error.get("is_transient") is True:
         return GraphTransientError(SOURCE, f"temporary Graph API failure ({detail})")
     return TerminalError(SOURCE, f"request rejected (HTTP {response.status_code}, {detail})")

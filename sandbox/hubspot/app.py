@@ -23,7 +23,8 @@ Endpoints: ``GET /crm/v3/objects/{contacts|calls|emails|meetings}[/{id}]``, ``PO
 ``POST /crm/v4/associations/{from}/{to}/batch/read``, ``GET /account-info/v3/details`` and
 ``POST /oauth/v1/token``; anything else is a 404. API calls need ``Authorization: Bearer
 <token>``: the private-app ``token`` or an access token issued by the token endpoint (valid
-``oauth_token_ttl`` seconds).
+``oauth_token_ttl`` seconds). ``granted`` are the token's scopes (default: every scope the endpoints
+need); a call without the one it needs gets HubSpot's 403 MISSING_SCOPES (``hubspot_scopes``).
 Engagements are generated from the initial contacts on first use (``sales=`` overrides).
 """
 
@@ -37,7 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadflow.sandbox.data import hubspot_contacts
-from leadflow.sandbox.hubspot import limits, objects
+from leadflow.sandbox.hubspot import limits, objects, scopes
 from leadflow.sandbox.hubspot import sales as sales_api
 from leadflow.sandbox.hubspot.oauth import OAUTH, TOKEN_PATH, OAuthApp, authenticate
 from leadflow.sandbox.hubspot.sales_data import SalesData, Touch, hubspot_owners, hubspot_sales_data
@@ -83,8 +84,10 @@ class HubSpotSandbox(HostedApp):
         oauth_token_ttl: float = 1800,
         association_page_size: int = 500,
         portal_id: int = 24681357,
+        granted: frozenset[str] | set[str] = scopes.ALL_SCOPES,
     ) -> None:
         self.token = token
+        self.scopes = set(granted)
         self.portal_id = portal_id
         self.token_expired = False
         self.rate_limits = limits.RateLimiter(ten_second_limit, search_rate_per_second, daily_limit)
@@ -202,6 +205,10 @@ class HubSpotSandbox(HostedApp):
         """Every issued access token expires now: next calls get 401 EXPIRED_AUTHENTICATION."""
         self.oauth.expire_all()
 
+    def revoke_scope(self, *names: str) -> None:
+        """The token no longer carries these scopes (``hubspot_scopes``: what needs which)."""
+        self.scopes.difference_update(names)
+
     def revoke_oauth(self) -> None:
         """Uninstall the app: the refresh token fails with BAD_REFRESH_TOKEN from now on."""
         self.oauth.revoke()
@@ -231,6 +238,9 @@ class HubSpotSandbox(HostedApp):
         )
         if isinstance(auth, Response):
             return _with_correlation(auth)
+        needed = scopes.required_scope(request.path)
+        if needed is not None and needed not in self.scopes:
+            return _with_correlation(json_response(403, scopes.missing_scopes_body(needed)))
         search = request.path.endswith("/search")
         policy = self.rate_limits.admit(search)
         if policy is not None:

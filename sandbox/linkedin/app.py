@@ -13,7 +13,11 @@ Docs used:
 * https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits (daily
   per-endpoint limits reset at midnight UTC; a bare 429, no quota or Retry-After headers)
 * https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/error-handling
-  (``{status, serviceErrorCode, code, message}``; exact bodies as observed in peers' code)
+  (``{status, serviceErrorCode, code, message}``; exact bodies as observed in peers' code);
+  a token without the permission a resource's page documents gets 403 ACCESS_DENIED "Not
+  enough permissions to access: <resource>.<method>": Lead Sync needs
+  ``r_marketing_leadgen_automation``, adAnalytics ``r_ads_reporting`` (ads-reporting),
+  ad accounts and campaigns ``r_ads`` (account-structure/create-and-manage-accounts)
 
 Endpoints under ``/rest``: ``leadFormResponses`` (finder, get), ``leadForms`` (finder, get),
 ``adAnalytics`` (analytics finder), ``adAccounts/{id}/adCampaigns`` (search). Anything else is
@@ -61,6 +65,14 @@ VERSION = re.compile(r"^(\d{6})(?:\.\d{2})?$")
 THROTTLED = {"status": 429, "serviceErrorCode": 101, "code": "TOO_MANY_REQUESTS",
              "message": "Resource level throttle APPLICATION_AND_MEMBER DAY limit for calls "
              "to this resource is reached."}  # fmt: skip
+PERMISSIONS = {  # resource -> (documented permission, the method named in a refusal)
+    "leadFormResponses": ("r_marketing_leadgen_automation", "FINDER-owner"),
+    "leadForms": ("r_marketing_leadgen_automation", "GET"),
+    "adAnalytics": ("r_ads_reporting", "FINDER-analytics"),
+    "adCampaigns": ("r_ads", "FINDER-search"),
+    "adAccounts": ("r_ads", "GET"),
+}
+ALL_PERMISSIONS = frozenset(permission for permission, _ in PERMISSIONS.values())
 ROUTES = (
     (r"/rest/leadFormResponses", "_lead_responses"),
     (r"/rest/leadFormResponses/([^/]+)", "_lead_response"),
@@ -88,9 +100,11 @@ class LinkedInSandbox(SandboxServer):
     def __init__(self, dataset: LinkedInDataset | None = None, *,
                  token: str = "sandbox-linkedin-token", port: int = 0,
                  strict_restli: bool = False, max_count: int = 100, clamp_count: bool = True,
-                 daily_limit: int | None = None, supported_months: int = 12) -> None:  # fmt: skip
+                 daily_limit: int | None = None, supported_months: int = 12,
+                 permissions: frozenset[str] = ALL_PERMISSIONS) -> None:  # fmt: skip
         self.dataset = dataset if dataset is not None else linkedin_dataset()
         self.token, self.token_expired, self.token_revoked = token, False, False
+        self.permissions = set(permissions)  # the token's (PERMISSIONS)
         self.strict_restli, self.max_count, self.clamp_count = strict_restli, max_count, clamp_count
         self.daily_limit, self._calls = daily_limit, defaultdict(int)
         latest = self.dataset.anchor.year * 12 + self.dataset.anchor.month - 1
@@ -141,6 +155,7 @@ class LinkedInSandbox(SandboxServer):
         if self._router.resolve(request.method, request.path) is None:
             return _error(404, "No virtual resource found", "RESOURCE_NOT_FOUND")
         refusal = self._check_version(request) or self._check_auth(request)
+        refusal = refusal or self._check_permission(request.path)
         if refusal is None and self._over_daily_limit(request.path):
             refusal = _json(429, dict(THROTTLED))
         if refusal is not None:
@@ -181,6 +196,13 @@ class LinkedInSandbox(SandboxServer):
             message = "The token used in the request has expired"
             return _error(401, message, "EXPIRED_ACCESS_TOKEN", 65602)
         return None
+
+    def _check_permission(self, path: str) -> Response | None:
+        resource = next((p for p in reversed(path.split("/")) if p and not p.isdigit()), "")
+        permission, method = PERMISSIONS.get(resource, (None, ""))
+        if permission is None or permission in self.permissions:
+            return None
+        return self._denied(f"{resource}.{method}")
 
     def _over_daily_limit(self, path: str) -> bool:
         resource = path.split("/")[2] if path.count("/") >= 2 else path

@@ -69,6 +69,7 @@ class MailchimpSandbox(CappedServer):
         slow_seconds: float = 0.0,
         strict_count: bool = False,
         archived_by_default: bool = False,
+        forbidden: tuple[str, ...] = (),
     ) -> None:
         if "-" not in api_key:
             raise ValueError("a Mailchimp API key ends with its data center, e.g. '...-us21'")
@@ -77,6 +78,8 @@ class MailchimpSandbox(CappedServer):
         self.api_key, self.oauth_token = api_key, oauth_token
         self.slow_seconds, self.strict_count = slow_seconds, strict_count
         self.archived_by_default = archived_by_default
+        # Paths (regular expressions, under /3.0) the key's user may not access: 403.
+        self.forbidden = [re.compile(pattern) for pattern in forbidden]
         self._lock = threading.RLock()
         self._routes: list[tuple[re.Pattern[str], Callable[[Request], Body]]] = [
             (re.compile(pattern), handler)
@@ -151,6 +154,8 @@ class MailchimpSandbox(CappedServer):
         expected = self.api_key if found[0] == "basic" else self.oauth_token
         if found[1] != expected:
             raise MailchimpError.of(mc.API_KEY_INVALID)
+        if any(pattern.search(request.path.removeprefix("/3.0")) for pattern in self.forbidden):
+            raise MailchimpError.of(mc.FORBIDDEN)
 
     def _resolve(self, request: Request) -> Callable[[Request], Body]:
         path = request.path.rstrip("/") or "/"

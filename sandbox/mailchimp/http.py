@@ -30,6 +30,12 @@ API_KEY_INVALID = (
     "API Key Invalid",
     "Your API key may be invalid, or you've attempted to access the wrong datacenter.",
 )
+# The glossary's generic 403 ("Forbidden"): the key's user may not access the resource.
+FORBIDDEN = (
+    403,
+    "Forbidden",
+    "You are not permitted to access this resource. This is a generic error.",
+)
 NOT_FOUND = (404, "Resource Not Found", "The requested resource could not be found.")
 METHOD_NOT_ALLOWED = (
     405,

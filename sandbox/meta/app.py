@@ -87,8 +87,10 @@ class MetaSandbox(SandboxServer):
         latest_version: int = 26,
         max_limit: int = 100,
         rate_limits: MetaRateLimits | None = None,
+        permissions: frozenset[str] = errs.ALL_PERMISSIONS,
     ) -> None:
         super().__init__(self._app, port=port)
+        self.permissions = set(permissions)  # the token's (errs.needed_permission)
         self.dataset = dataset if dataset is not None else meta_dataset()
         self.token, self.token_expired = token, False
         self.oldest_version, self.latest_version = oldest_version, latest_version
@@ -152,6 +154,9 @@ class MetaSandbox(SandboxServer):
         try:
             served, call = self._versioned(request)
             self._authenticate(call)
+            needed = errs.needed_permission(call.path)
+            if needed is not None and needed not in self.permissions:
+                raise errs.missing_permission(needed)
             scope, counted = self._scope(call.path), True
             throttled = self.usage.record(*scope)
             if throttled is not None:

@@ -12,6 +12,11 @@
   JSON headers ``X-App-Usage`` (percentages), ``X-Business-Use-Case-Usage`` (keyed by business
   object id, with ``estimated_time_to_regain_access`` in minutes), ``X-Ad-Account-Usage``
   (``reset_time_duration`` in seconds) and, on insights, ``X-FB-Ads-Insights-Throttle``.
+* Permissions (same page: codes 10 and 200-299, "the permission is missing": the message
+  names it, as in "(#200) Requires ads_read permission ..."): reading leads needs
+  ``leads_retrieval`` (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/retrieving),
+  insights ``ads_read`` (https://developers.facebook.com/docs/marketing-api/insights);
+  ``needed_permission`` says which a call needs, ``missing_permission`` is the error.
 * Insights error codes 2635 (deprecated Ads API version), 2642 (invalid cursors), 3018 (start
   date beyond 37 months): https://developers.facebook.com/docs/marketing-api/reference/ad-account/insights
 """
@@ -65,6 +70,25 @@ ADS_TYPES = frozenset({"ads_insights", "ads_management"})
 KINDS = {"app": (200, 4, None), "leadgen": (4800, 80005, None), "pages": (4800, 80001, None),
          "ads_insights": (600, 80000, 2446079),
          "ads_management": (300, 80004, 2446079)}  # fmt: skip
+
+
+LEADS_RETRIEVAL, ADS_READ = "leads_retrieval", "ads_read"
+ALL_PERMISSIONS = frozenset({LEADS_RETRIEVAL, ADS_READ})
+
+
+def needed_permission(path: str) -> str | None:
+    """The permission a call to ``path`` (after the version) needs beyond a valid token:
+    an ad account and its insights ``ads_read``, lead forms and leads ``leads_retrieval``."""
+    parts = path.strip("/").split("/")
+    if parts[0].startswith("act_"):
+        return ADS_READ
+    return LEADS_RETRIEVAL if parts[-1] in ("leadgen_forms", "leads") else None
+
+
+def missing_permission(permission: str) -> GraphError:
+    """Code 200 naming ``permission``, with the 403 it is seen served with."""
+    message = f"(#200) Requires {permission} permission to manage the object"
+    return GraphError(200, message, status=403)
 
 
 class GraphError(Exception):

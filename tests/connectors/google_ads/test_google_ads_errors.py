@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from leadflow.connectors.errors import AuthError, RateLimited, TerminalError, TransientError
+from leadflow.connectors.errors import (
+    AuthError,
+    MissingScope,
+    RateLimited,
+    TerminalError,
+    TransientError,
+)
 from leadflow.connectors.google_ads.connector import open_session, pages
 from leadflow.sandbox.google_ads.app import GoogleAdsSandbox
 from leadflow.sandbox.google_ads.data import MANAGER_ID, google_ads_dataset
@@ -125,9 +131,11 @@ def test_login_customer_id_is_sent_when_configured(sandbox: GoogleAdsSandbox) ->
 def test_client_account_without_login_customer_id_is_permission_denied(
     sandbox: GoogleAdsSandbox,
 ) -> None:
-    with pytest.raises(AuthError, match=r"USER_PERMISSION_DENIED.*login_customer_id"):
+    with pytest.raises(AuthError, match=r"USER_PERMISSION_DENIED.*login_customer_id") as caught:
         read(sandbox, KOLKATA, login_customer_id=None)
     assert len(sandbox.requests) == 1
+    assert isinstance(caught.value, MissingScope)  # only what reads this customer fails
+    assert caught.value.scope == "authorizationError.USER_PERMISSION_DENIED"
 
 
 def test_developer_token_is_optional_since_its_sunset() -> None:

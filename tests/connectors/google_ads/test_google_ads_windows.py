@@ -150,6 +150,54 @@ def test_stale_window_warns_about_retention(
         assert "customer 1234567890 is 25 days old" in notes[0] and "30 days" in notes[0]
 
 
+class _Lookup:
+    """``start_for`` as the sync passes it: it also says whether a watermark gave the start."""
+
+    def __init__(self, start: datetime, resumed: bool) -> None:
+        self.start, self.was_resumed = start, resumed
+
+    def __call__(self, partition: str) -> datetime:
+        return self.start
+
+    def resumed(self, partition: str) -> bool:
+        return self.was_resumed
+
+
+@pytest.mark.parametrize("resumed", [False, True], ids=["first-sync", "stale-watermark"])
+def test_a_first_sync_from_start_date_is_not_called_a_stale_sync(
+    sandbox: GoogleAdsSandbox, resumed: bool
+) -> None:
+    start = sandbox.dataset.anchor - timedelta(days=76)
+    client = open_session(config(sandbox, start_date=start), sleep=no_sleep)
+    client.clock = lambda: sandbox.dataset.anchor
+    [note] = next(iter(pages(client, LA, _Lookup(start, resumed)))).notes
+    if resumed:
+        assert note.startswith("last successful sync of customer 1234567890 is 76 days old")
+    else:
+        assert "last successful sync" not in note
+        assert note.startswith("customer 1234567890: start_date is 76 days back")
+        assert "30 days" in note and "not available" in note
+
+
+def test_a_first_sync_through_the_pipeline_says_start_date(
+    sandbox: GoogleAdsSandbox, tmp_path
+) -> None:
+    from leadflow.connectors.google_ads.connector import CONNECTOR
+    from leadflow.models.warehouse.engine import create_engine
+    from leadflow.models.warehouse.migrate import upgrade
+    from leadflow.pipeline.run import RunContext
+    from leadflow.pipeline.source_sync import sync_account
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    upgrade(engine)
+    start = datetime.now(UTC) - timedelta(days=50)
+    source = config(sandbox, start_date=start)
+    summary = sync_account(CONNECTOR, source, LA, RunContext(engine=engine, run_id="r1"))
+    engine.dispose()
+    notes = [w for w in summary.warnings if "days back" in w or "days old" in w]
+    assert notes and notes[0].startswith("customer 1234567890: start_date is 50 days back")
+
+
 def test_count_note_only_when_counts_differ() -> None:
     assert count_note(LA, "12", 12) is None and count_note(LA, None, 3) is None
     assert "reported 12" in (count_note(LA, "12", 11) or "")

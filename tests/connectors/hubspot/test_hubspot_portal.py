@@ -8,7 +8,7 @@ import gc
 import pytest
 
 from leadflow.connectors.base import LeadContext
-from leadflow.connectors.errors import AuthError, TerminalError
+from leadflow.connectors.errors import AuthError, MissingScope, TerminalError
 from leadflow.connectors.hubspot.client import ACCOUNT_INFO_PATH
 from leadflow.connectors.hubspot.connector import (
     CONNECTOR,
@@ -117,12 +117,14 @@ def test_a_refused_token_is_the_connectors_usual_auth_error():
     assert TOKEN not in str(listing.value)
 
 
-def test_a_forbidden_account_info_is_an_auth_error():
+def test_a_forbidden_account_info_is_an_auth_error_naming_the_endpoint():
     with HubSpotSandbox.unthrottled(hubspot_contacts(5), token=TOKEN) as box:
         body = {"status": "error", "category": "MISSING_SCOPES", "message": "missing scopes"}
         box.faults.push(status=403, body=body, path=ACCOUNT_INFO_PATH)
-        with pytest.raises(AuthError, match=r"^hubspot: credentials refused \(HTTP 403 on "):
+        with pytest.raises(MissingScope, match=r"^hubspot: the credentials lack a scope "
+                           r"\(HTTP 403 MISSING_SCOPES on GET /account-info/v3/details"):  # fmt: skip
             CONNECTOR.accounts(config(box))
+        assert len(box.requests) == 1  # never retried
 
 
 def test_an_answer_without_portal_id_says_to_set_it():

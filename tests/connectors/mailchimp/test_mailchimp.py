@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from leadflow.connectors.base import LeadContext, Page
-from leadflow.connectors.errors import AuthError, TerminalError
+from leadflow.connectors.errors import AuthError, MissingScope, TerminalError
 from leadflow.connectors.mailchimp.connector import (
     CONNECTOR,
     ENGAGEMENT,
@@ -348,3 +348,35 @@ def test_leads_and_engagement_load_end_to_end_and_resume(migrated_engine):
     assert stored == len(members)
     assert set(kinds) == {"open", "click", "bounce", "unsubscribe"}
     assert marks == {list_id, f"{list_id}:archived", f"engagement_events:{list_id}"}
+
+
+# -- messages that point the right way (issue 21) -------------------------------------------
+def test_a_404_on_campaigns_says_the_endpoint_is_not_served_not_the_list_id(shared):
+    list_id = shared.dataset.lists[0]["id"]
+    shared.push_error(404, "Resource Not Found", "The requested resource could not be found.",
+                      path=r"^/3\.0/campaigns$")  # fmt: skip
+    with pytest.raises(TerminalError) as caught:
+        read(shared, list_id, reader=activity_pages)
+    message = str(caught.value)
+    assert "GET /3.0/campaigns not found" in message and "check base_url" in message
+    assert "list_ids" not in message and list_id not in message
+
+
+def test_a_404_on_a_report_names_the_campaign(shared):
+    list_id = shared.dataset.lists[0]["id"]
+    shared.push_error(404, "Resource Not Found", "The requested resource could not be found.",
+                      path=r"/email-activity$")  # fmt: skip
+    with pytest.raises(TerminalError, match=r"the email-activity report of campaign \S+ not found"):
+        read(shared, list_id, reader=activity_pages)
+
+
+def test_a_forbidden_report_is_a_missing_permission_of_that_read_only():
+    with MailchimpSandbox(dataset(60), api_key=KEY, forbidden=(r"^/reports/",)) as box:
+        list_id = box.dataset.lists[0]["id"]
+        assert records(read(box, list_id))  # members stay readable
+        box.clear_requests()
+        with pytest.raises(MissingScope) as caught:
+            read(box, list_id, reader=activity_pages)
+        assert len([r for r in box.requests if r.path.startswith("/3.0/reports/")]) == 1
+    assert caught.value.scope is None and "HTTP 403: Forbidden" in str(caught.value)
+    assert KEY not in str(caught.value)
