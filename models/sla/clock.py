@@ -44,6 +44,14 @@ class BusinessCalendar:
     _totals: list[float] = field(
         default_factory=lambda: [0.0], init=False, repr=False, compare=False
     )
+    # Each day's working hours (UTC instants, None on a day off), computed with _days.
+    _windows: list[tuple[datetime, datetime] | None] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+    # B(t) of recently asked instants: one qualification's start is asked by every rule.
+    _recent: dict[datetime, float] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not self.opens < self.closes:
@@ -100,8 +108,7 @@ class BusinessCalendar:
         if minutes == 0:
             return _aware(start).astimezone(UTC)
         index = self._day_index_reaching(target)
-        day = EPOCH + timedelta(days=index)
-        opens, _ = self.window(day)  # type: ignore[misc]  # a day that adds minutes is open
+        opens, _ = self._windows[index]  # type: ignore[misc]  # a day that adds minutes is open
         return opens + (target - self._totals[index]) * MINUTE
 
     def add_business_days(self, start: datetime, days: int) -> datetime:
@@ -116,17 +123,23 @@ class BusinessCalendar:
 
     def _clock(self, at: datetime) -> float:
         """B(t): business minutes from the epoch to ``at``."""
-        at = _aware(at).astimezone(UTC)
-        day = self.local_date(at)
-        index = (day - EPOCH).days
+        known = self._recent.get(at)
+        if known is not None:
+            return known
+        index = (_aware(at).astimezone(self.zone).date() - EPOCH).days
         if index < 0:
             raise ValueError(f"{at.isoformat()} is before the SLA calendar's epoch {EPOCH}")
-        self._extend(index + 1)
+        if index >= len(self._days):
+            self._extend(index + 1)
         minutes = self._totals[index]
-        window = self.window(day)
+        window = self._windows[index]
         if window is not None:
             opens, closes = window
-            minutes += (min(max(at, opens), closes) - opens) / MINUTE
+            if at > opens:
+                minutes += ((at if at < closes else closes) - opens) / MINUTE
+        if len(self._recent) >= 4096:
+            self._recent.clear()
+        self._recent[at] = minutes
         return minutes
 
     def _day_index_reaching(self, target: float) -> int:
@@ -141,6 +154,7 @@ class BusinessCalendar:
             day = EPOCH + timedelta(days=len(self._days))
             window = self.window(day)
             length = (window[1] - window[0]) / MINUTE if window else 0.0
+            self._windows.append(window)
             self._days.append(length)
             self._totals.append(self._totals[-1] + length)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,19 +94,18 @@ def evaluate(
 ) -> list[Evaluation]:
     """Every enabled per-person rule for one qualification."""
     q = facts.qualification
-    base = Evaluation(
-        rule="", person_id=q.person_id, clock_start=q.clock_start,
-        period_month=period_month(q.clock_start, calendar.zone),
-        period_week=period_week(q.clock_start, calendar.zone),
-        status="pending", severity="warning", team=q.team, rep_id=q.rep_id,
-        rep_source=q.rep_source,
-    )  # fmt: skip
+    base = {
+        "person_id": q.person_id, "clock_start": q.clock_start,
+        "period_month": period_month(q.clock_start, calendar.zone),
+        "period_week": period_week(q.clock_start, calendar.zone),
+        "team": q.team, "rep_id": q.rep_id, "rep_source": q.rep_source,
+    }  # fmt: skip
     results = []
     for name, rule in rules.enabled().items():
         judge = JUDGES.get(name)
         if judge is not None and (not q.inferred or name == "sales_acceptance"):
             found = judge(facts, rules, calendar, now)
-            results.append(replace(base, rule=name, severity=rule.severity, **found))
+            results.append(Evaluation(rule=name, severity=rule.severity, **base, **found))
     return results
 
 

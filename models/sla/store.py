@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -187,7 +188,8 @@ def store_evaluations(
     names = [c.name for c in sla_evaluations.columns]
     columns = [name for name in names if name not in (*key, "first_evaluated_at")]
     # Through the driver: SQLAlchemy's executemany cost 12 s of 16 s at 100k evaluations.
-    values = [tuple(row[name] for name in names) for row in rows]
+    pick = itemgetter(*names)
+    values = [pick(row) for row in rows]
     insert_rows(conn, sla_evaluations, names, values, key=key, update=columns)
     e = sla_evaluations
     gone = [{"r": rule, "p": person_id, "s": start} for rule, person_id, start in stale]
