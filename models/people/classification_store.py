@@ -28,7 +28,7 @@ from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.encoding import chunks, require_aware
 from leadflow.models.records.leads import Stage
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
-from leadflow.models.warehouse.bulk import insert_rows, update_rows
+from leadflow.models.warehouse.bulk import insert_rows, one_of, update_rows
 from leadflow.models.warehouse.engine import unprepared
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_milestones, stage_transitions
@@ -153,7 +153,9 @@ def _rows(
     """The ``selected`` values of the rows of ``person_ids``, by person (SQLite's times
     parsed by ``batches.utc``)."""
     columns, times = plain_times(conn, selected)
-    query = sa.select(table.c.person_id, *columns).where(table.c.person_id.in_(person_ids))
+    query = sa.select(table.c.person_id, *columns).where(
+        one_of(conn, table.c.person_id, person_ids)
+    )
     for row in conn.execute(query):
         yield row[0], with_times(row[1:], times)
 
@@ -199,7 +201,7 @@ def save_milestones(conn: Connection, found: Sequence[tuple[str, Sequence[Milest
     classification of the same facts always writes the same rows)."""
     m = person_milestones
     for chunk in chunks([pid for pid, _ in found]):
-        conn.execute(m.delete().where(m.c.person_id.in_(chunk)))
+        conn.execute(m.delete().where(one_of(conn, m.c.person_id, chunk)))
     rows = [(pid, x.kind, x.at, x.reason) for pid, items in found for x in items]
     insert_rows(conn, m, ("person_id", "kind", "at", "reason"), rows)
 

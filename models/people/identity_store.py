@@ -42,7 +42,7 @@ from leadflow.models.people.relink import (
     save_merges,
 )
 from leadflow.models.records.encoding import chunks, require_aware
-from leadflow.models.warehouse.bulk import insert_rows
+from leadflow.models.warehouse.bulk import insert_rows, one_of
 from leadflow.models.warehouse.engine import analyze
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
@@ -325,6 +325,8 @@ def _stored_profiles(
         rows = (
             row
             for chunk in chunks(person_ids)
-            for row in conn.execute(sa.select(*columns).where(people.c.person_id.in_(chunk)))
+            for row in conn.execute(
+                sa.select(*columns).where(one_of(conn, people.c.person_id, chunk))
+            )
         )
     return {row[0]: dict(zip(PROFILE_COLUMNS, row[1:], strict=True)) for row in rows}

@@ -31,7 +31,7 @@ from leadflow.models.sla.evaluate import (
     Touch,
 )
 from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
-from leadflow.models.warehouse.bulk import insert_rows
+from leadflow.models.warehouse.bulk import insert_rows, one_of
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_milestones
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
@@ -86,7 +86,7 @@ def _select(
         yield from conn.execute(query)
         return
     for chunk in chunks(ids):
-        yield from conn.execute(query.where(column.in_(chunk)))
+        yield from conn.execute(query.where(one_of(conn, column, chunk)))
 
 
 def unanswered_rejections(
