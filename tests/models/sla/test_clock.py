@@ -157,3 +157,21 @@ def test_parse_workdays() -> None:
     assert parse_workdays(["Mon", "tue", "SUNDAY"]) == frozenset({0, 1, 6})
     with pytest.raises(ValueError, match="unknown weekday"):
         parse_workdays(["funday"])
+
+
+def test_answers_do_not_depend_on_what_was_asked_before() -> None:
+    """The calendar keeps the clock of recently asked instants: a reused calendar must
+    answer like a fresh one, for any instant in any zone, past its memory's size too."""
+    zone = ZoneInfo("America/New_York")
+    used = BusinessCalendar(timezone="America/New_York", country="US")
+    start = datetime(2025, 3, 7, 15, 0, tzinfo=UTC)
+    instants = [start + timedelta(minutes=37 * i) for i in range(5000)]
+    for at in instants:  # fill the memory (and overflow it) with UTC instants
+        used.business_minutes(start, at)
+    for at in instants[::97]:
+        fresh = BusinessCalendar(timezone="America/New_York", country="US")
+        local = at.astimezone(zone)  # the same instant, asked in another zone
+        assert used.business_minutes(start, local) == fresh.business_minutes(start, at)
+        assert used.add_business_minutes(local, 90) == fresh.add_business_minutes(at, 90)
+    with pytest.raises(ValueError, match="naive"):
+        used.business_minutes(start, instants[3].replace(tzinfo=None))
