@@ -119,11 +119,12 @@ def resolve_and_classify(
         len(chosen),
     )
     classified = new_transitions = 0
+    everyone = state is None  # the batches are consecutive runs of all people
     batches = list(chunks(sorted(chosen), batch_size)) or [[]]
     for number, batch in enumerate(batches, start=1):
         with engine.begin() as conn:
             results = []
-            for facts in read_person_facts(conn, batch):
+            for facts in read_person_facts(conn, batch, everyone=everyone):
                 found = classify(facts, rules, now)
                 results.append((facts.person_id, found, transitions(facts.previous, found, now)))
             new_transitions += save_classifications(conn, results, now, run_id)

@@ -13,8 +13,9 @@ A classification sets ``people.classified_at``, never ``updated_at`` (that is th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from leadflow.models.people.classify import Classification, Milestone
 from leadflow.models.people.facts import SIZE_KEYS, LeadFacts, PersonFacts, PreviousState
 from leadflow.models.people.transitions import Transition
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
-from leadflow.models.records.encoding import chunks, require_aware
+from leadflow.models.records.encoding import IN_CHUNK_SIZE, chunks, require_aware
 from leadflow.models.records.leads import Stage
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
 from leadflow.models.warehouse.bulk import insert_rows, one_of, update_rows
@@ -100,12 +101,18 @@ def _lead_selection(dialect: str) -> list[sa.ColumnElement[Any]]:
     return [*(leads.c[name] for name in _LEAD_COLUMNS), *members]
 
 
-def read_person_facts(conn: Connection, person_ids: Sequence[str]) -> list[PersonFacts]:
+def read_person_facts(
+    conn: Connection, person_ids: Sequence[str], *, everyone: bool = False
+) -> list[PersonFacts]:
     """Everything classification needs about ``person_ids`` (in that order; unknown ids
     get no facts): their leads, engagement events, sales touches and stored state.
 
     Raw payloads are not read (events and touches come with empty ``raw`` and ``detail``),
-    except the form name in a lead's ``raw``, the only part classification reads."""
+    except the form name in a lead's ``raw``, the only part classification reads.
+
+    ``everyone``: the ids are a run of consecutive people of the sorted list of all people
+    (a full classification's batch), so each table is read by one index range from the
+    first id to the last instead of an id list (rows of anyone else are dropped anyway)."""
     found_leads: dict[str, list[LeadFacts]] = defaultdict(list)
     found_events: dict[str, list[EngagementEvent]] = defaultdict(list)
     found_touches: dict[str, list[SalesTouch]] = defaultdict(list)
@@ -113,20 +120,22 @@ def read_person_facts(conn: Connection, person_ids: Sequence[str]) -> list[Perso
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
     selection = _lead_selection(dialect)
     names = [column.name for column in selection]
+    wanted = set(person_ids)
     with unprepared(conn):
-        for chunk in chunks(sorted(set(person_ids))):
-            for pid, values in _rows(conn, leads, selection, chunk):
+        for chunk in chunks(sorted(wanted), max(len(wanted), 1) if everyone else IN_CHUNK_SIZE):
+            rows = partial(_rows, conn, chunk=chunk, wanted=wanted, span=everyone)
+            for pid, values in rows(leads, selection):
                 found_leads[pid].append(
                     LeadFacts.from_columns(dict(zip(names, values, strict=True)))
                 )
             selected = [engagement_events.c[name] for name in _EVENT_COLUMNS]
-            for pid, values in _rows(conn, engagement_events, selected, chunk):
+            for pid, values in rows(engagement_events, selected):
                 found_events[pid].append(EngagementEvent(*values))
             selected = [sales_touches.c[name] for name in _TOUCH_COLUMNS]
-            for pid, values in _rows(conn, sales_touches, selected, chunk):
+            for pid, values in rows(sales_touches, selected):
                 found_touches[pid].append(SalesTouch(*values))
             selected = [people.c.stage, people.c.lifecycle, people.c.qualified_at]
-            for pid, (stage, lifecycle, qualified_at) in _rows(conn, people, selected, chunk):
+            for pid, (stage, lifecycle, qualified_at) in rows(people, selected):
                 known = stage is not None and lifecycle is not None
                 previous[pid] = (
                     PreviousState(Stage(stage), lifecycle, qualified_at) if known else None
@@ -148,16 +157,24 @@ def _rows(
     conn: Connection,
     table: sa.Table,
     selected: Sequence[sa.ColumnElement[Any]],
-    person_ids: Sequence[str],
+    *,
+    chunk: Sequence[str],
+    wanted: Collection[str],
+    span: bool,
 ) -> Iterable[tuple[str, tuple[Any, ...]]]:
-    """The ``selected`` values of the rows of ``person_ids``, by person (SQLite's times
-    parsed by ``batches.utc``)."""
+    """The ``selected`` values of the rows of the people in ``chunk`` (sorted), by person
+    (SQLite's times parsed by ``batches.utc``); with ``span``, read as the range from the
+    first to the last and kept if ``wanted``."""
     columns, times = plain_times(conn, selected)
-    query = sa.select(table.c.person_id, *columns).where(
-        one_of(conn, table.c.person_id, person_ids)
-    )
+    person = table.c.person_id
+    query = sa.select(person, *columns)
+    if span:
+        query = query.where(person >= chunk[0], person <= chunk[-1])
+    else:
+        query = query.where(one_of(conn, person, chunk))
     for row in conn.execute(query):
-        yield row[0], with_times(row[1:], times)
+        if row[0] in wanted:
+            yield row[0], with_times(row[1:], times)
 
 
 def save_classifications(
