@@ -3,8 +3,10 @@ people rebuild.
 
 ``--config FILE`` may come before or after the command (``leadflow.cli.common``). Exit
 codes: 0 done, 1 the run failed, 2 refused before anything was written (configuration,
-arguments), 3 see the command, 75 (EX_TEMPFAIL) another run held the warehouse's sync lock
-(one line, printed here for every command that takes it)."""
+arguments), 3 see the command, 75 (EX_TEMPFAIL) nothing was run, try again: another run
+held the warehouse's sync lock, or Prefect's temporary API server did not start (one line,
+printed here for every command), 143 stopped by SIGTERM, 130 by Ctrl-C (one line; a flow
+run it had started ends Crashed: ``leadflow.flows.session``)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,14 @@ from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from leadflow.cli.common import EX_TEMPFAIL, add_config_option, chosen_config, lock_notice
+from leadflow.cli.common import (
+    EX_TEMPFAIL,
+    Stopped,
+    add_config_option,
+    chosen_config,
+    lock_notice,
+    stop_on_sigterm,
+)
 from leadflow.cli.forget import add_forget_command, run_forget
 from leadflow.cli.import_file import add_import_command, run_import
 from leadflow.cli.people import add_people_command, run_people
@@ -94,12 +103,17 @@ def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
     Everything that can be refused is refused before Prefect starts, in one line: the
     configuration (exit 2), an unknown ``--source`` (2), the sync lock held by another run
     (``LockHeld`` to ``main``: 75). The lock is taken here and passed on to the flow, which
-    runs in this process. On the console, Prefect's own reports of failed task and flow runs
-    and every traceback are left out (they stay in the Prefect UI's logs): the summary has
-    one line per failed account, and the last line says how the run ended.
+    runs in this process, after Prefect's API is up (a temporary server this command owns,
+    unless PREFECT_API_URL names one; if it does not start: one line, 75) and the runs of
+    killed syncs are marked Crashed (``leadflow.flows.session``). On the console, Prefect's
+    own reports of failed task and flow runs and every traceback are left out (they stay
+    in the Prefect UI's logs): the summary has one line per failed account, and the last
+    line says how the run ended.
     """
     from leadflow.config.settings import check_can_sync, check_warehouse, load_settings
     from leadflow.flows.console import quiet_console
+    from leadflow.flows.server import ServerNotStarted
+    from leadflow.flows.session import prefect_session
     from leadflow.flows.sync_leads import sync_leads
     from leadflow.pipeline.locks import sync_lock
     from leadflow.pipeline.sources import choose_sources
@@ -112,18 +126,27 @@ def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
     except ValueError as error:  # an unknown --source: names only
         print(f"leadflow: sync: --source: {error}", file=sys.stderr)
         return 2
-    with sync_lock(settings, on_wait=lock_notice("sync", settings)), quiet_console():
-        state = sync_leads(config_path=config_path, sources=sources, return_state=True)
-        return _report_sync(settings.warehouse_url, state)
+    try:
+        with (
+            sync_lock(settings, on_wait=lock_notice("sync", settings)),
+            prefect_session("sync") as session,
+            quiet_console(),
+        ):
+            state = session.run(sync_leads, config_path=config_path, sources=sources)
+            return _report_sync(settings, state)
+    except ServerNotStarted as error:  # before the flow: nothing was written
+        print(f"leadflow: sync: {error}", file=sys.stderr)
+        return EX_TEMPFAIL
 
 
-def _report_sync(warehouse_url: str, state: Any) -> int:
+def _report_sync(settings: Any, state: Any) -> int:
     """Print what the flow run ``state`` recorded and how it ended; its exit code."""
     from leadflow.flows.check_sla import SlaBreached
     from leadflow.flows.run_steps import SyncFailed
     from leadflow.models.warehouse.run_lock import RunLocked
     from leadflow.pipeline.summaries import people_summary, read_summary
 
+    warehouse_url = settings.warehouse_url
     run_id = state.state_details.flow_run_id
     rows = read_summary(warehouse_url, str(run_id)) if run_id else []
     completed = state.is_completed()
@@ -133,7 +156,10 @@ def _report_sync(warehouse_url: str, state: Any) -> int:
         counts = ", ".join(f"{stage} {count}" for stage, count in stages.items())
         print(f"people: {sum(stages.values())} ({counts})")
         print("\nSLA compliance (leadflow sla --team NAME for its reps):")
-        print(format_compliance(read_compliance(warehouse_url), periods=1))
+        zone = settings.sla.calendar.timezone or settings.timezone
+        checked = settings.sla.periods_checked
+        found = read_compliance(warehouse_url, zone=zone, periods_checked=checked)
+        print(format_compliance(found, periods=1))
     if completed:
         return 0
     try:
@@ -213,6 +239,12 @@ def run_sandbox(contacts: int, port: int) -> int:
             return 0
 
 
+DEMO_CONFIG_REFUSED = (
+    "leadflow: demo: --config is not used: the demo writes its own configuration for the "
+    "built-in sandbox"
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from leadflow.config.settings import ConfigError
@@ -221,15 +253,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(
         part for part in (args.command, getattr(args, "people_command", None)) if part
     )
+    if args.command == "demo" and args.config:
+        print(DEMO_CONFIG_REFUSED, file=sys.stderr)
+        return 2
     try:
         args.config = chosen_config(args)
-        return _run(args)
+        with stop_on_sigterm():
+            return _run(args)
     except ConfigError as error:
         print(f"leadflow: {error}", file=sys.stderr)
         return 2
     except RunLocked as error:  # the sync lock, held by another run: one line
         print(f"leadflow: {command}: {error}", file=sys.stderr)
         return EX_TEMPFAIL
+    except (Stopped, KeyboardInterrupt) as stop:  # the flow run's end in a note
+        code = 128 + stop.signum if isinstance(stop, Stopped) else 130
+        why = str(stop) if isinstance(stop, Stopped) else "stopped by Ctrl-C (SIGINT)"
+        notes = "".join(f"; {note}" for note in getattr(stop, "__notes__", ()))
+        print(f"leadflow: {command}: {why}{notes}", file=sys.stderr, flush=True)
+        return code
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -242,10 +284,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "import":
         return run_import(args)
     if args.command == "serve":
-        from leadflow.flows.serve import serve_all
-
-        serve_all(args.config)
-        return 0
+        return run_serve(args.config)
     if args.command == "sla":
         return run_sla_command(args)
     if args.command == "report":
@@ -255,6 +294,27 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "people":
         return run_people(args)
     return run_db_upgrade(args.config)
+
+
+def run_serve(config_path: str | None) -> int:
+    """``leadflow serve``: the configuration checked as for a sync (one line, exit 2), then
+    the deployments served with a Prefect server this command owns (unless PREFECT_API_URL
+    names one): a full one, whose scheduler starts the scheduled runs."""
+    from leadflow.config.settings import check_can_sync, check_warehouse, load_settings
+    from leadflow.flows import serve
+    from leadflow.flows.server import ServerNotStarted
+    from leadflow.flows.session import prefect_session
+
+    settings = load_settings(config_path)
+    check_warehouse(settings.warehouse_url, config_path)
+    check_can_sync(settings, config_path)
+    try:
+        with prefect_session("serve", ephemeral=False):
+            serve.serve_all(config_path)
+    except ServerNotStarted as error:
+        print(f"leadflow: serve: {error}", file=sys.stderr)
+        return EX_TEMPFAIL
+    return 0
 
 
 def run_db_upgrade(config_path: str | None) -> int:

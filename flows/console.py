@@ -9,6 +9,8 @@ standard streams; file handlers are left alone) print:
   ``Encountered exception during execution ...``: the reason and a traceback), and their
   ``Finished in state Failed('...')`` as ``Finished in state Failed``: the command prints
   the summary, one line per failed account saying why, and how the run ended;
+- no "Running hook ..." / "Hook ... finished running successfully" lines (the flow's
+  ``on_running`` hooks record its process: ``leadflow.flows.crashed``);
 - every other record without its traceback (the record's first line).
 
 Nothing changes for the other handlers: the Prefect API's (the run's logs in the UI) and
@@ -27,6 +29,7 @@ from contextlib import contextmanager
 _ENGINE_MODULES = frozenset({"flow_engine", "task_engine"})
 _RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 _FINISHED = re.compile(r"(Finished in state \w+)\(.*", re.DOTALL)
+_HOOK_CHATTER = re.compile(r"Running hook '|Hook '[^']*' finished running successfully")
 
 
 def _from_engine(record: logging.LogRecord) -> bool:
@@ -34,9 +37,12 @@ def _from_engine(record: logging.LogRecord) -> bool:
 
 
 class _NoEngineErrors(logging.Filter):
-    """Drops the engines' error reports, except their "Finished in state" lines."""
+    """Drops the engines' error reports, except their "Finished in state" lines, and
+    their notes on running hooks."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and record.name.startswith("prefect"):
+            return _HOOK_CHATTER.match(record.getMessage()) is None
         if record.levelno < logging.ERROR or not _from_engine(record):
             return True
         return _FINISHED.match(record.getMessage()) is not None

@@ -11,6 +11,7 @@ from prefect.runtime import deployment, flow_run
 from leadflow.config.settings import load_settings
 from leadflow.connectors.http import install_log_redaction
 from leadflow.flows.check_sla import publish_report
+from leadflow.flows.crashed import record_process
 from leadflow.flows.partitions import run_partitions
 from leadflow.flows.run_steps import (
     SyncFailed as SyncFailed,  # re-exported: what a failed sync raises
@@ -30,7 +31,8 @@ def _run_name() -> str:
     return f"{deployment.name or 'sync-leads'}-{datetime.now(UTC):%Y-%m-%d}"
 
 
-@flow(name="sync-leads", flow_run_name=_run_name, log_prints=True)
+# record_process: the run's process, for the next start to find it gone (flows/crashed.py).
+@flow(name="sync-leads", flow_run_name=_run_name, log_prints=True, on_running=[record_process])
 def sync_leads(config_path: str | None = None, sources: list[str] | None = None) -> list[dict]:
     """Sync every enabled source (or the named ones) into the warehouse.
 

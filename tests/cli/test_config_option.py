@@ -85,6 +85,12 @@ def test_the_same_file_in_both_places_is_accepted_two_files_are_refused(
 def test_serve_reads_the_config_given_after_it(tmp_path: Path, monkeypatch) -> None:
     served: list[str | None] = []
     monkeypatch.setattr("leadflow.flows.serve.serve_all", served.append)
+    monkeypatch.chdir(tmp_path)
+    for name in ("after.yaml", "before.yaml"):  # serve checks its configuration first
+        (tmp_path / name).write_text(
+            f"warehouse_url: sqlite:///{tmp_path / 'w.db'}\n"
+            "sources:\n  hubspot:\n    portal_id: '1'\n    access_token: t0ken-abc\n"
+        )
     assert main(["serve", "--config", "after.yaml"]) == 0
     assert main(["--config", "before.yaml", "serve"]) == 0
     assert served == ["after.yaml", "before.yaml"]

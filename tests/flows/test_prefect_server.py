@@ -251,7 +251,10 @@ def test_stopping_leadflow_serve_leaves_the_schedules_active(prefect_server, tmp
     """Ctrl-C on `leadflow serve` must not pause the nightly schedule (Prefect's default)."""
     env = prefect_server
     config = tmp_path / "leadflow.yaml"
-    config.write_text(f"timezone: Europe/Berlin\nwarehouse_url: sqlite:///{tmp_path / 'w.db'}\n")
+    config.write_text(
+        f"timezone: Europe/Berlin\nwarehouse_url: sqlite:///{tmp_path / 'w.db'}\n"
+        "sources:\n  hubspot:\n    access_token: t0ken-abc\n    portal_id: '1'\n"
+    )  # serve checks its configuration first: something to sync
     # A background process ignores SIGINT unless told otherwise; a terminal's Ctrl-C does not.
     launcher = (
         "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
