@@ -140,8 +140,9 @@ def sync_file(
 def import_summary(export: LeadExport, summary: SourceSummary) -> dict[str, Any]:
     """What an import did: how the file was read, and what became of each row read: ``rows
     == inserted + updated + unchanged + quarantined + suppressed (erased people, not loaded)
-    + duplicates (rows whose id a later row of the file repeats)``; then the first rows that
-    were quarantined ("line N: why (column)"), masked."""
+    + duplicates (rows whose id a later row of the file repeats)``; the values left out of
+    loaded leads, counted (``notes``: "3 leads: phone not valid for its region..."); then the
+    first rows that were quarantined ("line N: why (column)"), masked."""
     return {
         "file": export.name,
         "source": export.source,
@@ -151,7 +152,10 @@ def import_summary(export: LeadExport, summary: SourceSummary) -> dict[str, Any]
         "delimiter": export.form.delimiter,
         "rows": export.rows,
         **{name: getattr(summary, name) for name in COUNTS},
-        "problems": [mask_personal(problem) for problem in summary.warnings],
+        "notes": list(export.notes),
+        "problems": [
+            mask_personal(problem) for problem in summary.warnings if problem not in export.notes
+        ],
     }
 
 
@@ -168,6 +172,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         f"{summary['suppressed']} suppressed"
         + (f", {summary['duplicates']} repeated ids" if summary["duplicates"] else ""),
     ]
+    lines += [f"  {note}" for note in summary.get("notes", ())]
     lines += [f"  {problem}" for problem in summary["problems"]]
     if summary["quarantined"] > len(summary["problems"]):
         lines.append(f"  ... and {summary['quarantined'] - len(summary['problems'])} more")

@@ -4,10 +4,17 @@ a ``Rejected`` naming the source, the record and the field, so nothing is droppe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from leadflow.connectors.base import Connector, LeadContext
-from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
+from leadflow.models.records.leads import (
+    InvalidRecord,
+    Lead,
+    Rejected,
+    check_created,
+    summarize_notes,
+)
 from leadflow.models.records.masking import mask_personal, shape_quoted
 
 
@@ -43,12 +50,29 @@ def malformed(error: Exception) -> str:
 
 
 def normalize_records(
-    connector: Connector, records: Iterable[Mapping[str, Any]], context: LeadContext
+    connector: Connector,
+    records: Iterable[Mapping[str, Any]],
+    context: LeadContext,
+    *,
+    now: datetime | None = None,
 ) -> tuple[list[Lead], list[Rejected]]:
-    """Map raw records to Leads; a record that cannot be mapped becomes a Rejected."""
+    """Map raw records to Leads; a record that cannot be mapped becomes a Rejected, and so
+    does a lead created out of range (before 2000, or more than a day after ``now``, the
+    load time: ``leadflow.models.records.leads.check_created``)."""
+    at = now or datetime.now(UTC)
     return map_records(
-        lambda record, ctx: [connector.to_lead(record, ctx)], connector.record_key, records, context
+        lambda record, ctx: [check_created(connector.to_lead(record, ctx), at)],
+        connector.record_key,
+        records,
+        context,
     )
+
+
+def page_notes(leads: Iterable[Lead]) -> tuple[str, ...]:
+    """The notes of ``leads`` counted for the run summary (``MappedPage.notes``), e.g.
+    ``"3 leads: phone not valid for its region: E.164 left empty"``: fields and problems,
+    never values."""
+    return summarize_notes(leads)
 
 
 def _safe_key(record_key: Callable[[Mapping[str, Any]], str | None], record: Any) -> str | None:

@@ -13,7 +13,8 @@ state committing together, so a killed run resumes from its last committed page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -119,7 +120,7 @@ def load_pages(feed: Feed, run: RunContext, summary: SourceSummary) -> None:
             watermark = feed.watermark(page.cursor)
             counts = _load(feed, page, watermark, run)
             summary.add(page.records, counts, watermark)
-            summary.warnings.extend(page.notes)
+            summary.warnings[:] = merge_counted(summary.warnings, page.notes)
             if run.on_page is not None:
                 run.on_page(summary, page, lookup.starts.get(page.partition))
             run.logger.info(
@@ -155,3 +156,32 @@ def _write_page(
     state_key = feed.state_key(page.partition)
     counts = feed.write(conn, PageWrite(page, rows, rejected, state_key, watermark, run.clock()))
     return replace(counts, suppressed=counts.suppressed + dropped)
+
+
+_COUNTED = re.compile(r"(\d+) leads?: (.+)")
+
+
+def merge_counted(warnings: Sequence[str], notes: Sequence[str]) -> list[str]:
+    """``warnings`` with a page's ``notes`` added; counted notes (``"3 leads: phone not
+    valid ..."``) are summed with the same note of earlier pages, not repeated per page."""
+    lines: list[str | None] = []  # None: the counted note at that place
+    counted: dict[str, int] = {}
+    order: list[str] = []
+    for line in (*warnings, *notes):
+        found = _COUNTED.fullmatch(line)
+        if found is None:
+            lines.append(line)
+            continue
+        what = found.group(2)
+        if what not in counted:
+            counted[what] = 0
+            order.append(what)
+            lines.append(None)
+        counted[what] += int(found.group(1))
+    named = iter(order)
+    return [line if line is not None else _count_line(next(named), counted) for line in lines]
+
+
+def _count_line(what: str, counted: Mapping[str, int]) -> str:
+    count = counted[what]
+    return f"{count} lead{'s' if count != 1 else ''}: {what}"

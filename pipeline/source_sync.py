@@ -16,6 +16,7 @@ platform's), so only that partition fails, saying what to grant or switch off.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -36,7 +37,7 @@ from leadflow.connectors.errors import MissingScope
 from leadflow.models.loading.activity import load_stream
 from leadflow.models.loading.leads import LoadCounts, load_batch
 from leadflow.models.loading.spend import load_spend
-from leadflow.pipeline.mapping import map_records, normalize_records
+from leadflow.pipeline.mapping import map_records, normalize_records, page_notes
 from leadflow.pipeline.page_loop import Feed, PageWrite, StartLookup, load_pages
 from leadflow.pipeline.run import RunContext, SourceSummary, opened, record_run
 from leadflow.pipeline.windows import (
@@ -139,8 +140,9 @@ def _lead_feed(
 
     def pages(lookup: StartLookup) -> Iterator[MappedPage]:
         for page in connector.pages(client, account, lookup):
-            leads, rejected = normalize_records(connector, page.records, context)
-            yield MappedPage.of(page, within_until(leads, run.until), rejected)
+            leads, rejected = normalize_records(connector, page.records, context, now=run.clock())
+            mapped = MappedPage.of(page, within_until(leads, run.until), rejected)
+            yield replace(mapped, notes=(*mapped.notes, *page_notes(mapped.rows)))
 
     def write(conn: Connection, batch: PageWrite) -> LoadCounts:
         return load_batch(

@@ -26,10 +26,12 @@ import csv
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from leadflow.connectors.base import LeadContext
+from leadflow.connectors.files.encodings import has_bad_bytes, shown
 from leadflow.connectors.files.formats import (
     GENERIC,
     LINKEDIN,
@@ -37,7 +39,7 @@ from leadflow.connectors.files.formats import (
     META,
     CsvFormat,
     CsvFormatError,
-    decode,
+    decode_file,
     detect_delimiter,
     is_linkedin,
     is_meta,
@@ -53,8 +55,9 @@ from leadflow.connectors.meta import fields as meta_fields
 from leadflow.connectors.meta.fields import STANDARD_KEYS
 from leadflow.models.records.contact import clean_text
 from leadflow.models.records.encoding import sha256_hex
-from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
+from leadflow.models.records.leads import InvalidRecord, Lead, Rejected, check_created
 from leadflow.models.records.masking import mask_personal
+from leadflow.models.records.names import split_full_name
 
 # Mapping keys: Lead fields set from one column each, and answers Meta's mapper reads
 # (email, phone, full_name, first_name... utm_*). "id" and "created_time" are aliases.
@@ -75,25 +78,38 @@ def read_csv_leads(
     mapping: Mapping[str, str] | None,
     default_region: str | None,
     assume_timezone: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[Lead], list[Rejected], CsvFormat]:
     """Every row of an export file as a Lead, or as a Rejected naming its line.
 
     ``mapping`` (lead field -> column) reads a file of any layout and takes precedence;
     without it the file must be a Meta or LinkedIn export (else CsvFormatError). Naive
-    timestamps are read in ``assume_timezone`` (a "(UTC)" column in UTC), or rejected.
+    timestamps are read in ``assume_timezone`` (a "(UTC)" column in UTC), or rejected; a
+    lead created before 2000 or more than a day after ``now`` (the load time) is rejected
+    (``check_created``). A row of a mixed UTF-8 file that is not UTF-8 is rejected naming its
+    line and column (``encoding: ...``). CsvFormatError names the file.
     """
     file = Path(path)
-    text, encoding = decode(file.read_bytes())
+    try:
+        decoded = decode_file(file.read_bytes())
+    except CsvFormatError as error:
+        raise CsvFormatError(f"{file.name}: {error}") from None
+    text, encoding = decoded.text, decoded.encoding
     delimiter = detect_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     columns = _header(reader, file.name)
+    if any(has_bad_bytes(column) for column in columns):
+        raise CsvFormatError(f"{file.name}: the file mixes encodings: its header is not UTF-8")
     kind, to_lead = _layout(columns, mapping, assume_timezone)
     form = CsvFormat(kind, encoding, delimiter, columns)
     context = LeadContext(source, account_id, default_region)
+    at = now or datetime.now(UTC)
     leads: list[Lead] = []
     rejected: list[Rejected] = []
 
     def reject(line: int, key: str | None, field: str, why: str, raw: Any) -> None:
+        if decoded.bad_lines and raw is not None:  # no surrogate escapes in the quarantine
+            raw = _storable(raw)
         row = {"file": file.name, "line": line, "row": raw}
         reason = mask_personal(f"line {line}: {why}", default_region)
         rejected.append(Rejected(source, account_id, key, field, reason, row))
@@ -118,11 +134,41 @@ def read_csv_leads(
             reject(start, None, "row", why, fields)
             continue
         row = dict(zip(columns, fields, strict=True))
+        if decoded.bad_lines and any(has_bad_bytes(value) for value in fields):
+            bad = [column for column, value in row.items() if has_bad_bytes(value)]
+            why = f"encoding: not UTF-8 like the rest of the file (column {', '.join(bad)})"
+            reject(start, None, bad[0], why, row)
+            continue
         try:
-            leads.append(replace(to_lead(row, context), source=source, raw=row))
+            lead = to_lead(row, context)
+            try:
+                check_created(lead, at)
+            except InvalidRecord as error:
+                created = _created_column(columns, kind, mapping)
+                raise InvalidRecord(source, error.record_key, created, error.reason) from None
+            leads.append(replace(lead, source=source, raw=row))
         except InvalidRecord as error:
             reject(start, error.record_key, error.field_name, error.reason, row)
     return leads, rejected, form
+
+
+def _storable(raw: Mapping[str, str] | list[str]) -> dict[str, str] | list[str]:
+    """A row of a mixed file with its undecodable bytes as ``\\xNN`` (``shown``)."""
+    if isinstance(raw, Mapping):
+        return {key: shown(value) for key, value in raw.items()}
+    return [shown(value) for value in raw]
+
+
+def _created_column(columns: tuple[str, ...], kind: str, mapping: Mapping[str, str] | None) -> str:
+    """The file's column a lead's ``created_at`` comes from, for a quarantine reason."""
+    if kind == GENERIC and mapping:
+        return check_mapping(columns, mapping)["created_at"]
+    for column in columns:
+        if kind == META and column.strip().lower() == "created_time":
+            return column
+        if kind == LINKEDIN and LINKEDIN_META.get(normalize_header(column)) == "submitted":
+            return column
+    return "created_at"
 
 
 def _header(reader: Any, file_name: str) -> tuple[str, ...]:
@@ -207,11 +253,15 @@ def generic_mapper(
     question names, unmapped columns become custom fields, record fields are set as is."""
     fields = check_mapping(columns, mapping)
     used = set(fields.values())
-    renames = {"created_time": fields["created_at"], "field_data": fields.get("email", "email")}
+    email = fields.get("email", "email")
+    renames = {"created_time": fields["created_at"], "field_data": email, "email": email}
     meta_to_lead = _renaming(meta_fields.to_lead, renames)
 
     def to_lead(row: Mapping[str, str], ctx: LeadContext) -> Lead:
         cell = {field: row[column] for field, column in fields.items()}
+        if "full_name" in cell and not ({"first_name", "last_name"} & set(cell)):
+            first, last = split_full_name(cell.pop("full_name"))  # "Last, First" too
+            cell |= {"first_name": first or "", "last_name": last or ""}
         answers = [{"name": STANDARD_KEYS[f][0], "values": [v]} for f, v in cell.items()
                    if f in STANDARD_KEYS]  # fmt: skip
         answers += [{"name": c, "values": [v]} for c, v in row.items() if c not in used]

@@ -15,13 +15,14 @@ import hashlib
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
 from leadflow.connectors.base import MappedPage
 from leadflow.connectors.files.connector import read_csv_leads
 from leadflow.connectors.files.formats import CsvFormat
-from leadflow.models.records.leads import Lead, Rejected
+from leadflow.models.records.leads import Lead, Rejected, summarize_notes
 
 PROBLEMS_NOTED = 20  # rejected rows a file notes as warnings (the rest are only counted)
 
@@ -53,6 +54,12 @@ class LeadExport:
         """Rows whose lead id an earlier row of the file had already."""
         return len(self.leads) - len(self._by_key)
 
+    @cached_property
+    def notes(self) -> tuple[str, ...]:
+        """The leads' notes counted: values left out and why (``summarize_notes``), e.g.
+        ``"3 leads: phone not valid for its region: E.164 left empty"``."""
+        return summarize_notes(self.leads)
+
     def problems(self) -> list[str]:
         """The first ``PROBLEMS_NOTED`` rejected rows, as "line N: why (column)"."""
         return [_problem(item) for item in self.rejected[:PROBLEMS_NOTED]]
@@ -67,7 +74,8 @@ class LeadExport:
         ``size`` rejected rows; an empty file is one empty page (its state is saved too).
 
         Page ``n`` notes the problems of its rejected rows among the first
-        ``PROBLEMS_NOTED``; the rows are the records it holds.
+        ``PROBLEMS_NOTED``, page 1 the file's ``notes`` before them; the rows are the records
+        it holds.
         """
         groups = list(self._by_key.values())
         for number in range(self.page_count(size)):
@@ -76,6 +84,8 @@ class LeadExport:
             rejected = self.rejected[part]
             noted = self.rejected[part][: max(PROBLEMS_NOTED - number * size, 0)]
             notes = tuple(_problem(item) for item in noted)
+            if number == 0:
+                notes = self.notes + notes
             records = len(leads) + len(rejected)
             yield MappedPage(self.partition, number + 1, None, records, leads, rejected, notes)
 
@@ -96,6 +106,7 @@ def read_export(
     mapping: Mapping[str, str] | None,
     default_region: str | None,
     assume_timezone: str | None = None,
+    now: datetime | None = None,
 ) -> LeadExport:
     """Read and map the export file at ``path`` (see ``read_csv_leads``); CsvFormatError
     for a file that cannot be read as a lead export."""
@@ -107,6 +118,7 @@ def read_export(
         mapping=mapping,
         default_region=default_region,
         assume_timezone=assume_timezone,
+        now=now,
     )
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
     return LeadExport(file.name, source, account_id, digest, form, leads, rejected)

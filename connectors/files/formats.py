@@ -1,14 +1,7 @@
 """What a lead export file is: its encoding, its delimiter and the layout of its columns.
 
-Encoding, without a detection library: a byte order mark settles it (UTF-8-SIG, UTF-16 LE/BE); a
-BOM-less file full of NUL bytes in alternate positions is UTF-16; otherwise strict UTF-8, else
-cp1252. No chardet or charset-normalizer: they guess statistically, and on the short, mostly-ASCII
-files exports are, their guesses are unreliable (a cp1252 file named "cp1250" or "MacRoman" breaks
-the few accented names silently), while these producers are known: Meta's lead download is UTF-16 LE
-with a BOM (its Excel-friendly TSV), LinkedIn's and other tools' CSV is UTF-8 (often with a BOM),
-and Excel's plain "CSV" save uses the Windows ANSI code page, cp1252 in Western locales. Strict
-UTF-8 decoding almost never succeeds on cp1252 text with accents, so trying it first is a sound
-test. A file that is neither is an error, not mojibake.
+Encoding: ``leadflow.connectors.files.encodings`` (a BOM, strict UTF-8, a mixed UTF-8 file's
+lines that are not UTF-8, else charset-normalizer under a confidence threshold, else refused).
 
 Layouts: Meta's lead export (TSV, columns named as the Graph ``Lead`` fields plus one per form
 question, ids prefixed ``l:``/``ag:``/``as:``/``c:``/``f:`` and phones ``p:``), LinkedIn's Campaign
@@ -19,7 +12,6 @@ turned into the records the API connectors map (``leadflow.connectors.meta.field
 
 from __future__ import annotations
 
-import codecs
 import csv
 import re
 from collections.abc import Mapping, Sequence
@@ -28,18 +20,20 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+# Re-exported: the encoding and the error are part of what a file "is" to its readers.
+from leadflow.connectors.files.encodings import decode as decode
+from leadflow.connectors.files.encodings import decode_file as decode_file
+from leadflow.connectors.files.encodings import detect_encoding as detect_encoding
+from leadflow.connectors.files.errors import CsvFormatError as CsvFormatError
 from leadflow.connectors.linkedin.fields import PREDEFINED, UTM_FIELDS
 from leadflow.connectors.linkedin.restli import urn_id
 from leadflow.connectors.meta.fields import STANDARD_KEYS, normalize_key
 from leadflow.models.records.contact import clean_text, parse_timestamp
+from leadflow.models.records.names import split_full_name
 
 SNIFF_SIZE = 1024
 DELIMITERS = ",;\t|"
 META, LINKEDIN, GENERIC = "meta", "linkedin", "generic"
-
-
-class CsvFormatError(ValueError):
-    """The file cannot be read as a lead export: undecodable, no header, unknown layout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,42 +44,6 @@ class CsvFormat:
     encoding: str
     delimiter: str
     columns: tuple[str, ...]
-
-
-def detect_encoding(data: bytes) -> str:
-    """The encoding of ``data``: "utf-8-sig", "utf-16-le", "utf-16-be", "utf-8" or "cp1252"."""
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if data.startswith(codecs.BOM_UTF16_LE):
-        return "utf-16-le"
-    if data.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16-be"
-    head = data[:SNIFF_SIZE]
-    odd, even = head[1::2].count(0), head[0::2].count(0)
-    if len(head) >= 4 and max(odd, even) > len(head) // 4:  # ASCII text as UTF-16
-        return "utf-16-le" if odd > even else "utf-16-be"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """(text without BOM, encoding name) of a file's bytes."""
-    encoding = detect_encoding(data)
-    body = data[2:] if encoding.startswith("utf-16") and data[:2] in _UTF16_BOMS else data
-    try:
-        return body.decode(encoding), encoding
-    except UnicodeDecodeError as error:
-        what = "neither UTF-8 nor cp1252" if encoding == "cp1252" else f"not valid {encoding}"
-        raise CsvFormatError(
-            f"{what} (byte 0x{body[error.start]:02x} at offset {error.start}); "
-            "save the file as UTF-8"
-        ) from None
-
-
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def detect_delimiter(text: str) -> str:
@@ -164,8 +122,23 @@ def meta_record(row: Mapping[str, str], zone: str | None) -> dict[str, Any]:
             if normalize_key(column) in _PHONE_KEYS and value.strip().lower().startswith("p:"):
                 value = value.strip()[2:]
             field_data.append({"name": column, "values": [value]})
-    record["field_data"] = field_data
+    record["field_data"] = field_data + _split_names(field_data)
     return record
+
+
+def _split_names(field_data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """First and last name answers from a full name alone ("Last, First" too: the mapper
+    would split it at its last space), none when the form asked for either."""
+    keys = {normalize_key(item["name"]): item["values"][0] for item in field_data}
+    named = STANDARD_KEYS["first_name"] + STANDARD_KEYS["last_name"]
+    if any(keys.get(k, "").strip() for k in named):
+        return []
+    full = next((keys[k] for k in STANDARD_KEYS["full_name"] if keys.get(k, "").strip()), None)
+    if full is None:
+        return []
+    first, last = split_full_name(full)
+    return [{"name": "first_name", "values": [first or ""]},
+            {"name": "last_name", "values": [last or ""]}]  # fmt: skip
 
 
 def iso_time(value: str | None, column: str, zone: str | None) -> str | None:

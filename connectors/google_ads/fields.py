@@ -31,6 +31,7 @@ from leadflow.models.records.contact import (
 )
 from leadflow.models.records.leads import InvalidRecord, Lead
 from leadflow.models.records.masking import describe, quoted_shape
+from leadflow.models.records.names import split_full_name
 from leadflow.models.records.spend import CampaignDay
 
 SOURCE = "google_ads"
@@ -147,8 +148,7 @@ def _answers(row: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
 def _names(answers: Mapping[str, str]) -> tuple[str | None, str | None]:
     first, last = answers.get("FIRST_NAME"), answers.get("LAST_NAME")
     if first is None and last is None and answers.get("FULL_NAME"):
-        parts = answers["FULL_NAME"].split(None, 1)
-        first, last = parts[0], parts[1] if len(parts) > 1 else None
+        first, last = split_full_name(answers["FULL_NAME"])
     return clean_name(first), clean_name(last)
 
 

@@ -38,6 +38,7 @@ from leadflow.models.records.contact import (
     region_for_country,
 )
 from leadflow.models.records.leads import InvalidRecord, Lead
+from leadflow.models.records.names import split_full_name
 
 SOURCE = "meta"
 TEST_MARKER = "<test lead"
@@ -144,12 +145,12 @@ def _utm(found: Mapping[str, list[str]], tracked: Mapping[str, str]) -> dict[str
 
 
 def _names(found: Mapping[str, list[str]]) -> tuple[str | None, str | None]:
-    """First and last name; a full name alone splits at its last space."""
+    """First and last name; a full name alone is split by ``split_full_name`` ("Last, First"
+    read as such, particles kept with the last name)."""
     first, last = _first(found, "first_name"), _first(found, "last_name")
     full = clean_name(_first(found, "full_name"))
     if full and not (first or last):
-        head, _, tail = full.rpartition(" ")
-        first, last = (head, tail) if head else (full, None)
+        first, last = split_full_name(full)
     return clean_name(first), clean_name(last)
 
 

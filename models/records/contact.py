@@ -1,7 +1,15 @@
 """Pure normalizers for contact data: email, phone, names, timestamps.
 
 Each raises ``ValueError`` with a plain reason; callers turn it into an ``InvalidRecord``
-that names the source, record and field.
+that names the source, record and field. ``OutOfRange`` (a ValueError) marks a value no
+record may carry (an email longer than RFC 5321 allows): ``reachable_contact`` quarantines
+the record instead of dropping the value.
+
+Phones are parsed in the lead's own region (``region_for_country``: an ISO code, a country
+name in any language libphonenumber knows, or a locale such as ``zh_TW``), the configured
+default only when the record names none, and kept in E.164 only when
+``phonenumbers.is_valid_number`` accepts them; otherwise the E.164 column stays empty, the raw
+value stays in the lead's ``raw`` payload and the reason goes to its notes.
 """
 
 from __future__ import annotations
@@ -10,12 +18,22 @@ from datetime import UTC, datetime
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from phonenumbers.geodata.locale import LOCALE_DATA
 
 from leadflow.models.records.leads import InvalidRecord
 from leadflow.models.records.masking import describe, mask_personal, quoted_shape
 from leadflow.models.records.masking import mask_email as mask_email  # re-exported
 
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit (256) less the angle brackets; RFC 3696 erratum
+
+
+class OutOfRange(ValueError):
+    """A value no record may carry: the record goes to quarantine, naming ``field_name``."""
+
+    def __init__(self, field_name: str, reason: str) -> None:
+        self.field_name = field_name
+        super().__init__(reason)
 
 
 def normalize_email(value: str | None) -> tuple[str | None, str | None]:
@@ -27,6 +45,8 @@ def normalize_email(value: str | None) -> tuple[str | None, str | None]:
     """
     if value is None or not str(value).strip():
         return None, None
+    if len(str(value).strip()) > MAX_EMAIL_LENGTH:
+        raise OutOfRange("email", f"longer than {MAX_EMAIL_LENGTH} characters")
     try:
         checked = validate_email(str(value).strip(), check_deliverability=False)
     except EmailNotValidError as error:
@@ -40,7 +60,11 @@ def normalize_email(value: str | None) -> tuple[str | None, str | None]:
 
 
 def normalize_phone(value: str | None, region: str | None) -> str | None:
-    """Return the number in E.164, parsed with the lead's country (else ``region``)."""
+    """Return the number in E.164, parsed in ``region`` (the lead's, else the default).
+
+    Raises ValueError when it is no number, a local one without its area code, or not a valid
+    number for its region (``phonenumbers.is_valid_number``): E.164 is then left empty.
+    """
     if value is None or not str(value).strip():
         return None
     try:
@@ -52,53 +76,68 @@ def normalize_phone(value: str | None, region: str | None) -> str | None:
         raise ValueError("a local number without its area code")
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise ValueError("not a possible phone number for its region")
+    if not phonenumbers.is_valid_number(parsed):
+        where = f" ({region.upper()})" if region else ""
+        raise ValueError(f"not valid for its region{where}: E.164 left empty")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def region_for_country(country: str | None, default_region: str | None) -> str | None:
-    """A two-letter region code for phone parsing, from a country name or code."""
-    if country:
-        code = country.strip().upper()
-        if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS:
-            return code
-        by_name = _COUNTRY_NAMES.get(country.strip().lower())
-        if by_name:
-            return by_name
-    return default_region
+    """A two-letter region code for phone parsing, from what the lead says of its country:
+    an ISO 3166 code (``TW``), a country name in any language libphonenumber names regions in
+    (``Taiwan``, ``台湾``, ``Deutschland``) or a locale (``zh_TW``, ``en-GB``); else
+    ``default_region``."""
+    return country_region(country) or default_region
 
 
-_COUNTRY_NAMES = {
-    "united states": "US",
-    "united states of america": "US",
-    "usa": "US",
-    "united kingdom": "GB",
-    "uk": "GB",
-    "great britain": "GB",
-    "germany": "DE",
-    "deutschland": "DE",
-    "france": "FR",
-    "canada": "CA",
-    "australia": "AU",
-    "spain": "ES",
-    "italy": "IT",
-    "netherlands": "NL",
-    "ireland": "IE",
-    "india": "IN",
-    "brazil": "BR",
-    "mexico": "MX",
-    "japan": "JP",
-    "sweden": "SE",
-    "switzerland": "CH",
-    "austria": "AT",
-    "poland": "PL",
-    "belgium": "BE",
-    "denmark": "DK",
-    "norway": "NO",
-    "finland": "FI",
-    "portugal": "PT",
-    "new zealand": "NZ",
-    "singapore": "SG",
-}
+def country_region(value: str | None) -> str | None:
+    """The region code ``value`` names (see ``region_for_country``), or None."""
+    if not value or not str(value).strip():
+        return None
+    text = " ".join(str(value).split())
+    code = text.upper()
+    if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS:
+        return code
+    name = text.casefold().removeprefix("the ").strip(" .")
+    if name in _COUNTRY_NAMES:
+        return _COUNTRY_NAMES[name]
+    parts = [part for part in text.replace("-", "_").split("_") if part]
+    if len(parts) >= 2 and len(parts[0]) in (2, 3) and parts[0].isalpha():  # zh_TW, zh-Hant-TW
+        tail = parts[-1].upper()
+        return tail if len(tail) == 2 and tail in phonenumbers.SUPPORTED_REGIONS else None
+    return None
+
+
+def _country_names() -> dict[str, str]:
+    """Country names (casefolded) -> region, from libphonenumber's names of each region in
+    each language it has (``*xx`` entries point at another language's name), then aliases."""
+    names: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for region, by_language in LOCALE_DATA.items():
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            continue
+        for name in by_language.values():
+            for _ in range(3):  # follow "*xx" references, never in a loop
+                name = by_language.get(name[1:], "") if name.startswith("*") else name
+            if not name or name.startswith("*"):
+                continue
+            key = name.casefold()
+            if names.setdefault(key, region) != region:
+                ambiguous.add(key)
+    for key in ambiguous:
+        del names[key]
+    return names | _ALIASES
+
+
+_ALIASES = {
+    "usa": "US", "u.s.a": "US", "u.s": "US", "us of a": "US", "united states of america": "US",
+    "uk": "GB", "u.k": "GB", "great britain": "GB", "britain": "GB",
+    "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "holland": "NL", "czechia": "CZ", "台灣": "TW", "中華民國": "TW", "republic of china": "TW",
+    "south korea": "KR", "republic of korea": "KR", "russian federation": "RU", "uae": "AE",
+    "viet nam": "VN", "türkiye": "TR", "turkiye": "TR",
+}  # fmt: skip
+_COUNTRY_NAMES = _country_names()
 
 
 def clean_name(value: str | None) -> str | None:
@@ -128,20 +167,23 @@ def parse_timestamp(value: object) -> datetime:
     Naive values are rejected: a timestamp without a zone is ambiguous. An error shows the
     value's shape, never the value (it may be an address typed in the wrong column).
     """
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"not a timestamp: {describe(value)}")
-    text = value.strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not an ISO-8601 timestamp: {quoted_shape(text)}") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {quoted_shape(text)}")
-    return parsed.astimezone(UTC)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"not a timestamp: {describe(value)}")
+        text = value.strip()
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"not an ISO-8601 timestamp: {quoted_shape(text)}") from None
+        if parsed.tzinfo is None:
+            raise ValueError(f"timestamp without a time zone: {quoted_shape(text)}")
+        return parsed.astimezone(UTC)
+    except (OverflowError, OSError):  # epoch ms past year 9999, 0001-01-01T00:00+01:00
+        raise ValueError("a timestamp out of the range of dates") from None
 
 
 def mask_phone(number: str | None) -> str:
@@ -157,13 +199,17 @@ def contact_routes(
     """Normalize a record's email and phone together.
 
     Returns (email, email match key, E.164 phone, problems by field). A bad value in one
-    route is reported in ``problems`` and dropped, because the other still lets sales reach
-    the person; only when neither survives must the caller reject the record.
+    route is reported in ``problems`` (by field: ``{"phone": "not valid for its region..."}``,
+    the lead's notes) and dropped, because the other still lets sales reach the person; only
+    when neither survives must the caller reject the record. A value out of range raises
+    ``OutOfRange``: the record must be quarantined, not loaded without it.
     """
     problems: dict[str, str] = {}
     address = match_key = number = None
     try:
         address, match_key = normalize_email(email)
+    except OutOfRange:
+        raise
     except ValueError as error:
         problems["email"] = str(error)
     try:
@@ -186,9 +232,15 @@ def reachable_contact(
     """``contact_routes``, rejecting the record when neither route survives.
 
     Raises ``InvalidRecord`` naming the source, record and ``field_name`` when ``required``
-    and the record has no usable email and no usable phone: sales could not reach it.
+    and the record has no usable email and no usable phone: sales could not reach it; and,
+    whatever ``required``, naming the field itself when a value is out of range
+    (``email: longer than 254 characters``).
     """
-    address, match_key, number, problems = contact_routes(email, phone, region)
+    try:
+        address, match_key, number, problems = contact_routes(email, phone, region)
+    except OutOfRange as error:
+        reason = f"{error.field_name}: {error}"
+        raise InvalidRecord(source, record_key, error.field_name, reason) from None
     if required and address is None and number is None:
         why = problems.get("email") or problems.get("phone") or "no email and no phone"
         raise InvalidRecord(source, record_key, field_name, f"no way to reach this lead: {why}")

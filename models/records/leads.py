@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +22,14 @@ PROFILE_GROUPS = (
     ("job_title",),
     ("country", "city"),
 )
+# A lead's notes: {field: problem} for values normalization left out (an invalid phone, an
+# unusable email beside a good phone), kept in ``custom_fields`` under this key.
+NOTES_KEY = "_invalid"
+# A lead created outside [EARLIEST_CREATED, load time + CREATED_TOLERANCE] is quarantined: a
+# year 0001 or 9999 is a platform's placeholder or a typo, and would show as a funnel month.
+EARLIEST_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
+CREATED_TOLERANCE = timedelta(days=1)
+_DETAIL = re.compile(r"\s*\([^()]*\)")
 
 
 class Stage(StrEnum):
@@ -122,3 +132,54 @@ class Rejected:
             reason=error.reason,
             raw=raw,
         )
+
+
+def check_created(
+    lead: Lead,
+    now: datetime,
+    *,
+    earliest: datetime = EARLIEST_CREATED,
+    tolerance: timedelta = CREATED_TOLERANCE,
+) -> Lead:
+    """``lead``, or InvalidRecord naming ``created_at`` when it was created before
+    ``earliest`` or more than ``tolerance`` after ``now`` (the load time). The reason names
+    the bound, never the value."""
+    if lead.created_at < earliest:
+        why = f"created_at: before {earliest:%Y-%m-%d}, out of range"
+        raise InvalidRecord(lead.source, lead.source_lead_id, "created_at", why)
+    if lead.created_at > now + tolerance:
+        why = f"created_at: more than {_span(tolerance)} after the load time, out of range"
+        raise InvalidRecord(lead.source, lead.source_lead_id, "created_at", why)
+    return lead
+
+
+def _span(tolerance: timedelta) -> str:
+    days = tolerance / timedelta(days=1)
+    return f"{days:g} day{'s' if days != 1 else ''}"
+
+
+def lead_notes(lead: Lead) -> dict[str, str]:
+    """A lead's notes, {field: problem}: the values its normalization left out and why."""
+    found = lead.custom_fields.get(NOTES_KEY)
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, Mapping) else {}
+
+
+def _without_details(problem: str) -> str:
+    """``problem`` without its parenthesized details, nested ones included."""
+    while (shorter := _DETAIL.sub("", problem)) != problem:
+        problem = shorter
+    return problem
+
+
+def summarize_notes(leads: Iterable[Lead]) -> tuple[str, ...]:
+    """The leads' notes counted for a run summary, one line per field and problem (details
+    in parentheses set aside): ``"3 leads: phone not valid for its region: E.164 left empty"``.
+    Notes name fields and problems, never values; they are masked all the same."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for lead in leads:
+        for name, problem in lead_notes(lead).items():
+            counts[(name, _without_details(problem))] += 1
+    return tuple(
+        mask_personal(f"{count} lead{'s' if count != 1 else ''}: {name} {problem}")
+        for (name, problem), count in sorted(counts.items())
+    )

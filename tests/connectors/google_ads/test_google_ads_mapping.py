@@ -114,7 +114,7 @@ def _row(**changes: Any) -> dict[str, Any]:
         "submissionDateTime": "2019-01-01 12:32:45-08:00",
         "leadFormSubmissionFields": [
             {"fieldType": "FULL_NAME", "fieldValue": "John Ronald Doe"},
-            {"fieldType": "WORK_PHONE", "fieldValue": "+11234567890"},
+            {"fieldType": "WORK_PHONE", "fieldValue": "+14155550134"},
         ],
     }
     inner.update(changes)
@@ -123,8 +123,8 @@ def _row(**changes: Any) -> dict[str, Any]:
 
 def test_full_name_splits_and_work_phone_reaches_the_lead() -> None:
     lead = to_lead(_row(), LeadContext("google_ads", LA))
-    assert (lead.first_name, lead.last_name) == ("John", "Ronald Doe")
-    assert lead.phone == "+11234567890" and lead.email is None
+    assert (lead.first_name, lead.last_name) == ("John Ronald", "Doe")  # last word: the family name
+    assert lead.phone == "+14155550134" and lead.email is None
     assert lead.created_at == datetime(2019, 1, 1, 20, 32, 45, tzinfo=UTC)
     assert lead.campaign_id is None and lead.is_organic is None
 

@@ -4,6 +4,7 @@ two flow runs resuming from their watermarks."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -132,7 +133,10 @@ def test_two_flow_runs_resume_each_form_from_its_own_watermark(migrated_engine, 
         len(on_page),
         len(on_page),
     )
-    assert first.quarantined == 0 and not first.warnings
+    assert first.quarantined == 0
+    # Local-format phones without a region are counted, once per run, not per page.
+    assert all(re.fullmatch(r"\d+ leads?: phone [^0-9]+", note) for note in first.warnings)
+    assert len(first.warnings) == len(set(first.warnings))
     with migrated_engine.connect() as conn:
         marks = dict(conn.execute(sa.select(sync_state.c.account_id, sync_state.c.watermark)).all())
     assert set(marks) == {f"{page.id}:{form.id}" for form in forms}
