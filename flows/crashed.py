@@ -34,6 +34,8 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 from prefect.states import Crashed
 
+from leadflow.pipeline.locks import process_started
+
 _UNFINISHED = [StateType.PENDING, StateType.RUNNING, StateType.CANCELLING]
 
 
@@ -72,20 +74,14 @@ def process_gone(infrastructure_pid: str | None, since: datetime | None) -> bool
 
 
 def _process_start(pid: int) -> float | None:
-    """When process ``pid`` started (seconds since the epoch), on Linux; else None."""
+    """When process ``pid`` started (seconds since the epoch), on Linux; else None. A zombie
+    (dead, only not yet reaped) counts as started after anything: it is not the recorded
+    process any more."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        if fields[0] == "Z":  # field 3, the state: a zombie is dead, only not yet reaped
-            return float("inf")
-        ticks = int(fields[19])  # field 22, starttime
-        boot = next(
-            int(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, ValueError, IndexError, StopIteration):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
+    return float("inf") if state == "Z" else process_started(pid)
 
 
 def crash_orphans(command: str) -> list[str]:

@@ -158,7 +158,9 @@ def _file_holder(path: Path) -> str | None:
     return None
 
 
-def _process_start(pid: int) -> str | None:
+def process_started(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), read from /proc (Linux);
+    None when unknown (no such process, or no /proc)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22, starttime
@@ -169,7 +171,12 @@ def _process_start(pid: int) -> str | None:
         )
     except (OSError, ValueError, IndexError, StopIteration):
         return None
-    return _utc(datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), UTC))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _process_start(pid: int) -> str | None:
+    started = process_started(pid)
+    return None if started is None else _utc(datetime.fromtimestamp(started, UTC))
 
 
 def _utc(moment: datetime) -> str:

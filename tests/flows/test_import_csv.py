@@ -85,6 +85,7 @@ def test_meta_import_details(warehouse_url):
         "file": META_FILE.name, "source": "meta", "account_id": "csv", "format": "meta",
         "encoding": "utf-16-le", "delimiter": "\t", "rows": 6, "duplicates": 0, "inserted": 4,
         "updated": 0, "unchanged": 0, "quarantined": 2, "suppressed": 0, "problems": [],
+        "notes": [],
     }  # fmt: skip
     assert summary["problems"] == [
         "line 5: not an ISO-8601 timestamp: 'xxxxxxxxx' (created_time)",
