@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from phonenumbers.geodata.locale import LOCALE_DATA
 
+from leadflow.models.records.countries import country_names
 from leadflow.models.records.leads import InvalidRecord
 from leadflow.models.records.masking import describe, mask_personal, quoted_shape
 from leadflow.models.records.masking import mask_email as mask_email  # re-exported
@@ -108,36 +108,7 @@ def country_region(value: str | None) -> str | None:
     return None
 
 
-def _country_names() -> dict[str, str]:
-    """Country names (casefolded) -> region, from libphonenumber's names of each region in
-    each language it has (``*xx`` entries point at another language's name), then aliases."""
-    names: dict[str, str] = {}
-    ambiguous: set[str] = set()
-    for region, by_language in LOCALE_DATA.items():
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            continue
-        for name in by_language.values():
-            for _ in range(3):  # follow "*xx" references, never in a loop
-                name = by_language.get(name[1:], "") if name.startswith("*") else name
-            if not name or name.startswith("*"):
-                continue
-            key = name.casefold()
-            if names.setdefault(key, region) != region:
-                ambiguous.add(key)
-    for key in ambiguous:
-        del names[key]
-    return names | _ALIASES
-
-
-_ALIASES = {
-    "usa": "US", "u.s.a": "US", "u.s": "US", "us of a": "US", "united states of america": "US",
-    "uk": "GB", "u.k": "GB", "great britain": "GB", "britain": "GB",
-    "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
-    "holland": "NL", "czechia": "CZ", "台灣": "TW", "中華民國": "TW", "republic of china": "TW",
-    "south korea": "KR", "republic of korea": "KR", "russian federation": "RU", "uae": "AE",
-    "viet nam": "VN", "türkiye": "TR", "turkiye": "TR",
-}  # fmt: skip
-_COUNTRY_NAMES = _country_names()
+_COUNTRY_NAMES = country_names()
 
 
 def clean_name(value: str | None) -> str | None:

@@ -141,3 +141,14 @@ def test_timestamps_beyond_the_calendar_are_a_value_error(value: object) -> None
 
 def _lead(key: str, created: datetime = NOW, **changes: object) -> Lead:
     return Lead("meta", key, "acct", created, created, **changes)  # type: ignore[arg-type]
+
+
+def test_the_country_name_table_is_what_the_installed_phonenumbers_gives() -> None:
+    """country_names.json is built ahead of time (the locale module costs ~100 MB loaded):
+    regenerate it with ``python -m leadflow.models.records.countries`` when this fails."""
+    from leadflow.models.records.countries import build_country_names, country_names
+
+    assert country_names() == build_country_names()
+    assert {country_names()[name] for name in ("taiwan", "台灣", "deutschland", "uk")} == {
+        "TW", "DE", "GB"
+    }  # fmt: skip
