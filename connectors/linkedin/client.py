@@ -10,6 +10,11 @@ Docs followed (see ``leadflow.connectors.linkedin.connector`` for the endpoints)
   ``r_ads`` for ad accounts and campaigns (.../account-structure/create-and-manage-accounts))
 - Versioning: https://learn.microsoft.com/en-us/linkedin/marketing/versioning (a retired
   ``LinkedIn-Version`` is refused: 426, or 400 naming the version)
+- A lead form (``GET /rest/leadForms/{id}``, .../lead-sync/leadsync) that answers 404 (deleted)
+  or 403 (no longer shared with this member) after its responses were read is *unreadable*:
+  the responses themselves still came back, so only their answer labels are lost. The form is
+  asked once per run; its leads keep their answers by question id (``fields.to_lead``) and a
+  warning naming the form and the status goes to the run summary (``take_warnings``).
 
 Retries are the transport's (``leadflow.connectors.http``): ``classify_error`` tells it a 429
 is worth waiting out and an auth or version error is not. Campaigns are paged by
@@ -62,8 +67,15 @@ CAMPAIGN_TOKEN = PageToken(
 )
 
 
-class FormNotFound(TerminalError):
-    """A lead form LinkedIn no longer serves (404): its answers stay unlabeled."""
+class FormUnreadable(TerminalError):
+    """A lead form LinkedIn no longer serves (404) or lets this member read (403)."""
+
+    def __init__(self, about: str, status: int) -> None:
+        self.status = f"HTTP {status}"
+        super().__init__(SOURCE, f"{about} unreadable ({self.status})")
+
+
+UNREADABLE_FORM = (404, 403)
 
 
 class LinkedInClient:
@@ -74,6 +86,7 @@ class LinkedInClient:
         self.session = session
         self.requests_made = 0
         self.forms: dict[str, dict[str, Any]] = {}
+        self._warnings: list[str] = []
         self._root = config.base_url + "/rest"
 
     def get(
@@ -104,17 +117,31 @@ class LinkedInClient:
         return self.get("leadFormResponses", pairs, f"{owner} {lead_type} leads")
 
     def form(self, form_id: str) -> dict[str, Any]:
-        """The lead form's questions and hidden fields, fetched once per form per run."""
+        """The lead form's questions and hidden fields, fetched once per form per run.
+
+        An unreadable form (404/403) is remembered as ``{"id", "unreadable": "HTTP 404"}``:
+        asked once, warned about once, and its leads still load (module doc).
+        """
         if form_id not in self.forms:
             about = f"lead form {form_id}"
             try:
-                body = self.get(f"leadForms/{form_id}", [], about, _form_missing(self, about))
-            except FormNotFound:
-                log.warning("linkedin: lead form %s not found; answers stay unlabeled", form_id)
-                self.forms[form_id] = {"id": form_id}
+                body = self.get(f"leadForms/{form_id}", [], about, _form_unreadable(self, about))
+            except FormUnreadable as error:
+                warning = (
+                    f"linkedin: lead form {form_id} unreadable ({error.status}); its leads "
+                    "load with their answers keyed by question id"
+                )
+                log.warning("%s", warning)
+                self._warnings.append(warning)
+                self.forms[form_id] = {"id": form_id, "unreadable": error.status}
             else:
                 self.forms[form_id] = form_summary(body)
         return self.forms[form_id]
+
+    def take_warnings(self) -> tuple[str, ...]:
+        """The warnings raised since the last call (each unreadable form once per run)."""
+        taken, self._warnings = tuple(self._warnings), []
+        return taken
 
     def currency(self, account_id: str, campaigns: list[dict[str, Any]]) -> str | None:
         """The ad account's ``currency``; else its campaigns' budget currency (the same)."""
@@ -198,13 +225,13 @@ def permission_for(response: requests.Response, message: str) -> str | None:
     return PERMISSIONS.get(resource) or (f"access to {resource}" if resource else None)
 
 
-def _form_missing(client: LinkedInClient, about: str) -> ErrorClassifier:
-    """The usual classification, except that a 404 is ``FormNotFound``."""
+def _form_unreadable(client: LinkedInClient, about: str) -> ErrorClassifier:
+    """The usual classification, except that a 404 or 403 is ``FormUnreadable``."""
     usual = client._classify(about)
 
     def classify(response: requests.Response, body: Any) -> ConnectorError | None:
-        if response.status_code == 404:
-            return FormNotFound(SOURCE, f"{about} not found (HTTP 404)")
+        if response.status_code in UNREADABLE_FORM:
+            return FormUnreadable(about, response.status_code)
         return usual(response, body)
 
     return classify

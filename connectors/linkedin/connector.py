@@ -19,7 +19,9 @@ Lead responses come back newest first (the order is not documented as a sort key
 partition (owner + lead type) commits its watermark only on its last page. The window's end
 is fixed when a partition starts, which also keeps offset paging stable while leads arrive.
 Paging (``start``/``count``, ``pageToken``) is ``leadflow.connectors.pagination``'s; retries
-are the transport's, ``client.classify_error`` saying what each error means.
+are the transport's, ``client.classify_error`` saying what each error means. A lead form that
+cannot be read (404/403) fails neither the partition nor the owner's other forms: the page
+that first met it carries a note naming the form and the status (``LinkedInClient.form``).
 """
 
 from __future__ import annotations
@@ -116,8 +118,9 @@ def _partition(
         fetched += len(elements)
         moments = [m for m in map(_submitted, elements) if m is not None]
         newest = max([*moments, newest] if newest else moments, default=None)
-        notes = _reconcile(partition, total, fetched) if page.last else ()
         records = _keep(client, elements, test_only, seen)
+        notes = (*(_reconcile(partition, total, fetched) if page.last else ()),
+                 *client.take_warnings())  # fmt: skip
         yield Page(records, newest if page.last else None, next(numbers), partition, notes)
 
 

@@ -7,6 +7,19 @@ the email is said by the form's ``content.questions[].predefinedField``
 advises mapping on ``predefinedField`` (language-independent) and, for custom questions,
 on the question itself. The connector attaches the form to each record under ``form`` —
 the key LinkedIn's own ``form:(...)`` projection uses — so this mapping is pure.
+
+Test leads: LinkedIn marks them ``testLead: true`` (the leadFormResponses schema, and the
+``limitedToTestLeads`` finder parameter, .../lead-sync/leadsync). Like Meta's they are loaded
+flagged ``is_test``, never dropped, even when they answer no contact question (a test
+submission need not be a reachable person); a real lead without email or phone is still
+rejected (``reachable_contact``).
+
+Unreadable forms: when the connector could not read a lead's form (404/403: it attaches
+``{"id", "unreadable": "HTTP 404"}``), the answers cannot be labeled, so they are kept under
+``question_<id>``. An answer that is a valid email address is the lead's email (the only
+contact recognisable by its shape; a phone is not told from a headcount or a postcode); a
+real lead without one is rejected with ``form N unreadable (HTTP 404)``: quarantine keeps its
+raw record, where a load would carry a lead sales cannot reach.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from leadflow.connectors.linkedin.restli import form_id_of, urn_id
 from leadflow.models.records.contact import (
     clean_name,
     clean_text,
+    normalize_email,
     parse_timestamp,
     reachable_contact,
     region_for_country,
@@ -183,6 +197,54 @@ def _custom_fields(
     return custom
 
 
+def is_test_lead(record: Mapping[str, Any]) -> bool:
+    """LinkedIn's documented marker of a test lead: ``testLead: true``."""
+    flag = record.get("testLead")
+    return flag is True or str(flag).lower() == "true"
+
+
+def unreadable_form(record: Mapping[str, Any]) -> str | None:
+    """Why the record's form could not be read (``"HTTP 404"``), or None when it was."""
+    form = record.get("form")
+    status = form.get("unreadable") if isinstance(form, Mapping) else None
+    return str(status) if status else None
+
+
+def unlabeled_email(custom: dict[str, Any]) -> str | None:
+    """Take out of ``custom`` the first answer that is a valid email address, and return it."""
+    for label, value in custom.items():
+        if not isinstance(value, str) or "@" not in value:
+            continue
+        try:
+            address, _ = normalize_email(value)
+        except ValueError:
+            continue
+        if address is not None:
+            del custom[label]
+            return value
+    return None
+
+
+def _contact(
+    record: Mapping[str, Any], key: str, answers: tuple[dict[str, Any], dict[str, Any]],
+    region: str | None, is_test: bool,
+) -> tuple[str | None, str | None, str | None, dict[str, str]]:  # fmt: skip
+    """(email, match key, phone, notes); a test lead needs no contact (module doc)."""
+    mapped, custom = answers
+    email = mapped.pop("email", None) or mapped.get("work_email")
+    phone = mapped.pop("phone", None) or mapped.get("work_phone")
+    status = unreadable_form(record)
+    if status is not None:
+        email = email or unlabeled_email(custom)
+        if email is None and phone is None and not is_test:
+            form_id = form_id_of(record.get("versionedLeadGenFormUrn")) or "?"
+            raise InvalidRecord(SOURCE, key, "form", f"form {form_id} unreadable ({status})")
+    found = reachable_contact(SOURCE, key, email, phone, region, required=not is_test)
+    if status is not None:
+        found[3]["form"] = f"unreadable ({status}): answers keyed by question id"
+    return found
+
+
 def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
     """Map one lead form response (with its form attached under ``form``) to a Lead."""
     key = record_key(record)
@@ -192,13 +254,8 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
     mapped, custom = joined_answers(record)
     country = clean_text(mapped.get("country"))
     region = region_for_country(country, context.default_region)
-    email, match_key, phone, problems = reachable_contact(
-        SOURCE,
-        key,
-        mapped.pop("email", None) or mapped.get("work_email"),
-        mapped.pop("phone", None) or mapped.get("work_phone"),
-        region,
-    )
+    is_test = is_test_lead(record)
+    email, match_key, phone, problems = _contact(record, key, (mapped, custom), region, is_test)
     hidden = hidden_fields(record)
     utm = {k.lower(): clean_text(v) for k, v in hidden.items() if k.lower() in UTM_FIELDS}
     lead_type = record.get("leadType")
@@ -222,7 +279,7 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
         ),
         ad_id=urn_id((record.get("associatedEntity") or {}).get("associatedCreative")),
         form_id=form_id_of(record.get("versionedLeadGenFormUrn")),
-        is_test=bool(record.get("testLead")),
+        is_test=is_test,
         is_organic=None if lead_type is None else lead_type != "SPONSORED",
         consent=consent(record),
         custom_fields=_custom_fields(custom, mapped, hidden, problems),

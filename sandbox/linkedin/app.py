@@ -19,6 +19,7 @@ Docs used:
   ``r_marketing_leadgen_automation``, adAnalytics ``r_ads_reporting`` (ads-reporting),
   ad accounts and campaigns ``r_ads`` (account-structure/create-and-manage-accounts)
 
+Test helpers (extra and test leads, unreadable forms): ``leadflow.sandbox.linkedin.helpers``.
 Endpoints under ``/rest``: ``leadFormResponses`` (finder, get), ``leadForms`` (finder, get),
 ``adAnalytics`` (analytics finder), ``adAccounts/{id}/adCampaigns`` (search). Anything else is
 LinkedIn's 404 ``No virtual resource found``.
@@ -26,11 +27,9 @@ LinkedIn's 404 ``No virtual resource found``.
 
 from __future__ import annotations
 
-import random
 import re
 import threading
 from collections import defaultdict
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -40,13 +39,8 @@ from leadflow.sandbox.linkedin.analytics import (
     analytics_elements,
     date_range,
 )
-from leadflow.sandbox.linkedin.data import (
-    FORMS,
-    LinkedInDataset,
-    build_response,
-    linkedin_dataset,
-    ms,
-)
+from leadflow.sandbox.linkedin.data import LinkedInDataset, linkedin_dataset
+from leadflow.sandbox.linkedin.helpers import LeadSyncHelpers
 from leadflow.sandbox.linkedin.restli import (
     ParamError,
     Query,
@@ -54,7 +48,6 @@ from leadflow.sandbox.linkedin.restli import (
     parse_fields,
     percent_decode,
 )
-from leadflow.sandbox.people import Person, person
 from leadflow.sandbox.server import Request, Response, Router, SandboxServer
 from leadflow.sandbox.server import json_response as _json
 
@@ -91,7 +84,7 @@ def _error(
     return _json(status, {k: v for k, v in body.items() if v is not None})
 
 
-class LinkedInSandbox(SandboxServer):
+class LinkedInSandbox(LeadSyncHelpers, SandboxServer):
     """LinkedIn sandbox (a :class:`SandboxServer`): ``start()``/``stop()`` or ``with``;
     ``base_url`` is the root, the client calls ``base_url + "/rest/..."``; ``faults``,
     ``requests`` and ``dataset`` as usual. Set ``token_expired``/``token_revoked`` to get
@@ -105,6 +98,7 @@ class LinkedInSandbox(SandboxServer):
         self.dataset = dataset if dataset is not None else linkedin_dataset()
         self.token, self.token_expired, self.token_revoked = token, False, False
         self.permissions = set(permissions)  # the token's (PERMISSIONS)
+        self.unreadable_forms: dict[int, int] = {}
         self.strict_restli, self.max_count, self.clamp_count = strict_restli, max_count, clamp_count
         self.daily_limit, self._calls = daily_limit, defaultdict(int)
         latest = self.dataset.anchor.year * 12 + self.dataset.anchor.month - 1
@@ -133,22 +127,6 @@ class LinkedInSandbox(SandboxServer):
     def reset_daily_limits(self) -> None:
         """What midnight UTC does to LinkedIn's daily per-endpoint counters."""
         self._calls.clear()
-
-    def add_response(self, form_id: int, *, who: Person | None = None,
-                     submitted_at: datetime | int | None = None, test_lead: bool = False,
-                     seed: int = 0) -> dict[str, Any]:  # fmt: skip
-        """Append one lead for ``form_id`` (sponsored forms: the form's first campaign)."""
-        form = self.dataset.form(form_id)
-        if form is None:
-            raise KeyError(f"no lead form {form_id}")
-        moment = submitted_at if submitted_at is not None else self.dataset.anchor
-        moment = ms(moment) if isinstance(moment, datetime) else moment
-        lead_type = next(spec[2] for spec in FORMS if spec[0] == form_id)
-        campaign = next((c for c in self.dataset.campaigns if c["form"] == form_id), None)
-        who = who or person(100_000 + len(self.dataset.leads))
-        return build_response(self.dataset, form, who, random.Random(seed),
-                              submitted_at=moment, lead_type=lead_type, test_lead=test_lead,
-                              campaign=campaign)  # fmt: skip
 
     # -- HTTP ------------------------------------------------------------------------------
     def _app(self, request: Request) -> Response:
@@ -340,6 +318,9 @@ class LinkedInSandbox(SandboxServer):
     def _lead_form(self, request: Request) -> Response:
         key = self._path_key(request).removeprefix("urn:li:leadGenForm:")
         form = self.dataset.form(int(key)) if key.isdigit() else None
+        unreadable = self.unreadable_body(int(key)) if key.isdigit() else None
+        if unreadable is not None:
+            return _json(*unreadable)
         if form is None:
             return _error(404, f"Lead form {key} does not exist", "NOT_FOUND")
         return _json(200, form)
