@@ -6,6 +6,10 @@ Docs followed:
   a Unix timestamp; organic leads carry no ad, ad set or campaign ids; ask for ``fields``)
 - Lead forms of a Page: ``GET /{page_id}/leadgen_forms`` (``leads_count``,
   ``expired_leads_count``: Meta keeps leads 90 days)
+- A form's questions: ``GET /{form_id}?fields=questions``, LeadGenQuestion ``{key, label, type}``
+  (https://developers.facebook.com/docs/marketing-api/guides/lead-ads/create; the Business SDK's
+  ``leadgenquestion.py``); ``field_data`` names are the question keys, localized with the form's
+  ``locale`` for predefined questions, so ``type`` says which column an answer fills
 - Insights: https://developers.facebook.com/docs/marketing-api/insights (``GET
   /act_{id}/insights`` with ``level``, ``time_increment``, ``time_range``; metrics are decimal
   strings; days in the ad account's time zone)
@@ -15,8 +19,12 @@ Enumeration is Page -> every lead form -> every lead, never through ads, so orga
 read too. Each form is its own partition (``{page_id}:{form_id}``). The docs promise no order
 for a form's leads, so a form's pages carry no cursor until its last page, which carries the
 latest ``created_time`` seen: a run killed mid-form re-reads that form from its old watermark.
-Each lead record gets its form (id, name, ``tracking_parameters``) under ``leadflow_form``: Meta
-sets tracking parameters (utm_*) on the form, and ``to_lead`` only sees the record.
+Each lead record gets its form (id, name, ``tracking_parameters``, ``question_types`` = {question
+key: type}) under ``leadflow_form``: Meta sets tracking parameters (utm_*) and question types on
+the form, and ``to_lead`` only sees the record. Questions are read once per form per run (one
+request each, cached on the client); when they cannot be read (a permission refused, a rejected
+or failing request) that form's answers are mapped by key spelling alone and its first page says
+so in a note; an expired token or a throttle still stops the run.
 """
 
 from __future__ import annotations
@@ -29,7 +37,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from leadflow.connectors.base import Connector, Page, StartFor
-from leadflow.connectors.errors import TerminalError
+from leadflow.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    MissingScope,
+    RateLimited,
+    TerminalError,
+)
 from leadflow.connectors.http import PlatformSession, build_retry, register_secret
 from leadflow.connectors.meta.config import MetaConfig
 from leadflow.connectors.meta.fields import FORM_KEY, SOURCE, record_key, to_lead
@@ -88,6 +102,27 @@ def _forms(client: MetaClient, page_id: str) -> list[dict[str, Any]]:
     return forms
 
 
+def _question_types(client: MetaClient, form_id: str) -> dict[str, str] | str:
+    """The form's questions as {key: type}, asked once per client (one run), or why not."""
+    if form_id not in client.questions:
+        try:
+            node = client.get(form_id, {"fields": "questions"})
+        except (RateLimited, AuthError) as error:
+            if not isinstance(error, MissingScope):
+                raise  # a throttle or a dead token stops the leads too: say so now
+            client.questions[form_id] = str(error)
+        except ConnectorError as error:
+            client.questions[form_id] = str(error)
+        else:
+            questions = node.get("questions")
+            client.questions[form_id] = {
+                str(q["key"]): str(q.get("type") or "CUSTOM")
+                for q in (questions if isinstance(questions, list) else [])
+                if isinstance(q, Mapping) and q.get("key")
+            }
+    return client.questions[form_id]
+
+
 def _created(record: Mapping[str, Any]) -> datetime | None:
     try:
         return parse_timestamp(record.get("created_time"))
@@ -125,6 +160,16 @@ def _form_pages(
 ) -> Iterator[Page]:
     partition = f"{page_id}:{form['id']}"
     about = {key: form.get(key) for key in ("id", "name", "tracking_parameters")}
+    types = _question_types(client, str(form["id"]))
+    unread: tuple[str, ...] = ()
+    if isinstance(types, str):
+        log.warning("meta form %s: questions unreadable, mapping by key spelling", form["id"])
+        unread = (
+            f"meta form {form['id']} ({form.get('name', '?')}): its questions could not be read "
+            f"({types}); its answers were mapped by key spelling only",
+        )
+    else:
+        about["question_types"] = types
     latest: datetime | None = None
     fetched = 0
     bodies = client.edge(f"{form['id']}/leads", _lead_params(client, start))
@@ -133,6 +178,7 @@ def _form_pages(
         fetched += len(records)
         latest = max(filter(None, [latest, *map(_created, records)]), default=None)
         notes = _reconcile(form, fetched) if last and start is None else ()
+        notes = (unread if number == 1 else ()) + notes
         yield Page(records, latest if last else None, number, partition, notes)
 
 

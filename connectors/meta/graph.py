@@ -148,6 +148,8 @@ class MetaClient:
         self.session = session
         self.requests_made = 0
         self.currencies: dict[str, str | None] = {}
+        # form id -> {question key: type}, or why its questions could not be read
+        self.questions: dict[str, dict[str, str] | str] = {}
 
     @property
     def sleep(self) -> Callable[[float], None]:

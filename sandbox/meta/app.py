@@ -13,6 +13,7 @@ Docs used (errors, throttling and their headers: see ``leadflow.sandbox.meta.err
   oldest available version and calls to an expired one are served by the next oldest (the Ads
   API's ad account edges answer 2635 instead).
 * Field lists: Meta's generated facebook-python-business-sdk (adobjects/lead.py, leadgenform.py).
+* Form ``questions`` and ``locale`` (localized keys): see ``leadflow.sandbox.meta.locales``.
 
 Not documented, so taken from observed behaviour: default lead fields (created_time, id,
 field_data) and form fields (id, locale, name, status), newest-first leads, HTTP 400 errors.
@@ -31,7 +32,6 @@ from zoneinfo import ZoneInfo
 
 from leadflow.sandbox.meta import errors as errs
 from leadflow.sandbox.meta.data import (
-    QUESTION_TYPES,
     MetaDataset,
     lead_timestamp,
     local_today,
@@ -39,6 +39,7 @@ from leadflow.sandbox.meta.data import (
 )
 from leadflow.sandbox.meta.errors import GraphError, MetaRateLimits
 from leadflow.sandbox.meta.insights import INSIGHT_FIELDS, LEVELS, insight_rows, report_period
+from leadflow.sandbox.meta.locales import question
 from leadflow.sandbox.server import Request, Response, Router, SandboxServer, json_response
 
 LEAD_FIELDS = ("ad_id", "ad_name", "adset_id", "adset_name", "campaign_id", "campaign_name",
@@ -292,11 +293,10 @@ class MetaSandbox(SandboxServer):
         """A LeadgenForm with every field the sandbox knows; counts are live."""
         ds = self.dataset
         form, leads = ds.get("form", form_id), ds.leads_for_form(form_id)
-        questions = [{"key": key, "label": key.replace("_", " ").capitalize(),
-                      "type": QUESTION_TYPES.get(key, "CUSTOM"), "id": f"{form.id}{i}"}
+        questions = [question(key, form.locale, f"{form.id}{i}")
                      for i, key in enumerate(form.questions)]  # fmt: skip
         tracking = [{"key": key, "value": value} for key, value in form.tracking_parameters]
-        return {"id": form.id, "name": form.name, "status": form.status, "locale": "en_US",
+        return {"id": form.id, "name": form.name, "status": form.status, "locale": form.locale,
                 "created_time": form.created_time, "page_id": form.page_id,
                 "page": {"id": form.page_id, "name": ds.get("page", form.page_id).name},
                 "leads_count": len(leads), "expired_leads_count": 0,

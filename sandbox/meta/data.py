@@ -4,7 +4,8 @@ Shapes follow Meta's docs (cited in ``leadflow.sandbox.meta.app``): leads are Gr
 with ``created_time`` like ``2026-11-20T14:50:56+0000``, ``field_data`` as ``[{"name": "email",
 "values": ["..."]}]``, boolean ``is_organic``, and no ad/ad set/campaign fields on organic or test
 leads. People come from the shared pool in ``leadflow.sandbox.people`` so the same humans also
-appear on the other platforms.
+appear on the other platforms. Two forms are localized (``leadflow.sandbox.meta.locales``): their
+predefined questions, and so their leads' ``field_data`` names, are in Russian or Chinese.
 
 Messy on purpose: upper-case or padded emails, phones in national format (the form's ``country``
 answer, when asked, says which country), missing phones, lower-cased names, a form that only ever
@@ -25,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadflow.sandbox.data import DEFAULT_ANCHOR
+from leadflow.sandbox.meta.locales import DEFAULT_LOCALE, FORM_LOCALES, english_key, localized_key
 from leadflow.sandbox.people import Person, draw, person
 
 WINDOW_DAYS = 90
@@ -37,9 +39,6 @@ CUSTOM = {
     "which_session_would_you_like_to_attend?": ("tuesday_9am_pt", "thursday_4pm_gmt"),
     "how_many_employees_does_your_company_have?": ("1-10", "11-50", "51-200", "201-1000", "1000+"),
 }
-QUESTION_TYPES = {"full_name": "FULL_NAME", "first_name": "FIRST_NAME", "last_name": "LAST_NAME",
-                  "email": "EMAIL", "phone_number": "PHONE", "company_name": "COMPANY_NAME",
-                  "job_title": "JOB_TITLE", "country": "COUNTRY", "city": "CITY"}  # fmt: skip
 UTM = (("utm_source", "facebook"), ("utm_medium", "paid_social"), ("utm_campaign", "{slug}"))
 # page, name, status, questions (custom ones last), tracking parameters?, disclaimer?, weight
 FORMS = (
@@ -119,6 +118,7 @@ class Form:
     questions: tuple[str, ...]
     tracking_parameters: tuple[tuple[str, str], ...]
     disclaimer_keys: tuple[str, ...]
+    locale: str = DEFAULT_LOCALE  # predefined questions (and their keys) in this language
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +232,7 @@ class MetaDataset:
 
 
 def _answer(rng: random.Random, key: str, who: Person) -> str | None:
+    key = english_key(key)  # a localized form asks the same predefined questions
     if key == "email":
         roll = rng.random()
         return who.email.upper() if roll < 0.08 else f" {who.email} " if roll < 0.11 else who.email
@@ -281,8 +282,10 @@ def _forms(rng: random.Random, new_id: IdMaker, pages: list[Page], anchor: datet
         slug = re.sub(r"[^a-z0-9]+", "_", name.lower().split(" - ")[0]).strip("_")
         tracking = tuple((key, value.format(slug=slug)) for key, value in UTM) if utm else ()
         disclaimers = ("optional_1",) if disclaimer else ()
+        locale = FORM_LOCALES.get(name, DEFAULT_LOCALE)
+        keys = tuple(localized_key(key, locale) for key in questions)
         forms.append(Form(new_id(16), pages[page].id, name, status, graph_time(created),
-                          questions, tracking, disclaimers))  # fmt: skip
+                          keys, tracking, disclaimers, locale))  # fmt: skip
     return forms
 
 
