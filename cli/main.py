@@ -31,7 +31,7 @@ from leadflow.cli.forget import add_forget_command, run_forget
 from leadflow.cli.import_file import add_import_command, run_import
 from leadflow.cli.people import add_people_command, run_people
 from leadflow.cli.report import add_report_command, run_report
-from leadflow.cli.sla import add_sla_command, format_compliance, read_compliance, run_sla_command
+from leadflow.cli.sla import add_sla_command, compliance_for, format_compliance, run_sla_command
 from leadflow.models.records.masking import mask_personal
 
 DEMO_DIR = Path(".leadflow")
@@ -110,7 +110,6 @@ def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
     in the Prefect UI's logs): the summary has one line per failed account, and the last
     line says how the run ended.
     """
-    from leadflow.config.settings import check_can_sync, check_warehouse, load_settings
     from leadflow.flows.console import quiet_console
     from leadflow.flows.server import ServerNotStarted
     from leadflow.flows.session import prefect_session
@@ -118,9 +117,7 @@ def run_sync(config_path: str | None, sources: list[str] | None = None) -> int:
     from leadflow.pipeline.locks import sync_lock
     from leadflow.pipeline.sources import choose_sources
 
-    settings = load_settings(config_path)
-    check_warehouse(settings.warehouse_url, config_path)  # one line and exit 2, before any run
-    check_can_sync(settings, config_path)
+    settings = settings_to_sync(config_path)
     try:
         choose_sources(settings, sources)
     except ValueError as error:  # an unknown --source: names only
@@ -156,10 +153,7 @@ def _report_sync(settings: Any, state: Any) -> int:
         counts = ", ".join(f"{stage} {count}" for stage, count in stages.items())
         print(f"people: {sum(stages.values())} ({counts})")
         print("\nSLA compliance (leadflow sla --team NAME for its reps):")
-        zone = settings.sla.calendar.timezone or settings.timezone
-        checked = settings.sla.periods_checked
-        found = read_compliance(warehouse_url, zone=zone, periods_checked=checked)
-        print(format_compliance(found, periods=1))
+        print(format_compliance(compliance_for(settings), periods=1))
     if completed:
         return 0
     try:
@@ -296,18 +290,27 @@ def _run(args: argparse.Namespace) -> int:
     return run_db_upgrade(args.config)
 
 
-def run_serve(config_path: str | None) -> int:
-    """``leadflow serve``: the configuration checked as for a sync (one line, exit 2), then
-    the deployments served with a Prefect server this command owns (unless PREFECT_API_URL
-    names one): a full one, whose scheduler starts the scheduled runs."""
+def settings_to_sync(config_path: str | None) -> Any:
+    """The configuration, checked as everything that syncs needs it (the warehouse
+    reachable and writable, something enabled to sync): ``ConfigError`` (one line, exit 2)
+    before any run."""
     from leadflow.config.settings import check_can_sync, check_warehouse, load_settings
-    from leadflow.flows import serve
-    from leadflow.flows.server import ServerNotStarted
-    from leadflow.flows.session import prefect_session
 
     settings = load_settings(config_path)
     check_warehouse(settings.warehouse_url, config_path)
     check_can_sync(settings, config_path)
+    return settings
+
+
+def run_serve(config_path: str | None) -> int:
+    """``leadflow serve``: the configuration checked as for a sync (one line, exit 2), then
+    the deployments served with a Prefect server this command owns (unless PREFECT_API_URL
+    names one): a full one, whose scheduler starts the scheduled runs."""
+    from leadflow.flows import serve
+    from leadflow.flows.server import ServerNotStarted
+    from leadflow.flows.session import prefect_session
+
+    settings_to_sync(config_path)
     try:
         with prefect_session("serve", ephemeral=False):
             serve.serve_all(config_path)

@@ -217,10 +217,15 @@ def run_sla_command(args: argparse.Namespace) -> int:
     from leadflow.config.settings import load_settings
 
     settings = load_settings(args.config, resolve_sources=False)  # calls no platform
-    compliance = read_compliance(
-        settings.warehouse_url, args.period, args.team,
+    print(format_compliance(compliance_for(settings, args.period, args.team)))
+    return 0
+
+
+def compliance_for(settings: Any, period: str | None = None, team: str | None = None) -> Compliance:
+    """:func:`read_compliance` of the configured warehouse, in the business time zone and
+    with the SLA check's periods (``settings``: the loaded configuration)."""
+    return read_compliance(
+        settings.warehouse_url, period, team,
         zone=settings.sla.calendar.timezone or settings.timezone,
         periods_checked=settings.sla.periods_checked,
     )  # fmt: skip
-    print(format_compliance(compliance))
-    return 0

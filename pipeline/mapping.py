@@ -13,7 +13,6 @@ from leadflow.models.records.leads import (
     Lead,
     Rejected,
     check_created,
-    summarize_notes,
 )
 from leadflow.models.records.masking import mask_personal, shape_quoted
 
@@ -66,13 +65,6 @@ def normalize_records(
         records,
         context,
     )
-
-
-def page_notes(leads: Iterable[Lead]) -> tuple[str, ...]:
-    """The notes of ``leads`` counted for the run summary (``MappedPage.notes``), e.g.
-    ``"3 leads: phone not valid for its region: E.164 left empty"``: fields and problems,
-    never values."""
-    return summarize_notes(leads)
 
 
 def _safe_key(record_key: Callable[[Mapping[str, Any]], str | None], record: Any) -> str | None:

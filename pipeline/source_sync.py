@@ -37,7 +37,8 @@ from leadflow.connectors.errors import MissingScope
 from leadflow.models.loading.activity import load_stream
 from leadflow.models.loading.leads import LoadCounts, load_batch
 from leadflow.models.loading.spend import load_spend
-from leadflow.pipeline.mapping import map_records, normalize_records, page_notes
+from leadflow.models.records.leads import summarize_notes
+from leadflow.pipeline.mapping import map_records, normalize_records
 from leadflow.pipeline.page_loop import Feed, PageWrite, StartLookup, load_pages
 from leadflow.pipeline.run import RunContext, SourceSummary, opened, record_run
 from leadflow.pipeline.windows import (
@@ -142,7 +143,7 @@ def _lead_feed(
         for page in connector.pages(client, account, lookup):
             leads, rejected = normalize_records(connector, page.records, context, now=run.clock())
             mapped = MappedPage.of(page, within_until(leads, run.until), rejected)
-            yield replace(mapped, notes=(*mapped.notes, *page_notes(mapped.rows)))
+            yield replace(mapped, notes=(*mapped.notes, *summarize_notes(mapped.rows)))
 
     def write(conn: Connection, batch: PageWrite) -> LoadCounts:
         return load_batch(

@@ -14,9 +14,10 @@ from leadflow.cli.main import main
 from leadflow.config.settings import parse_settings
 from leadflow.connectors.base import LeadContext
 from leadflow.connectors.registry import REGISTRY
+from leadflow.models.records.leads import summarize_notes
 from leadflow.models.warehouse.tables import leads, quarantine
 from leadflow.pipeline.file_import import format_summary, import_file
-from leadflow.pipeline.mapping import normalize_records, page_notes
+from leadflow.pipeline.mapping import normalize_records
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 LONG_EMAIL = "q" * 10_000 + "@example.com"
@@ -46,13 +47,13 @@ def test_api_records_phones_regions_and_values_out_of_range() -> None:
     assert [(lead.source_lead_id, lead.phone) for lead in got] == [
         ("1", "+886912345678"), ("2", None),
     ]  # fmt: skip
-    assert page_notes(got) == ("1 lead: phone not valid for its region: E.164 left empty",)
+    assert summarize_notes(got) == ("1 lead: phone not valid for its region: E.164 left empty",)
     assert {(item.record_key, item.field_name, item.reason) for item in rejected} == {
         ("3", "email", "email: longer than 254 characters"),
         ("4", "created_at", "created_at: more than 1 day after the load time, out of range"),
         ("5", "created_at", "created_at: before 2000-01-01, out of range"),
     }
-    text = " ".join(item.reason for item in rejected) + " ".join(page_notes(got))
+    text = " ".join(item.reason for item in rejected) + " ".join(summarize_notes(got))
     assert not [value for value in PLANTED if value in text]
 
 
