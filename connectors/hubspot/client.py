@@ -22,6 +22,7 @@ Docs followed:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -183,13 +184,14 @@ def _session(config: HubSpotConfig) -> PlatformSession:
 
 
 class HubSpotClient:
-    """Sends HubSpot requests and maps its error bodies; every search shares one pace."""
+    """Sends HubSpot requests and maps its error bodies; every search shares one pace with
+    every other client of the same credential in this process (``search_pacer``)."""
 
     def __init__(self, config: HubSpotConfig, session: PlatformSession) -> None:
         self.config = config
         self.session = session
         self.requests_made = 0
-        self._pace = Pacer(config.search_requests_per_second)
+        self._pace = search_pacer(config)
 
     def search(self, body: Mapping[str, Any], object_type: str = "contacts") -> dict[str, Any]:
         """``POST /crm/v3/objects/{object_type}/search``, paced under the search limit."""
@@ -239,3 +241,23 @@ class Pacer:
             self.next_at = max(now, self.next_at) + self.interval
         if delay > 0:
             time.sleep(delay)
+
+
+# One search pace per credential in this process: the contacts task and the sales-touches
+# task of a run (threads of one flow run) search with the same token, and HubSpot's search
+# limit counts them together. Keyed by a hash, so no token is kept as a key.
+_PACERS: dict[str, Pacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def search_pacer(config: HubSpotConfig) -> Pacer:
+    """The pacer every client with this base URL, credential and configured pace shares."""
+    secret = config.access_token or config.refresh_token
+    credential = secret.get_secret_value() if secret is not None else ""
+    rate = config.search_requests_per_second
+    ident = hashlib.sha256(f"{config.base_url}\0{credential}\0{rate!r}".encode()).hexdigest()
+    with _PACERS_LOCK:
+        pacer = _PACERS.get(ident)
+        if pacer is None:
+            pacer = _PACERS[ident] = Pacer(rate)
+        return pacer
