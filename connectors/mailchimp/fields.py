@@ -2,7 +2,9 @@
 
 Docs followed:
 - List members: https://mailchimp.com/developer/marketing/api/list-members/ (member ``id`` is
-  the MD5 of the lowercased email, so one person has the same id in every audience;
+  the MD5 of the lowercased email, so one person has the same id in every audience and a
+  new id when their address changes, while ``contact_id`` ("agnostic of contact's inclusion
+  of an email address") stays: it fills ``Lead.contact_id``, which identity joins on;
   ``status`` subscribed|unsubscribed|cleaned|pending|transactional|archived; ``merge_fields``;
   ``marketing_permissions``; ``stats.avg_open_rate``/``avg_click_rate``; ``last_changed``)
 - Email activity: https://mailchimp.com/developer/marketing/api/email-activity-reports/
@@ -173,6 +175,7 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
         city=_text(address.get("city")),
         source_stage=_text(record.get("status")),
         is_test=False,
+        contact_id=_text(record.get("contact_id")),
         consent=_consent(record),
         custom_fields=custom,
         raw=dict(record),

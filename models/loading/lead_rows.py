@@ -9,6 +9,8 @@ the stored JSON text and ``row_hash``.
 ``LEAD_SCALAR_FIELDS`` order, datetimes as ISO 8601 UTC) followed by the canonical JSON text
 (sorted keys, no whitespace) of ``consent``, ``custom_fields`` and ``raw``, each after a
 newline. JSON text never contains a raw newline, so the concatenation is unambiguous.
+``contact_id``, the last scalar, is left out of the hash: it is read from ``raw``, which is
+hashed, and hashes stay what they were before the column (the migration filled it).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ LEAD_JSON_FIELDS = ("consent", "custom_fields", "raw")
 LEAD_SCALAR_FIELDS = tuple(name for name in LEAD_FIELDS if name not in LEAD_JSON_FIELDS)
 # The JSON fields are the dataclass's last three, so scalars + JSON keeps the column order.
 assert (*LEAD_SCALAR_FIELDS, *LEAD_JSON_FIELDS) == LEAD_FIELDS
+# Stored but not hashed (module doc): the last scalar, so the hash takes scalars[:-1].
+assert LEAD_SCALAR_FIELDS[-1] == "contact_id"
 
 # (one value per LEAD_FIELDS name, JSON fields as text or None) + row_hash
 EncodedLead = tuple[Any, ...]
@@ -49,7 +53,7 @@ def encode_lead(lead: Lead) -> EncodedLead:
         raw_b = orjson.dumps(raw, option=_STRICT)
     except TypeError:  # mappings that are not dicts, sets, Decimals, datetimes...
         consent_b, custom_b, raw_b = (_safe_json(value) for value in (consent, custom, raw))
-    digest = hashlib.sha256(orjson.dumps(scalars, default=str))
+    digest = hashlib.sha256(orjson.dumps(scalars[:-1], default=str))
     for text in (consent_b, custom_b, raw_b):
         digest.update(b"\n")
         digest.update(text)

@@ -1,8 +1,10 @@
 """Identity resolution: which leads, from any platform, are the same person.
 
 Leads are nodes named by their natural key (source, source_lead_id). Two leads are one
-person when they share an email match key or an E.164 phone, or when a HubSpot contact
-lists the other in ``hs_merged_object_ids``; the relation is transitive (union-find).
+person when they share an email match key or an E.164 phone, when a HubSpot contact
+lists the other in ``hs_merged_object_ids``, or when they are of one source and account and
+share the platform's ``contact_id`` (a Mailchimp audience's contact, whose member id changes
+with its email); the relation is transitive (union-find).
 
 The answer is a function of the set of leads and the blocking rules alone: not of the order
 the leads arrived in, nor of what an earlier run decided. The same leads give the same
@@ -13,6 +15,9 @@ Decisions:
 - A merged HubSpot id is an alias node: the old contact, if it is ever loaded, joins the
   contact it was merged into; ``Resolution.aliases`` maps ids that are not loaded leads,
   so activity pointing at an old contact id still finds its person.
+- ``contact_id`` is scoped to its source and account ("mailchimp:<list id>:<contact_id>"):
+  Mailchimp gives one human in two audiences two contacts, which still join by email.
+  Never blocked: it names one contact on the platform.
 - Blocking (``IdentityRules``): a phone shared by more than ``max_emails_per_phone``
   distinct email keys (a switchboard, an agency's number) links nobody; neither does a role
   address (``info@``) or one at a disposable-mail domain. Counted over all leads each run,
@@ -28,8 +33,9 @@ Decisions:
   previous person whose leads now sit in several people is noted as a split.
 - Pure and linear-ish: integer nodes, an iterative union-find with path halving, whole
   columns through dicts.
-- ``Merge.bridging_key`` is the email match key, E.164 phone or "hubspot:<id>" that joined
-  the people: personal data, bound for the warehouse like the keys on ``leads``, not logs.
+- ``Merge.bridging_key`` is the email match key, E.164 phone, "hubspot:<id>" or
+  "<source>:<account>:<contact_id>" that joined the people: personal data, bound for the
+  warehouse like the keys on ``leads``, not logs.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from leadflow.models.records.leads import Lead
 HUBSPOT = "hubspot"
 MERGED_IDS_PROPERTY = "hs_merged_object_ids"
 # Order in which a merge's bridging link is reported when several apply.
-REASONS = ("email", "phone", "hubspot_merge")
+REASONS = ("email", "phone", "hubspot_merge", "contact_id")
 # A retired id whose leads joined no other person's: its anchor lead left (erased, or now
 # a test lead), so the rest are named by their next earliest lead.
 REANCHORED = "reanchored"
@@ -59,7 +65,8 @@ Link = tuple[str, str]  # (reason, key)
 
 @dataclass(frozen=True, slots=True)
 class LeadKeys:
-    """What identity resolution needs from a lead: its natural key and its match keys."""
+    """What identity resolution needs from a lead: its natural key and its match keys
+    (``contact_key``: ``contact_key_for`` its source, account and contact_id)."""
 
     source: str
     source_lead_id: str
@@ -67,6 +74,7 @@ class LeadKeys:
     phone: str | None = None
     merged_ids: tuple[str, ...] = ()
     created_at: datetime | None = None
+    contact_key: str | None = None
 
     @property
     def natural_key(self) -> NaturalKey:
@@ -86,7 +94,14 @@ class LeadKeys:
             lead.phone,
             merged,
             lead.created_at,
+            contact_key_for(lead.source, lead.account_id, lead.contact_id),
         )
+
+
+def contact_key_for(source: str, account_id: str | None, contact_id: str | None) -> str | None:
+    """The identity key of a platform contact id, scoped to its source and account (a
+    Mailchimp audience): ``"mailchimp:<list id>:<contact_id>"``; None without one."""
+    return f"{source}:{account_id}:{contact_id}" if contact_id else None
 
 
 def parse_merged_ids(value: object, own_id: str | None = None) -> tuple[str, ...]:
@@ -178,9 +193,9 @@ class _Graph:
             self.parent[max(ra, rb)] = min(ra, rb)
 
     def link(self, rules: IdentityRules) -> tuple[dict[str, int], int]:
-        """Union by email, HubSpot merges and phone; return the phones too shared to use,
-        with how many different emails share each, and how many leads' addresses were
-        blocked (role or disposable)."""
+        """Union by email, contact id, HubSpot merges and phone; return the phones too
+        shared to use, with how many different emails share each, and how many leads'
+        addresses were blocked (role or disposable)."""
         emails = [rec.email_match_key for rec in self.records]
         phones = [rec.phone for rec in self.records]
         verdict: dict[str, bool] = {}
@@ -189,6 +204,9 @@ class _Graph:
             for key in emails
         ]
         self._union_equal(usable)
+        contacts = [rec.contact_key for rec in self.records]
+        if any(contacts):
+            self._union_equal(contacts)
         for node, rec in zip(self.nodes, self.records, strict=True):
             for merged_id in rec.merged_ids:
                 self.union(node, self.node((HUBSPOT, merged_id)))
@@ -244,6 +262,8 @@ def _links(rec: LeadKeys, blocked: Mapping[str, int], blocked_emails: Set[str]) 
         links.append(("email", rec.email_match_key))
     if rec.phone and rec.phone not in blocked:
         links.append(("phone", rec.phone))
+    if rec.contact_key:
+        links.append(("contact_id", rec.contact_key))
     return links
 
 

@@ -30,6 +30,7 @@ from leadflow.models.people.identity import (
     LeadKeys,
     NaturalKey,
     Resolution,
+    contact_key_for,
     parse_merged_ids,
 )
 from leadflow.models.people.profile import ProfileLead
@@ -81,8 +82,8 @@ class IdentityCounts:
 
 
 def read_lead_keys(conn: Connection) -> list[LeadKeys]:
-    """Every real lead's natural key, match keys (HubSpot merged ids included) and creation
-    time; test leads are not people and are left out."""
+    """Every real lead's natural key, match keys (HubSpot merged ids and contact ids
+    included) and creation time; test leads are not people and are left out."""
     query = (
         sa.select(
             leads.c.source,
@@ -91,6 +92,8 @@ def read_lead_keys(conn: Connection) -> list[LeadKeys]:
             leads.c.phone,
             leads.c.custom_fields[MERGED_IDS_PROPERTY],
             leads.c.created_at,
+            leads.c.account_id,
+            leads.c.contact_id,
         )
         .where(leads.c.is_test == sa.false())
         .order_by(leads.c.source, leads.c.source_lead_id)
@@ -103,8 +106,11 @@ def read_lead_keys(conn: Connection) -> list[LeadKeys]:
             phone,
             parse_merged_ids(merged, lead_id) if source == HUBSPOT else (),
             created_at,
+            contact_key_for(source, account, contact) if contact else None,
         )
-        for source, lead_id, email_key, phone, merged, created_at in stream(conn, query)
+        for source, lead_id, email_key, phone, merged, created_at, account, contact in stream(
+            conn, query
+        )
     ]
 
 

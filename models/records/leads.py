@@ -47,7 +47,10 @@ class Lead:
     Datetimes are timezone-aware UTC. ``email`` is the deliverable address (trimmed,
     lowercased), ``email_match_key`` the key identity resolution compares; ``phone`` is
     E.164. ``raw`` keeps the platform's payload as received; ``custom_fields`` holds
-    answers and properties leadflow has no column for.
+    answers and properties leadflow has no column for. ``contact_id`` is the platform's own
+    stable id of the person behind the lead when it has one beyond the lead id (Mailchimp's
+    ``contact_id``, kept when a subscriber changes address); identity joins leads of one
+    source and account that share it. It must come from ``raw`` (see ``row_hash``).
     """
 
     source: str
@@ -78,6 +81,7 @@ class Lead:
     owner_id: str | None = None
     is_test: bool = False
     is_organic: bool | None = None
+    contact_id: str | None = None
     consent: Mapping[str, Any] | None = None
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)

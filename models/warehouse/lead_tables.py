@@ -50,6 +50,13 @@ leads = sa.Table(
     _str("utm_content", "utm_content of the landing URL the lead came through, if any."),
     _str("source_stage", "The lead's lifecycle stage or status on its platform."),
     _str("owner_id", "Platform id of the sales rep who owns the lead."),
+    _str(
+        "contact_id",
+        "The platform's own stable id of the person behind the lead, when it has one beyond "
+        "the lead id: Mailchimp's contact_id (kept when the subscriber changes address, unlike "
+        "the member id). Leads of one source and account sharing it are one person; null "
+        "elsewhere.",
+    ),
     sa.Column(
         "is_test", sa.Boolean(), nullable=False, comment="True for test leads (kept, flagged)."
     ),

@@ -87,14 +87,15 @@ person_merges = sa.Table(
     ),
     _str(
         "reason",
-        "The kind of link that joined them: email, phone or hubspot_merge; reanchored when "
-        "the person's first lead left (erased or now a test lead) and the rest took the id "
-        "of their next earliest lead.",
+        "The kind of link that joined them: email, phone, hubspot_merge or contact_id; "
+        "reanchored when the person's first lead left (erased or now a test lead) and the rest "
+        "took the id of their next earliest lead.",
         nullable=False,
     ),
     _str(
         "bridging_key",
-        "The email match key, E.164 phone or hubspot:<id> that joined them (personal data).",
+        "The email match key, E.164 phone, hubspot:<id> or <source>:<account>:<contact_id> that "
+        "joined them (personal data).",
         nullable=False,
     ),
     _ts("merged_at", "When leadflow merged them (UTC)."),

@@ -113,6 +113,11 @@ class MailchimpSandbox(CappedServer):
         with self._lock:
             return self.dataset.upsert_member(list_id, email, **fields)
 
+    def change_email(self, list_id: str, email: str, new_email: str, **kw: Any) -> Body:
+        """See ``MailchimpDataset.change_email`` (the member id changes, contact_id stays)."""
+        with self._lock:
+            return self.dataset.change_email(list_id, email, new_email, **kw)
+
     def add_activity(self, campaign_id: str, email: str, action: str, **kw: Any) -> Body:
         """See ``MailchimpDataset.add_activity``."""
         with self._lock:

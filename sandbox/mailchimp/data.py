@@ -32,6 +32,7 @@ from leadflow.sandbox.mailchimp.members import (
     mc_time,
     new_member,
     subscriber_hash,
+    unique_email_id,
 )
 from leadflow.sandbox.people import draw
 
@@ -165,6 +166,30 @@ class MailchimpDataset:
             names = (member["merge_fields"]["FNAME"], member["merge_fields"]["LNAME"])
             member["full_name"] = " ".join(filter(None, names))
         member["last_changed"] = mc_time(moment)
+        return copy.deepcopy(member)
+
+    def change_email(
+        self, list_id: str, email: str, new_email: str, *, last_changed: datetime | None = None
+    ) -> dict[str, Any]:
+        """Change a member's address, as ``PATCH /lists/{list_id}/members/{subscriber_hash}``
+        with ``email_address`` does: the member ``id`` is the MD5 of the address, so it
+        changes (and ``unique_email_id``, per address), while ``contact_id`` ("agnostic of
+        contact's inclusion of an email address") stays. Its activity moves with it."""
+        old, new = subscriber_hash(email), subscriber_hash(new_email)
+        rows = self.store[list_id]
+        if old not in rows or new in rows:
+            raise KeyError("no such member, or the new address is already a member")
+        member = rows[old]
+        member.update(id=new, email_address=new_email, unique_email_id=unique_email_id(new_email))
+        member["last_changed"] = mc_time(last_changed or datetime.now(UTC))
+        self.store[list_id] = {(new if k == old else k): m for k, m in rows.items()}
+        for by_member in self.events.values():
+            if old in by_member:
+                by_member[new] = by_member.pop(old)
+        for unsubs in self.unsubscribed.values():
+            for unsub in unsubs:
+                if unsub["email_id"] == old:
+                    unsub["email_id"] = new
         return copy.deepcopy(member)
 
     def add_activity(

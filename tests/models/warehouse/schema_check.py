@@ -31,7 +31,7 @@ TABLES = {
     "suppression_list",
     "step_state",
 }
-HEAD = "0009"
+HEAD = "0010"
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
     [pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)],

@@ -38,6 +38,7 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
             *STATE_DIFF,
             *COUNTS_DIFF,
             *_id_map_diff(migrated_engine, merges=False),
+            *_contact_diff(migrated_engine, merges=False),
         ]
     )
     upgrade(migrated_engine)
@@ -94,12 +95,67 @@ def _id_map_diff(engine: Engine, merges: bool = True) -> list[tuple[str, str, st
     return diff
 
 
+def _contact_diff(
+    engine: Engine, merges: bool = True, reason: bool = False
+) -> list[tuple[str, str, str | None]]:
+    """What 0010 adds, as schema_diff reports it missing (comments only on PostgreSQL, when
+    person_merges is there; the reason comment is 0009's too, so counted there unless
+    ``reason``)."""
+    diff: list[tuple[str, str, str | None]] = [("add_column", "leads", "contact_id")]
+    if merges and engine.dialect.name == "postgresql":
+        diff.append(("modify_comment", "person_merges", "bridging_key"))
+        if reason:
+            diff.append(("modify_comment", "person_merges", "reason"))
+    return diff
+
+
+def test_downgrade_0010_and_upgrade_again_fills_mailchimp_contact_ids(
+    migrated_engine: Engine,
+) -> None:
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0009")
+    assert current_revision(migrated_engine) == "0009"
+    found = sorted(describe(op) for op in schema_diff(migrated_engine))
+    assert found == sorted(_contact_diff(migrated_engine, reason=True))
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    base = {"account_id": "list1", "created_at": t0, "updated_at": t0, "is_test": False}
+    base |= {"raw": {}, "row_hash": "x" * 64, "first_loaded_at": t0, "last_changed_at": t0}
+    rows = [
+        ("mailchimp", "list1:aaa", {"contact_id": "c1"}),
+        ("mailchimp", "list1:bbb", {"contact_id": "c1", "tags": ["x"]}),
+        ("mailchimp", "list1:ccc", {}),
+        ("mailchimp", "list1:ddd", {"contact_id": ""}),
+        ("hubspot", "42", {"contact_id": "c9"}),  # not Mailchimp's: left null
+    ]
+    columns = [c for c in leads.c if c.name != "contact_id"]  # 0009 has no such column
+    with migrated_engine.begin() as conn:
+        conn.execute(
+            sa.insert(sa.table("leads", *(sa.column(c.name, c.type) for c in columns))),
+            [base | {"source": s, "source_lead_id": i, "custom_fields": cf} for s, i, cf in rows],
+        )
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == HEAD
+    assert schema_diff(migrated_engine) == []
+    with migrated_engine.connect() as conn:
+        query = sa.select(leads.c.source_lead_id, leads.c.contact_id).order_by(
+            leads.c.source_lead_id
+        )
+        stored = [tuple(row) for row in conn.execute(query)]
+    assert stored == [
+        ("42", None),
+        ("list1:aaa", "c1"),
+        ("list1:bbb", "c1"),
+        ("list1:ccc", None),
+        ("list1:ddd", None),
+    ]
+
+
 def test_downgrade_0009_and_upgrade_again(migrated_engine: Engine) -> None:
     with migrated_engine.begin() as connection:
         command.downgrade(alembic_config(connection), "0008")
     assert current_revision(migrated_engine) == "0008"
     found = sorted(describe(op) for op in schema_diff(migrated_engine))
-    assert found == sorted(_id_map_diff(migrated_engine))
+    assert found == sorted([*_id_map_diff(migrated_engine), *_contact_diff(migrated_engine)])
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
     assert schema_diff(migrated_engine) == []
@@ -112,7 +168,9 @@ def test_downgrade_0008_and_upgrade_again_keeps_runs_with_zero_counts(
         command.downgrade(alembic_config(connection), "0007")
     assert current_revision(migrated_engine) == "0007"
     found = sorted(describe(op) for op in schema_diff(migrated_engine))
-    assert found == sorted([*COUNTS_DIFF, *_id_map_diff(migrated_engine)])
+    assert found == sorted(
+        [*COUNTS_DIFF, *_id_map_diff(migrated_engine), *_contact_diff(migrated_engine)]
+    )
     with migrated_engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -146,7 +204,13 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
     ) | {"alembic_version"}
     assert inspector.get_view_names() == []
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*BI_DIFF, *STATE_DIFF, *COUNTS_DIFF, *_id_map_diff(migrated_engine)]
+        [
+            *BI_DIFF,
+            *STATE_DIFF,
+            *COUNTS_DIFF,
+            *_id_map_diff(migrated_engine),
+            *_contact_diff(migrated_engine),
+        ]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -183,7 +247,14 @@ def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
         TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES
     ) | {"alembic_version"}
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
-        [*SLA_DIFF, *BI_DIFF, *STATE_DIFF, *COUNTS_DIFF, *_id_map_diff(migrated_engine)]
+        [
+            *SLA_DIFF,
+            *BI_DIFF,
+            *STATE_DIFF,
+            *COUNTS_DIFF,
+            *_id_map_diff(migrated_engine),
+            *_contact_diff(migrated_engine),
+        ]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -237,6 +308,7 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
             *STATE_DIFF,
             *COUNTS_DIFF,
             *_id_map_diff(migrated_engine, merges=False),
+            *_contact_diff(migrated_engine, merges=False),
         ]
     )
     upgrade(migrated_engine)
@@ -309,6 +381,7 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
             *STATE_DIFF,
             *COUNTS_DIFF,
             *_id_map_diff(migrated_engine, merges=False),
+            *_contact_diff(migrated_engine, merges=False),
         ]
     )
     upgrade(migrated_engine)
