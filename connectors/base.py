@@ -229,7 +229,8 @@ class Connector:
 
     ``accounts`` lists the lead accounts of a configuration (one task each);
     ``pages(client, account, start_for)`` yields every page of one account;
-    ``spend(client, account, first_day, last_day)`` yields batches of campaign days.
+    ``spend(client, account, first_day, last_day)`` yields batches of campaign days, a row
+    that fails validation as a ``Rejected`` in its place (quarantined, the rest loads).
     """
 
     name: str
@@ -241,7 +242,7 @@ class Connector:
     record_key: Callable[[Mapping[str, Any]], str | None]
     doc_url: str
     spend_accounts: Callable[[Any], Sequence[str]] | None = None
-    spend: Callable[[Any, str, date, date], Iterator[list[CampaignDay]]] | None = None
+    spend: Callable[[Any, str, date, date], Iterator[list[CampaignDay | Rejected]]] | None = None
     streams: tuple[Stream, ...] = ()
 
     def stream_names(self) -> tuple[str, ...]:

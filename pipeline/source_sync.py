@@ -38,6 +38,7 @@ from leadflow.models.loading.activity import load_stream
 from leadflow.models.loading.leads import LoadCounts, load_batch
 from leadflow.models.loading.spend import load_spend
 from leadflow.models.records.leads import summarize_notes
+from leadflow.models.records.spend import split_spend
 from leadflow.pipeline.mapping import map_records, normalize_records
 from leadflow.pipeline.page_loop import Feed, PageWrite, StartLookup, load_pages
 from leadflow.pipeline.run import RunContext, SourceSummary, opened, record_run
@@ -195,7 +196,8 @@ def _spend_feed(
 ) -> Feed:
     """Spend comes in day batches, one partition (``spend:<account>``); only the last
     batch commits the watermark, the last complete day read. Campaign days hold no people:
-    nothing to suppress or quarantine."""
+    nothing to suppress. A row that fails validation (the connector's, or a day in the
+    future: ``split_spend``) is quarantined with its batch while the rest loads."""
     assert connector.spend is not None
     read_days, key = connector.spend, f"spend:{account}"
 
@@ -203,13 +205,16 @@ def _spend_feed(
         first, last, done = spend_days(lookup.watermark(key), source, run, summary.started_at)
         # An account with no campaigns yields nothing: still commit the watermark.
         batches = _with_last(_at_least_one(read_days(client, account, first, last)))
-        for number, (rows, is_last) in enumerate(batches, start=1):
-            yield MappedPage(key, number, done if is_last else None, len(rows), rows, [])
+        for number, (items, is_last) in enumerate(batches, start=1):
+            rows, rejected = split_spend(items, run.clock())
+            cursor = done if is_last else None
+            yield MappedPage(key, number, cursor, len(items), rows, rejected)
 
     def write(conn: Connection, batch: PageWrite) -> LoadCounts:
         return load_spend(
             conn, platform=connector.name, account_id=account, rows=batch.rows,
             watermark=batch.watermark, state_key=batch.state_key, now=batch.now,
+            rejected=batch.rejected,
         )  # fmt: skip
 
     def committed(day: datetime | None) -> datetime | None:

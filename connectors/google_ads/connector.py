@@ -64,6 +64,7 @@ from leadflow.connectors.google_ads.fields import (
 from leadflow.connectors.http import PlatformSession, build_retry, error_detail, register_secret
 from leadflow.connectors.pagination import PageToken, paginate
 from leadflow.connectors.urls import VersionPath
+from leadflow.models.records.leads import Rejected
 from leadflow.models.records.spend import CampaignDay
 
 log = logging.getLogger(__name__)
@@ -340,16 +341,14 @@ def _retention(
 
 def spend(
     client: GoogleAdsClient, customer_id: str, first_day: date, last_day: date
-) -> Iterator[list[CampaignDay]]:
-    """Daily cost, clicks and impressions per campaign, in the customer's currency."""
+) -> Iterator[list[CampaignDay | Rejected]]:
+    """Daily cost, clicks and impressions per campaign, in the customer's currency; a row
+    that cannot load is a Rejected in its place."""
     currency = client.account(customer_id).currency
     query = SPEND_QUERY.format(first=first_day.isoformat(), last=last_day.isoformat())
     for reply in client.search_pages(customer_id, query):
-        try:
-            yield [campaign_day(row, customer_id, currency) for row in reply.get("results") or []]
-        except (ValueError, TypeError, AttributeError) as error:
-            message = f"customer {customer_id}: unreadable spend row ({error})"
-            raise TerminalError(SOURCE, message) from None
+        rows = [r if isinstance(r, Mapping) else {"row": r} for r in reply.get("results") or []]
+        yield [campaign_day(row, customer_id, currency) for row in rows]
 
 
 CONNECTOR = Connector(

@@ -17,7 +17,7 @@ Docs followed:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,10 +29,10 @@ from leadflow.models.records.contact import (
     reachable_contact,
     region_for_country,
 )
-from leadflow.models.records.leads import InvalidRecord, Lead
+from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
 from leadflow.models.records.masking import describe, quoted_shape
 from leadflow.models.records.names import split_full_name
-from leadflow.models.records.spend import CampaignDay
+from leadflow.models.records.spend import CampaignDay, iso_day, read_campaign_day
 
 SOURCE = "google_ads"
 ROW_KEY = "leadFormSubmissionData"
@@ -220,20 +220,32 @@ def micros_to_amount(value: object) -> Decimal:
         raise ValueError(f"costMicros is not an integer: {describe(value)}") from None
 
 
-def campaign_day(row: Mapping[str, Any], account: str, currency: str | None) -> CampaignDay:
-    """One ``FROM campaign`` row segmented by ``segments.date`` -> a CampaignDay."""
-    campaign, metrics = row.get("campaign") or {}, row.get("metrics") or {}
-    return CampaignDay(
-        platform=SOURCE,
-        account_id=account,
-        campaign_id=str(campaign.get("id") or resource_id(campaign.get("resourceName"))),
-        day=date.fromisoformat(str((row.get("segments") or {}).get("date"))),
-        spend=micros_to_amount(metrics.get("costMicros")),
-        currency=currency,
-        campaign_name=clean_text(campaign.get("name")),
-        impressions=int(metrics.get("impressions") or 0),
-        clicks=int(metrics.get("clicks") or 0),
-    )
+def campaign_day(
+    row: Mapping[str, Any], account: str, currency: str | None
+) -> CampaignDay | Rejected:
+    """One ``FROM campaign`` row segmented by ``segments.date`` -> a CampaignDay, or a
+    Rejected naming the field and the problem (quarantined; the rest of the report loads)."""
+
+    def part(name: str) -> Mapping[str, Any]:
+        return row.get(name) or {}
+
+    def campaign_id() -> object:
+        campaign = part("campaign")
+        return campaign.get("id") or resource_id(campaign.get("resourceName"))
+
+    figures = {
+        "campaign_id": ("campaign.id", campaign_id),
+        "day": ("segments.date", lambda: iso_day(part("segments").get("date"))),
+        "spend": (
+            "metrics.costMicros",
+            lambda: micros_to_amount(part("metrics").get("costMicros")),
+        ),
+        "impressions": ("metrics.impressions", lambda: part("metrics").get("impressions") or 0),
+        "clicks": ("metrics.clicks", lambda: part("metrics").get("clicks") or 0),
+    }
+    campaign = row.get("campaign")
+    name = clean_text(campaign.get("name")) if isinstance(campaign, Mapping) else None
+    return read_campaign_day(SOURCE, account, row, figures, currency=currency, campaign_name=name)
 
 
 def lead_query(lower: str | None) -> str:

@@ -41,6 +41,7 @@ from leadflow.connectors.linkedin.config import LinkedInConfig
 from leadflow.connectors.linkedin.fields import SOURCE, campaign_day, record_key, to_lead
 from leadflow.connectors.pagination import Offset, paginate
 from leadflow.models.records.contact import parse_timestamp
+from leadflow.models.records.leads import Rejected
 from leadflow.models.records.spend import CampaignDay
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,9 @@ def _reconcile(partition: str, total: object, fetched: int) -> tuple[str, ...]:
 
 def spend(
     client: LinkedInClient, account_id: str, first_day: date, last_day: date
-) -> Iterator[list[CampaignDay]]:
-    """Daily spend per campaign in the ad account's currency, a chunk of days at a time."""
+) -> Iterator[list[CampaignDay | Rejected]]:
+    """Daily spend per campaign in the ad account's currency, a chunk of days at a time; an
+    element that cannot load (no campaign, no day, a negative cost...) is a Rejected."""
     campaigns = best_effort(lambda: client.campaigns(account_id), "campaign names") or []
     names = {str(c.get("id")): str(c.get("name")) for c in campaigns if c.get("name")}
     currency = client.currency(account_id, campaigns)
@@ -168,9 +170,9 @@ def spend(
     while chunk <= last_day:
         chunk_last = min(chunk + step - timedelta(days=1), last_day)
         elements = client.ad_analytics(account_id, chunk, chunk_last)
-        rows = [campaign_day(e, account_id, currency, names) for e in elements]
-        if any(rows):
-            yield [row for row in rows if row is not None]
+        rows = [e if isinstance(e, Mapping) else {"element": e} for e in elements]
+        if rows:
+            yield [campaign_day(e, account_id, currency, names) for e in rows]
         chunk = chunk_last + timedelta(days=1)
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from leadflow.connectors.base import LeadContext
@@ -39,8 +38,8 @@ from leadflow.models.records.contact import (
     reachable_contact,
     region_for_country,
 )
-from leadflow.models.records.leads import InvalidRecord, Lead
-from leadflow.models.records.spend import CampaignDay
+from leadflow.models.records.leads import InvalidRecord, Lead, Rejected
+from leadflow.models.records.spend import CampaignDay, read_campaign_day
 
 SOURCE = "linkedin"
 
@@ -158,21 +157,32 @@ def form_summary(form: Mapping[str, Any]) -> dict[str, Any]:
 
 def campaign_day(
     element: Mapping[str, Any], account_id: str, currency: str | None, names: dict[str, str]
-) -> CampaignDay | None:
-    campaign_id = urn_id((element.get("pivotValues") or [None])[0])
-    start = (element.get("dateRange") or {}).get("start") or {}
-    if campaign_id is None or not start:
-        return None
-    return CampaignDay(
-        platform=SOURCE,
-        account_id=account_id,
-        campaign_id=campaign_id,
-        day=date(int(start["year"]), int(start["month"]), int(start["day"])),
-        spend=Decimal(str(element.get("costInLocalCurrency") or "0")),
-        currency=currency,
-        campaign_name=names.get(campaign_id),
-        impressions=int(element.get("impressions") or 0),
-        clicks=int(element.get("clicks") or 0),
+) -> CampaignDay | Rejected:
+    """One adAnalytics element (pivot CAMPAIGN, granularity DAILY) -> a CampaignDay, or a
+    Rejected naming the field and the problem (quarantined; the rest of the report loads)."""
+
+    def campaign() -> str | None:
+        return urn_id((element.get("pivotValues") or [None])[0])
+
+    def day() -> date | None:
+        start = (element.get("dateRange") or {}).get("start")
+        if not start:
+            return None
+        return date(int(start["year"]), int(start["month"]), int(start["day"]))
+
+    figures = {
+        "campaign_id": ("pivotValues", campaign),
+        "day": ("dateRange.start", day),
+        "spend": ("costInLocalCurrency", lambda: element.get("costInLocalCurrency") or "0"),
+        "impressions": ("impressions", lambda: element.get("impressions") or 0),
+        "clicks": ("clicks", lambda: element.get("clicks") or 0),
+    }
+    try:
+        name = names.get(campaign() or "")
+    except (LookupError, TypeError, AttributeError):
+        name = None
+    return read_campaign_day(
+        SOURCE, account_id, element, figures, currency=currency, campaign_name=name
     )
 
 

@@ -33,7 +33,6 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from leadflow.connectors.base import Connector, Page, StartFor
@@ -42,14 +41,14 @@ from leadflow.connectors.errors import (
     ConnectorError,
     MissingScope,
     RateLimited,
-    TerminalError,
 )
 from leadflow.connectors.http import PlatformSession, build_retry, register_secret
 from leadflow.connectors.meta.config import MetaConfig
 from leadflow.connectors.meta.fields import FORM_KEY, SOURCE, record_key, to_lead
 from leadflow.connectors.meta.graph import MetaClient, classify_error
 from leadflow.models.records.contact import parse_timestamp
-from leadflow.models.records.spend import CampaignDay
+from leadflow.models.records.leads import Rejected
+from leadflow.models.records.spend import CampaignDay, iso_day, read_campaign_day
 
 log = logging.getLogger(__name__)
 
@@ -198,30 +197,30 @@ def _currency(client: MetaClient, account: str) -> str | None:
     return client.currencies[account]
 
 
-def _campaign_day(account: str, currency: str | None, row: Mapping[str, Any]) -> CampaignDay:
-    where = f"campaign {row.get('campaign_id')} on {row.get('date_start')}"
-    try:
-        return CampaignDay(
-            platform=SOURCE,
-            account_id=account,
-            campaign_id=str(row["campaign_id"]),
-            day=date.fromisoformat(str(row["date_start"])),
-            spend=Decimal(str(row.get("spend") or "0")),
-            currency=currency,
-            campaign_name=row.get("campaign_name"),
-            impressions=int(row.get("impressions") or 0),
-            clicks=int(row.get("clicks") or 0),
-        )
-    except (KeyError, ValueError, InvalidOperation) as error:
-        raise TerminalError(
-            SOURCE, f"act_{account} insights: bad row for {where}: {error}"
-        ) from None
+def _campaign_day(
+    account: str, currency: str | None, row: Mapping[str, Any]
+) -> CampaignDay | Rejected:
+    """One AdsInsights row (level campaign, one day per row): a CampaignDay, or a Rejected
+    naming the field and the problem (quarantined; the rest of the report loads)."""
+    figures = {
+        "campaign_id": ("campaign_id", lambda: row.get("campaign_id")),
+        "day": ("date_start", lambda: iso_day(row.get("date_start"))),
+        "spend": ("spend", lambda: row.get("spend") or "0"),
+        "impressions": ("impressions", lambda: row.get("impressions") or 0),
+        "clicks": ("clicks", lambda: row.get("clicks") or 0),
+    }
+    name = row.get("campaign_name")
+    return read_campaign_day(
+        SOURCE, account, row, figures, currency=currency,
+        campaign_name=name if isinstance(name, str) else None,
+    )  # fmt: skip
 
 
 def spend(
     client: MetaClient, account: str, first_day: date, last_day: date
-) -> Iterator[list[CampaignDay]]:
-    """Daily spend per campaign of one ad account, one batch per page of insights."""
+) -> Iterator[list[CampaignDay | Rejected]]:
+    """Daily spend per campaign of one ad account, one batch per page of insights; a row
+    that cannot load is a Rejected in its place."""
     currency = _currency(client, account)
     params = {
         "level": "campaign",
@@ -231,7 +230,8 @@ def spend(
         "limit": client.config.page_size,
     }
     for body, _last in client.edge(f"act_{account}/insights", params):
-        yield [_campaign_day(account, currency, row) for row in body.get("data") or []]
+        rows = [row if isinstance(row, Mapping) else {"row": row} for row in body.get("data") or []]
+        yield [_campaign_day(account, currency, row) for row in rows]
 
 
 CONNECTOR = Connector(

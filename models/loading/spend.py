@@ -16,7 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadflow.models.loading.leads import LoadCounts, upsert_campaigns
+from leadflow.models.loading.leads import (
+    LoadCounts,
+    clear_quarantine,
+    quarantine_records,
+    upsert_campaigns,
+)
 from leadflow.models.loading.state import save_sync_state
 from leadflow.models.records.encoding import (
     chunks,
@@ -24,6 +29,7 @@ from leadflow.models.records.encoding import (
     require_aware,
     sha256_text,
 )
+from leadflow.models.records.leads import Rejected
 from leadflow.models.records.spend import CampaignDay
 from leadflow.models.warehouse.engine import unprepared
 from leadflow.models.warehouse.tables import ad_spend_daily
@@ -82,13 +88,18 @@ def load_spend(
     watermark: datetime | None,
     state_key: str,
     now: datetime,
+    rejected: Sequence[Rejected] = (),
 ) -> LoadCounts:
-    """Upsert one batch of campaign days of one ad account, and save its sync state.
+    """Upsert one batch of campaign days of one ad account, quarantine its rejects and save
+    its sync state.
 
     Days are deduplicated by natural key (the last one wins); only new or changed days are
     written. The campaigns they name are upserted into ``campaigns`` (a non-null name or
-    currency replaces the stored one). The watermark is saved under ``(platform,
-    state_key)`` in ``sync_state``, in the same (the caller's) transaction.
+    currency replaces the stored one). ``rejected`` (rows that failed validation:
+    ``leadflow.models.records.spend``) go to ``quarantine`` through the leads' path, and a
+    day that loads clears its own quarantine row (key ``spend:<campaign_id>:<day>``). The
+    watermark is saved under ``(platform, state_key)`` in ``sync_state``, all in the same
+    (the caller's) transaction.
     """
     require_aware(now=now, watermark=watermark)
     batch = _last_by_key(rows, platform, account_id)
@@ -105,9 +116,11 @@ def load_spend(
     upsert(conn, ad_spend_daily, [*new, *changed], SPEND_KEY, SPEND_UPDATE_COLUMNS)
     seen = ((d.account_id, d.campaign_id, d.campaign_name, d.currency) for d in batch)
     upsert_campaigns(conn, platform, seen, now)
+    clear_quarantine(conn, platform, account_id, [day.record_key for day in batch])
+    quarantine_records(conn, rejected, now)
     save_sync_state(conn, platform, state_key, watermark, None, now)
     unchanged = len(fresh) - len(new) - len(changed)
-    return LoadCounts(len(new), len(changed), unchanged, 0)
+    return LoadCounts(len(new), len(changed), unchanged, len(rejected))
 
 
 def _last_by_key(rows: Iterable[CampaignDay], platform: str, account_id: str) -> list[CampaignDay]:
