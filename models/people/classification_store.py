@@ -79,7 +79,8 @@ _LEAD_COLUMNS = ("source", "source_lead_id", "created_at", "updated_at", "utm_so
 _LEAD_MEMBERS = {  # name: (column, path)
     "form_name": ("custom_fields", ("form_name",)),
     "raw_form_name": ("raw", ("form_name",)),
-    "raw_form": ("raw", ("form", "name")),
+    "raw_form": ("raw", ("form", "name")),  # LinkedIn attaches its form as ``form``
+    "raw_meta_form": ("raw", ("leadflow_form", "name")),  # Meta's connector: FORM_KEY
     "lead_status": ("custom_fields", ("hs_lead_status",)),
     "analytics_source": ("custom_fields", ("hs_analytics_source",)),
     **{key: ("custom_fields", (key,)) for key in SIZE_KEYS},

@@ -50,6 +50,8 @@ class LeadFacts:
     def from_lead(cls, lead: Lead) -> LeadFacts:
         custom, raw = lead.custom_fields, lead.raw
         form = raw.get("form") if isinstance(raw.get("form"), Mapping) else {}
+        # Meta's connector attaches the lead's form as ``leadflow_form`` (LinkedIn: ``form``).
+        meta = raw.get("leadflow_form") if isinstance(raw.get("leadflow_form"), Mapping) else {}
         return cls(
             source=lead.source,
             source_lead_id=lead.source_lead_id,
@@ -61,7 +63,12 @@ class LeadFacts:
             campaign_id=lead.campaign_id,
             is_organic=lead.is_organic,
             form_id=lead.form_id,
-            form_name=_text(custom.get("form_name") or raw.get("form_name") or form.get("name")),
+            form_name=_text(
+                custom.get("form_name")
+                or raw.get("form_name")
+                or form.get("name")
+                or meta.get("name")
+            ),
             source_stage=lead.source_stage,
             lead_status=_text(custom.get("hs_lead_status")),
             analytics_source=_text(custom.get("hs_analytics_source")),
@@ -76,10 +83,15 @@ class LeadFacts:
     def from_columns(cls, values: Mapping[str, Any]) -> LeadFacts:
         """From a lead's stored columns and the few JSON members :meth:`from_lead` reads,
         extracted by the database (``form_name``, ``raw_form_name``, ``raw_form``,
-        ``lead_status``, ``analytics_source`` and the ``SIZE_KEYS``): the same facts,
-        without parsing whole payloads."""
+        ``raw_meta_form``, ``lead_status``, ``analytics_source`` and the ``SIZE_KEYS``): the
+        same facts, without parsing whole payloads."""
         email = values["email"]
-        form = values["form_name"] or values["raw_form_name"] or values["raw_form"]
+        form = (
+            values["form_name"]
+            or values["raw_form_name"]
+            or values["raw_form"]
+            or values["raw_meta_form"]
+        )
         return cls(
             source=values["source"],
             source_lead_id=values["source_lead_id"],
