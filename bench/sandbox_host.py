@@ -2,7 +2,8 @@
 
 ``python -m bench.sandbox_host CONTACTS`` starts the demo's five sandboxes on 127.0.0.1
 (HubSpot unthrottled, holding ``CONTACTS`` contacts; the other platforms keep their demo
-sizes), writes one JSON line to stdout — ``{"ready": true, "urls": {...}, "config": ...}``,
+sizes; each holds, once, a truncated body and a mid-body disconnect on a later lead page, as in
+the demo), writes one JSON line to stdout — ``{"ready": true, "urls": {...}, "config": ...}``,
 ``config`` being the demo configuration with :data:`WAREHOUSE_PLACEHOLDER` where the
 warehouse URL goes — and then serves until told to stop. Kept apart from the sync so the
 sync's peak RSS is its own and the servers do not compete for the sync's GIL.
@@ -43,7 +44,8 @@ def peak_rss_mb() -> float:
 
 @contextmanager
 def bench_sandboxes(contacts: int) -> Iterator[Any]:
-    """The demo's five sandboxes, HubSpot unthrottled with ``contacts`` contacts."""
+    """The demo's five sandboxes, HubSpot unthrottled with ``contacts`` contacts, with the
+    demo's weather (``Sandboxes.with_weather``)."""
     from leadflow.cli.demo import TOKENS, Sandboxes
     from leadflow.sandbox.data import hubspot_contacts
     from leadflow.sandbox.google_ads.app import GoogleAdsSandbox
@@ -59,13 +61,16 @@ def bench_sandboxes(contacts: int) -> Iterator[Any]:
     token = TOKENS["LEADFLOW_DEMO_HUBSPOT_TOKEN"]
     with ExitStack() as stack:
         hubspot = HubSpotSandbox.unthrottled(hubspot_contacts(contacts), token=token)
-        yield Sandboxes(
+        boxes = Sandboxes(
             hubspot=stack.enter_context(hubspot),
             meta=stack.enter_context(MetaSandbox(meta_dataset())),
             google=stack.enter_context(GoogleAdsSandbox(google_ads_dataset())),
             linkedin=stack.enter_context(LinkedInSandbox(linkedin_dataset())),
             mailchimp=stack.enter_context(MailchimpSandbox(mailchimp_dataset())),
         )
+        # As in `leadflow demo`: a truncated body and a mid-body disconnect on a later lead
+        # page of each platform, retried inside the first timed sync.
+        yield boxes.with_weather()
 
 
 def bench_config(boxes: Any, warehouse_url: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from leadflow.sandbox.data import hubspot_contacts
 from leadflow.sandbox.files.samples import GENERIC_MAPPING, write_samples
@@ -19,6 +20,7 @@ from leadflow.sandbox.mailchimp.app import MailchimpSandbox
 from leadflow.sandbox.mailchimp.data import mailchimp_dataset
 from leadflow.sandbox.meta.app import MetaSandbox
 from leadflow.sandbox.meta.data import meta_dataset
+from leadflow.sandbox.weather import forecast
 
 # Sandbox credentials: not secrets, but passed through ${ENV} like real ones would be.
 TOKENS = {
@@ -81,6 +83,11 @@ sources:
     # No list_ids: every audience of the account is synced.
     base_url: {mailchimp}
     api_key: ${{LEADFLOW_DEMO_MAILCHIMP_KEY}}
+{mailchimp_paging}"""
+# With weather, each platform's lead stream needs a later page for its faults to land on.
+WEATHER_PAGING = """\
+    # Pages of 200 members (not 1,000): the sandbox's faults wait on a later page.
+    page_size: 200
 """
 
 CSV_IMPORTS = """\
@@ -110,6 +117,19 @@ class Sandboxes:
     google: GoogleAdsSandbox
     linkedin: LinkedInSandbox
     mailchimp: MailchimpSandbox
+    weather: bool = False  # faults queued on a later lead page of each (``with_weather``)
+
+    def platforms(self) -> dict[str, Any]:
+        """Each platform's sandbox, by source type."""
+        return {"hubspot": self.hubspot, "meta": self.meta, "google_ads": self.google,
+                "linkedin": self.linkedin, "mailchimp": self.mailchimp}  # fmt: skip
+
+    def with_weather(self) -> Sandboxes:
+        """Queue on every platform, once, a truncated body and a mid-body disconnect on a
+        later page of its lead stream (``leadflow.sandbox.weather``); the sync retries both."""
+        for platform, box in self.platforms().items():
+            forecast(box, platform)
+        return replace(self, weather=True)
 
     def urls(self) -> dict[str, str]:
         return {
@@ -122,8 +142,12 @@ class Sandboxes:
 
 
 @contextmanager
-def running_sandboxes(contacts: int = 2500, port: int = 0) -> Iterator[Sandboxes]:
-    """Start every sandbox platform (HubSpot on ``port``, the rest on free ports)."""
+def running_sandboxes(
+    contacts: int = 2500, port: int = 0, *, weather: bool = False
+) -> Iterator[Sandboxes]:
+    """Start every sandbox platform (HubSpot on ``port``, the rest on free ports); with
+    ``weather`` (``leadflow demo``), a truncated body and a mid-body disconnect wait on a later
+    page of each platform's lead stream (``Sandboxes.with_weather``)."""
     with ExitStack() as stack:
         boxes = Sandboxes(
             hubspot=stack.enter_context(
@@ -138,7 +162,7 @@ def running_sandboxes(contacts: int = 2500, port: int = 0) -> Iterator[Sandboxes
             linkedin=stack.enter_context(LinkedInSandbox(linkedin_dataset())),
             mailchimp=stack.enter_context(MailchimpSandbox(mailchimp_dataset())),
         )
-        yield boxes
+        yield boxes.with_weather() if weather else boxes
 
 
 def _quoted(values: list[object]) -> str:
@@ -183,6 +207,7 @@ def demo_config(
             linkedin_accounts=_quoted([account["id"] for account in linkedin.accounts]),
             linkedin_org=linkedin.organization["id"],
             mailchimp=boxes.mailchimp.base_url,
+            mailchimp_paging=WEATHER_PAGING if boxes.weather else "",
             first_touch_severity=first_touch_severity,
         )
         + imports

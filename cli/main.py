@@ -193,7 +193,7 @@ def run_demo(warehouse_url: str, contacts: int) -> int:
     """Start the sandboxes, write a config that points at them, sync, print the summary."""
     from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
 
-    with running_sandboxes(contacts) as boxes:
+    with running_sandboxes(contacts, weather=True) as boxes:
         DEMO_DIR.mkdir(exist_ok=True)
         config = DEMO_DIR / "demo.yaml"
         config.write_text(

@@ -6,7 +6,7 @@ Around the app it provides:
 
 * a request log (``server.requests``) with the Authorization header removed;
 * a fault-injection queue (``server.faults``) that can answer the next N matching
-  requests with a canned response, delay them, or reset the connection;
+  requests with a canned response, delay them, reset the connection, or drop it mid-body;
 * a tiny :class:`Router` (method + path regex -> handler) and JSON helpers.
 
 Nothing is printed per request.
@@ -14,6 +14,7 @@ Nothing is printed per request.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -232,7 +233,7 @@ class SandboxServer:
     def handle_raw(self, raw: _Handler) -> None:
         request = _read_request(raw)
         record = self._record(request)
-        fault = self.faults.take(request.method, request.path)
+        fault = self.faults.take(request.method, request.path, request)
         if fault is not None:
             record.fault = fault.kind
             if fault.delay:
@@ -248,7 +249,7 @@ class SandboxServer:
         response = self._call_app(request)
         if fault is not None and fault.transform is not None:
             response = fault.transform(response)
-        self._write(raw, record, response)
+        self._write(raw, record, response, fault.keep if fault is not None else 1.0)
 
     def _record(self, request: Request) -> RequestRecord:
         headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
@@ -265,7 +266,11 @@ class SandboxServer:
         except Exception as exc:  # the sandbox must answer, whatever the app does
             return json_response(500, {"status": "error", "message": f"sandbox error: {exc}"})
 
-    def _write(self, raw: _Handler, record: RequestRecord, response: Response) -> None:
+    def _write(
+        self, raw: _Handler, record: RequestRecord, response: Response, keep: float = 1.0
+    ) -> None:
+        """Send ``response``; with ``keep`` < 1 (a "disconnect" fault) only that share of the
+        body follows the headers and their full ``Content-Length``, then the connection closes."""
         body, headers = response.encoded()
         record.status = response.status
         try:
@@ -275,10 +280,12 @@ class SandboxServer:
             raw.send_header("Content-Length", str(len(body)))
             raw.end_headers()
             if raw.command != "HEAD":
-                raw.wfile.write(body)
+                raw.wfile.write(body if keep >= 1 else body[: int(len(body) * keep)])
             raw.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             raw.close_connection = True
+        if keep < 1:
+            _close_connection(raw)
 
 
 def _read_request(raw: _Handler) -> Request:
@@ -287,6 +294,13 @@ def _read_request(raw: _Handler) -> Request:
     parts = urlsplit(raw.path)
     query = parse_qs(parts.query, keep_blank_values=True)
     return Request(raw.command, parts.path, query, dict(raw.headers.items()), body)
+
+
+def _close_connection(raw: _Handler) -> None:
+    """Close the connection (FIN) where it stands: what was written is all the client gets."""
+    raw.close_connection = True
+    with contextlib.suppress(OSError):
+        raw.connection.shutdown(socket.SHUT_RDWR)
 
 
 def _reset_connection(raw: _Handler) -> None:

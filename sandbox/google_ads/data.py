@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from leadflow.sandbox import abroad
 from leadflow.sandbox.data import DEFAULT_ANCHOR
 from leadflow.sandbox.google_ads.gaql import format_date_time
 from leadflow.sandbox.people import Person, draw
@@ -363,8 +364,9 @@ def google_ads_dataset(
     """Accounts, campaigns, 90 days of daily spend and ``submissions`` lead submissions.
 
     The first submissions are the boundary cases (see module docstring); the rest fall at
-    random whole seconds in the 60 days before ``anchor``. Identical arguments give an
-    identical dataset.
+    random whole seconds in the 60 days before ``anchor``; one more per client account comes
+    from a person abroad (``leadflow.sandbox.abroad``: a local phone and a country).
+    Identical arguments give an identical dataset.
     """
     rng = random.Random(seed)
     campaigns = _campaigns(rng)
@@ -381,4 +383,9 @@ def google_ads_dataset(
         moment = anchor - timedelta(seconds=rng.randrange(1, span))
         customer_id = rng.choices(ids, weights)[0]
         ds._submissions.append(_submission(rng, ds, customer_id, moment, None))
+    for day, (customer_id, code) in enumerate(abroad.GOOGLE_ADS.items(), start=2):
+        given = abroad.BY_CODE[code].given(abroad.BY_CODE[code].country)
+        fields = {key.upper(): given[key] for key in ("full_name", "email", "phone_number",
+                                                      "city", "country")}  # fmt: skip
+        ds.add_submission(customer_id, submitted_at=anchor - timedelta(days=day), fields=fields)
     return ds

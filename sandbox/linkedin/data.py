@@ -2,7 +2,7 @@
 
 Shapes follow the examples of LinkedIn's Lead Sync Postman collection (linked from
 https://learn.microsoft.com/en-us/linkedin/marketing/lead-sync/leadsync). Two sponsored accounts
-(USD, EUR), one organization (COMPANY and EVENT leads), five forms with different question orders,
+(USD, EUR), one organization (COMPANY and EVENT leads), six forms with different question orders,
 custom questions, consents and hidden fields, five campaigns with daily delivery (UTC days) in the
 90 days before ``anchor``, people from the shared pool (``leadflow.sandbox.people``), ~5% test
 leads, optional questions sometimes unanswered, answers in no particular order.
@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from leadflow.sandbox import abroad
 from leadflow.sandbox.data import DEFAULT_ANCHOR
 from leadflow.sandbox.people import Person, draw
 
@@ -67,6 +68,9 @@ FORMS = (
      (("Northwind may contact me about its products.", False),), ()),
     (7100305, "org", "EVENT", "Lead Sync Summit registration", "en_US",
      (FIRST, LAST, EMAIL, TITLE, IN_PERSON), (), (("event", "summit-2026"),)),
+    # Only sandbox.abroad's people use it: they give a national phone and their country.
+    (7100306, "org", "COMPANY", "Contact us - international", "en_US",
+     (FIRST, LAST, EMAIL, (*PHONE[:4], True, ()), (*COUNTRY[:4], True, ()), COMPANY), (), ()),
 )  # fmt: skip
 # (account index, form id, name, status, daily budget); weights split the sponsored leads
 CAMPAIGNS = (
@@ -330,7 +334,8 @@ def linkedin_dataset(
     anchor: datetime = DEFAULT_ANCHOR,
     pool_size: int = POOL_SIZE,
 ) -> LinkedInDataset:
-    """``leads`` lead form responses plus forms, campaigns and daily delivery; deterministic."""
+    """``leads`` lead form responses (and 3 by people abroad, ``leadflow.sandbox.abroad``)
+    plus forms, campaigns and daily delivery; deterministic."""
     rng = random.Random(seed)
     first_day = (anchor - timedelta(days=WINDOW_DAYS)).date()
     org = {"id": ORGANIZATION[0], "name": ORGANIZATION[1]}
@@ -354,5 +359,10 @@ def linkedin_dataset(
         test = rng.random() < TEST_LEAD_RATE
         build_response(dataset, form, person, rng, submitted_at=moment, lead_type=kind,
                        test_lead=test)  # fmt: skip
+    form = next(form for form in forms if form["name"] == abroad.LINKEDIN_FORM)
+    for day, code in enumerate(abroad.LINKEDIN, start=4):  # national phones, country names
+        moment = ms(anchor - timedelta(days=day))
+        build_response(dataset, form, abroad.BY_CODE[code].person(), random.Random(code),
+                       submitted_at=moment, lead_type="COMPANY")  # fmt: skip
     dataset.leads.sort(key=lambda lead: (lead["submittedAt"], lead["id"]))
     return dataset

@@ -75,8 +75,10 @@ class _AdmittedFaults(FaultQueue):
         super().__init__()
         self._admission = admission
 
-    def take(self, method: str, path: str) -> Any:
-        return None if getattr(self._admission, "refused", False) else super().take(method, path)
+    def take(self, method: str, path: str, request: Any = None) -> Any:
+        if getattr(self._admission, "refused", False):
+            return None
+        return super().take(method, path, request)
 
 
 class CappedServer(SandboxServer):
@@ -122,9 +124,9 @@ class CappedServer(SandboxServer):
         finally:
             self._release()
 
-    def _write(self, raw: Any, record: Any, response: Response) -> None:
+    def _write(self, raw: Any, record: Any, response: Response, keep: float = 1.0) -> None:
         self._release()  # the slot frees before the client can see the answer
-        super()._write(raw, record, response)
+        super()._write(raw, record, response, keep)
 
     def _release(self) -> None:
         key, self._admission.key = getattr(self._admission, "key", None), None

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from leadflow.sandbox import abroad
 from leadflow.sandbox.data import DEFAULT_ANCHOR
 from leadflow.sandbox.meta.locales import DEFAULT_LOCALE, FORM_LOCALES, english_key, localized_key
 from leadflow.sandbox.people import Person, draw, person
@@ -213,19 +214,23 @@ class MetaDataset:
         organic: bool = False,
         ad_id: str | None = None,
         platform: str = "fb",
+        answers: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Store and return a new lead on ``form_id``: by default created now, by a random pool
-        person, through the form's first ad (``organic=True``: no ad; ``ad_id``: that ad)."""
+        person (else ``answers``), via the form's first ad (``organic``: none; ``ad_id``: it)."""
         form = self.get("form", form_id)
         if form is None:
             raise KeyError(f"unknown form {form_id}")
         ads = [ad for ad in self.ads if ad.form_id == form_id and ad_id in (None, ad.id)]
         if ad_id and not ads:
             raise KeyError(f"ad {ad_id} does not use form {form_id}")
-        who = draw(self.rng, 1, self.pool_size)[0] if person_index is None else person(person_index)
+        if answers is None:
+            if person_index is None:
+                person_index = draw(self.rng, 1, self.pool_size)[0].index
+            answers = _answers(self.rng, form, person(person_index))
         moment = created_time or datetime.now(UTC)
         ad = None if organic or not ads else ads[0]
-        lead = _lead(self.new_id(16), moment, form, ad, platform, _answers(self.rng, form, who))
+        lead = _lead(self.new_id(16), moment, form, ad, platform, answers)
         self.leads.append(lead)
         self.leads.sort(key=lambda stored: (stored["created_time"], stored["id"]))
         return lead
@@ -371,9 +376,9 @@ def meta_dataset(
     anchor: datetime = DEFAULT_ANCHOR,
     pool_size: int = POOL_SIZE,
 ) -> MetaDataset:
-    """``leads`` leads (plus 3 testing-tool leads) by people ``0..pool_size-1`` of the shared
-    pool over the 90 days before ``anchor``, oldest first, with daily insights; identical for
-    identical arguments."""
+    """``leads`` leads (plus 3 testing-tool leads and 3 by ``sandbox.abroad``'s people) by
+    people ``0..pool_size-1`` of the shared pool over the 90 days before ``anchor``, oldest
+    first, with daily insights; identical for identical arguments."""
     rng = random.Random(seed)
     new_id = IdMaker(rng)
     accounts = [AdAccount(new_id(16), name, cur, tz, new_id(15)) for name, cur, tz in ACCOUNTS]
@@ -386,4 +391,10 @@ def meta_dataset(
     dataset.leads = sorted(made, key=lambda lead: (lead["created_time"], lead["id"]))
     dataset.test_lead_ids = {lead["id"] for lead in made[leads:]}
     dataset.stats = _stats(rng, dataset)
+    form = next(form for form in forms if form.name == abroad.META_FORM)
+    for day, code in enumerate(abroad.META, start=3):  # national phones, ISO country answers
+        given, pick = abroad.BY_CODE[code].given(code), random.Random(f"meta-abroad-{code}")
+        data = [{"name": key, "values": [given.get(key) or pick.choice(CUSTOM[key])]}
+                for key in form.questions]  # fmt: skip
+        dataset.add_lead(form.id, created_time=anchor - timedelta(days=day), answers=data)
     return dataset

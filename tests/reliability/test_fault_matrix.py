@@ -1,7 +1,9 @@
 """Faults injected into every platform's sandbox over real HTTP, one sync per fault.
 
-Whatever the fault, a sync either completes with exactly the leads of a clean run or fails
-that source with a clear error; the warehouse never holds a duplicate or a lead the clean
+A truncated body and a mid-body disconnect land on a later page of the platform's lead stream
+(``leadflow.sandbox.weather``: after the first page was read and committed), as in
+``leadflow demo``. Whatever the fault, a sync either completes with exactly the leads of a
+clean run or fails that source with a clear error; the warehouse never holds a duplicate or a lead the clean
 run would not have loaded, and no watermark runs ahead of a clean run's. A later clean run
 converges to exactly the clean run's leads, quarantine and watermarks.
 """
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from leadflow.connectors.errors import ConnectorError
+from leadflow.sandbox.weather import forecast, is_later_lead_page
 from tests.reliability.platforms import (
     PLATFORMS,
     SECRETS,
@@ -25,6 +28,8 @@ from tests.reliability.platforms import (
 )
 
 Inject = Callable[[Any, str], None]
+GOOGLE_PAGE_SIZE = 10_000  # the Google Ads sandbox's (and API's) page size
+ON_A_LATER_PAGE = {"truncated-json": "transform", "mid-body-disconnect": "disconnect"}
 
 
 def _skip(box: Any, requests: int = 2) -> None:
@@ -63,8 +68,13 @@ def reset(box: Any, platform: str) -> None:
 
 
 def truncated(box: Any, platform: str) -> None:
-    _skip(box)
-    box.faults.push_truncated()
+    """A 200 whose body (and Content-Length) end early, on a later page of the leads."""
+    forecast(box, platform, disconnect=False)
+
+
+def disconnect(box: Any, platform: str) -> None:
+    """The full Content-Length, half the body, then the connection closed: a later page."""
+    forecast(box, platform, truncated=False)
 
 
 def html_page(box: Any, platform: str) -> None:
@@ -85,6 +95,8 @@ def expired_token(box: Any, platform: str) -> None:
 
 def restore(box: Any, platform: str) -> None:
     box.faults.clear()
+    if platform == "google_ads":
+        box.page_size = GOOGLE_PAGE_SIZE  # the weather makes its pages small
     if platform == "mailchimp":
         box.api_key = "sandbox-key-us21"
     else:
@@ -98,6 +110,7 @@ FAULTS: dict[str, tuple[Inject, bool]] = {
     "slow-past-timeout": (slow, False),
     "connection-reset": (reset, True),
     "truncated-json": (truncated, True),
+    "mid-body-disconnect": (disconnect, True),
     "html-200": (html_page, True),
     "expired-token": (expired_token, False),
 }
@@ -112,6 +125,7 @@ def test_fault_loses_nothing_doubles_nothing_and_a_clean_run_converges(
     box, source = platforms.box(platform), platforms.sources[platform]
     engine = fresh_warehouse(f"sqlite:///{tmp_path / 'w.db'}")
     inject, must_succeed = FAULTS[fault]
+    seen = len(box.requests)
     inject(box, platform)
     try:
         outcome = sync_platform(source, engine, "faulted")
@@ -119,6 +133,9 @@ def test_fault_loses_nothing_doubles_nothing_and_a_clean_run_converges(
     finally:
         restore(box, platform)
     assert left == 0, "the fault was never served: the test proved nothing"
+    if fault in ON_A_LATER_PAGE:
+        served = [r for r in box.requests[seen:] if r.fault == ON_A_LATER_PAGE[fault]]
+        assert len(served) == 1 and is_later_lead_page(platform, served[0]), served
     print(f"{platform} {fault}: {'failed' if outcome.errors else 'completed'} {outcome.errors}")
     after = snapshot(engine, platform)
 

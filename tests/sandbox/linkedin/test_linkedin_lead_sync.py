@@ -126,8 +126,8 @@ def test_form_lookup_joins_question_ids(shared: Client, dataset: LinkedInDataset
     assert shared.get("/rest/leadForms/urn:li:leadGenForm:7100203").status_code == 400
     assert shared.get("/rest/leadForms/999").status_code == 404
     listed = shared.get("/rest/leadForms", f"q=owner&owner={owner(ORG)}").json()
-    assert [f["id"] for f in listed["elements"]] == [7100304, 7100305]
-    assert listed["paging"]["total"] == 2
+    assert [f["id"] for f in listed["elements"]] == [7100304, 7100305, 7100306]
+    assert listed["paging"]["total"] == 3
 
 
 def test_projection_and_single_lead(shared: Client, dataset: LinkedInDataset) -> None:

@@ -29,7 +29,8 @@ from tests.sandbox.linkedin.restli_client import (
 def test_dataset_is_deterministic_and_realistic(dataset: LinkedInDataset) -> None:
     assert linkedin_dataset() == dataset and linkedin_dataset(seed=18) != dataset
     leads = dataset.leads
-    assert len(leads) == 400 and len({lead["id"] for lead in leads}) == 400
+    # 400 drawn and 3 by people abroad (sandbox.abroad)
+    assert len(leads) == 403 and len({lead["id"] for lead in leads}) == 403
     assert 0.02 < sum(lead["testLead"] for lead in leads) / len(leads) < 0.09
     types = {(next(iter(lead["owner"].values())), lead["leadType"]) for lead in leads}
     assert types == {
