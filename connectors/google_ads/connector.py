@@ -46,6 +46,7 @@ from leadflow.connectors.errors import (
 )
 from leadflow.connectors.google_ads.fields import (
     ACCOUNT_QUERY,
+    FORM_QUERY,
     SOURCE,
     SPEND_QUERY,
     campaign_day,
@@ -349,6 +350,17 @@ def spend(
     for reply in client.search_pages(customer_id, query):
         rows = [r if isinstance(r, Mapping) else {"row": r} for r in reply.get("results") or []]
         yield [campaign_day(row, customer_id, currency) for row in rows]
+
+
+def lead_form(client: GoogleAdsClient, customer_id: str, asset_id: str) -> dict[str, Any] | None:
+    """One lead form asset of a customer as the search row's ``asset`` object (``id``,
+    ``name``, ``leadFormAsset.headline``), or None when the customer has no such form."""
+    if not str(asset_id).isdigit():
+        return None
+    query = f"{FORM_QUERY} AND asset.id = {int(asset_id)}"
+    rows = client.search(customer_id, {"query": query}).get("results") or []
+    asset = rows[0].get("asset") if rows and isinstance(rows[0], Mapping) else None
+    return dict(asset) if isinstance(asset, Mapping) else None
 
 
 CONNECTOR = Connector(

@@ -5,6 +5,11 @@ Docs followed:
   (``submission_date_time`` is "yyyy-mm-dd hh:mm:ss+|-hh:mm" in the account's time zone;
   resource names ``customers/{cid}/leadFormSubmissionData/{id}``)
 - https://developers.google.com/google-ads/api/reference/rpc/v24/LeadFormFieldUserInputTypeEnum.LeadFormFieldUserInputType
+- https://developers.google.com/google-ads/api/fields/v24/lead_form_submission_data (attributed
+  resources ad_group, ad_group_ad, asset, campaign, customer: their fields may be selected with
+  it) and https://developers.google.com/google-ads/api/reference/rpc/v24/Asset (``name``:
+  "Optional name of the asset"; ``lead_form_asset``: LeadFormAsset, whose required
+  ``headline`` describes what the form asks for): the form's name for classification
 - https://developers.google.com/google-ads/api/docs/query/grammar and
   https://developers.google.com/google-ads/api/docs/query/date-ranges (``segments.date``)
 - https://developers.google.com/google-ads/api/reference/rpc/v24/GoogleAdsFailure (REST error
@@ -43,6 +48,12 @@ LEAD_FIELDS = (
 )  # fmt: skip
 CURSOR_FIELD = "lead_form_submission_data.submission_date_time"
 ACCOUNT_QUERY = "SELECT customer.id, customer.time_zone, customer.currency_code FROM customer"
+# The lead form assets (the forms) of a customer; a webhook names its form by asset id.
+FORM_QUERY = (
+    "SELECT asset.id, asset.name, asset.lead_form_asset.headline FROM asset "
+    "WHERE asset.type = 'LEAD_FORM'"
+)
+ASSET_FIELDS = ("asset.name", "asset.lead_form_asset.headline")
 SPEND_QUERY = (
     "SELECT campaign.id, campaign.name, segments.date, metrics.cost_micros, metrics.clicks, "
     "metrics.impressions FROM campaign WHERE segments.date BETWEEN '{first}' AND '{last}'"
@@ -126,6 +137,16 @@ def wall_time_literal(moment: datetime, zone: ZoneInfo) -> str:
     return wall.strftime(GAQL_DATETIME)
 
 
+def form_name(asset: object) -> str | None:
+    """A lead form asset's name for classification: ``asset.name`` when set, else the form's
+    ``lead_form_asset.headline`` (required on every lead form)."""
+    if not isinstance(asset, Mapping):
+        return None
+    lead_form = asset.get("leadFormAsset")
+    headline = lead_form.get("headline") if isinstance(lead_form, Mapping) else None
+    return clean_text(asset.get("name")) or clean_text(headline)
+
+
 def _answers(row: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     """Predefined answers by field type, and the rest (other types, custom questions)."""
     mapped: dict[str, str] = {}
@@ -183,6 +204,8 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
         extra["gclid"] = row["gclid"]
     if problems:
         extra["_invalid"] = problems
+    if form := form_name(record.get("asset")):
+        extra["form_name"] = form  # what classification's form_name rules read
     first, last = _names(answers)
     campaign = record.get("campaign") if isinstance(record.get("campaign"), Mapping) else {}
     return Lead(
@@ -250,10 +273,12 @@ def campaign_day(
 
 def lead_query(lower: str | None) -> str:
     """The GAQL of one window, oldest first; sent unchanged with every page token."""
-    # campaign is an attributed resource of lead_form_submission_data: its name joins in.
+    # campaign and asset (the lead form) are attributed resources of
+    # lead_form_submission_data: the campaign's name and the form's name and headline join in.
     fields = ", ".join(
-        [*(f"lead_form_submission_data.{name}" for name in LEAD_FIELDS), "campaign.name"]
-    )
+        [*(f"lead_form_submission_data.{name}" for name in LEAD_FIELDS), "campaign.name",
+         *ASSET_FIELDS]
+    )  # fmt: skip
     where = f" WHERE {CURSOR_FIELD} >= '{lower}'" if lower else ""
     return f"SELECT {fields} FROM lead_form_submission_data{where} ORDER BY {CURSOR_FIELD} ASC"
 

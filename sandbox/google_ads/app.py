@@ -8,6 +8,8 @@ Docs used (developers.google.com/google-ads/api/...):
 * docs/reporting/paging (fixed 10,000-row pages, no ``nextPageToken`` on the last page, the
   query must stay identical across pages, tokens expire after about two hours)
 * reference/rpc/v24/LeadFormSubmissionData, fields/v24/lead_form_submission_data
+* reference/rpc/v24/Asset and LeadFormAsset (``FROM asset`` and the attributed ``asset`` of a
+  submission: see :mod:`leadflow.sandbox.google_ads.assets`)
 * docs/query/grammar, docs/query/date-ranges (see :mod:`leadflow.sandbox.google_ads.gaql`)
 * rest/auth and docs/concepts/call-structure (``Authorization: Bearer``, ``developer-token``,
   ``login-customer-id`` without hyphens, ``request-id`` response header)
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from leadflow.sandbox.google_ads.assets import asset_rows, with_assets
 from leadflow.sandbox.google_ads.data import (
     Customer,
     GoogleAdsDataset,
@@ -250,9 +253,11 @@ class GoogleAdsSandbox(HostedApp):
             base, days = ds.campaign_rows(cid), ds.campaign_day_rows(cid)
             rows, scanned = compiled.select_rows(base, days), len(base) + len(days)
         else:
-            source = {LEAD: ds.lead_rows, "customer_client": ds.customer_client_rows}.get(
-                resource, lambda c: [ds.customer_row(c)]
-            )(cid)
+            source = {
+                LEAD: lambda c: with_assets(ds, c, ds.lead_rows(c)),
+                "asset": lambda c: asset_rows(ds, c),
+                "customer_client": ds.customer_client_rows,
+            }.get(resource, lambda c: [ds.customer_row(c)])(cid)
             rows, scanned = compiled.run(source), len(source)
         limited = rows[: compiled.query.limit]
         return [compiled.render(row) for row in limited], len(rows), max(scanned, 1)

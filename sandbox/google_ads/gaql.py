@@ -7,7 +7,12 @@ Docs used:
 * https://developers.google.com/google-ads/api/docs/reporting/segmentation (the FROM resource's
   ``resource_name`` is always returned)
 * https://developers.google.com/google-ads/api/fields/v24/lead_form_submission_data (fields;
-  attributed resources campaign, ad_group, customer)
+  attributed resources ad_group, ad_group_ad, asset, campaign, customer: their fields may be
+  selected and filtered with it; ad_group_ad is not served)
+* https://developers.google.com/google-ads/api/reference/rpc/v24/Asset (``id``, ``name``
+  "optional name of the asset", ``type``: AssetTypeEnum) and .../LeadFormAsset (``headline``,
+  ``business_name``, ``description``, ``call_to_action_description``): served ``FROM asset``
+  and joined to each submission by its ``asset``; nested messages render as nested objects
 * https://developers.google.com/google-ads/api/reference/rpc/v24/QueryErrorEnum.QueryError and
   .../DateErrorEnum.DateError (error codes; the documented date and date-time string formats)
 
@@ -45,7 +50,12 @@ from leadflow.sandbox.google_ads.gaql_syntax import (
 
 DATE_TIME = re.compile(r"(\d{4}-\d\d-\d\d)(?: (\d\d:\d\d:\d\d(?:\.\d{1,6})?)([+-]\d\d:\d\d)?)?")
 ORDERED = ("DATE_TIME", "DATE", "INT64", "STRING")
-ENUMS = {"campaign.status": ("ENABLED", "PAUSED", "REMOVED", "UNKNOWN", "UNSPECIFIED")}
+ENUMS = {
+    "campaign.status": ("ENABLED", "PAUSED", "REMOVED", "UNKNOWN", "UNSPECIFIED"),
+    "asset.type": ("UNSPECIFIED", "UNKNOWN", "YOUTUBE_VIDEO", "MEDIA_BUNDLE", "IMAGE", "TEXT",
+                   "LEAD_FORM", "BOOK_ON_GOOGLE", "PROMOTION", "CALLOUT", "STRUCTURED_SNIPPET",
+                   "SITELINK", "PAGE_FEED", "MOBILE_APP", "CALL", "PRICE", "CALL_TO_ACTION"),
+}  # fmt: skip
 DAY = timedelta(days=1)
 
 
@@ -68,9 +78,13 @@ CATALOG: dict[str, str] = {
     **_fields("customer_client", "INT64", "id level"), "customer_client.manager": "BOOLEAN",
     **_fields("customer_client", "RESOURCE_NAME", "resource_name client_customer"),
     "segments.date": "DATE", **_fields("metrics", "INT64", "cost_micros clicks impressions"),
+    "asset.resource_name": "RESOURCE_NAME", "asset.id": "INT64", "asset.name": "STRING",
+    "asset.type": "ENUM", **_fields("asset.lead_form_asset", "STRING", "headline business_name "
+                                    "description call_to_action_description"),
 }  # fmt: skip
 RESOURCES = {  # FROM resource -> resources whose fields it can select
-    LEAD: (LEAD, "campaign", "ad_group", "customer"),
+    LEAD: (LEAD, "campaign", "ad_group", "asset", "customer"),
+    "asset": ("asset", "customer"),
     "campaign": ("campaign", "customer", "segments", "metrics"),
     "customer": ("customer",),
     "customer_client": ("customer_client", "customer"),
@@ -192,10 +206,12 @@ def _predicate(cond: Condition, kind: str, ctx: Context) -> tuple[Callable[[Any]
     if op == "BETWEEN":
         return (lambda v: v is not None and low <= v <= high), (low, high)
     target, compare = _coerce(cond.field, kind, values[0], ctx), COMPARE[op]
-    step = DAY if kind == "DATE" else timedelta(0)  # bounds only matter for segments.date
-    bounds = {"=": (target, target), ">=": (target, None), ">": (target + step, None),
-              "<=": (None, target), "<": (None, target - step)}.get(op, (None, None))  # fmt: skip
-    return (lambda v: v is not None and compare(v, target)), bounds
+    test = lambda v: v is not None and compare(v, target)  # noqa: E731
+    if kind != "DATE":  # bounds only matter for segments.date (a string has no "+ 1 day")
+        return test, (None, None)
+    bounds = {"=": (target, target), ">=": (target, None), ">": (target + DAY, None),
+              "<=": (None, target), "<": (None, target - DAY)}.get(op, (None, None))  # fmt: skip
+    return test, bounds
 
 
 def _kind(name: str, allowed: tuple[str, ...], clause: str) -> str:
@@ -281,8 +297,11 @@ class Compiled:
         for name in [*self.query.select, f"{self.query.resource}.resource_name"]:
             value = _json(CATALOG[name], row.get(name), self.tz)
             if value is not None:
-                resource, attribute = name.split(".", 1)
-                out.setdefault(_camel(resource), {})[_camel(attribute)] = value
+                *parents, attribute = map(_camel, name.split("."))
+                node = out
+                for parent in parents:  # asset.lead_form_asset.headline: a nested message
+                    node = node.setdefault(parent, {})
+                node[attribute] = value
         return out
 
     def field_mask(self) -> str:

@@ -102,6 +102,7 @@ def test_to_lead_maps_every_documented_field(sandbox: GoogleAdsSandbox) -> None:
         "work_email": "ada@analytical.example", "postal_code": "94105",
         "company_size": "11-50", "What are you looking for?": "A demo",
         "gclid": "Cj0KCQiAexample",
+        "form_name": "Get a call back from our team",  # the form's headline: it has no name
     }  # fmt: skip
     assert lead.is_test is False and lead.is_organic is False
     assert lead.raw == record and CONNECTOR.record_key(record) == sub.resource_name
