@@ -1,5 +1,5 @@
 """The ``leadflow`` command: demo, sync, sandbox, db upgrade, import, sla, report, forget,
-people rebuild.
+people rebuild, intake.
 
 ``--config FILE`` may come before or after the command (``leadflow.cli.common``). Exit
 codes: 0 done, 1 the run failed, 2 refused before anything was written (configuration,
@@ -29,6 +29,7 @@ from leadflow.cli.common import (
 )
 from leadflow.cli.forget import add_forget_command, run_forget
 from leadflow.cli.import_file import add_import_command, run_import
+from leadflow.cli.intake import add_intake_command, run_intake
 from leadflow.cli.people import add_people_command, run_people
 from leadflow.cli.report import add_report_command, run_report
 from leadflow.cli.sla import add_sla_command, compliance_for, format_compliance, run_sla_command
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     add_report_command(commands)
     add_forget_command(commands)
     add_people_command(commands)
+    add_intake_command(commands)
     return parser
 
 
@@ -287,6 +289,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_forget(args)
     if args.command == "people":
         return run_people(args)
+    if args.command == "intake":
+        return run_intake(args)
     return run_db_upgrade(args.config)
 
 

@@ -3,9 +3,10 @@
 Each domain's tables live in their own module on the shared ``schema.metadata``:
 ``people_tables`` (people, merges, stage history), ``lead_tables`` (leads, campaigns,
 quarantine, sync state and runs), ``activity_tables`` (ad spend, engagement events, sales
-touches, reps), ``sla_tables``, ``privacy_tables`` and ``state_tables``. Importing this module
-imports them all, so ``metadata`` holds the complete schema: Alembic's ``env.py`` migrates it
-and a test keeps it and the migrations (``migrations/versions``) from drifting apart.
+touches, reps), ``sla_tables``, ``privacy_tables``, ``state_tables`` and ``intake_tables``
+(the webhook inbox). Importing this module imports them all, so ``metadata`` holds the
+complete schema: Alembic's ``env.py`` migrates it and a test keeps it and the migrations
+(``migrations/versions``) from drifting apart.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from leadflow.models.warehouse.activity_tables import (
     sales_reps,
     sales_touches,
 )
+from leadflow.models.warehouse.intake_tables import intake_inbox
 from leadflow.models.warehouse.lead_tables import (
     campaigns,
     leads,
@@ -41,6 +43,7 @@ __all__ = [
     "ad_spend_daily",
     "campaigns",
     "engagement_events",
+    "intake_inbox",
     "leads",
     "metadata",
     "people",

@@ -30,8 +30,9 @@ TABLES = {
     "sla_results",
     "suppression_list",
     "step_state",
+    "intake_inbox",
 }
-HEAD = "0010"
+HEAD = "0011"
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
     [pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)],

@@ -21,6 +21,12 @@ SLA_TABLES = {"sla_evaluations", "sla_results"}
 BI_TABLES = {"suppression_list"}
 STATE_TABLES = {"step_state"}  # 0007
 ID_MAP_TABLES = {"person_id_map", "person_milestones"}  # 0009
+INBOX_TABLES = {"intake_inbox"}  # 0011
+# What 0011 adds, as schema_diff reports it missing.
+INBOX_DIFF = [
+    ("add_index", "intake_inbox", "ix_intake_inbox_status"),
+    ("add_table", "intake_inbox", None),
+]
 
 
 def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
@@ -39,6 +45,7 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
             *COUNTS_DIFF,
             *_id_map_diff(migrated_engine, merges=False),
             *_contact_diff(migrated_engine, merges=False),
+            *INBOX_DIFF,
         ]
     )
     upgrade(migrated_engine)
@@ -116,7 +123,7 @@ def test_downgrade_0010_and_upgrade_again_fills_mailchimp_contact_ids(
         command.downgrade(alembic_config(connection), "0009")
     assert current_revision(migrated_engine) == "0009"
     found = sorted(describe(op) for op in schema_diff(migrated_engine))
-    assert found == sorted(_contact_diff(migrated_engine, reason=True))
+    assert found == sorted([*_contact_diff(migrated_engine, reason=True), *INBOX_DIFF])
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
     base = {"account_id": "list1", "created_at": t0, "updated_at": t0, "is_test": False}
     base |= {"raw": {}, "row_hash": "x" * 64, "first_loaded_at": t0, "last_changed_at": t0}
@@ -155,7 +162,9 @@ def test_downgrade_0009_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0008")
     assert current_revision(migrated_engine) == "0008"
     found = sorted(describe(op) for op in schema_diff(migrated_engine))
-    assert found == sorted([*_id_map_diff(migrated_engine), *_contact_diff(migrated_engine)])
+    assert found == sorted(
+        [*_id_map_diff(migrated_engine), *_contact_diff(migrated_engine), *INBOX_DIFF]
+    )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
     assert schema_diff(migrated_engine) == []
@@ -169,7 +178,7 @@ def test_downgrade_0008_and_upgrade_again_keeps_runs_with_zero_counts(
     assert current_revision(migrated_engine) == "0007"
     found = sorted(describe(op) for op in schema_diff(migrated_engine))
     assert found == sorted(
-        [*COUNTS_DIFF, *_id_map_diff(migrated_engine), *_contact_diff(migrated_engine)]
+        [*COUNTS_DIFF, *_id_map_diff(migrated_engine), *_contact_diff(migrated_engine), *INBOX_DIFF]
     )
     with migrated_engine.begin() as conn:
         conn.execute(
@@ -200,7 +209,7 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
     assert current_revision(migrated_engine) == "0005"
     inspector = sa.inspect(migrated_engine)
     assert set(inspector.get_table_names()) == (
-        TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES
+        TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES - INBOX_TABLES
     ) | {"alembic_version"}
     assert inspector.get_view_names() == []
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
@@ -210,6 +219,7 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
             *COUNTS_DIFF,
             *_id_map_diff(migrated_engine),
             *_contact_diff(migrated_engine),
+            *INBOX_DIFF,
         ]
     )
     upgrade(migrated_engine)
@@ -244,7 +254,7 @@ def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0004")
     assert current_revision(migrated_engine) == "0004"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES
+        TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES - INBOX_TABLES
     ) | {"alembic_version"}
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
         [
@@ -254,6 +264,7 @@ def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
             *COUNTS_DIFF,
             *_id_map_diff(migrated_engine),
             *_contact_diff(migrated_engine),
+            *INBOX_DIFF,
         ]
     )
     upgrade(migrated_engine)
@@ -297,6 +308,7 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
         - BI_TABLES
         - STATE_TABLES
         - ID_MAP_TABLES
+        - INBOX_TABLES
     ) | {"alembic_version"}
     # Exactly the activity tables and their indexes are missing; nothing else changed.
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
@@ -309,6 +321,7 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
             *COUNTS_DIFF,
             *_id_map_diff(migrated_engine, merges=False),
             *_contact_diff(migrated_engine, merges=False),
+            *INBOX_DIFF,
         ]
     )
     upgrade(migrated_engine)
@@ -371,7 +384,13 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0003")
     assert current_revision(migrated_engine) == "0003"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - PEOPLE_STAGES_TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES
+        TABLES
+        - PEOPLE_STAGES_TABLES
+        - SLA_TABLES
+        - BI_TABLES
+        - STATE_TABLES
+        - ID_MAP_TABLES
+        - INBOX_TABLES
     ) | {"alembic_version"}
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
         [
@@ -382,6 +401,7 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
             *COUNTS_DIFF,
             *_id_map_diff(migrated_engine, merges=False),
             *_contact_diff(migrated_engine, merges=False),
+            *INBOX_DIFF,
         ]
     )
     upgrade(migrated_engine)

@@ -1,0 +1,1 @@
+"""``leadflow intake``: receive the ad platforms' lead webhooks and load them."""
