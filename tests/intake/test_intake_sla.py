@@ -4,17 +4,11 @@ a person, a stage and a ``first_touch`` SLA evaluation, without any sync running
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-import uvicorn
 
-from leadflow.intake.app import create_app
-from leadflow.intake.process import background
 from leadflow.models.warehouse.tables import leads, people, sla_evaluations
 from leadflow.sandbox.google_ads.app import GoogleAdsSandbox
 from leadflow.sandbox.google_ads.webhooks import GoogleLeadFormWebhooks
@@ -25,32 +19,6 @@ from leadflow.sandbox.webhooks import WebhookSender
 from tests.intake.support import APP_SECRET, GOOGLE_KEY, META_TOKEN, VERIFY_TOKEN, settings
 
 WITHIN_SECONDS = 30  # a ceiling for a loaded CI machine; it takes a few seconds here
-
-
-@pytest.fixture
-def served(migrated_engine) -> Iterator[Any]:
-    """``served(config)`` -> the base URL of the app with its lifespan (the inbox loop)."""
-    servers = []
-
-    def start(config: Any) -> str:
-        app = create_app(config.intake, migrated_engine,
-                         lifespan=background(migrated_engine, config))  # fmt: skip
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.started
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def _settled(engine: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
@@ -68,7 +36,7 @@ def _settled(engine: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], 
     return found if all(key in found for key in keys) else {}
 
 
-def test_webhook_leads_get_their_first_touch_clock_within_seconds(migrated_engine, served):
+def test_webhook_leads_get_their_first_touch_clock_within_seconds(migrated_engine, serve):
     with (
         MetaSandbox(meta_dataset(20), token=META_TOKEN) as meta,
         GoogleAdsSandbox() as google,
@@ -88,7 +56,7 @@ def test_webhook_leads_get_their_first_touch_clock_within_seconds(migrated_engin
                           poll_seconds=1, google_ads=section)  # fmt: skip
         # The "Request a demo" form: its name (read through the source) makes the lead an MQL.
         demo = next(c.id for c in google.dataset.campaigns_of("1234567890") if c.form == "b2b")
-        base = served(config)
+        base = serve(config, loop=True)
         hooks = MetaLeadgenWebhooks(meta, sender, app_secret=APP_SECRET)
         assert hooks.subscribe(base + "/webhooks/meta", VERIFY_TOKEN).status == 200
         forms = GoogleLeadFormWebhooks(google, sender)

@@ -4,16 +4,8 @@ nightly poll of the same sandbox uses, so poll and webhook agree on one row per 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-
-import pytest
-import uvicorn
-
 from leadflow.connectors.google_ads import connector as google
 from leadflow.connectors.meta import connector as meta
-from leadflow.intake.app import create_app
 from leadflow.intake.process import process_inbox
 from leadflow.sandbox.google_ads.app import GoogleAdsSandbox
 from leadflow.sandbox.google_ads.webhooks import GoogleLeadFormWebhooks
@@ -36,31 +28,6 @@ from tests.intake.support import (
     stored_leads,
 )
 from tests.intake.test_process import poll_load
-
-
-@pytest.fixture
-def serve(migrated_engine) -> Iterator:
-    """``serve(config)`` -> the base URL of the intake app under a real uvicorn."""
-    servers = []
-
-    def start(config) -> str:
-        app = create_app(config.intake, migrated_engine)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
-                                               log_level="warning"))  # fmt: skip
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert server.started
-        servers.append((server, thread))
-        port = server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_meta_sandbox_verifies_and_notifies_and_the_poll_agrees(migrated_engine, serve):

@@ -14,8 +14,8 @@ from leadflow.connectors.meta.fields import to_lead as meta_lead
 from leadflow.models.loading.leads import load_batch
 from leadflow.models.people.classification_store import read_person_facts
 from leadflow.models.people.facts import LeadFacts
-from leadflow.pipeline.people import resolve_and_classify
 from leadflow.models.people.rules import default_rules
+from leadflow.pipeline.people import resolve_and_classify
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
