@@ -6,9 +6,10 @@ of the same lead is a no-op) in the caller's transaction, which commits before t
 what became of them, set-based, on SQLite and PostgreSQL alike; ``prune_bodies`` drops the
 personal data of a loaded row's body (Google's webhook carries the answers themselves).
 
-``load_leads`` writes leads exactly as ``leads.load_batch`` does (same natural key, same
-hash: a lead the nightly poll reads again is unchanged, not a duplicate) but leaves the sync
-state alone: a webhook moves no poll's watermark and clears no resume cursor.
+``load_leads`` writes leads through ``leads.write_new_and_changed``, as ``load_batch`` does
+(same natural key, same hash: a lead the nightly poll reads again is unchanged, not a
+duplicate), but leaves the sync state alone: a webhook moves no poll's watermark and clears
+no resume cursor.
 """
 
 from __future__ import annotations
@@ -21,14 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadflow.models.loading.lead_rows import encode_lead
-from leadflow.models.loading.lead_writers import stored_hashes, write_leads
 from leadflow.models.loading.leads import (
     LoadCounts,
     clear_quarantine,
-    latest_by_key,
     quarantine_records,
-    upsert_campaigns,
+    write_new_and_changed,
 )
 from leadflow.models.records.encoding import require_aware
 from leadflow.models.records.leads import Lead, Rejected
@@ -176,25 +174,11 @@ def load_leads(
     """Upsert ``leads`` of one source (any accounts) and quarantine ``rejected``, as
     ``load_batch`` does, without touching the sync state. In the caller's transaction."""
     require_aware(now=now)
-    latest = latest_by_key(leads, source)
-    rows = [encode_lead(lead) for lead in latest]
-    ids = [lead.source_lead_id for lead in latest]
-    stored = stored_hashes(conn, source, ids)
-    new = [i for i, key in enumerate(ids) if key not in stored]
-    changed = [i for i, key in enumerate(ids) if stored.get(key, rows[i][-1]) != rows[i][-1]]
-    written = new + changed
-    write_leads(conn, [rows[i] for i in written], now)
-    upsert_campaigns(conn, source, _campaigns(latest[i] for i in written), now)
+    latest, counts = write_new_and_changed(conn, source, leads, now)
     for account_id, keys in _by_account(latest).items():
         clear_quarantine(conn, source, account_id, keys)
     quarantine_records(conn, rejected, now)
-    unchanged = len(rows) - len(new) - len(changed)
-    return LoadCounts(len(new), len(changed), unchanged, len(rejected), duplicates=0)
-
-
-def _campaigns(batch: Iterable[Lead]) -> list[tuple[None, str, str | None, None]]:
-    named = sorted((lead for lead in batch if lead.campaign_id), key=lambda lead: lead.updated_at)
-    return [(None, str(lead.campaign_id), lead.campaign_name, None) for lead in named]
+    return LoadCounts(counts.inserted, counts.updated, counts.unchanged, len(rejected))
 
 
 def _by_account(leads: Iterable[Lead]) -> dict[str, list[str]]:

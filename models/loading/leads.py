@@ -90,6 +90,21 @@ def load_batch(
     ``campaigns`` (under the lead's source and account). Runs in the caller's transaction.
     """
     require_aware(now=now, watermark=watermark)
+    latest, counts = write_new_and_changed(conn, source, leads, now)
+    clear_quarantine(conn, source, account_id, [lead.source_lead_id for lead in latest])
+    quarantine_records(conn, rejected, now)
+    save_sync_state(conn, source, state_key or account_id, watermark, cursor, now)
+    return LoadCounts(counts.inserted, counts.updated, counts.unchanged, len(rejected),
+                      duplicates=len(leads) - len(latest))  # fmt: skip
+
+
+def write_new_and_changed(
+    conn: Connection, source: str, leads: Sequence[Lead], now: datetime
+) -> tuple[list[Lead], LoadCounts]:
+    """Write the leads of ``leads`` (deduplicated by natural key: ``latest_by_key``) that are
+    new or whose hash changed, and upsert the campaigns they name; the deduplicated leads
+    and the counts (nothing quarantined). Clears no quarantine and saves no sync state: the
+    callers (``load_batch``, the intake's ``inbox.load_leads``) do what is theirs."""
     latest = latest_by_key(leads, source)
     rows = [encode_lead(lead) for lead in latest]
     ids = [lead.source_lead_id for lead in latest]
@@ -101,12 +116,8 @@ def load_batch(
     write_leads(conn, [rows[i] for i in written], now)
     # Unchanged leads' campaigns were upserted when they loaded (or by migration 0002).
     upsert_campaigns(conn, source, _lead_campaigns(latest[i] for i in written), now)
-    clear_quarantine(conn, source, account_id, ids)
-    quarantine_records(conn, rejected, now)
-    save_sync_state(conn, source, state_key or account_id, watermark, cursor, now)
     unchanged = len(rows) - len(new) - len(changed)
-    duplicates = len(leads) - len(latest)
-    return LoadCounts(len(new), len(changed), unchanged, len(rejected), duplicates=duplicates)
+    return latest, LoadCounts(len(new), len(changed), unchanged, 0)
 
 
 def _lead_campaigns(batch: Iterable[Lead]) -> list[CampaignRow]:
