@@ -38,11 +38,8 @@ def settle(engine: Engine, settings: Settings, now: datetime | None = None) -> S
     """Classify and evaluate who changed; None when another run holds the people lock."""
     at = now or datetime.now(UTC)
     run_id = f"intake-{uuid.uuid4()}"
-    no_wait = settings.model_copy(
-        update={"sync": settings.sync.model_copy(update={"lock_wait_minutes": 0})}
-    )
     try:
-        with people_lock(no_wait):
+        with people_lock(settings, wait_minutes=0):
             people = resolve_and_classify(
                 engine,
                 rules=load_rules(settings.classification_rules),

@@ -51,20 +51,28 @@ def sync_lock(
     return _lock(settings, "sync", on_wait)
 
 
-def people_lock(settings: Settings) -> AbstractContextManager[None]:
+def people_lock(
+    settings: Settings, wait_minutes: float | None = None
+) -> AbstractContextManager[None]:
     """Classification's lock: every flow classifies through it, one at a time, or a stage
-    change would be counted twice."""
-    return _lock(settings, "people", None)
+    change would be counted twice. ``wait_minutes`` (default ``sync.lock_wait_minutes``):
+    0 refuses at once when it is held (the intake's settle pass tries again later)."""
+    return _lock(settings, "people", None, wait_minutes)
 
 
 @contextmanager
-def _lock(settings: Settings, name: str, on_wait: Callable[[], None] | None) -> Iterator[None]:
+def _lock(
+    settings: Settings,
+    name: str,
+    on_wait: Callable[[], None] | None,
+    wait_minutes: float | None = None,
+) -> Iterator[None]:
     url = settings.warehouse_url
     held = _HELD.get()
     if (url, name) in held:  # this run took it already (leadflow sync, before the flow)
         yield
         return
-    minutes = settings.sync.lock_wait_minutes
+    minutes = settings.sync.lock_wait_minutes if wait_minutes is None else wait_minutes
     with ExitStack() as stack:
         try:
             stack.enter_context(
