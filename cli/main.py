@@ -1,5 +1,5 @@
 """The ``leadflow`` command: demo, sync, sandbox, db upgrade, import, sla, report, forget,
-people rebuild, intake.
+people rebuild, intake, writeback.
 
 ``--config FILE`` may come before or after the command (``leadflow.cli.common``). Exit
 codes: 0 done, 1 the run failed, 2 refused before anything was written (configuration,
@@ -33,6 +33,7 @@ from leadflow.cli.intake import add_intake_command, run_intake
 from leadflow.cli.people import add_people_command, run_people
 from leadflow.cli.report import add_report_command, run_report
 from leadflow.cli.sla import add_sla_command, compliance_for, format_compliance, run_sla_command
+from leadflow.cli.writeback import add_writeback_command, run_writeback_command
 from leadflow.models.records.masking import mask_personal
 
 DEMO_DIR = Path(".leadflow")
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     add_forget_command(commands)
     add_people_command(commands)
     add_intake_command(commands)
+    add_writeback_command(commands)
     return parser
 
 
@@ -291,6 +293,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_people(args)
     if args.command == "intake":
         return run_intake(args)
+    if args.command == "writeback":
+        return run_writeback_command(args)
     return run_db_upgrade(args.config)
 
 

@@ -38,6 +38,7 @@ from leadflow.config.checks import (
     unknown_key_position,
 )
 from leadflow.config.intake import IntakeSettings
+from leadflow.config.writeback import WritebackSettings
 from leadflow.connectors.google_ads.connector import GoogleAdsConfig
 from leadflow.connectors.http import register_secret
 from leadflow.connectors.hubspot.connector import HubSpotConfig
@@ -131,6 +132,7 @@ class Settings(BaseModel):
         default_factory=SlaSettings, description="the marketing-sales SLA (models/sla/config.py)"
     )
     intake: IntakeSettings = Field(default_factory=IntakeSettings, description="config/intake.py")
+    writeback: WritebackSettings = Field(default_factory=WritebackSettings)
     csv_mappings: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="named column mappings for `leadflow import --mapping NAME`: field -> column",

@@ -3,7 +3,8 @@ touches, because a nightly batch alone is exactly the delay that kills leads.
 
 Only the fast-moving parts run: lead forms (HubSpot contacts, Meta, Google Ads and
 LinkedIn lead forms) and HubSpot's sales touches, incrementally from their watermarks;
-then people are reclassified and only the first-touch SLA rule is checked.
+then people are reclassified and only the first-touch SLA rule is checked; last, with
+``writeback.enabled``, breaches become HubSpot tasks (``leadflow.flows.writeback``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from leadflow.flows.run_steps import (
     sync_lock,
     upgrade_warehouse,
 )
+from leadflow.flows.writeback import writeback_task
 from leadflow.pipeline.sources import FAST_PARTS, fast_sources
 
 FIRST_TOUCH_RULE = "first_touch"
@@ -49,7 +51,9 @@ def speed_to_lead(
         results, failed = run_partitions(settings, run_id, chosen, imports=False, parts=FAST_PARTS)
         people = classify_task(settings, run_id)
         sla, breach = run_sla(settings, run_id, [FIRST_TOUCH_RULE])
+        wrote = writeback_task(settings) if settings.writeback.enabled else None  # never fails
         note = f"People: {people}. First-touch SLA: {sla}."
+        note += f" Writeback: {wrote}." if wrote is not None else ""
         key = "speed-to-lead-summary"
         rows = finish_run(settings, run_id, results, failed, key=key, note=note)
     if breach is not None:

@@ -3,10 +3,10 @@
 Each domain's tables live in their own module on the shared ``schema.metadata``:
 ``people_tables`` (people, merges, stage history), ``lead_tables`` (leads, campaigns,
 quarantine, sync state and runs), ``activity_tables`` (ad spend, engagement events, sales
-touches, reps), ``sla_tables``, ``privacy_tables``, ``state_tables`` and ``intake_tables``
-(the webhook inbox). Importing this module imports them all, so ``metadata`` holds the
-complete schema: Alembic's ``env.py`` migrates it and a test keeps it and the migrations
-(``migrations/versions``) from drifting apart.
+touches, reps), ``sla_tables``, ``privacy_tables``, ``state_tables``, ``intake_tables``
+(the webhook inbox) and ``writeback_tables`` (writes to CRMs). Importing this module imports
+them all, so ``metadata`` holds the complete schema: Alembic's ``env.py`` migrates it and a
+test keeps it and the migrations (``migrations/versions``) from drifting apart.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from leadflow.models.warehouse.privacy_tables import suppression_list
 from leadflow.models.warehouse.schema import NAMING_CONVENTION, UTCDateTime, metadata
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
 from leadflow.models.warehouse.state_tables import step_state
+from leadflow.models.warehouse.writeback_tables import writebacks
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -60,4 +61,5 @@ __all__ = [
     "suppression_list",
     "sync_runs",
     "sync_state",
+    "writebacks",
 ]

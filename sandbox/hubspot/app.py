@@ -26,6 +26,7 @@ Endpoints: ``GET /crm/v3/objects/{contacts|calls|emails|meetings}[/{id}]``, ``PO
 ``oauth_token_ttl`` seconds). ``granted`` are the token's scopes (default: every scope the endpoints
 need); a call without the one it needs gets HubSpot's 403 MISSING_SCOPES (``hubspot_scopes``).
 Engagements are generated from the initial contacts on first use (``sales=`` overrides).
+Writes (tasks, contacts' batch update, contact properties) are ``engagements.Writes``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from zoneinfo import ZoneInfo
 from leadflow.sandbox.data import hubspot_contacts
 from leadflow.sandbox.hubspot import limits, objects, scopes
 from leadflow.sandbox.hubspot import sales as sales_api
+from leadflow.sandbox.hubspot.engagements import Writes
 from leadflow.sandbox.hubspot.oauth import OAUTH, TOKEN_PATH, OAuthApp, authenticate
 from leadflow.sandbox.hubspot.sales_data import SalesData, Touch, hubspot_owners, hubspot_sales_data
 from leadflow.sandbox.hubspot.search import SearchError, SearchLimits
@@ -102,6 +104,7 @@ class HubSpotSandbox(HostedApp):
         self._sales_lock = threading.Lock()
         self.association_page_size = association_page_size
         self._owners = sales.owners if sales is not None else hubspot_owners()
+        self.writes = Writes(self)  # tasks, contact updates, properties (engagements.py)
         self._router = self._routes()
         self.server = SandboxServer(self._app, port=port)
 
@@ -113,6 +116,7 @@ class HubSpotSandbox(HostedApp):
 
     def _routes(self) -> Router:
         router = Router()
+        self.writes.register(router)
         router.add("GET", rf"/crm/v3/objects/(?P<type>{_TYPES})", self._list)
         router.add("POST", rf"/crm/v3/objects/(?P<type>{_TYPES})/search", self._search)
         router.add("GET", rf"/crm/v3/objects/(?P<type>{_TYPES})/(?P<id>[^/]+)", self._read)

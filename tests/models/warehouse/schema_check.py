@@ -31,8 +31,9 @@ TABLES = {
     "suppression_list",
     "step_state",
     "intake_inbox",
+    "writebacks",
 }
-HEAD = "0011"
+HEAD = "0012"
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
     [pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)],

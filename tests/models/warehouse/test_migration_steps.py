@@ -21,11 +21,14 @@ SLA_TABLES = {"sla_evaluations", "sla_results"}
 BI_TABLES = {"suppression_list"}
 STATE_TABLES = {"step_state"}  # 0007
 ID_MAP_TABLES = {"person_id_map", "person_milestones"}  # 0009
-INBOX_TABLES = {"intake_inbox"}  # 0011
-# What 0011 adds, as schema_diff reports it missing.
+INBOX_TABLES = {"intake_inbox", "writebacks"}  # 0011, 0012
+# What 0011 and 0012 add, as schema_diff reports it missing.
 INBOX_DIFF = [
     ("add_index", "intake_inbox", "ix_intake_inbox_status"),
     ("add_table", "intake_inbox", None),
+    ("add_index", "writebacks", "ix_writebacks_person_id"),
+    ("add_index", "writebacks", "ix_writebacks_status"),
+    ("add_table", "writebacks", None),
 ]
 
 

@@ -1,0 +1,44 @@
+"""The ``writeback:`` section: what leadflow writes back to the CRM, and how much.
+
+Off by default. When enabled, SLA breaches (rules ``first_touch`` and ``accept_reject``)
+become HubSpot tasks for the owning rep, and (with ``properties: true``) each person's
+stage, scores and reasons are written to their contact. The token that writes is the one
+of the hubspot source named by ``source`` (a key of ``sources:``); that source's contacts
+are the ones written to.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TASK_RULES = ("first_touch", "accept_reject")
+
+
+class WritebackSettings(BaseModel):
+    """``leadflow writeback`` and the last step of ``speed-to-lead``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(False, description="off by default: nothing is written to a CRM")
+    source: str = Field("hubspot", description="the hubspot sources: entry whose token writes")
+    rules: tuple[Literal["first_touch", "accept_reject"], ...] = Field(
+        TASK_RULES, description="the SLA rules whose breaches become tasks"
+    )
+    before_minutes: float = Field(
+        0,
+        ge=0,
+        description="also a task for a pending evaluation due within this many minutes",
+    )
+    on_met: Literal["leave", "complete"] = Field(
+        "leave", description="a task whose evaluation became met: left open, or completed"
+    )
+    properties: bool = Field(
+        False,
+        description="write leadflow_stage, leadflow_fit_score, leadflow_engagement_score and "
+        "leadflow_reasons to the contacts whose values changed",
+    )
+    max_writes_per_run: int = Field(
+        200, ge=1, le=100_000, description="task creations, completions and contacts per run"
+    )

@@ -1,0 +1,177 @@
+"""The warehouse side of the writeback: what to consider, and the ledger (``writebacks``).
+
+Reads are set-based; the ledger is written in one statement per step: every task about to
+be created is committed as ``pending`` before the CRM is asked (``mark_pending``), and the
+outcomes are recorded together afterwards (``record``). A person's contact is their most
+recently updated non-test lead of the writing HubSpot portal (``leads``: source hubspot,
+the portal's account id), and its owner the evaluation's rep when HubSpot's, else the lead's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from leadflow.models.warehouse.lead_tables import leads
+from leadflow.models.warehouse.people_tables import people
+from leadflow.models.warehouse.sla_tables import sla_evaluations
+from leadflow.models.warehouse.upsert import upsert
+from leadflow.models.warehouse.writeback_tables import writebacks
+from leadflow.models.writeback.plan import TASK, Candidate, Ledger, PersonValues
+
+CRM = "hubspot"
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one write: ``failed`` counts an attempt (an error, or an unknown
+    outcome left ``pending``); ``error`` names status and fields, never a value."""
+
+    kind: str
+    key: str
+    person_id: str
+    status: str
+    object_id: str | None = None
+    error: str | None = None
+    payload_hash: str | None = None
+    failed: bool = False
+
+
+def _contacts(portal: str) -> sa.Subquery:
+    """Each person's latest HubSpot contact (and its owner) in ``portal``."""
+    rank = sa.func.row_number().over(
+        partition_by=leads.c.person_id,
+        order_by=(leads.c.updated_at.desc(), leads.c.source_lead_id.desc()),
+    )
+    ranked = (
+        sa.select(
+            leads.c.person_id,
+            leads.c.source_lead_id.label("contact_id"),
+            leads.c.owner_id,
+            rank.label("rank"),
+        )
+        .where(
+            leads.c.source == CRM,
+            leads.c.account_id == portal,
+            leads.c.person_id.is_not(None),
+            leads.c.is_test.is_(False),
+        )
+        .subquery()
+    )
+    return sa.select(ranked).where(ranked.c.rank == 1).subquery()
+
+
+def read_candidates(
+    conn: Connection,
+    portal: str,
+    rules: Sequence[str],
+    now: datetime,
+    before_minutes: float,
+) -> list[Candidate]:
+    """Evaluations of ``rules`` that are breached, pending and due within the horizon, or
+    met with a task asked for or created for the person; with the person's contact if any."""
+    ev, contact = sla_evaluations, _contacts(portal)
+    horizon = now + timedelta(minutes=before_minutes)
+    wanted = sa.or_(
+        ev.c.status == "breached",
+        sa.and_(ev.c.status == "pending", ev.c.due_at <= horizon),
+    )
+    tasked = sa.select(writebacks.c.person_id).where(
+        writebacks.c.crm == CRM,
+        writebacks.c.kind == TASK,
+        writebacks.c.status.in_(("created", "pending")),
+    )
+    wanted = sa.or_(wanted, sa.and_(ev.c.status == "met", ev.c.person_id.in_(tasked)))
+    owner = sa.case((ev.c.rep_source == CRM, ev.c.rep_id), else_=contact.c.owner_id)
+    columns = [ev.c.rule, ev.c.person_id, ev.c.clock_start, ev.c.due_at, ev.c.status]
+    query = (
+        sa.select(*columns, contact.c.contact_id, owner.label("owner_id"))
+        .select_from(ev.outerjoin(contact, contact.c.person_id == ev.c.person_id))
+        .where(ev.c.rule.in_(list(rules)), wanted)
+        .order_by(ev.c.rule, ev.c.person_id, ev.c.clock_start)
+    )
+    return [Candidate(*row) for row in conn.execute(query)]
+
+
+def read_people(conn: Connection, portal: str) -> list[PersonValues]:
+    """Classified people with a contact in ``portal``: their stage, scores and reasons."""
+    contact = _contacts(portal)
+    values = [people.c.stage, people.c.fit, people.c.engagement, people.c.reasons]
+    query = (
+        sa.select(people.c.person_id, contact.c.contact_id, *values)
+        .join(contact, contact.c.person_id == people.c.person_id)
+        .where(people.c.stage.is_not(None))
+        .order_by(people.c.person_id)
+    )
+    return [PersonValues(*row) for row in conn.execute(query)]
+
+
+def read_ledger(conn: Connection, kind: str, keys: Iterable[str]) -> dict[str, Ledger]:
+    """The ``writebacks`` rows of ``kind`` for ``keys``."""
+    wb, found, wanted = writebacks, {}, sorted(set(keys))
+    for start in range(0, len(wanted), _CHUNK):
+        columns = [wb.c.status, wb.c.object_id, wb.c.attempts, wb.c.payload_hash, wb.c.updated_at]
+        query = sa.select(wb.c.key, *columns).where(
+            wb.c.crm == CRM, wb.c.kind == kind, wb.c.key.in_(wanted[start : start + _CHUNK])
+        )
+        found.update({row.key: Ledger(*row) for row in conn.execute(query)})
+    return found
+
+
+def mark_pending(conn: Connection, keys: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Record ``(key, person_id)`` tasks as pending before they are created (the caller
+    commits first): a crash after the request leaves a row to resolve by search."""
+    rows = [_row(TASK, key, person_id, "pending", now) for key, person_id in keys]
+    upsert(conn, writebacks, rows, ("crm", "kind", "key"), ("status", "updated_at"))
+
+
+def record(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Record the outcomes of one step's writes (one statement per kind of change)."""
+    for failed in (False, True):
+        rows = [
+            _row(o.kind, o.key, o.person_id, o.status, now, o.object_id, o.error, o.payload_hash)
+            | {"attempts": 1 if failed else 0}
+            for o in outcomes
+            if o.failed is failed
+        ]
+        update = ["status", "object_id", "last_error", "updated_at"]
+        update += [] if failed else ["payload_hash"]
+        computed: dict[str, Any] = {}
+        if failed:  # keep a known object id and hash; count the attempt
+            computed["attempts"] = lambda table, new: table.c.attempts + 1
+            computed["object_id"] = lambda table, new: sa.func.coalesce(
+                new.object_id, table.c.object_id
+            )
+            update.remove("object_id")
+        upsert(conn, writebacks, rows, ("crm", "kind", "key"), update, computed=computed)
+
+
+def _row(
+    kind: str,
+    key: str,
+    person_id: str,
+    status: str,
+    now: datetime,
+    object_id: str | None = None,
+    error: str | None = None,
+    payload_hash: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "crm": CRM, "kind": kind, "key": key, "person_id": person_id, "object_id": object_id,
+        "status": status, "attempts": 0, "last_error": error, "payload_hash": payload_hash,
+        "created_at": now, "updated_at": now,
+    }  # fmt: skip
+
+
+def ledger_rows(conn: Connection, kind: str | None = None) -> list[dict[str, Any]]:
+    """Every ``writebacks`` row (of ``kind``), for the summary and tests."""
+    query = sa.select(writebacks).order_by(writebacks.c.kind, writebacks.c.key)
+    if kind is not None:
+        query = query.where(writebacks.c.kind == kind)
+    return [dict(row._mapping) for row in conn.execute(query)]
