@@ -11,7 +11,8 @@
   a UUID is answered as a challenge: the answer is an HMAC keyed with the secret that also
   signs notifications, and a UUID is never a notification body, so the challenge cannot be
   used to sign a forged one.
-- ``GET /healthz``: the inbox is reachable; refusals counted by platform and reason.
+- ``GET /healthz``: notifications stored, commits, refusals counted by platform and reason,
+  and the loader process (pid, alive, times started).
 
 A refused request stores nothing and logs the platform and the reason, never the body. A
 body over ``intake.max_body_bytes`` is refused with 413 before it is read whole. Accepted
@@ -127,6 +128,7 @@ class Intake:
         self.refused: Counter[str] = Counter()
         self.stored = 0
         self.commits = GroupCommit(self._commit)
+        self.loader: Any = None  # the loader process (``leadflow.intake.worker``), if any
 
     async def body(self, request: Request, platform: str) -> bytes:
         """The raw body, refused (413) past the size limit without reading it all."""
@@ -237,6 +239,10 @@ async def linkedin_post(intake: Intake, request: Request) -> Response:
 
 async def health(intake: Intake, request: Request) -> Response:
     counts = {"stored": intake.stored, "commits": intake.commits.groups, "refused": intake.refused}
+    loader = intake.loader
+    if loader is not None:
+        counts["loader"] = {"pid": loader.process.pid, "alive": loader.alive(),
+                            "starts": loader.starts}  # fmt: skip
     return JSONResponse({"status": "ok", **counts})
 
 
