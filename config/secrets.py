@@ -7,17 +7,24 @@ validated there) registers them with ``register_settings_secrets`` before it log
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
+from leadflow.config.intake import IntakeSettings
 from leadflow.connectors.http import register_secret
 
-if TYPE_CHECKING:
-    from leadflow.config.settings import Settings
+
+class WithSecrets(Protocol):
+    """What of ``Settings`` holds secrets (a protocol: ``settings`` imports this module)."""
+
+    sources: Mapping[str, Any]
+    privacy: Any
+    intake: IntakeSettings
 
 
-def register_settings_secrets(settings: Settings) -> None:
+def register_settings_secrets(settings: WithSecrets) -> None:
     """Every source's secrets, the hash salt and the intake's secrets."""
     for source in settings.sources.values():
         for secret in source.secrets():
