@@ -24,6 +24,7 @@ from typing import Any
 from bench import load_paths
 from bench.dataset import changed, make_leads
 from bench.gx_bench import gx_checks, measure_gx
+from bench.intake_bench import intake_checks, measure_intake
 from bench.people_bench import measure_people, people_checks
 from bench.report import Check, Row, table, write
 from bench.targets import Target, postgres_target, sqlite_target
@@ -63,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="people-layer sizes (leads), comma separated; '' none "
         "(default 100000,1000000, or 5000 with --smoke)",
+    )
+    parser.add_argument(
+        "--intake",
+        type=int,
+        default=None,
+        help="webhook notifications for the intake run (bench.intake_bench); 0: none "
+        "(default 5000, none with --smoke)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     parser.add_argument("--name", default=None, help="results file name (default: by mode)")
@@ -167,6 +175,25 @@ def _targets(names: list[str], folder: Path) -> list[Target]:
     return targets
 
 
+def _measure_intake(n: int, dbs: list[str]) -> list[Row]:
+    """The intake run on a fresh warehouse per round (PostgreSQL: a new database)."""
+    opened: list[Target] = []
+
+    def fresh(db: str, folder: Path) -> str | None:
+        if db == "sqlite":
+            return f"sqlite:///{folder / 'intake.db'}"
+        target = postgres_target()
+        if target is not None:
+            opened.append(target)
+        return None if target is None else target.url
+
+    try:
+        return measure_intake(n, dbs, fresh)
+    finally:
+        for target in opened:
+            target.close()
+
+
 def _config(args: argparse.Namespace, complete: bool) -> dict[str, Any]:
     return {
         "mode": "smoke" if args.smoke else "full",
@@ -174,6 +201,7 @@ def _config(args: argparse.Namespace, complete: bool) -> dict[str, Any]:
         "e2e_runs": args.e2e_runs,
         "gx": args.gx,
         "people": args.people,
+        "intake": args.intake,
         "page": args.batch,
         "cpus": os.cpu_count(),
         "load_avg": round(os.getloadavg()[0], 2),
@@ -196,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.e2e = "" if args.smoke else "100000,1000000"
     if args.people is None:
         args.people = "5000" if args.smoke else "100000,1000000"
+    if args.intake is None:
+        args.intake = 0 if args.smoke else 5000
     sizes = [int(size) for size in args.sizes.split(",") if size]
     gx_sizes = [int(size) for size in args.gx.split(",") if size and int(size) > 0]
     people_sizes = [int(size) for size in args.people.split(",") if size and int(size) > 0]
@@ -227,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         e2e_rows = measure_e2e(e2e_sizes, args.dbs.split(","), args.e2e_runs)
         rows += e2e_rows
         checks += e2e_checks(e2e_rows)
+    if args.intake:
+        intake_rows = _measure_intake(args.intake, args.dbs.split(","))
+        rows += intake_rows
+        checks += intake_checks(intake_rows)
     print(table(rows))
     json_path, md_path = write(args.out, name, _config(args, True), rows, checks)
     print(f"\nwritten: {json_path} {md_path}")

@@ -2,7 +2,7 @@
 
 Serves ``leadflow.intake.app`` with uvicorn on ``intake.host``:``intake.port`` (default
 127.0.0.1:8787: put a TLS reverse proxy in front), migrates the warehouse first, and loads
-the inbox in a background loop of the same process (``leadflow.intake.process``). Refused
+the inbox in a loader process beside it (``leadflow.intake.worker``). Refused
 before anything is served (exit 2): no ``intake:`` platform configured, or Meta / LinkedIn
 configured without the source their leads are fetched through. Secrets are never printed.
 """
@@ -49,11 +49,13 @@ def run_intake(args: argparse.Namespace) -> int:
     """The ``intake`` command: serve until SIGINT/SIGTERM."""
     import uvicorn
 
+    from leadflow.connectors.http import install_log_redaction
     from leadflow.intake.app import create_app
-    from leadflow.intake.process import background
+    from leadflow.intake.worker import loader_lifespan
     from leadflow.models.warehouse.engine import open_warehouse
     from leadflow.models.warehouse.migrate import upgrade
 
+    install_log_redaction()
     settings = load_settings(args.config)
     origin = str(args.config or "configuration")
     check_intake(settings, origin)
@@ -63,7 +65,7 @@ def run_intake(args: argparse.Namespace) -> int:
 
     with open_warehouse(settings.warehouse_url) as engine:
         upgrade(engine)
-        app = create_app(settings.intake, engine, lifespan=background(engine, settings))
+        app = create_app(settings.intake, engine, lifespan=loader_lifespan(settings))
         platforms = ", ".join(settings.intake.platforms())
         print(f"leadflow intake: {platforms} on http://{host}:{port}/webhooks/<platform>")
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

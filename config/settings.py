@@ -38,9 +38,9 @@ from leadflow.config.checks import (
     unknown_key_position,
 )
 from leadflow.config.intake import IntakeSettings
+from leadflow.config.secrets import register_settings_secrets
 from leadflow.config.writeback import WritebackSettings
 from leadflow.connectors.google_ads.connector import GoogleAdsConfig
-from leadflow.connectors.http import register_secret
 from leadflow.connectors.hubspot.connector import HubSpotConfig
 from leadflow.connectors.linkedin.config import LinkedInConfig
 from leadflow.connectors.mailchimp.connector import MailchimpConfig
@@ -314,11 +314,7 @@ def parse_settings(
             check_streams(where, source.type, source.streams, known, source.stream_on, key_lines)
     except ConfigError as error:
         raise ConfigError(f"{origin}: {error}") from None
-    for source in settings.sources.values():
-        for secret in source.secrets():
-            register_secret(secret.get_secret_value())
-    if settings.privacy.hash_salt is not None:
-        register_secret(settings.privacy.hash_salt.get_secret_value())
+    register_settings_secrets(settings)
     return settings
 
 

@@ -19,9 +19,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner
 
+from leadflow.config.secrets import register_settings_secrets
 from leadflow.config.settings import CsvImportSettings, Settings
 from leadflow.connectors.base import AdPlatformConfig, SourceConfig
-from leadflow.connectors.http import install_log_redaction, redact, register_secret
+from leadflow.connectors.http import install_log_redaction, redact
 from leadflow.connectors.registry import REGISTRY
 from leadflow.flows.progress import PageProgress
 from leadflow.flows.runner import task_runner_for, wait_for_partitions
@@ -44,9 +45,7 @@ def running(
     which has not seen the configuration load that registered the secrets.
     """
     install_log_redaction()
-    for source in settings.sources.values():
-        for secret in source.secrets():
-            register_secret(secret.get_secret_value())
+    register_settings_secrets(settings)
     window = window or SyncWindow()
     with open_warehouse(settings.warehouse_url) as engine:
         yield RunContext(

@@ -11,17 +11,24 @@
   a UUID is answered as a challenge: the answer is an HMAC keyed with the secret that also
   signs notifications, and a UUID is never a notification body, so the challenge cannot be
   used to sign a forged one.
-- ``GET /healthz``: the inbox is reachable; refusals counted by platform and reason.
+- ``GET /healthz``: notifications stored, commits, refusals counted by platform and reason,
+  and the loader process (pid, alive, times started).
 
 A refused request stores nothing and logs the platform and the reason, never the body. A
 body over ``intake.max_body_bytes`` is refused with 413 before it is read whole. Accepted
 notifications are committed to ``intake_inbox`` (``models/loading/inbox.py``) before the
-answer; a retry of a stored lead is a no-op answered 200 all the same. Loading happens after
+answer; a retry of a stored lead is a no-op answered 200 all the same. A commit that fails is
+answered 503 (the platform retries), logged by the error's type only. Loading happens after
 the answer (``leadflow.intake.process``): ``on_stored`` is called to wake it.
+
+Commits are grouped (``GroupCommit``): one writer commits, in one transaction, every
+notification that arrived while the previous commit was running, and then answers all of
+their requests. One transaction per request would make a burst wait on one commit each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -57,6 +64,58 @@ class Refused(Exception):
         self.status, self.platform, self.reason = status, platform, reason
 
 
+class Unavailable(Exception):
+    """The notifications could not be committed: answered 503, the platform retries."""
+
+
+Waiter = tuple[Sequence[Notification], "asyncio.Future[None]"]
+
+
+class GroupCommit:
+    """Commit the notifications of concurrent requests together.
+
+    ``store`` queues a request's notifications and waits; one flush task at a time commits
+    everything queued (``commit(notifications, now)`` in a worker thread, one transaction),
+    then wakes those requests, and goes on while more arrived meanwhile. A failed commit
+    fails every request of its group (``Unavailable``); nothing is acknowledged that is not
+    committed.
+    """
+
+    def __init__(self, commit: Callable[[Sequence[Notification], datetime], None]) -> None:
+        self._commit = commit
+        self._queued: list[Waiter] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self.groups = 0
+
+    async def store(self, notifications: Sequence[Notification]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((notifications, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self._queued:
+            group, self._queued = self._queued, []
+            batch = [n for notifications, _ in group for n in notifications]
+            try:
+                await run_in_threadpool(self._commit, batch, datetime.now(UTC))
+            except Exception as error:  # answered 503 to each request of the group
+                log.error("intake: storing %d notifications failed: %s", len(batch),
+                          type(error).__name__)  # fmt: skip
+                outcome: Exception | None = Unavailable(type(error).__name__)
+            else:
+                outcome = None
+                self.groups += 1
+            for _, done in group:
+                if done.done():  # the client went away; its notification is stored anyway
+                    continue
+                if outcome is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(outcome)
+
+
 class Intake:
     """The app's state: settings, warehouse, refusal counters, and who to wake."""
 
@@ -68,6 +127,8 @@ class Intake:
         self.on_stored = on_stored
         self.refused: Counter[str] = Counter()
         self.stored = 0
+        self.commits = GroupCommit(self._commit)
+        self.loader: Any = None  # the loader process (``leadflow.intake.worker``), if any
 
     async def body(self, request: Request, platform: str) -> bytes:
         """The raw body, refused (413) past the size limit without reading it all."""
@@ -86,8 +147,7 @@ class Intake:
     async def store(self, notifications: Sequence[Notification]) -> None:
         """Commit ``notifications`` (a platform's retry of one stored is a no-op)."""
         if notifications:
-            now = datetime.now(UTC)
-            await run_in_threadpool(self._commit, notifications, now)
+            await self.commits.store(notifications)
             if self.on_stored is not None:
                 self.on_stored()
 
@@ -178,7 +238,12 @@ async def linkedin_post(intake: Intake, request: Request) -> Response:
 
 
 async def health(intake: Intake, request: Request) -> Response:
-    return JSONResponse({"status": "ok", "stored": intake.stored, "refused": intake.refused})
+    counts = {"stored": intake.stored, "commits": intake.commits.groups, "refused": intake.refused}
+    loader = intake.loader
+    if loader is not None:
+        counts["loader"] = {"pid": loader.process.pid, "alive": loader.alive(),
+                            "starts": loader.starts}  # fmt: skip
+    return JSONResponse({"status": "ok", **counts})
 
 
 Handler = Callable[[Intake, Request], Any]
@@ -193,6 +258,8 @@ def _route(intake: Intake, path: str, handler: Handler, methods: list[str]) -> R
             log.warning("intake: %s refused (%s): %s", refused.platform, refused.status,
                         refused.reason)  # fmt: skip
             return PlainTextResponse(refused.reason, status_code=refused.status)
+        except Unavailable:
+            return PlainTextResponse("not stored: retry later", status_code=503)
 
     return Route(path, endpoint, methods=methods)
 

@@ -1,7 +1,7 @@
 """Loading the inbox: each stored notification becomes a lead in ``leads``.
 
-Runs after the acknowledgement, in the intake process's background loop (``run_loop``), or
-once from anywhere (``process_inbox``). Per platform:
+Runs after the acknowledgement, in the intake's loader process (``load_forever``, started by
+``leadflow.intake.worker``), or once from anywhere (``process_inbox``). Per platform:
 
 - Google Ads: the body is the lead; it is mapped by the poll's Google mapping
   (``connectors/google_ads/webhook.py``) under the configured customer. With
@@ -21,10 +21,9 @@ each platform's batch loads and marks its rows in one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import ExitStack, asynccontextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +54,7 @@ from leadflow.models.warehouse.engine import write_transaction
 
 log = logging.getLogger(__name__)
 Clients = dict[str, Any]
+SETTLE_EVERY = 5  # batches (of 200 rows) loaded between two settle passes under load
 
 
 @dataclass
@@ -223,40 +223,28 @@ def process_inbox(
     return handled
 
 
-def background(engine: Engine, settings: Settings) -> Callable[[Any], Any]:
-    """The app's lifespan (``create_app(..., lifespan=...)``): ``run_loop`` runs beside the
-    routes, woken by every stored notification, and is cancelled when the server stops."""
-
-    @asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        wake = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        task = asyncio.create_task(run_loop(engine, settings, wake))
-        app.state.intake.on_stored = lambda: loop.call_soon_threadsafe(wake.set)
-        try:
-            yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-
-    return lifespan
-
-
-async def run_loop(engine: Engine, settings: Settings, wake: asyncio.Event) -> None:
-    """Process the inbox whenever a notification was stored, and every ``poll_seconds``
-    (retries come due), until cancelled; after a pass that handled rows, classify and
-    evaluate who changed (``settle``: skipped while another run classifies, then tried on
-    the next turn). A failing pass is logged and the loop goes on."""
+def load_forever(
+    engine: Engine, settings: Settings, wake: Any, running: Callable[[], bool]
+) -> None:
+    """Load the inbox while ``running()``: at once after ``wake`` (an event the app sets
+    after each commit) is set, else every ``poll_seconds`` (retries come due); after each
+    pass of up to ``SETTLE_EVERY`` batches that handled rows, classify and evaluate who
+    changed (``settle``: skipped while another run classifies, then tried on the next turn),
+    and go on without waiting while rows keep coming. A failing pass is logged and the loop
+    goes on; its rows stay pending."""
     unsettled = True  # a previous process may have loaded rows and stopped before settling
-    while True:
-        with suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=settings.intake.poll_seconds)
+    busy = False
+    while running():
+        if not busy:
+            wake.wait(settings.intake.poll_seconds)
         wake.clear()
+        if not running():
+            return
         try:
-            handled = await asyncio.to_thread(process_inbox, engine, settings)
+            handled = process_inbox(engine, settings, max_batches=SETTLE_EVERY)
             if handled or unsettled:
-                unsettled = await asyncio.to_thread(settle, engine, settings) is None
+                unsettled = settle(engine, settings) is None
+            busy = handled > 0
         except Exception as error:  # the loop must outlive a bad pass; the rows stay pending
-            unsettled = True
+            unsettled, busy = True, False
             log.error("intake: processing the inbox failed: %s", type(error).__name__)

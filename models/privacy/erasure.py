@@ -182,6 +182,7 @@ def plan_erasure(
         include_linked=include_linked,
     )
     erasure.removed["quarantine"] = erasure.redacted.pop("quarantine")
+    erasure.removed["intake_inbox"] = erasure.redacted.pop("intake_inbox")
     return ErasurePlan(erasure, requester, gone_people, kept_people, hashes, scan)
 
 
@@ -201,6 +202,7 @@ def apply_erasure(conn: Connection, plan: ErasurePlan, salt: str, now: datetime)
     }
     written = erasure_scan.apply(conn, plan.scan)
     erasure.removed["quarantine"] = written.pop("quarantine")
+    erasure.removed["intake_inbox"] = written.pop("intake_inbox")
     erasure.redacted = written
     erasure.profiles_recomputed = _recompute_profiles(conn, plan.kept_people, salt, now)
     erasure.suppressed = _suppress(conn, plan.hashes, salt, erasure.request_id, now)

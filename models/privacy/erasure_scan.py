@@ -1,5 +1,6 @@
 """Where the requester's data hides in free text: quarantined raw records, the reason of a
-quarantined record, and the warning and error lines of ``sync_runs``.
+quarantined record, the warning and error lines of ``sync_runs``, and the intake inbox
+(a Google Ads webhook body carries the answers until its lead is loaded).
 
 These columns cannot be matched with an index: each is read once, in pages, keeping in memory
 only the rows that hold the requester's email or phone, then written in one executemany.
@@ -22,8 +23,9 @@ import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadflow.models.privacy.requester import LeadKey, Requester
+from leadflow.models.privacy.requester import LeadKey, Requester, lead_match
 from leadflow.models.privacy.suppression import Suppression, email_key, identifier_hash
+from leadflow.models.warehouse.intake_tables import intake_inbox
 from leadflow.models.warehouse.lead_tables import quarantine, sync_runs
 
 REDACTED = "[line removed: it named a person erased by leadflow forget]"
@@ -68,9 +70,10 @@ class Needles:
 
 @dataclass
 class TextScan:
-    """What the scans found: quarantine rows to delete, free-text rows to rewrite."""
+    """What the scans found: quarantine and inbox rows to delete, free-text rows to rewrite."""
 
     quarantined: list[int] = field(default_factory=list)
+    inbox: list[tuple[str, str]] = field(default_factory=list)
     reasons: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -81,7 +84,9 @@ def scan(conn: Connection, requester: Requester, region: str | None) -> TextScan
     found = TextScan()
     if not needles.emails and not needles.phone_digits and not requester.leads:
         return found
-    _scan_quarantine(conn, requester, needles, region, found)
+    raw_scan = _raw_scan(requester, needles)
+    _scan_quarantine(conn, requester, raw_scan, needles, region, found)
+    _scan_inbox(conn, requester, raw_scan, region, found)
     _scan_runs(conn, needles, found)
     return found
 
@@ -91,6 +96,13 @@ def apply(conn: Connection, found: TextScan) -> dict[str, int]:
     for start in range(0, len(found.quarantined), PAGE):
         part = found.quarantined[start : start + PAGE]
         conn.execute(quarantine.delete().where(quarantine.c.id.in_(part)))
+    if found.inbox:
+        key = sa.and_(
+            intake_inbox.c.platform == sa.bindparam("b_platform"),
+            intake_inbox.c.notification_id == sa.bindparam("b_id"),
+        )
+        rows = [{"b_platform": platform, "b_id": key_id} for platform, key_id in found.inbox]
+        conn.execute(intake_inbox.delete().where(key), rows)
     if found.reasons:
         conn.execute(
             quarantine.update()
@@ -113,22 +125,28 @@ def counts(found: TextScan) -> dict[str, int]:
     """Rows per sink: quarantined records deleted, then free-text rows rewritten."""
     return {
         "quarantine": len(found.quarantined),
+        "intake_inbox": len(found.inbox),
         "quarantine.reason": len(found.reasons),
         "sync_runs (text)": len(found.runs),
     }
 
 
+def _raw_scan(requester: Requester, needles: Needles) -> Suppression:
+    """The requester's emails and phones as a throwaway in-memory list, never stored."""
+    salt = "raw-scan"
+    hashes = {identifier_hash("email", e, salt) for e in needles.emails}
+    hashes |= {identifier_hash("phone", p, salt) for p in requester.phones}
+    return Suppression(salt, frozenset(hashes))
+
+
 def _scan_quarantine(
     conn: Connection,
     requester: Requester,
+    raw_scan: Suppression,
     needles: Needles,
     region: str | None,
     found: TextScan,
 ) -> None:
-    salt = "quarantine-scan"  # a throwaway in-memory list, never stored
-    hashes = {identifier_hash("email", e, salt) for e in needles.emails}
-    hashes |= {identifier_hash("phone", p, salt) for p in requester.phones}
-    raw_scan = Suppression(salt, frozenset(hashes))
     keys: set[LeadKey] = set(requester.leads)
     query = sa.select(
         quarantine.c.id,
@@ -142,6 +160,32 @@ def _scan_quarantine(
             found.quarantined.append(row_id)
         elif needles.found_in(reason):
             found.reasons.append({"b_id": row_id, "b_reason": needles.scrub(reason)})
+
+
+def _scan_inbox(
+    conn: Connection,
+    requester: Requester,
+    raw_scan: Suppression,
+    region: str | None,
+    found: TextScan,
+) -> None:
+    """The requester's notifications: those naming one of their leads (the inbox is keyed
+    by the platform's lead id, as ``leads`` is by source and lead id), and those not loaded
+    yet whose body holds their email or phone (a lead the warehouse has not seen)."""
+    t = intake_inbox.c
+    named = sa.select(t.platform, t.notification_id).where(
+        lead_match(t.platform, t.notification_id, requester.leads)
+    )
+    keys = {(platform, key) for platform, key in conn.execute(named)}
+    unloaded = (
+        sa.select(t.platform, t.notification_id, t.body)
+        .where(t.status != "loaded")
+        .execution_options(yield_per=PAGE)
+    )
+    for platform, key, body in conn.execute(unloaded):
+        if (platform, key) not in keys and raw_scan.matches_raw(body, region):
+            keys.add((platform, key))
+    found.inbox = sorted(keys)
 
 
 def _scan_runs(conn: Connection, needles: Needles, found: TextScan) -> None:

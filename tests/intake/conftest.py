@@ -11,17 +11,17 @@ import pytest
 import uvicorn
 
 from leadflow.intake.app import create_app
-from leadflow.intake.process import background
+from leadflow.intake.worker import loader_lifespan
 
 
 @pytest.fixture
 def serve(migrated_engine) -> Iterator[Any]:
     """``serve(config, loop=False)`` -> the base URL of the intake app under a real uvicorn;
-    with ``loop``, with its lifespan (the inbox loop), as ``leadflow intake`` serves it."""
+    with ``loop``, with its lifespan (the loader process), as ``leadflow intake`` serves it."""
     servers = []
 
     def start(config: Any, loop: bool = False) -> str:
-        lifespan = background(migrated_engine, config) if loop else None
+        lifespan = loader_lifespan(config) if loop else None
         app = create_app(config.intake, migrated_engine, lifespan=lifespan)
         mode = "on" if loop else "off"
         server = uvicorn.Server(

@@ -3,6 +3,9 @@ signatures, and every accepted notification committed before its 2xx."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
@@ -182,3 +185,36 @@ def test_unconfigured_platforms_have_no_route(migrated_engine):
     body = encoded(leadgen("1", "5001", "6001"))
     assert http.post("/webhooks/meta", content=body, headers=meta_headers(body)).status_code == 404
     assert APP_SECRET not in http.get("/healthz").text
+
+
+def test_a_failed_commit_is_answered_503_and_names_no_value(migrated_engine, caplog):
+    http = client(migrated_engine)
+    with migrated_engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE intake_inbox"))
+    failed = http.post("/webhooks/google_ads", json=google_lead("L-11"))
+    assert failed.status_code == 503
+    assert "ada@example.com" not in caplog.text and "L-11" not in caplog.text
+
+
+def test_concurrent_notifications_are_committed_in_groups_and_each_once(migrated_engine, serve):
+    """50 senders at once: every notification is stored once and answered 200 after its
+    commit, in fewer transactions than requests (grouped while a commit runs)."""
+    base = serve(settings(str(migrated_engine.url)))
+
+    def send(i: int) -> int:
+        with requests.Session() as session:
+            statuses = []
+            for j in range(4):
+                body = encoded(leadgen(f"{i}-{j}", "5001", "6001"))
+                answer = session.post(base + "/webhooks/meta", data=body,
+                                      headers=meta_headers(body), timeout=30)  # fmt: skip
+                statuses.append(answer.status_code)
+            return max(statuses)
+
+    with ThreadPoolExecutor(50) as pool:
+        assert set(pool.map(send, range(50))) == {200}
+    stored = {row["notification_id"] for row in inbox(migrated_engine)}
+    assert stored == {f"{i}-{j}" for i in range(50) for j in range(4)}
+    health = requests.get(base + "/healthz", timeout=10).json()
+    assert health["stored"] == 200
+    assert health["commits"] < 200

@@ -130,3 +130,45 @@ def test_a_google_form_source_must_name_a_google_ads_source():
     named = {**section, "source": "ads"}
     with pytest.raises(ConfigError, match=r"intake\.google_ads\.source: no google_ads source"):
         check_intake(settings("sqlite://", google_ads=named, **alone), "config.yaml")
+
+
+def _health(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie (exited, not yet reaped) is gone too.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(")")[-1].split()[0] == "Z"
+
+
+def test_the_loader_is_restarted_when_it_dies_and_leaves_with_a_killed_intake(tmp_path):
+    """The loader runs in its own process: one that died is started again and loads what
+    was committed meanwhile; a SIGKILLed intake leaves no loader behind."""
+    port = _free_port()
+    section = "  google_ads:\n    google_key: ${GOOGLE_KEY_ENV}\n    customer_id: '1234567890'\n"
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    process = _run(_config(tmp_path, port, section))
+    try:
+        assert _wait(lambda: _up(port)), "intake did not start"
+        first = _health(port)["loader"]
+        assert first["alive"] and first["starts"] == 1 and first["pid"] != process.pid
+        os.kill(first["pid"], signal.SIGKILL)
+        assert _wait(lambda: _health(port)["loader"]["starts"] == 2), "loader not restarted"
+        assert _post(port, google_lead("after-restart")) == 200
+        loaded = lambda: [r["status"] for r in inbox(engine)] == ["loaded"]  # noqa: E731
+        assert _wait(loaded), inbox(engine)
+        loader = _health(port)["loader"]["pid"]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        assert _wait(lambda: _gone(loader), 15), "the loader outlived its intake"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+        engine.dispose()

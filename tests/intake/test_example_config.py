@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pickle
+import re
 from pathlib import Path
 
 import yaml
 
 from leadflow.config.intake import IntakeSettings
-from leadflow.config.settings import interpolate
+from leadflow.config.secrets import register_settings_secrets
+from leadflow.config.settings import interpolate, parse_settings
+from leadflow.connectors import http
 
 EXAMPLE = Path(__file__).parents[2] / "leadflow.example.yaml"
 
@@ -26,3 +30,27 @@ def test_the_example_intake_section_validates_when_uncommented():
     intake = IntakeSettings.model_validate(interpolate(tree, env)["intake"])
     assert set(intake.platforms()) == {"meta", "google_ads", "linkedin"}
     assert intake.port == 8787
+
+
+def test_settings_given_to_the_loader_process_arrive_whole_and_their_secrets_redacted():
+    """The loader process receives the settings pickled (never validated there) and
+    registers their secrets for redaction: every source token, the salt, the intake's."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = lines.index("# intake:")
+    block = [line[2:] for line in lines[start:] if line.startswith("# ") or line == "#"]
+    tree = yaml.safe_load(text) | yaml.safe_load("\n".join(block))
+    env = {name: f"secret-{name.lower()}" for name in re.findall(r"\$\{(\w+)", text)}
+    env["LEADFLOW_SLA_WEBHOOK"] = "https://hooks.example.test/sla"
+    env["MAILCHIMP_API_KEY"] = "0123456789abcdef-us21"
+    settings = parse_settings(tree, origin="example", env=env)
+    assert settings.intake.platforms() and settings.sources and settings.sla.rules
+    assert pickle.loads(pickle.dumps(settings)) == settings
+    saved = set(http._known_secrets)
+    http._known_secrets.clear()  # as in a fresh process
+    try:
+        register_settings_secrets(settings)
+        for name in ("HUBSPOT_ACCESS_TOKEN", "META_APP_SECRET", "LINKEDIN_CLIENT_SECRET"):
+            assert http.redact(f"x {env[name]} y") == "x *** y"
+    finally:
+        http._known_secrets.update(saved)

@@ -1,5 +1,5 @@
 """End to end: the sandboxes POST a Meta and a Google lead to ``leadflow intake``'s app
-served with its background loop (as the command serves it), and seconds later each lead has
+served with its loader process (as the command serves it), and seconds later each lead has
 a person, a stage and a ``first_touch`` SLA evaluation, without any sync running."""
 
 from __future__ import annotations

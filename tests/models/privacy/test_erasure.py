@@ -20,6 +20,7 @@ from leadflow.models.privacy.suppression import (
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.leads import Lead, Rejected
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.intake_tables import intake_inbox
 from leadflow.models.warehouse.lead_tables import leads, quarantine
 from leadflow.models.warehouse.people_tables import people, person_merges
 from leadflow.models.warehouse.privacy_tables import suppression_list
@@ -45,6 +46,7 @@ def _extra_rows() -> list[tuple[sa.Table, list[dict]]]:
     touch |= {"touch_type": "call", "occurred_at": at(9, 11), "updated_at": at(9, 11)}
     quarantined = {"source": "csv", "account_id": "f", "field": "email", "reason": "bad"}
     quarantined |= {"first_seen_at": T0, "last_seen_at": T0}
+    inbox = {"account_id": "acct", "received_at": T0, "status": "loaded"}
     return [
         (leads, [base | {"source": "hubspot", "source_lead_id": "H1", "person_id": "P1"}
                  | {"created_at": at(9, 5), "updated_at": at(9, 5), "is_test": False}
@@ -70,6 +72,20 @@ def _extra_rows() -> list[tuple[sa.Table, list[dict]]]:
             quarantined | {"record_key": "1", "raw": {"Email": "Ann.Example@ACME-Widgets.com", "Phone": "(415) 555-0123"}},
             quarantined | {"record_key": "2", "raw": {"row": ["x", "415.555.0123"]}},
             quarantined | {"record_key": "3", "raw": {"Email": "someone@else.test"}},
+        ]),
+        # Webhook notifications: P1's loaded Meta lead L1 (ids only), Google leads not loaded
+        # yet whose answers hold P1's email or phone, and two of other people.
+        (intake_inbox, [
+            inbox | {"platform": "meta", "notification_id": "L1", "body": {"form_id": "f"}},
+            inbox | {"platform": "meta", "notification_id": "L2", "body": {"form_id": "f"}},
+            inbox | {"platform": "google_ads", "notification_id": "G-new", "status": "pending"}
+            | {"body": {"user_column_data": [{"column_id": "EMAIL", "string_value": EMAIL}]}},
+            inbox | {"platform": "google_ads", "notification_id": "G-phone", "status": "failed"}
+            | {"body": {"user_column_data": [{"column_id": "PHONE_NUMBER",
+                                              "string_value": "(415) 555-0123"}]}},
+            inbox | {"platform": "google_ads", "notification_id": "G-other", "status": "pending"}
+            | {"body": {"user_column_data": [{"column_id": "EMAIL",
+                                              "string_value": "someone@else.test"}]}},
         ]),
     ]  # fmt: skip
 
@@ -100,6 +116,7 @@ def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
         "leads": 3,
         "people": 1,
         "quarantine": 2,
+        "intake_inbox": 3,
     }
     assert erasure.suppressed == 5  # the email, the phone, three leads
     with warehouse.connect() as conn:
@@ -108,6 +125,8 @@ def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
         assert count(conn, people) == 5 and count(conn, leads) == 5
         assert count(conn, engagement_events) == count(conn, sales_touches) == 1
         assert count(conn, person_merges) == 1 and count(conn, quarantine) == 1
+        kept = conn.execute(sa.select(intake_inbox.c.notification_id)).scalars()
+        assert sorted(kept) == ["G-other", "L2"]
         kinds = conn.execute(sa.select(suppression_list.c.kind)).scalars().all()
     assert sorted(kinds) == ["email", "lead", "lead", "lead", "phone"]
 

@@ -1,0 +1,127 @@
+"""The inbox loader in a process of its own, beside the app that acknowledges.
+
+Loading a webhook's lead (fetching it from the platform, mapping it, classifying and
+evaluating its person) costs far more CPU than storing and acknowledging the notification.
+In one Python process both compete for one interpreter lock, and a burst of notifications
+waits for the loader between its acknowledgements. So ``leadflow intake`` runs the loader
+(``leadflow.intake.process.load_forever``) in a child process started with ``spawn``: the
+app process only verifies, commits and answers; the child loads, woken by an event the app
+sets after every commit, and every ``intake.poll_seconds`` for retries that came due.
+
+The child receives the settings pickled and registers their secrets for redaction as the
+parent did when it loaded them (``config.secrets``); it opens its own warehouse connection. It stops
+when told, and on its own when its parent is gone (a SIGKILL of ``leadflow intake`` leaves
+no loader behind); a loader that died is started again by the app's lifespan, and rows it
+left pending are picked up by the next one (nothing is acknowledged that is not committed,
+and loading a row twice writes the same lead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from leadflow.config.settings import Settings
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT_S = 30.0
+CHECK_EVERY_S = 1.0
+MAX_RESTART_DELAY_S = 60.0
+
+
+def _child(settings: Settings, wake: Any, stop: Any, parent: int) -> None:
+    """The loader process: register the secrets, then load until stopped or orphaned."""
+    from leadflow.config.secrets import register_settings_secrets
+    from leadflow.connectors.http import install_log_redaction
+    from leadflow.intake.process import load_forever
+    from leadflow.models.warehouse.engine import open_warehouse
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+    register_settings_secrets(settings)
+
+    def running() -> bool:
+        return not stop.is_set() and os.getppid() == parent
+
+    with open_warehouse(settings.warehouse_url) as engine:
+        load_forever(engine, settings, wake, running)
+
+
+class Loader:
+    """The loader child process: ``start``, ``wake`` after a commit, ``stop``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._settings = settings
+        self._wake = self._context.Event()
+        self._stop = self._context.Event()
+        self.process: Any = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.process = self._context.Process(
+            target=_child,
+            args=(self._settings, self._wake, self._stop, os.getpid()),
+            name="leadflow-intake-loader",
+            daemon=True,
+        )
+        self.process.start()
+        self.starts += 1
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask the child to finish its pass and exit; terminate it if it does not."""
+        self._stop.set()
+        self._wake.set()
+        if self.process is None:
+            return
+        self.process.join(STOP_TIMEOUT_S)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(5)
+
+
+def loader_lifespan(settings: Settings) -> Callable[[Any], Any]:
+    """The app's lifespan: the loader process runs while the app serves; one that died is
+    started again (checked every second; a loader that keeps dying, after a doubling delay
+    up to a minute)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        loader = Loader(settings)
+        loader.start()
+        app.state.intake.on_stored = loader.wake
+        app.state.intake.loader = loader
+
+        async def keep_alive() -> None:
+            delay = CHECK_EVERY_S
+            while True:
+                await asyncio.sleep(delay)
+                if loader.alive():
+                    delay = CHECK_EVERY_S
+                    continue
+                log.error("intake: the loader process stopped (exit code %s); restarting",
+                          loader.process.exitcode)  # fmt: skip
+                loader.start()
+                delay = min(delay * 2, MAX_RESTART_DELAY_S)  # one that keeps dying: less often
+
+        task = asyncio.create_task(keep_alive())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            await asyncio.to_thread(loader.stop)
+
+    return lifespan
