@@ -50,6 +50,11 @@ sla:
   rules:
     first_touch: {{business_minutes: 60, severity: {first_touch_severity}}}
     qualified_volume: {{per_period: 400, per_team: {{Inbound SDR: 250, Outbound AE: 250}}}}
+writeback:
+  # SLA breaches become tasks in the sandbox HubSpot (leadflow writeback; the last step of
+  # speed-to-lead). The sandbox allows 100 requests per 10 s, as HubSpot's Starter does.
+  enabled: true
+  max_writes_per_run: 100
 sources:
   hubspot:
     base_url: {hubspot}

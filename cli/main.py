@@ -208,6 +208,8 @@ def run_demo(warehouse_url: str, contacts: int) -> int:
             print(f"sandbox {name:<10} {url}")
         print(f"configuration written to {config}", flush=True)
         code = run_sync(str(config))
+        if code in (0, SLA_BREACHED):
+            _demo_writeback(str(config), boxes.hubspot)
     if code == SLA_BREACHED:  # the sandbox's reps are slow on purpose: breaches are the demo
         print("demo: the sync loaded everything; the Failed SLA check above is the point")
         code = 0
@@ -216,6 +218,28 @@ def run_demo(warehouse_url: str, contacts: int) -> int:
 
         print(f"report written to {write_report(warehouse_url, DEMO_REPORT)}")
     return code
+
+
+def _demo_writeback(config_path: str, hubspot: Any) -> None:
+    """The breaches written back to the sandbox HubSpot: what leadflow wrote, and what the
+    sandbox CRM now holds (tasks with their owner, deadline and contact)."""
+    from leadflow.cli.writeback import format_writeback
+    from leadflow.config.settings import load_settings
+    from leadflow.pipeline.writeback import run_writeback
+
+    summary = run_writeback(load_settings(config_path))
+    print("\nWriteback to the sandbox HubSpot:")
+    print(format_writeback(summary).splitlines()[-1])
+    tasks = hubspot.writes.tasks
+    print(f"sandbox HubSpot now holds {len(tasks)} leadflow tasks, e.g.:")
+    for task in tasks[:3]:
+        props = task["properties"]
+        contact = task["associations"][0]["to"] if task["associations"] else "-"
+        owner = props.get("hubspot_owner_id", "-")
+        print(
+            f"  task {task['id']}: {props['hs_task_subject']} (owner {owner}, "
+            f"due {props['hs_timestamp']}, contact {contact})"
+        )
 
 
 def run_sandbox(contacts: int, port: int) -> int:

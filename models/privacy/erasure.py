@@ -24,6 +24,8 @@ Decisions:
 - An erasure that finds nothing still records the email's hash: the person is kept out of
   future syncs all the same.
 - ``sla_results`` are aggregates without people in them; they are left to the next SLA run.
+- The ``writebacks`` ledger rows of a person that goes are removed; what leadflow wrote to
+  the CRM (a task, properties) is the CRM's data, erased there.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_merges, stage_transitions
 from leadflow.models.warehouse.privacy_tables import suppression_list
 from leadflow.models.warehouse.sla_tables import sla_evaluations
+from leadflow.models.warehouse.writeback_tables import writebacks
 
 
 @dataclass
@@ -239,6 +242,7 @@ def _deletes(requester: Requester, gone: set[str]) -> list[tuple[sa.Table, sa.Co
     keys, emails = list(requester.leads), requester.emails
     hubspot = {f"hubspot:{lead}" for source, lead in keys if source == "hubspot"}
     return [
+        (writebacks, any_of(writebacks.c.person_id, gone)),
         (sla_evaluations, any_of(sla_evaluations.c.person_id, gone)),
         (stage_transitions, any_of(stage_transitions.c.person_id, gone)),
         (

@@ -24,6 +24,7 @@ from leadflow.models.warehouse.intake_tables import intake_inbox
 from leadflow.models.warehouse.lead_tables import leads, quarantine
 from leadflow.models.warehouse.people_tables import people, person_merges
 from leadflow.models.warehouse.privacy_tables import suppression_list
+from leadflow.models.warehouse.writeback_tables import writebacks
 from tests.bi_seed import EMAIL, PHONE, T0, at, seed, traces
 
 SALT = "test-salt-0123456789"
@@ -47,6 +48,8 @@ def _extra_rows() -> list[tuple[sa.Table, list[dict]]]:
     quarantined = {"source": "csv", "account_id": "f", "field": "email", "reason": "bad"}
     quarantined |= {"first_seen_at": T0, "last_seen_at": T0}
     inbox = {"account_id": "acct", "received_at": T0, "status": "loaded"}
+    ledger = {"crm": "hubspot", "kind": "task", "object_id": "1", "status": "created"}
+    ledger |= {"created_at": T0, "updated_at": T0}
     return [
         (leads, [base | {"source": "hubspot", "source_lead_id": "H1", "person_id": "P1"}
                  | {"created_at": at(9, 5), "updated_at": at(9, 5), "is_test": False}
@@ -87,6 +90,11 @@ def _extra_rows() -> list[tuple[sa.Table, list[dict]]]:
             | {"body": {"user_column_data": [{"column_id": "EMAIL",
                                               "string_value": "someone@else.test"}]}},
         ]),
+        # What was written back to the CRM about P1 and P2.
+        (writebacks, [
+            ledger | {"key": "first_touch:P1:2026-09-01T09:00:00+00:00", "person_id": "P1"},
+            ledger | {"key": "first_touch:P2:2026-09-01T15:00:00+00:00", "person_id": "P2"},
+        ]),
     ]  # fmt: skip
 
 
@@ -108,6 +116,7 @@ def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
         assert len(traces(conn, NEEDLES)) > 10  # the search finds them before
         erasure = forget(conn, salt=SALT, now=NOW, email="  Ann.Example@Acme-Widgets.COM ")
     assert erasure.removed == {
+        "writebacks": 1,
         "sla_evaluations": 2,
         "stage_transitions": 3,
         "engagement_events": 1,
@@ -127,6 +136,7 @@ def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
         assert count(conn, person_merges) == 1 and count(conn, quarantine) == 1
         kept = conn.execute(sa.select(intake_inbox.c.notification_id)).scalars()
         assert sorted(kept) == ["G-other", "L2"]
+        assert conn.execute(sa.select(writebacks.c.person_id)).scalars().all() == ["P2"]
         kinds = conn.execute(sa.select(suppression_list.c.kind)).scalars().all()
     assert sorted(kinds) == ["email", "lead", "lead", "lead", "phone"]
 
