@@ -19,6 +19,11 @@ class TransientError(ConnectorError):
     """Retries were exhausted on a failure that may pass (5xx, timeouts, throttling)."""
 
 
+class NotSent(TransientError):
+    """The request never reached the platform (no connection could be made): sending it
+    again is safe whatever its method."""
+
+
 class RateLimited(TransientError):
     """The platform's own throttle signal; ``retry_after`` seconds when it said so."""
 

@@ -14,6 +14,11 @@ class of the error it names says what to do:
   jittered exponential backoff;
 * ``TerminalError`` (``AuthError``, a rejected request, a redirect, a daily quota): raise.
 
+A method the policy does not allow (``allowed_methods``: what is safe to repeat, e.g. a POST
+that creates) is retried only when repeating it cannot do it twice: a throttle signal (the
+platform refused it) or ``NotSent`` (no connection was made). A timeout or a reset after
+the request went out is raised at once: the platform may have acted on it.
+
 Every kind shares one budget: ``max_attempts`` requests in all, then the last error is raised
 (for a 2xx that is not JSON, a ``TransientError`` naming the method and the path, never the
 query string, which can hold a token).
@@ -41,12 +46,13 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from leadflow.connectors.errors import (
     AuthError,
     ConnectorError,
+    NotSent,
     RateLimited,
     TerminalError,
     TransientError,
@@ -246,7 +252,8 @@ class PlatformSession(requests.Session):
             raise TransientError(self.source, f"network failure: {_quiet(error)}") from None
         except _RETRIED_FAILURES as error:
             message = f"network failure on {where}: {_quiet(error)}"
-            return None, None, TransientError(self.source, message)
+            kind = NotSent if _not_sent(error) else TransientError
+            return None, None, kind(self.source, message)
         except requests.RequestException as error:
             raise TransientError(self.source, f"request failed: {_quiet(error)}") from None
         body, failure = judge(self.source, response, classify or self.classify)
@@ -263,8 +270,9 @@ class PlatformSession(requests.Session):
         ``failure`` raised when it is not worth another try or the budget is spent."""
         if not isinstance(failure, TransientError):
             raise failure
-        if retry.allowed_methods is not None and method.upper() not in retry.allowed_methods:
-            raise failure
+        unsafe = retry.allowed_methods is not None and method.upper() not in retry.allowed_methods
+        if unsafe and not isinstance(failure, RateLimited | NotSent):
+            raise failure  # it may have been acted on: not sent twice (module doc)
         asked = _asked_wait(retry, response, failure)
         if asked is not None and asked > self.max_wait:
             raise failure  # not slept through: a later run will find the quota back
@@ -274,6 +282,14 @@ class PlatformSession(requests.Session):
         except MaxRetryError:
             raise failure from None
         return retry, asked if asked is not None else retry.get_backoff_time()
+
+
+def _not_sent(error: Exception) -> bool:
+    """True when no connection was made: the request never left."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
 
 def _asked_wait(

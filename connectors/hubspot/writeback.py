@@ -6,9 +6,10 @@ idempotent writes (a search, a PATCH, a batch update of property values, a prope
 creation that answers 409 when repeated), 5xx answers. A task creation is not idempotent
 in HubSpot: a 5xx answer to it may come after the task was stored, so it is not retried
 here (``OutcomeUnknown``); the caller leaves its ledger row pending and finds the task by
-its key (``find_task``) before it ever asks again. A connection that fails after the request
-was sent (a read timeout, a reset) is retried by the transport like any other: that one case
-can still store a task twice.
+its key (``find_task``) before it ever asks again. Nor is a creation whose connection failed
+after the request went out (a read timeout, a reset): the transport repeats a creation only
+when HubSpot throttled it (429) or no connection was made (``NotSent``), so a task is never
+sent twice.
 
 Errors never carry a value: a refused write is a ``WriteRefused`` naming the HTTP status,
 HubSpot's category and the properties (fields) concerned, read from the body's
@@ -125,7 +126,10 @@ def classify_create(response: requests.Response, body: Any) -> ConnectorError | 
 
 
 class HubSpotWriter:
-    """The writes of one portal through one session (its token, its pace, the transport)."""
+    """The writes of one portal (its token, its pace, the transport), in two sessions: one
+    whose policy repeats every write here but task creation (searches, PATCHes, batch
+    updates and property creations are safe to repeat), and one for task creation, which
+    the transport repeats only when HubSpot throttled it or it never left (``NotSent``)."""
 
     def __init__(self, config: HubSpotConfig) -> None:
         self.client = open_session(config)
@@ -134,12 +138,19 @@ class HubSpotWriter:
             backoff_factor=config.backoff_seconds,
             methods=("GET", "POST", "PATCH"),
         )
+        self.creating = open_session(config)
+        self.creating.session.retry = build_retry(
+            attempts=config.max_attempts, backoff_factor=config.backoff_seconds
+        )  # GET only: a created task is never sent twice
         self.config = config
         self.base_url = config.base_url
 
-    def _send(self, method: str, path: str, body: Any, classify: Any = classify_write) -> Any:
+    def _send(
+        self, method: str, path: str, body: Any, classify: Any = classify_write, client: Any = None
+    ) -> Any:
         url = self.base_url + path
-        return self.client.session.fetch_json(method, url, classify=classify, json=body)
+        session = (client or self.client).session
+        return session.fetch_json(method, url, classify=classify, json=body)
 
     def create_task(self, properties: Mapping[str, str], contact_id: str) -> str:
         """Create a task associated with the contact; its id."""
@@ -157,7 +168,7 @@ class HubSpotWriter:
                 }
             ],
         }
-        return str(self._send("POST", TASKS_PATH, body, classify_create)["id"])
+        return str(self._send("POST", TASKS_PATH, body, classify_create, self.creating)["id"])
 
     def find_task(self, token: str, marker: str) -> str | None:
         """The task whose subject holds the word ``token`` and whose body holds ``marker``
@@ -228,3 +239,4 @@ class HubSpotWriter:
 
     def close(self) -> None:
         self.client.close()
+        self.creating.close()

@@ -10,7 +10,13 @@ from typing import Any, ClassVar
 
 import pytest
 
-from leadflow.connectors.errors import AuthError, RateLimited, TerminalError, TransientError
+from leadflow.connectors.errors import (
+    AuthError,
+    NotSent,
+    RateLimited,
+    TerminalError,
+    TransientError,
+)
 from leadflow.connectors.http import (
     PlatformSession,
     build_retry,
@@ -253,3 +259,22 @@ def test_log_records_are_redacted_whatever_the_logger(caplog):
         logging.getLogger("anything.at.all").info("token %s for %s", "Bearer zzz999", "a@b.co")
     assert "zzz999" not in caplog.text
     assert "a@b.co" not in caplog.text
+
+
+# -- a method not safe to repeat: retried only when it cannot be done twice ------------------
+def test_a_post_the_policy_does_not_allow_is_retried_after_a_throttle(server):
+    Scripted.script = [(429, {"Retry-After": "0"}, b"{}"), (201, {}, b'{"id": "1"}')]
+    assert session().fetch_json("POST", server + "/tasks", json={}) == {"id": "1"}
+    assert len(Scripted.seen) == 2
+
+
+def test_a_post_that_never_left_is_retried_and_one_that_may_have_is_not(server):
+    waits: list[float] = []
+    with pytest.raises(NotSent, match="network failure"):
+        session(attempts=3, sleep=waits.append).post("http://127.0.0.1:9/tasks", json={})
+    assert len(waits) == 2  # refused connections: the request never left, tried 3 times
+    Scripted.script = [(200, {CUT: "1"}, b'{"id": ')] * 3  # answered, then cut: it was sent
+    with pytest.raises(TransientError) as caught:
+        session(attempts=3).post(server + "/tasks", json={})
+    assert not isinstance(caught.value, NotSent)
+    assert len(Scripted.seen) == 1

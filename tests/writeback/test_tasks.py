@@ -128,6 +128,25 @@ def test_5xx_on_create_is_resolved_next_run_without_a_second_task(
         )
 
 
+def test_a_create_cut_off_after_it_was_sent_is_not_sent_again(
+    migrated_engine: Engine, warehouse_url: str
+) -> None:
+    """HubSpot stored the task and its answer was cut mid-body: the transport does not send
+    the creation again (it may have been acted on); the next run finds the task."""
+    with portal() as hs:
+        seed_people(migrated_engine, hs, 1)
+        evaluation(migrated_engine, "p1", "breached")
+        config = settings(hs, warehouse_url)
+        hs.faults.push_disconnect(0.3, method="POST", path=f"{TASKS}$")
+        first = run_writeback(config, now=NOW, engine=migrated_engine)
+        assert first.created == [] and len(hs.writes.tasks) == 1
+        assert writes(hs).count(("POST", TASKS)) == 1
+        assert [r["status"] for r in ledger(migrated_engine)] == ["pending"]
+        second = run_writeback(config, now=LATER, engine=migrated_engine)
+        assert second.found == 1 and second.created == [] and len(hs.writes.tasks) == 1
+        assert [r["status"] for r in ledger(migrated_engine)] == ["created"]
+
+
 def test_a_429_is_honoured_and_the_task_created_once(
     migrated_engine: Engine, warehouse_url: str
 ) -> None:
@@ -139,6 +158,7 @@ def test_a_429_is_honoured_and_the_task_created_once(
         def writer(config: Any) -> HubSpotWriter:
             client = HubSpotWriter(config)
             client.client.session.sleep = slept.append
+            client.creating.session.sleep = slept.append  # task creations go through this one
             return client
 
         hs.push_rate_limit(times=1, path=f"{TASKS}$")  # max_attempts is 3
