@@ -45,16 +45,17 @@ from leadflow.models.writeback.plan import (
     PropertyWrite,
     TaskWrite,
     batches,
+    candidate_keys,
     capped,
     plan_properties,
     plan_tasks,
     search_token,
-    task_key,
 )
 from leadflow.models.writeback.store import (
     Outcome,
     mark_pending,
     read_candidates,
+    read_former_ids,
     read_ledger,
     read_people,
     record,
@@ -159,11 +160,11 @@ def _plan(settings: Settings, engine: Engine, portal: str, now: datetime) -> tup
     wb = settings.writeback
     with engine.connect() as conn:
         candidates = read_candidates(conn, portal, wb.rules, now, wb.before_minutes)
-        keys = [task_key(c.rule, c.person_id, c.clock_start) for c in candidates]
-        ledger = read_ledger(conn, TASK, keys)
+        former = read_former_ids(conn, [c.person_id for c in candidates])
+        ledger = read_ledger(conn, TASK, candidate_keys(candidates, former))
         plan = plan_tasks(
             candidates, ledger, now, before_minutes=wb.before_minutes, on_met=wb.on_met,
-            rules=wb.rules,
+            rules=wb.rules, former=former,
         )  # fmt: skip
         if wb.properties:
             people = read_people(conn, portal)

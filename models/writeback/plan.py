@@ -163,6 +163,34 @@ def task_key(rule: str, person_id: str, clock_start: datetime) -> str:
     return f"{rule}:{person_id}:{clock_start.isoformat()}"
 
 
+def candidate_keys(
+    candidates: Iterable[Candidate], former: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """The ledger keys a task for each candidate may have been written under: its own, and
+    those of the person ids it took over (``former``)."""
+    keys = []
+    for item in candidates:
+        keys.append(task_key(item.rule, item.person_id, item.clock_start))
+        keys += [
+            task_key(item.rule, old, item.clock_start) for old in former.get(item.person_id, ())
+        ]
+    return keys
+
+
+def ledger_key(
+    item: Candidate, ledger: Mapping[str, Ledger], former: Mapping[str, Sequence[str]]
+) -> str:
+    """The candidate's key, or the key its task was written under before a merge."""
+    key = task_key(item.rule, item.person_id, item.clock_start)
+    if key in ledger:
+        return key
+    for old in sorted(former.get(item.person_id, ())):
+        alias = task_key(item.rule, old, item.clock_start)
+        if alias in ledger:
+            return alias
+    return key
+
+
 def search_token(key: str) -> str:
     """One alphanumeric word for the key, findable with CONTAINS_TOKEN however the CRM
     splits words (the key itself has colons); the body's ``[leadflow:<key>]`` confirms it."""
@@ -177,14 +205,19 @@ def plan_tasks(
     before_minutes: float,
     on_met: Literal["leave", "complete"],
     rules: Sequence[str],
+    former: Mapping[str, Sequence[str]] | None = None,
 ) -> Plan:
-    """The tasks wanted minus those already written; breached first, then by deadline."""
+    """The tasks wanted minus those already written; breached first, then by deadline.
+
+    ``former`` (person id -> the ids it took over in merges, ``person_id_map``): a task
+    written for the same rule and clock under one of those ids is this task (its key is
+    kept), so a merge never brings a second task for one qualification."""
     plan = Plan()
     horizon = now + timedelta(minutes=before_minutes)
     for item in candidates:
         if item.rule not in rules:
             continue
-        key = task_key(item.rule, item.person_id, item.clock_start)
+        key = ledger_key(item, ledger, former or {})
         row = ledger.get(key)
         pending = row is not None and row.status == "pending"  # asked for, outcome unknown
         if item.status == "met" and not pending:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from leadflow.models.warehouse.lead_tables import leads
-from leadflow.models.warehouse.people_tables import people
+from leadflow.models.warehouse.people_tables import people, person_id_map
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 from leadflow.models.warehouse.upsert import upsert
 from leadflow.models.warehouse.writeback_tables import writebacks
@@ -87,7 +87,10 @@ def read_candidates(
         writebacks.c.kind == TASK,
         writebacks.c.status.in_(("created", "pending")),
     )
-    wanted = sa.or_(wanted, sa.and_(ev.c.status == "met", ev.c.person_id.in_(tasked)))
+    # ... or whose task was written under an id the person took over in a merge.
+    merged = sa.select(person_id_map.c.person_id).where(person_id_map.c.old_person_id.in_(tasked))
+    tasked_person = sa.or_(ev.c.person_id.in_(tasked), ev.c.person_id.in_(merged))
+    wanted = sa.or_(wanted, sa.and_(ev.c.status == "met", tasked_person))
     owner = sa.case((ev.c.rep_source == CRM, ev.c.rep_id), else_=contact.c.owner_id)
     columns = [ev.c.rule, ev.c.person_id, ev.c.clock_start, ev.c.due_at, ev.c.status]
     query = (
@@ -124,11 +127,25 @@ def read_ledger(conn: Connection, kind: str, keys: Iterable[str]) -> dict[str, L
     return found
 
 
+def read_former_ids(conn: Connection, person_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The person ids each of ``person_ids`` took over in merges (``person_id_map``)."""
+    found: dict[str, list[str]] = {}
+    wanted = sorted(set(person_ids))
+    m = person_id_map.c
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        query = sa.select(m.person_id, m.old_person_id).where(m.person_id.in_(chunk))
+        for person_id, old in conn.execute(query.order_by(m.old_person_id)):
+            found.setdefault(person_id, []).append(old)
+    return found
+
+
 def mark_pending(conn: Connection, keys: Sequence[tuple[str, str]], now: datetime) -> None:
     """Record ``(key, person_id)`` tasks as pending before they are created (the caller
     commits first): a crash after the request leaves a row to resolve by search."""
     rows = [_row(TASK, key, person_id, "pending", now) for key, person_id in keys]
-    upsert(conn, writebacks, rows, ("crm", "kind", "key"), ("status", "updated_at"))
+    # The row follows its person: a key written before a merge now names the survivor.
+    upsert(conn, writebacks, rows, ("crm", "kind", "key"), ("person_id", "status", "updated_at"))
 
 
 def record(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
@@ -140,7 +157,7 @@ def record(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None
             for o in outcomes
             if o.failed is failed
         ]
-        update = ["status", "object_id", "last_error", "updated_at"]
+        update = ["person_id", "status", "object_id", "last_error", "updated_at"]
         update += [] if failed else ["payload_hash"]
         computed: dict[str, Any] = {}
         if failed:  # keep a known object id and hash; count the attempt

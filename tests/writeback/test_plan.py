@@ -106,3 +106,18 @@ def test_a_pending_row_whose_evaluation_was_met_is_only_searched_for() -> None:
     assert task.resume and task.search_only
     created = {key: Ledger(key, "created", "t1")}
     assert plan([candidate("p1", "met")], created).create == []
+
+
+def test_a_task_written_before_a_merge_is_the_survivors_task() -> None:
+    """p1's breach had its task; p1 merged into p2 (person_id_map): p2's evaluation of the
+    same clock is the same task, not a second one, and its completion closes it."""
+    old = task_key("first_touch", "p1", START)
+    ledger = {old: Ledger(old, "created", "t1")}
+    former = {"p2": ["p0", "p1"]}
+    assert plan([candidate("p2", "breached")], ledger, former=former).create == []
+    closed = plan([candidate("p2", "met")], ledger, former=former, on_met="complete").complete
+    assert [(t.key, t.person_id, t.object_id) for t in closed] == [(old, "p2", "t1")]
+    # Another clock of the survivor is another task; without the map, p2 is someone new.
+    later = candidate("p2", "breached", clock_start=START + timedelta(days=1))
+    assert len(plan([later], ledger, former=former).create) == 1
+    assert len(plan([candidate("p2", "breached")], ledger).create) == 1

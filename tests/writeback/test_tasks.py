@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leadflow.connectors.hubspot.writeback import HubSpotWriter
-from leadflow.models.warehouse.tables import sla_evaluations
+from leadflow.models.warehouse.tables import leads, people, person_id_map, sla_evaluations
 from leadflow.models.writeback.plan import search_token
 from leadflow.pipeline import writeback
 from leadflow.pipeline.writeback import run_writeback
@@ -345,3 +345,29 @@ def test_a_failed_search_keeps_the_row_pending_and_creates_nothing(
         later = run_writeback(config, now=LATER + timedelta(minutes=10), engine=migrated_engine)
         assert later.found == 1 and len(hs.writes.tasks) == 1
         assert ledger(migrated_engine)[0]["object_id"] == hs.writes.tasks[0]["id"]
+
+
+def test_a_merge_brings_no_second_task_and_the_survivors_touch_completes_it(
+    migrated_engine: Engine, warehouse_url: str
+) -> None:
+    """p1 had its task; identity then merged p1 into p2 (p1's lead moved, person_id_map
+    records it) and p2's evaluation has p1's clock: still one task, completed when met."""
+    with portal() as hs:
+        seed_people(migrated_engine, hs, 2)
+        evaluation(migrated_engine, "p1", "breached")
+        config = settings(hs, warehouse_url, on_met="complete")
+        assert len(run_writeback(config, now=NOW, engine=migrated_engine).created) == 1
+        with migrated_engine.begin() as conn:
+            conn.execute(leads.update().where(leads.c.person_id == "p1").values(person_id="p2"))
+            conn.execute(people.delete().where(people.c.person_id == "p1"))  # its SLA rows go
+            conn.execute(person_id_map.insert().values(
+                old_person_id="p1", person_id="p2", mapped_at=NOW, run_id="merge"))  # fmt: skip
+        evaluation(migrated_engine, "p2", "breached")  # the same clock start as p1's
+        again = run_writeback(config, now=LATER, engine=migrated_engine)
+        assert again.created == [] and len(hs.writes.tasks) == 1
+        evaluation(migrated_engine, "p2", "met")
+        run_writeback(config, now=LATER, engine=migrated_engine)
+        assert [t["properties"]["hs_task_status"] for t in hs.writes.tasks] == ["COMPLETED"]
+        assert [(r["person_id"], r["status"]) for r in ledger(migrated_engine)] == [
+            ("p2", "closed")
+        ]
