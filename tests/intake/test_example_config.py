@@ -11,7 +11,7 @@ import yaml
 from leadflow.config.intake import IntakeSettings
 from leadflow.config.secrets import register_settings_secrets
 from leadflow.config.settings import interpolate, parse_settings
-from leadflow.connectors import http
+from leadflow.connectors import http, redaction
 
 EXAMPLE = Path(__file__).parents[2] / "leadflow.example.yaml"
 
@@ -46,11 +46,11 @@ def test_settings_given_to_the_loader_process_arrive_whole_and_their_secrets_red
     settings = parse_settings(tree, origin="example", env=env)
     assert settings.intake.platforms() and settings.sources and settings.sla.rules
     assert pickle.loads(pickle.dumps(settings)) == settings
-    saved = set(http._known_secrets)
-    http._known_secrets.clear()  # as in a fresh process
+    saved = set(redaction._known_secrets)
+    redaction._known_secrets.clear()  # as in a fresh process
     try:
         register_settings_secrets(settings)
         for name in ("HUBSPOT_ACCESS_TOKEN", "META_APP_SECRET", "LINKEDIN_CLIENT_SECRET"):
             assert http.redact(f"x {env[name]} y") == "x *** y"
     finally:
-        http._known_secrets.update(saved)
+        redaction._known_secrets.update(saved)
