@@ -55,6 +55,7 @@ writeback:
   # speed-to-lead). The sandbox allows 100 requests per 10 s, as HubSpot's Starter does.
   enabled: true
   max_writes_per_run: 100
+  lookback_days: 365  # the sandbox's breaches go back months (the default is 7 days)
 sources:
   hubspot:
     base_url: {hubspot}

@@ -31,6 +31,12 @@ class WritebackSettings(BaseModel):
         ge=0,
         description="also a task for a pending evaluation due within this many minutes",
     )
+    lookback_days: float = Field(
+        7,
+        gt=0,
+        description="breaches whose deadline passed longer ago than this get no task: "
+        "turning write-back on does not fill the reps' queues with old breaches",
+    )
     on_met: Literal["leave", "complete"] = Field(
         "leave", description="a task whose evaluation became met: left open, or completed"
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -159,7 +159,8 @@ def run_writeback(
 def _plan(settings: Settings, engine: Engine, portal: str, now: datetime) -> tuple[Plan, int]:
     wb = settings.writeback
     with engine.connect() as conn:
-        candidates = read_candidates(conn, portal, wb.rules, now, wb.before_minutes)
+        lookback = timedelta(days=wb.lookback_days)
+        candidates = read_candidates(conn, portal, wb.rules, now, wb.before_minutes, lookback)
         former = read_former_ids(conn, [c.person_id for c in candidates])
         ledger = read_ledger(conn, TASK, candidate_keys(candidates, former))
         plan = plan_tasks(

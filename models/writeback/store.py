@@ -73,13 +73,15 @@ def read_candidates(
     rules: Sequence[str],
     now: datetime,
     before_minutes: float,
+    lookback: timedelta = timedelta(days=7),
 ) -> list[Candidate]:
-    """Evaluations of ``rules`` that are breached, pending and due within the horizon, or
-    met with a task asked for or created for the person; with the person's contact if any."""
+    """Evaluations of ``rules`` that are breached (due within ``lookback`` before ``now``),
+    pending and due within the horizon, or met or breached with a task asked for or created
+    for the person; with the person's contact if any."""
     ev, contact = sla_evaluations, _contacts(portal)
     horizon = now + timedelta(minutes=before_minutes)
     wanted = sa.or_(
-        ev.c.status == "breached",
+        sa.and_(ev.c.status == "breached", ev.c.due_at >= now - lookback),
         sa.and_(ev.c.status == "pending", ev.c.due_at <= horizon),
     )
     tasked = sa.select(writebacks.c.person_id).where(
@@ -90,7 +92,7 @@ def read_candidates(
     # ... or whose task was written under an id the person took over in a merge.
     merged = sa.select(person_id_map.c.person_id).where(person_id_map.c.old_person_id.in_(tasked))
     tasked_person = sa.or_(ev.c.person_id.in_(tasked), ev.c.person_id.in_(merged))
-    wanted = sa.or_(wanted, sa.and_(ev.c.status == "met", tasked_person))
+    wanted = sa.or_(wanted, sa.and_(ev.c.status.in_(("met", "breached")), tasked_person))
     owner = sa.case((ev.c.rep_source == CRM, ev.c.rep_id), else_=contact.c.owner_id)
     columns = [ev.c.rule, ev.c.person_id, ev.c.clock_start, ev.c.due_at, ev.c.status]
     query = (

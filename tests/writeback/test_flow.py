@@ -35,7 +35,9 @@ def write_config(tmp_path: Path, warehouse_url: str, box: HubSpotSandbox) -> str
             }
         },
         "sla": {"data_docs_dir": str(tmp_path / "docs")},
-        "writeback": {"enabled": True, "rules": ["first_touch"], "max_writes_per_run": 1000},
+        # The sandbox's breaches go back months: all of them (lookback_days), in one run.
+        "writeback": {"enabled": True, "rules": ["first_touch"], "max_writes_per_run": 1000,
+                      "lookback_days": 3650},
     }  # fmt: skip
     path = tmp_path / "leadflow.yaml"
     path.write_text(json.dumps(config))

@@ -371,3 +371,20 @@ def test_a_merge_brings_no_second_task_and_the_survivors_touch_completes_it(
         assert [(r["person_id"], r["status"]) for r in ledger(migrated_engine)] == [
             ("p2", "closed")
         ]
+
+
+def test_breaches_older_than_the_lookback_get_no_task(
+    migrated_engine: Engine, warehouse_url: str
+) -> None:
+    with portal() as hs:
+        seed_people(migrated_engine, hs, 2)
+        evaluation(migrated_engine, "p1", "breached", due_in_minutes=-60 * 24 * 8)  # 8 days
+        evaluation(migrated_engine, "p2", "breached", due_in_minutes=-60 * 24 * 6)  # 6 days
+        summary = run_writeback(settings(hs, warehouse_url), now=NOW, engine=migrated_engine)
+        assert [
+            t["properties"]["hs_task_body"].count("first_touch:p2:") for t in hs.writes.tasks
+        ] == [1]
+        assert len(summary.created) == 1
+        wider = settings(hs, warehouse_url, lookback_days=10)
+        assert len(run_writeback(wider, now=NOW, engine=migrated_engine).created) == 1  # p1 now
+        assert len(hs.writes.tasks) == 2
