@@ -5,17 +5,25 @@ A ``Feed`` says what differs between them: where its pages come from, how one pa
 written, where a partition starts reading and what state a page commits. The loop does the
 rest the same way for all: it reads the source's sync states once, before extraction, and
 hands the connector a lookup (``StartLookup``) instead of a callback into the warehouse;
-then it writes every page in its own transaction (``in_write_transaction``: one writer at a
-time per SQLite file, run again when PostgreSQL rolls it back as a deadlock victim), erased
-people's records dropped first, the rows, their rejects (quarantine) and the partition's
-state committing together, so a killed run resumes from its last committed page.
+then it writes the pages in transactions (``in_write_transaction``: one writer at a time per
+SQLite file, run again when PostgreSQL rolls it back as a deadlock victim), erased people's
+records dropped first, the rows, their rejects (quarantine) and the partition's state
+committing together, so a killed run resumes from its last committed page.
+
+Consecutive pages of one partition are committed together, up to ``COMMIT_RECORDS`` records
+or ``COMMIT_SECONDS`` after the first of them was read (a transaction per page of 200 cost
+5.8-6.2 s per 100k leads against 3.5-3.7 s in batches of 5,000). The state a batch commits
+is its last page's watermark (forward-only, as page by page), so nothing advances past data
+that is not committed. When reading fails, the pages read whole are committed before the
+error goes on; a killed run re-reads at most one batch.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -32,6 +40,8 @@ from leadflow.pipeline.run import RunContext, SourceSummary
 
 T = TypeVar("T")
 Rule = Callable[[datetime | None], datetime | None]
+COMMIT_RECORDS = 5_000  # records of one partition committed together, at most
+COMMIT_SECONDS = 10.0  # ... or what was read in this long: a slow stream still commits
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,27 +120,78 @@ class StartLookup:
 
 
 def load_pages(feed: Feed, run: RunContext, summary: SourceSummary) -> None:
-    """Load every page of ``feed``, each in its own transaction with the state it allows,
-    counting into ``summary`` (a dry run reads and maps, and writes nothing)."""
+    """Load every page of ``feed``, consecutive pages of a partition in one transaction
+    with the state they allow (module doc), counting into ``summary`` (a dry run reads and
+    maps, and writes nothing)."""
     with run.engine.connect() as conn:
         states = read_sync_states(conn, feed.source)
     lookup = StartLookup({key: state.watermark for key, state in states.items()}, feed)
+    batch = _Batch()
     try:
-        for page in feed.pages(lookup):
-            watermark = feed.watermark(page.cursor)
-            counts = _load(feed, page, watermark, run)
-            summary.add(page.records, counts, watermark)
-            summary.warnings[:] = merge_counted(summary.warnings, page.notes)
-            if run.on_page is not None:
-                run.on_page(summary, page, lookup.starts.get(page.partition))
-            run.logger.info(
-                "%s %s page %d: %d records, %d new, %d changed, %d quarantined, %d suppressed",
-                feed.source, page.partition, page.number, page.records,
-                counts.inserted, counts.updated, counts.quarantined, counts.suppressed,
-            )  # fmt: skip
+        try:
+            for page in feed.pages(lookup):
+                summary.warnings[:] = merge_counted(summary.warnings, page.notes)
+                if batch.pages and batch.pages[-1][0].partition != page.partition:
+                    _commit(feed, batch, run, summary, lookup)
+                batch.add(page, feed.watermark(page.cursor))
+                if batch.full():
+                    _commit(feed, batch, run, summary, lookup)
+        except Exception:
+            _commit(feed, batch, run, summary, lookup)  # the pages read whole are kept
+            raise
+        _commit(feed, batch, run, summary, lookup)
     finally:
         for stored in lookup.stored.values():  # the partitions read, even if none moved
             summary.reached(stored)
+
+
+@dataclass
+class _Batch:
+    """Pages of one partition read and not committed yet, with their watermarks."""
+
+    pages: list[tuple[MappedPage, datetime | None]] = field(default_factory=list)
+    records: int = 0
+    since: float = 0.0
+
+    def add(self, page: MappedPage, watermark: datetime | None) -> None:
+        if not self.pages:
+            self.since = time.monotonic()
+        self.pages.append((page, watermark))
+        self.records += page.records
+
+    def full(self) -> bool:
+        late = time.monotonic() - self.since >= COMMIT_SECONDS
+        return self.records >= COMMIT_RECORDS or late
+
+    def take(self) -> tuple[MappedPage, datetime | None, int]:
+        """The pages as one (the last one's place and cursor, every row and reject), the
+        latest watermark among them, and how many pages they were; the batch is emptied."""
+        pages, self.pages, self.records = self.pages, [], 0
+        last = pages[-1][0]
+        marks = [mark for _, mark in pages if mark is not None]
+        merged = MappedPage(
+            last.partition, last.number, last.cursor, sum(p.records for p, _ in pages),
+            [row for p, _ in pages for row in p.rows],
+            [reject for p, _ in pages for reject in p.rejected],
+        )  # fmt: skip
+        return merged, max(marks) if marks else None, len(pages)
+
+
+def _commit(
+    feed: Feed, batch: _Batch, run: RunContext, summary: SourceSummary, lookup: StartLookup
+) -> None:
+    if not batch.pages:
+        return
+    page, watermark, count = batch.take()
+    counts = _load(feed, page, watermark, run)
+    summary.add(page.records, counts, watermark, pages=count)
+    if run.on_page is not None:
+        run.on_page(summary, page, lookup.starts.get(page.partition))
+    run.logger.info(
+        "%s %s pages %d-%d: %d records, %d new, %d changed, %d quarantined, %d suppressed",
+        feed.source, page.partition, page.number - count + 1, page.number, page.records,
+        counts.inserted, counts.updated, counts.quarantined, counts.suppressed,
+    )  # fmt: skip
 
 
 def _load(feed: Feed, page: MappedPage, watermark: datetime | None, run: RunContext) -> LoadCounts:

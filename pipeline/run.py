@@ -57,9 +57,12 @@ class SourceSummary:
     warnings: list[str] = field(default_factory=list)
     started_at: datetime = field(default_factory=utcnow)
 
-    def add(self, records: int, counts: LoadCounts, watermark: datetime | None) -> None:
-        """Count one page: its records, what loading it did, the watermark it committed."""
-        self.pages += 1
+    def add(
+        self, records: int, counts: LoadCounts, watermark: datetime | None, pages: int = 1
+    ) -> None:
+        """Count committed pages: their records, what loading them did, the watermark they
+        committed."""
+        self.pages += pages
         self.records += records
         self.inserted += counts.inserted
         self.updated += counts.updated

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 import leadflow.pipeline.file_import as file_import
+import leadflow.pipeline.page_loop as page_loop
 from leadflow.config.settings import CsvImportSettings, Settings, parse_settings
 from leadflow.connectors.files.formats import CsvFormatError
 from leadflow.models.warehouse.engine import open_warehouse, write_transaction
@@ -50,6 +51,7 @@ def test_a_page_rolled_back_as_a_deadlock_victim_is_written_again(
     migrated_engine: Engine, warehouse_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(file_import, "BATCH_SIZE", 2)  # pages: 0-1 + x0-x1, 2-3 + x2, 4
+    monkeypatch.setattr(page_loop, "COMMIT_RECORDS", 1)  # a transaction per page, as counted
     real_load_batch = file_import.load_batch
     calls: list[int] = []
 

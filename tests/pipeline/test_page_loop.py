@@ -12,12 +12,21 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from leadflow.connectors.base import Connector, LeadContext, Page, SourceConfig, StartFor
+from leadflow.connectors.base import (
+    Connector,
+    LeadContext,
+    MappedPage,
+    Page,
+    SourceConfig,
+    StartFor,
+)
+from leadflow.models.loading.leads import LoadCounts
 from leadflow.models.loading.state import read_sync_state, read_sync_states, save_sync_state
 from leadflow.models.records.leads import Lead
 from leadflow.models.warehouse.tables import leads, sync_runs
-from leadflow.pipeline.page_loop import Feed, StartLookup
-from leadflow.pipeline.run import RunContext
+from leadflow.pipeline import page_loop
+from leadflow.pipeline.page_loop import Feed, PageWrite, StartLookup, load_pages
+from leadflow.pipeline.run import RunContext, SourceSummary
 from leadflow.pipeline.source_sync import sync_account
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -131,3 +140,72 @@ def test_read_sync_states_is_every_row_of_one_source(migrated_engine: Engine) ->
         "a": (W1, {"page": 2}),
         "b": (None, None),
     }
+
+
+# -- commits: consecutive pages of a partition together ---------------------------------------
+def _page(partition: str, number: int, records: int, cursor: datetime | None) -> MappedPage:
+    rows = [f"{partition}-{number}-{i}" for i in range(records)]
+    return MappedPage(partition, number, cursor, records, rows, [])
+
+
+def _recording_feed(pages: list[MappedPage], fail_after: int | None = None) -> tuple[Feed, list]:
+    written: list[tuple[str, int, list[str], datetime | None]] = []
+
+    def read(lookup: StartLookup) -> Iterator[MappedPage]:
+        for index, page in enumerate(pages):
+            if fail_after is not None and index == fail_after:
+                raise ConnectionError("platform went away")
+            yield page
+
+    def write(conn: Any, batch: PageWrite) -> LoadCounts:
+        written.append((batch.state_key, batch.page.number, list(batch.rows), batch.watermark))
+        return LoadCounts(len(batch.rows), 0, 0, 0)
+
+    return Feed("fake", read, write, suppress=False), written
+
+
+def test_pages_of_a_partition_commit_together_up_to_the_record_limit(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page_loop, "COMMIT_RECORDS", 250)
+    pages = [_page("p1", n, 100, W1 + timedelta(hours=n)) for n in (1, 2, 3, 4)]
+    pages += [_page("p2", 1, 100, None), _page("p2", 2, 100, W2)]
+    feed, written = _recording_feed(pages)
+    summary = SourceSummary("fake", "acct", started_at=NOW)
+    load_pages(feed, RunContext(engine=migrated_engine, run_id="r", clock=lambda: NOW), summary)
+    # p1: pages 1-3 reach 300 >= 250 records, then page 4 alone when the partition changes;
+    # p2: both pages at the end. Each commits its last (highest) watermark.
+    assert [(key, number, len(rows), mark) for key, number, rows, mark in written] == [
+        ("p1", 3, 300, W1 + timedelta(hours=3)),
+        ("p1", 4, 100, W1 + timedelta(hours=4)),
+        ("p2", 2, 200, W2),
+    ]
+    assert written[0][2][:2] == ["p1-1-0", "p1-1-1"] and written[0][2][-1] == "p1-3-99"
+    assert (summary.pages, summary.records, summary.inserted) == (6, 600, 600)
+
+
+def test_pages_read_before_a_failure_are_committed_then_the_error_goes_on(
+    migrated_engine: Engine,
+) -> None:
+    pages = [_page("p1", n, 10, W1 + timedelta(hours=n)) for n in (1, 2, 3)]
+    feed, written = _recording_feed(pages, fail_after=2)
+    summary = SourceSummary("fake", "acct", started_at=NOW)
+    run = RunContext(engine=migrated_engine, run_id="r", clock=lambda: NOW)
+    with pytest.raises(ConnectionError):
+        load_pages(feed, run, summary)
+    assert [(number, len(rows), mark) for _, number, rows, mark in written] == [
+        (2, 20, W1 + timedelta(hours=2))
+    ]
+    assert summary.pages == 2
+
+
+def test_a_slow_stream_still_commits_every_few_seconds(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = iter([0.0, 4.0, 11.0, 12.0, 30.0, 31.0, 32.0])
+    monkeypatch.setattr(page_loop.time, "monotonic", lambda: next(clock))
+    pages = [_page("p1", n, 1, W1 + timedelta(hours=n)) for n in (1, 2, 3)]
+    feed, written = _recording_feed(pages)
+    run = RunContext(engine=migrated_engine, run_id="r", clock=lambda: NOW)
+    load_pages(feed, run, SourceSummary("fake", "acct", started_at=NOW))
+    assert [number for _, number, _, _ in written] == [2, 3]  # 11 s after page 1: committed

@@ -109,6 +109,7 @@ def test_records_modified_during_the_run_are_read_again_next_time(migrated_engin
 def test_a_page_whose_transaction_is_rolled_back_as_a_deadlock_victim_is_written_again(
     migrated_engine, monkeypatch
 ):
+    import leadflow.pipeline.page_loop as page_loop
     import leadflow.pipeline.source_sync as source_sync
 
     real_load_batch = source_sync.load_batch
@@ -125,6 +126,7 @@ def test_a_page_whose_transaction_is_rolled_back_as_a_deadlock_victim_is_written
         return counts
 
     monkeypatch.setattr(source_sync, "load_batch", load_batch_failing_once)
+    monkeypatch.setattr(page_loop, "COMMIT_RECORDS", 1)  # a transaction per page, as counted
     contacts = hubspot_contacts(250)
     with HubSpotSandbox.unthrottled(contacts, token=TOKEN) as sandbox:
         summary = sync(source(sandbox), migrated_engine, "r1", NOW)
