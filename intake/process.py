@@ -226,8 +226,9 @@ def process_inbox(
 def load_forever(
     engine: Engine, settings: Settings, wake: Any, running: Callable[[], bool]
 ) -> None:
-    """Load the inbox while ``running()``: at once after ``wake`` (an event the app sets
-    after each commit) is set, else every ``poll_seconds`` (retries come due); after each
+    """Load the inbox while ``running()``: at once when ``wake`` (``worker.PipeWake``, which
+    the app writes to after each commit) says so, else every ``poll_seconds`` (retries come
+    due); after each
     pass of up to ``SETTLE_EVERY`` batches that handled rows, classify and evaluate who
     changed (``settle``: skipped while another run classifies, then tried on the next turn),
     and go on without waiting while rows keep coming. A failing pass is logged and the loop

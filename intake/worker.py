@@ -5,15 +5,17 @@ evaluating its person) costs far more CPU than storing and acknowledging the not
 In one Python process both compete for one interpreter lock, and a burst of notifications
 waits for the loader between its acknowledgements. So ``leadflow intake`` runs the loader
 (``leadflow.intake.process.load_forever``) in a child process started with ``spawn``: the
-app process only verifies, commits and answers; the child loads, woken by an event the app
-sets after every commit, and every ``intake.poll_seconds`` for retries that came due.
+app process only verifies, commits and answers; the child loads, woken through a pipe the app
+writes a byte to after every commit (``PipeWake``), and every ``intake.poll_seconds`` for
+retries that came due.
 
 The child receives the settings pickled and registers their secrets for redaction as the
-parent did when it loaded them (``config.secrets``); it opens its own warehouse connection. It stops
-when told, and on its own when its parent is gone (a SIGKILL of ``leadflow intake`` leaves
-no loader behind); a loader that died is started again by the app's lifespan, and rows it
-left pending are picked up by the next one (nothing is acknowledged that is not committed,
-and loading a row twice writes the same lead).
+parent did when it loaded them (``config.secrets``); it opens its own warehouse connection.
+It stops when the app closes the pipe, and on its own when its parent is gone (a SIGKILL of
+``leadflow intake`` leaves no loader behind). A loader that died is started again by the
+app's lifespan, with a new pipe, and rows it left pending are picked up by the next one
+(nothing is acknowledged that is not committed, and loading a row twice writes the same
+lead).
 """
 
 from __future__ import annotations
@@ -34,7 +36,34 @@ CHECK_EVERY_S = 1.0
 MAX_RESTART_DELAY_S = 60.0
 
 
-def _child(settings: Settings, wake: Any, stop: Any, parent: int) -> None:
+class PipeWake:
+    """The loader's end of its wake-up pipe, with the two calls ``load_forever`` makes.
+
+    A pipe, not a ``multiprocessing.Event``: an Event's ``set`` waits for every process
+    sleeping in ``wait`` to acknowledge, so a loader killed while it waited (where it spends
+    its idle time) would hang the app on its next notification. The app writes a byte per
+    commit without ever blocking; ``wait`` returns once something was written (or at the
+    timeout) and drains the pipe; the app closing its end (stopping, or gone) is seen here
+    as ``closed``."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.closed = False
+
+    def wait(self, timeout: float) -> bool:
+        try:
+            if self.conn.poll(timeout):
+                while self.conn.poll(0):
+                    self.conn.recv_bytes()
+        except (EOFError, OSError):
+            self.closed = True
+        return True
+
+    def clear(self) -> None:
+        """Nothing to clear: ``wait`` drained what was written."""
+
+
+def _child(settings: Settings, conn: Any, parent: int) -> None:
     """The loader process: register the secrets, then load until stopped or orphaned."""
     from leadflow.config.secrets import register_settings_secrets
     from leadflow.connectors.http import install_log_redaction
@@ -44,9 +73,10 @@ def _child(settings: Settings, wake: Any, stop: Any, parent: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     register_settings_secrets(settings)
+    wake = PipeWake(conn)
 
     def running() -> bool:
-        return not stop.is_set() and os.getppid() == parent
+        return not wake.closed and os.getppid() == parent
 
     with open_warehouse(settings.warehouse_url) as engine:
         load_forever(engine, settings, wake, running)
@@ -58,37 +88,51 @@ class Loader:
     def __init__(self, settings: Settings) -> None:
         self._context = multiprocessing.get_context("spawn")
         self._settings = settings
-        self._wake = self._context.Event()
-        self._stop = self._context.Event()
+        self._send: Any = None
         self.process: Any = None
         self.starts = 0
 
     def start(self) -> None:
+        """Start a loader with a new wake-up pipe (a dead one's is dropped)."""
+        self._close_pipe()
+        receive, send = self._context.Pipe(duplex=False)
+        os.set_blocking(send.fileno(), False)  # a full pipe already means "wake up"
         self.process = self._context.Process(
             target=_child,
-            args=(self._settings, self._wake, self._stop, os.getpid()),
+            args=(self._settings, receive, os.getpid()),
             name="leadflow-intake-loader",
             daemon=True,
         )
         self.process.start()
+        receive.close()  # the child has its own copy
+        self._send = send
         self.starts += 1
 
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
 
     def wake(self) -> None:
-        self._wake.set()
+        """Wake the loader; never blocks (called from the app's event loop)."""
+        try:
+            if self._send is not None:
+                self._send.send_bytes(b"w")
+        except (BlockingIOError, BrokenPipeError, OSError):
+            pass  # full (it will wake anyway) or its loader is gone (restarted soon)
 
     def stop(self) -> None:
-        """Ask the child to finish its pass and exit; terminate it if it does not."""
-        self._stop.set()
-        self._wake.set()
+        """Close the pipe (the loader finishes its pass and exits); terminate it if not."""
+        self._close_pipe()
         if self.process is None:
             return
         self.process.join(STOP_TIMEOUT_S)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(5)
+
+    def _close_pipe(self) -> None:
+        if self._send is not None:
+            self._send.close()
+            self._send = None
 
 
 def loader_lifespan(settings: Settings) -> Callable[[Any], Any]:

@@ -172,3 +172,28 @@ def test_the_loader_is_restarted_when_it_dies_and_leaves_with_a_killed_intake(tm
             process.kill()
         process.communicate(timeout=30)
         engine.dispose()
+
+
+def test_a_loader_killed_while_it_waits_does_not_hang_the_intake(tmp_path):
+    """The loader spends its idle time waiting to be woken; killed there, the next
+    notification must still be answered at once and loaded by its successor."""
+    port = _free_port()
+    section = "  google_ads:\n    google_key: ${GOOGLE_KEY_ENV}\n    customer_id: '1234567890'\n"
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    process = _run(_config(tmp_path, port, section))
+    try:
+        assert _wait(lambda: _up(port)), "intake did not start"
+        loader = _health(port)["loader"]["pid"]
+        time.sleep(3)  # its first (empty) pass is done: it is waiting
+        os.kill(loader, signal.SIGKILL)
+        assert _post(port, google_lead("while-it-was-gone")) == 200
+        assert _post(port, google_lead("and-another")) == 200
+        loaded = lambda: [r["status"] for r in inbox(engine)] == ["loaded", "loaded"]  # noqa: E731
+        assert _wait(loaded), inbox(engine)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) in (0, 143, -15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+        engine.dispose()
