@@ -236,9 +236,7 @@ def load_forever(
     unsettled = True  # a previous process may have loaded rows and stopped before settling
     busy = False
     while running():
-        if not busy:
-            wake.wait(settings.intake.poll_seconds)
-        wake.clear()
+        wake.wait(0 if busy else settings.intake.poll_seconds)  # busy: only drain it
         if not running():
             return
         try:

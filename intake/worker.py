@@ -37,7 +37,7 @@ MAX_RESTART_DELAY_S = 60.0
 
 
 class PipeWake:
-    """The loader's end of its wake-up pipe, with the two calls ``load_forever`` makes.
+    """The loader's end of its wake-up pipe: ``wait`` is what ``load_forever`` calls.
 
     A pipe, not a ``multiprocessing.Event``: an Event's ``set`` waits for every process
     sleeping in ``wait`` to acknowledge, so a loader killed while it waited (where it spends
@@ -50,17 +50,14 @@ class PipeWake:
         self.conn = conn
         self.closed = False
 
-    def wait(self, timeout: float) -> bool:
+    def wait(self, timeout: float) -> None:
+        """Return once something was written (or after ``timeout``), the pipe drained."""
         try:
             if self.conn.poll(timeout):
                 while self.conn.poll(0):
                     self.conn.recv_bytes()
         except (EOFError, OSError):
             self.closed = True
-        return True
-
-    def clear(self) -> None:
-        """Nothing to clear: ``wait`` drained what was written."""
 
 
 def _child(settings: Settings, conn: Any, parent: int) -> None:
