@@ -12,10 +12,15 @@ from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 
-from leadflow.models.records.activity import EngagementEvent, SalesRep, SalesTouch
-from leadflow.models.warehouse.tables import engagement_events, sales_reps, sales_touches
+from leadflow.models.records.activity import EngagementEvent, SalesRep, SalesTouch, StatusChange
+from leadflow.models.warehouse.tables import (
+    crm_status_changes,
+    engagement_events,
+    sales_reps,
+    sales_touches,
+)
 
-ActivityRecord = EngagementEvent | SalesTouch | SalesRep
+ActivityRecord = EngagementEvent | SalesTouch | SalesRep | StatusChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +29,7 @@ class StreamSpec:
 
     name: str
     table: sa.Table
-    record_type: type[EngagementEvent] | type[SalesTouch] | type[SalesRep]
+    record_type: type[EngagementEvent] | type[SalesTouch] | type[SalesRep] | type[StatusChange]
     key: tuple[str, ...]  # natural key, starting with "source"
     json_fields: tuple[str, ...]
 
@@ -62,6 +67,13 @@ STREAMS: dict[str, StreamSpec] = {
             ("raw",),
         ),
         StreamSpec("sales_reps", sales_reps, SalesRep, ("source", "rep_id"), ("raw",)),
+        StreamSpec(
+            "crm_status_changes",
+            crm_status_changes,
+            StatusChange,
+            ("source", "change_id"),
+            ("raw",),
+        ),
     )
 }
 

@@ -23,16 +23,31 @@ from sqlalchemy.engine import Connection
 
 from leadflow.models.people.batches import plain_times, with_times
 from leadflow.models.people.classify import Classification, Milestone
-from leadflow.models.people.facts import SIZE_KEYS, LeadFacts, PersonFacts, PreviousState
+from leadflow.models.people.facts import (
+    SIZE_KEYS,
+    LeadFacts,
+    PersonFacts,
+    PreviousState,
+    SalesDecision,
+)
 from leadflow.models.people.transitions import Transition
-from leadflow.models.records.activity import EngagementEvent, SalesTouch
+from leadflow.models.records.activity import EngagementEvent, SalesTouch, StatusChange
 from leadflow.models.records.encoding import IN_CHUNK_SIZE, chunks, require_aware
 from leadflow.models.records.leads import Stage
-from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.activity_tables import (
+    crm_status_changes,
+    engagement_events,
+    sales_touches,
+)
 from leadflow.models.warehouse.bulk import insert_rows, one_of, update_rows
 from leadflow.models.warehouse.engine import unprepared
 from leadflow.models.warehouse.lead_tables import leads
-from leadflow.models.warehouse.people_tables import people, person_milestones, stage_transitions
+from leadflow.models.warehouse.people_tables import (
+    people,
+    person_milestones,
+    sales_decisions,
+    stage_transitions,
+)
 
 CLASSIFICATION_COLUMNS = (
     "stage",
@@ -67,6 +82,10 @@ _TOUCH_COLUMNS = (
     "direction",
     "outcome",
 )
+_CHANGE_COLUMNS = ("source", "change_id", "lead_id", "field", "occurred_at", "updated_at",
+                   "new_value", "old_value", "changed_by", "reason")  # fmt: skip
+_DECISION_COLUMNS = ("person_id", "decided_at", "source", "lead_id", "field", "decision",
+                     "raw_status", "rep_id", "reason", "basis")  # fmt: skip
 
 
 # What classification reads of a lead (LeadFacts.from_columns): its plain columns and a few
@@ -75,13 +94,15 @@ _TOUCH_COLUMNS = (
 # (SQLite 3.38+, PostgreSQL); a missing path gives null.
 _LEAD_COLUMNS = ("source", "source_lead_id", "created_at", "updated_at", "utm_source",
                  "utm_medium", "utm_campaign", "campaign_id", "is_organic", "form_id",
-                 "source_stage", "job_title", "company", "country", "email")  # fmt: skip
+                 "source_stage", "job_title", "company", "country", "email",
+                 "owner_id")  # fmt: skip
 _LEAD_MEMBERS = {  # name: (column, path)
     "form_name": ("custom_fields", ("form_name",)),
     "raw_form_name": ("raw", ("form_name",)),
     "raw_form": ("raw", ("form", "name")),  # LinkedIn attaches its form as ``form``
     "raw_meta_form": ("raw", ("leadflow_form", "name")),  # Meta's connector: FORM_KEY
     "lead_status": ("custom_fields", ("hs_lead_status",)),
+    "crm_status": ("custom_fields", ("Status",)),  # Salesforce's Lead.Status
     "analytics_source": ("custom_fields", ("hs_analytics_source",)),
     **{key: ("custom_fields", (key,)) for key in SIZE_KEYS},
 }
@@ -117,6 +138,7 @@ def read_person_facts(
     found_leads: dict[str, list[LeadFacts]] = defaultdict(list)
     found_events: dict[str, list[EngagementEvent]] = defaultdict(list)
     found_touches: dict[str, list[SalesTouch]] = defaultdict(list)
+    found_changes: dict[str, list[StatusChange]] = defaultdict(list)
     previous: dict[str, PreviousState | None] = {}
     dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
     selection = _lead_selection(dialect)
@@ -135,6 +157,8 @@ def read_person_facts(
             selected = [sales_touches.c[name] for name in _TOUCH_COLUMNS]
             for pid, values in rows(sales_touches, selected):
                 found_touches[pid].append(SalesTouch(*values))
+            for pid, values in _changes(conn, chunk=chunk, wanted=wanted, span=everyone):
+                found_changes[pid].append(StatusChange(*values))
             selected = [people.c.stage, people.c.lifecycle, people.c.qualified_at]
             for pid, (stage, lifecycle, qualified_at) in rows(people, selected):
                 known = stage is not None and lifecycle is not None
@@ -148,6 +172,9 @@ def read_person_facts(
             events=sorted(found_events[pid], key=lambda e: (e.occurred_at, e.source, e.event_id)),
             touches=sorted(found_touches[pid], key=lambda t: (t.occurred_at, t.touch_id)),
             previous=previous[pid],
+            status_changes=sorted(
+                found_changes[pid], key=lambda c: (c.occurred_at, c.source, c.change_id)
+            ),
         )
         for pid in person_ids
         if pid in previous
@@ -169,6 +196,32 @@ def _rows(
     columns, times = plain_times(conn, selected)
     person = table.c.person_id
     query = sa.select(person, *columns)
+    return _by_person(conn, query, person, times, chunk=chunk, wanted=wanted, span=span)
+
+
+def _changes(
+    conn: Connection, *, chunk: Sequence[str], wanted: Collection[str], span: bool
+) -> Iterable[tuple[str, tuple[Any, ...]]]:
+    """The CRM status changes of the people in ``chunk``, by person (through their lead)."""
+    c = crm_status_changes
+    columns, times = plain_times(conn, [c.c[name] for name in _CHANGE_COLUMNS])
+    on_lead = sa.and_(leads.c.source == c.c.source, leads.c.source_lead_id == c.c.lead_id)
+    person = leads.c.person_id
+    query = sa.select(person, *columns).select_from(c.join(leads, on_lead))
+    return _by_person(conn, query, person, times, chunk=chunk, wanted=wanted, span=span)
+
+
+def _by_person(
+    conn: Connection,
+    query: sa.Select[Any],
+    person: sa.ColumnElement[Any],
+    times: Any,
+    *,
+    chunk: Sequence[str],
+    wanted: Collection[str],
+    span: bool,
+) -> Iterable[tuple[str, tuple[Any, ...]]]:
+    """Run ``query`` for the people in ``chunk`` (a range with ``span``), by person."""
     if span:
         query = query.where(person >= chunk[0], person <= chunk[-1])
     else:
@@ -195,6 +248,7 @@ def save_classifications(
     ]  # fmt: skip
     update_rows(conn, people, ("person_id",), CLASSIFICATION_COLUMNS, updates)
     save_milestones(conn, [(pid, c.milestones) for pid, c, _ in results])
+    save_decisions(conn, [(pid, c.decisions) for pid, c, _ in results])
     rows = {
         (pid, t.to_lifecycle, t.at): (
             pid, str(t.from_stage) if t.from_stage else None, str(t.to_stage), t.from_lifecycle,
@@ -222,6 +276,24 @@ def save_milestones(conn: Connection, found: Sequence[tuple[str, Sequence[Milest
         conn.execute(m.delete().where(one_of(conn, m.c.person_id, chunk)))
     rows = [(pid, x.kind, x.at, x.reason) for pid, items in found for x in items]
     insert_rows(conn, m, ("person_id", "kind", "at", "reason"), rows)
+
+
+def save_decisions(conn: Connection, found: Sequence[tuple[str, Sequence[SalesDecision]]]) -> None:
+    """Replace the CRM sales decisions of each person in ``found`` with theirs (derived
+    data, like the milestones); decisions not read from a CRM (no ``kind``) are not kept."""
+    d = sales_decisions
+    for chunk in chunks([pid for pid, _ in found]):
+        conn.execute(d.delete().where(one_of(conn, d.c.person_id, chunk)))
+    rows = {
+        (pid, x.at, x.source, x.lead_id, x.field): (
+            pid, x.at, x.source, x.lead_id, x.field, x.kind, x.raw_status, x.rep_id, x.note,
+            x.basis,
+        )
+        for pid, items in found
+        for x in items
+        if x.kind and x.source and x.lead_id and x.field and x.raw_status
+    }  # fmt: skip
+    insert_rows(conn, d, _DECISION_COLUMNS, list(rows.values()))
 
 
 def people_per_stage(conn: Connection) -> dict[str, int]:

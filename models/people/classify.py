@@ -11,9 +11,10 @@ ignored, so replaying a past date gives the answer that date would have given.
   the same moment. ``qualified_at`` is the earliest signal or the first moment, walking lead
   creations and events in time order with decay evaluated at each, that the scores crossed
   the thresholds: the SLA clock starts there.
-- Sales: the latest sales decision wins. Acceptance (CRM lifecycle/lead status, or an explicit
-  :class:`SalesDecision`) is ``sql``; a rejection recycles the person to ``nurture`` (stage
-  warm) with its reason, and only evidence after the rejection can qualify them again.
+- Sales: the latest sales decision wins. Acceptance (a CRM status change or current status,
+  ``leadflow.models.people.decisions``, or an explicit :class:`SalesDecision`) is ``sql``;
+  a rejection recycles the person to ``nurture`` (stage warm) with its reason, and only
+  evidence after the rejection can qualify them again.
 - Stages move forward because the facts they come from are dated and kept: a hand-raiser
   form, a crossing of the thresholds, a sales decision stay true of the moment they
   happened, so only a later rejection moves a person back. Nothing is read from an earlier
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from leadflow.models.people.decisions import sales_decisions
 from leadflow.models.people.facts import LeadFacts, PersonFacts, PreviousState, SalesDecision
 from leadflow.models.people.rules import ChannelRule, Rules
 from leadflow.models.people.scoring import (
@@ -80,6 +82,7 @@ class Classification:
     lifecycle_at: datetime | None = None
     rejection: str | None = None
     milestones: tuple[Milestone, ...] = ()
+    decisions: tuple[SalesDecision, ...] = ()
 
     @property
     def previous_state(self) -> PreviousState:
@@ -100,8 +103,9 @@ def classify(person: PersonFacts, rules: Rules, now: datetime) -> Classification
     engagement = round(engagement_at(events, now, rules.engagement), 3)
     reasons = [f"channel:{c}" for c in channels] + list(fit_reasons)
     reasons += engagement_reasons(events, now, rules.engagement)
+    from_crm = sales_decisions(leads, person.status_changes, rules, now)
     decisions = sorted(
-        (d for d in [*person.decisions, *crm_decisions(leads, rules, now)] if d.at <= now),
+        (d for d in [*person.decisions, *from_crm] if d.at <= now),
         key=lambda d: (d.at, not d.accepted, d.reason),
     )
     decision = decisions[-1] if decisions else None
@@ -126,6 +130,7 @@ def classify(person: PersonFacts, rules: Rules, now: datetime) -> Classification
         lifecycle_at=at,
         rejection=decision.reason if lifecycle == "nurture" and decision else None,
         milestones=found,
+        decisions=tuple(decisions),
     )
 
 
@@ -289,22 +294,6 @@ def hand_raisers(
             (t.occurred_at, rule.name) for t in person.touches if t.touch_type == rule.touch_type
         ]
     return sorted(signal for signal in found if signal[0] <= now)
-
-
-def crm_decisions(leads: Iterable[LeadFacts], rules: Rules, now: datetime) -> list[SalesDecision]:
-    """Sales decisions read from CRM fields, dated by the lead's last update."""
-    sales, found = rules.sales, []
-    for lead in leads:
-        at = min(max(lead.updated_at, lead.created_at), now)
-        status = (lead.lead_status or "").strip().lower()
-        stage = (lead.source_stage or "").strip().lower()
-        if status in sales.rejected_lead_statuses:
-            found.append(SalesDecision(at, False, f"hs_lead_status={lead.lead_status}"))
-        elif stage in sales.accepted_lifecycle_stages:
-            found.append(SalesDecision(at, True, f"lifecyclestage={lead.source_stage}"))
-        elif status in sales.accepted_lead_statuses:
-            found.append(SalesDecision(at, True, f"hs_lead_status={lead.lead_status}"))
-    return found
 
 
 def _raw_stage(leads: Sequence[LeadFacts]) -> str | None:

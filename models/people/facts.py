@@ -16,10 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from leadflow.models.people.scoring import FitInputs
-from leadflow.models.records.activity import EngagementEvent, SalesTouch
+from leadflow.models.records.activity import EngagementEvent, SalesTouch, StatusChange
 from leadflow.models.records.leads import Lead, Stage
 
 SIZE_KEYS = ("numberofemployees", "company_size", "employees", "company_employees")
+# The custom field holding a CRM lead's sales status (``LeadFacts.lead_status``), by source
+# (the ad platforms have none); ``source_stage`` holds HubSpot's lifecycle stage.
+LEAD_STATUS_FIELD = {"hubspot": "hs_lead_status", "salesforce": "Status"}
+STAGE_FIELD = {"hubspot": "lifecyclestage"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class LeadFacts:
     company_size: int | None = None
     country: str | None = None
     email_domain: str | None = None
+    owner_id: str | None = None
 
     @classmethod
     def from_lead(cls, lead: Lead) -> LeadFacts:
@@ -70,21 +75,23 @@ class LeadFacts:
                 or meta.get("name")
             ),
             source_stage=lead.source_stage,
-            lead_status=_text(custom.get("hs_lead_status")),
+            lead_status=_text(custom.get(LEAD_STATUS_FIELD.get(lead.source, ""))),
             analytics_source=_text(custom.get("hs_analytics_source")),
             job_title=lead.job_title,
             company=lead.company,
             company_size=_first_int(custom.get(k) for k in SIZE_KEYS),
             country=lead.country,
             email_domain=lead.email.rpartition("@")[2] if lead.email else None,
+            owner_id=lead.owner_id,
         )
 
     @classmethod
     def from_columns(cls, values: Mapping[str, Any]) -> LeadFacts:
         """From a lead's stored columns and the few JSON members :meth:`from_lead` reads,
         extracted by the database (``form_name``, ``raw_form_name``, ``raw_form``,
-        ``raw_meta_form``, ``lead_status``, ``analytics_source`` and the ``SIZE_KEYS``): the
-        same facts, without parsing whole payloads."""
+        ``raw_meta_form``, ``lead_status`` (HubSpot's) or ``crm_status`` (another CRM's
+        ``Status``), ``analytics_source`` and the ``SIZE_KEYS``): the same facts, without
+        parsing whole payloads."""
         email = values["email"]
         form = (
             values["form_name"]
@@ -105,13 +112,14 @@ class LeadFacts:
             form_id=values["form_id"],
             form_name=_text(form),
             source_stage=values["source_stage"],
-            lead_status=_text(values["lead_status"]),
+            lead_status=_text(_status_member(values)),
             analytics_source=_text(values["analytics_source"]),
             job_title=values["job_title"],
             company=values["company"],
             company_size=_first_int(values[k] for k in SIZE_KEYS),
             country=values["country"],
             email_domain=email.rpartition("@")[2] if email else None,
+            owner_id=values["owner_id"],
         )
 
     @property
@@ -121,11 +129,25 @@ class LeadFacts:
 
 @dataclass(frozen=True, slots=True)
 class SalesDecision:
-    """Sales accepted or rejected the person at ``at``; ``reason`` becomes a reason code."""
+    """Sales accepted or rejected the person at ``at``; ``reason`` becomes a reason code.
+
+    Decisions read from a CRM (``leadflow.models.people.decisions``) also say which: ``kind``
+    (accepted, rejected, converted, recycled), the CRM ``source``, ``lead_id``, status
+    ``field`` and ``raw_status``, the ``rep_id`` who decided, the CRM's ``note`` and the
+    ``basis`` (``history``: a recorded change; ``current``: the lead's current value).
+    """
 
     at: datetime
     accepted: bool
     reason: str
+    kind: str | None = None
+    source: str | None = None
+    lead_id: str | None = None
+    field: str | None = None
+    raw_status: str | None = None
+    rep_id: str | None = None
+    note: str | None = None
+    basis: str = "history"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +169,15 @@ class PersonFacts:
     touches: Sequence[SalesTouch] = ()
     previous: PreviousState | None = None
     decisions: Sequence[SalesDecision] = ()
+    status_changes: Sequence[StatusChange] = ()
+
+
+def _status_member(values: Mapping[str, Any]) -> Any:
+    """The lead's CRM status among the members ``from_columns`` reads."""
+    source = values["source"]
+    if source == "hubspot":
+        return values["lead_status"]
+    return values["crm_status"] if source in LEAD_STATUS_FIELD else None
 
 
 def _text(value: Any) -> str | None:

@@ -133,17 +133,69 @@ class Thresholds(_Frozen):
     engaged: float = Field(default=1, gt=0)
 
 
+DECISIONS = ("accepted", "rejected", "converted", "recycled")
+"""What a CRM status value can record: accepted and converted move a person to sql;
+rejected and recycled hand them back to marketing (nurture)."""
+Decision = Literal["accepted", "rejected", "converted", "recycled"]
+
+
 class SalesRules(_Frozen):
-    """Which raw CRM values mean sales accepted (→ sql) or rejected (→ nurture)."""
+    """Which raw CRM status values record which sales decision (matched ignoring case).
+
+    ``decision_statuses`` maps a status field (``Status``, ``IsConverted`` on Salesforce;
+    ``hs_lead_status``, ``lifecyclestage`` on HubSpot) to its values and the decision each
+    records. The three lists are the HubSpot shorthands of earlier releases (accepted
+    lifecycle stages, accepted and rejected lead statuses); ``decision_statuses`` wins
+    where both name a value.
+    """
 
     accepted_lifecycle_stages: frozenset[str] = frozenset()
     accepted_lead_statuses: frozenset[str] = frozenset()
     rejected_lead_statuses: frozenset[str] = frozenset()
+    decision_statuses: dict[str, dict[str, Decision]] = Field(default_factory=dict)
 
-    @field_validator("*", mode="before")
+    @field_validator(
+        "accepted_lifecycle_stages", "accepted_lead_statuses", "rejected_lead_statuses",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return frozenset(str(v).strip().lower() for v in value or ())
+
+    @field_validator("decision_statuses", mode="before")
+    @classmethod
+    def _lower_statuses(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {
+            str(name).strip().lower(): {
+                _status_text(raw).lower(): decision for raw, decision in (values or {}).items()
+            }
+            for name, values in value.items()
+        }
+
+    def decision_for(self, field: str, value: str | None) -> Decision | None:
+        """The decision a change of ``field`` to ``value`` records; None when it records
+        none (an open status, an unknown value)."""
+        name, text = field.strip().lower(), _status_text(value).lower()
+        found = self.decision_statuses.get(name, {}).get(text)
+        if found is not None or not text:
+            return found
+        if name == "hs_lead_status":
+            if text in self.rejected_lead_statuses:
+                return "rejected"
+            if text in self.accepted_lead_statuses:
+                return "accepted"
+        if name == "lifecyclestage" and text in self.accepted_lifecycle_stages:
+            return "accepted"
+        return None
+
+
+def _status_text(value: Any) -> str:
+    """A status value as text: YAML reads ``true`` as a boolean, CRMs send ``"true"``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value).strip()
 
 
 class IdentityRules(_Frozen):

@@ -36,16 +36,20 @@ from sqlalchemy.engine import Connection
 
 from leadflow.models.people.rules import Rules
 from leadflow.models.records.encoding import chunks
-from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.activity_tables import (
+    crm_status_changes,
+    engagement_events,
+    sales_touches,
+)
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
 
 STEP = "classification"
-FACT_TABLES = (leads, engagement_events, sales_touches)
+FACT_TABLES = (leads, engagement_events, sales_touches, crm_status_changes)
 # The column dating each fact: a fact dated after ``now`` is ignored until ``now`` passes it.
 FACT_DATES = {"leads": "created_at", "engagement_events": "occurred_at",
-              "sales_touches": "occurred_at"}  # fmt: skip
+              "sales_touches": "occurred_at", "crm_status_changes": "occurred_at"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,9 @@ class ScopeState:
 
 
 # Bumped when what classification reads of the facts changes (2: Meta's form names reach
-# the form_name hand-raisers), so warehouses classified before are classified again.
-READER_VERSION = 2
+# the form_name hand-raisers; 3: CRM status history and sales_decisions), so warehouses
+# classified before are classified again.
+READER_VERSION = 3
 
 
 def rules_fingerprint(rules: Rules) -> str:
@@ -118,15 +123,26 @@ def people_to_classify(
         if state.now is not None:
             when.append(sa.and_(dated > state.now, dated <= now))
         if when:
-            query = sa.select(table.c.person_id).where(
-                table.c.person_id.is_not(None), sa.or_(*when)
-            )
+            query = _person_ids_of(table).where(sa.or_(*when))
             found.update(_ids(conn, query.distinct()))
     p = people.c
     stale = sa.and_(p.engagement > 0, p.classified_at < now - rescore_after)
     query = sa.select(p.person_id).where(sa.or_(p.classified_at.is_(None), stale))
     found.update(_ids(conn, query))
     return found
+
+
+def _person_ids_of(table: sa.Table) -> sa.Select[Any]:
+    """The person ids of ``table``'s rows: their own column, or (status changes, which
+    carry none) their lead's."""
+    if "person_id" in table.c:
+        return sa.select(table.c.person_id).where(table.c.person_id.is_not(None))
+    on_lead = sa.and_(leads.c.source == table.c.source, leads.c.source_lead_id == table.c.lead_id)
+    return (
+        sa.select(leads.c.person_id)
+        .select_from(table.join(leads, on_lead))
+        .where(leads.c.person_id.is_not(None))
+    )
 
 
 def mark_for_classification(conn: Connection, person_ids: Iterable[str]) -> None:

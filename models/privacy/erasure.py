@@ -56,7 +56,11 @@ from leadflow.models.privacy.suppression import (
 )
 from leadflow.models.records.encoding import require_aware
 from leadflow.models.records.leads import PROFILE_GROUPS
-from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.activity_tables import (
+    crm_status_changes,
+    engagement_events,
+    sales_touches,
+)
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_merges, stage_transitions
 from leadflow.models.warehouse.privacy_tables import suppression_list
@@ -254,6 +258,10 @@ def _deletes(requester: Requester, gone: set[str]) -> list[tuple[sa.Table, sa.Co
             sales_touches,
             any_of(sales_touches.c.person_id, gone)
             | lead_match(sales_touches.c.source, sales_touches.c.lead_id, keys),
+        ),
+        (
+            crm_status_changes,
+            lead_match(crm_status_changes.c.source, crm_status_changes.c.lead_id, keys),
         ),
         (
             person_merges,

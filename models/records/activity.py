@@ -1,4 +1,5 @@
-"""What people do besides submitting a form: email engagement, sales touches, the reps.
+"""What people do besides submitting a form: email engagement, sales touches, the reps, and
+the CRM's record of sales' decisions (status changes).
 
 Each is a frozen record with a natural key, produced by a connector stream and loaded
 idempotently like leads. Datetimes are timezone-aware UTC.
@@ -70,4 +71,29 @@ class SalesRep:
     last_name: str | None = None
     team: str | None = None
     archived: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One change of a sales status field on a CRM lead or contact, as the CRM recorded it: a
+    Salesforce ``LeadHistory`` row (``Field = 'Status'``) or conversion, a HubSpot
+    ``hs_lead_status`` / ``lifecyclestage`` history entry. Grain (source, change_id).
+
+    The raw fact only: which values mean accepted, rejected, converted or recycled is the
+    classification rules' (``sales.decision_statuses``), so a changed mapping needs no reload.
+    ``lead_id`` is the record's ``source_lead_id`` on the same platform; ``changed_by`` the
+    user who made the change (a rep id, as ``owner_id`` elsewhere), when the CRM says.
+    """
+
+    source: str
+    change_id: str
+    lead_id: str
+    field: str
+    occurred_at: datetime
+    updated_at: datetime
+    new_value: str | None = None
+    old_value: str | None = None
+    changed_by: str | None = None
+    reason: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)

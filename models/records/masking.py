@@ -29,7 +29,10 @@ LOOSE_PHONE_REGIONS = ("US", "GB", "DE", "FR")
 _MIN_PHONE_DIGITS = 6
 
 _LOCAL = r"[\w!#$%&*+/=?^`{|}~-][\w.!#$%&'*+/=?^`{|}~-]*"
-EMAIL = re.compile(_LOCAL + r"@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+_DOMAIN = r"@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}"
+EMAIL = re.compile(_LOCAL + _DOMAIN)
+# A domain whose local part EMAIL did not take (one made of quotes only, ``'@a.af``).
+_BARE_DOMAIN = re.compile(_DOMAIN)
 _SHAPED = re.compile(r"[x9\W_]+")
 _QUOTED = re.compile(r"""(['"])(.*?)\1""")
 _PLUS_DIGITS = re.compile(r"\+[\d\s().-]{6,}\d")  # + and 7 digits or more: E.164 or close
@@ -74,7 +77,7 @@ def mask_personal(text: str, region: str | None = None) -> str:
     if not text:
         return text
     if "@" in text:
-        text = EMAIL.sub(_mask_address, text)
+        text = _BARE_DOMAIN.sub(_mask_address, EMAIL.sub(_mask_address, text))
     if sum(ch.isdigit() for ch in text) < _MIN_PHONE_DIGITS:
         return text
     regions: list[str | None] = [None, *LOOSE_PHONE_REGIONS]

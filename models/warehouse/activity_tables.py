@@ -184,3 +184,46 @@ sales_reps = sa.Table(
     _ts("last_changed_at", "When leadflow last loaded a real change to the rep (UTC)."),
     comment="One row per sales rep per platform (source, rep_id), latest version.",
 )
+
+crm_status_changes = sa.Table(
+    "crm_status_changes",
+    metadata,
+    _str(
+        "source",
+        "CRM the change was recorded in (salesforce, hubspot); matches leads.source.",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str(
+        "change_id",
+        "The change's id on its CRM (a LeadHistory id; for HubSpot <contact>:<property>:<time>).",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str(
+        "lead_id",
+        "The changed record's leads.source_lead_id on the same CRM.",
+        nullable=False,
+    ),
+    _str(
+        "field",
+        "The status field that changed: Status or IsConverted (Salesforce), hs_lead_status or "
+        "lifecyclestage (HubSpot).",
+        nullable=False,
+    ),
+    _ts("occurred_at", "When the CRM recorded the change (UTC)."),
+    _ts("updated_at", "When the CRM last changed the history row (UTC); its watermark."),
+    _str("new_value", "The field's value after the change, as the CRM stores it."),
+    _str("old_value", "The field's value before the change, when the CRM says."),
+    _str("changed_by", "The CRM user who made the change (sales_reps.rep_id), when known."),
+    _str("reason", "The reason the CRM recorded with the change, when it has one."),
+    sa.Column("raw", _json(), nullable=False, comment="The CRM's payload as received (JSON)."),
+    _row_hash("sha256 of the change's canonical content."),
+    _ts("first_loaded_at", "When leadflow first loaded the change (UTC)."),
+    _ts("last_changed_at", "When leadflow last loaded a real change to the row (UTC)."),
+    sa.Index(None, "source", "lead_id", "occurred_at"),
+    comment=(
+        "One row per change of a sales status field on a CRM lead or contact, as the CRM "
+        "recorded it: the facts sales decisions (sales_decisions) are derived from."
+    ),
+)

@@ -187,3 +187,55 @@ person_milestones = sa.Table(
     comment="One row per qualification and sales decision of a person, derived from the "
     "facts of their leads at each classification (what the SLA evaluates).",
 )
+
+sales_decisions = sa.Table(
+    "sales_decisions",
+    metadata,
+    sa.Column(
+        "person_id",
+        sa.String(),
+        sa.ForeignKey("people.person_id", ondelete="CASCADE"),
+        nullable=False,
+        primary_key=True,
+        comment="The person decided on (people.person_id).",
+    ),
+    sa.Column(
+        "decided_at",
+        UTCDateTime(),
+        nullable=False,
+        primary_key=True,
+        comment="When the decision was made: the CRM's status change time, or for a lead "
+        "with no status history the lead's last update (UTC).",
+    ),
+    _str(
+        "source",
+        "The CRM the decision was made in (salesforce, hubspot).",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str(
+        "lead_id",
+        "The decided lead's leads.source_lead_id in that CRM.",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str(
+        "field",
+        "The status field read (Status, IsConverted, hs_lead_status, lifecyclestage).",
+        nullable=False,
+        primary_key=True,
+    ),
+    _str("decision", "accepted, rejected, converted or recycled.", nullable=False),
+    _str("raw_status", "The field's value as the CRM stores it.", nullable=False),
+    _str("rep_id", "The CRM user who made the change, else the lead's owner (sales_reps.rep_id)."),
+    _str("reason", "The reason the CRM recorded with the change, when it has one."),
+    _str(
+        "basis",
+        "history (a recorded status change) or current (the lead's current value, "
+        "for a lead whose CRM keeps no history of that field).",
+        nullable=False,
+    ),
+    comment="One row per sales decision on a person, derived at classification from "
+    "crm_status_changes (or the leads' current status fields) and the rules' "
+    "sales.decision_statuses; what the accept/reject SLA is measured against.",
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from leadflow.models.warehouse.activity_tables import (
     ad_spend_daily,
+    crm_status_changes,
     engagement_events,
     sales_reps,
     sales_touches,
@@ -30,6 +31,7 @@ from leadflow.models.warehouse.people_tables import (
     person_id_map,
     person_merges,
     person_milestones,
+    sales_decisions,
     stage_transitions,
 )
 from leadflow.models.warehouse.privacy_tables import suppression_list
@@ -43,6 +45,7 @@ __all__ = [
     "UTCDateTime",
     "ad_spend_daily",
     "campaigns",
+    "crm_status_changes",
     "engagement_events",
     "intake_inbox",
     "leads",
@@ -52,6 +55,7 @@ __all__ = [
     "person_merges",
     "person_milestones",
     "quarantine",
+    "sales_decisions",
     "sales_reps",
     "sales_touches",
     "sla_evaluations",

@@ -16,9 +16,10 @@ from leadflow.models.loading.activity import (
     load_stream,
 )
 from leadflow.models.loading.leads import LoadCounts
-from leadflow.models.records.activity import EngagementEvent, SalesRep, SalesTouch
+from leadflow.models.records.activity import EngagementEvent, SalesRep, SalesTouch, StatusChange
 from leadflow.models.records.leads import Rejected
 from leadflow.models.warehouse.tables import (
+    crm_status_changes,
     engagement_events,
     sales_reps,
     sales_touches,
@@ -30,6 +31,7 @@ TABLES = {
     "engagement_events": engagement_events,
     "sales_touches": sales_touches,
     "sales_reps": sales_reps,
+    "crm_status_changes": crm_status_changes,
 }
 
 
@@ -79,12 +81,30 @@ def rep(rep_id: str = "rep_1", **overrides: Any) -> SalesRep:
     return SalesRep(**(values | overrides))
 
 
-MAKERS = {"engagement_events": event, "sales_touches": touch, "sales_reps": rep}
+def status_change(change_id: str = "017A", **overrides: Any) -> StatusChange:
+    values: dict[str, Any] = {
+        "source": SOURCE,
+        "change_id": change_id,
+        "lead_id": "L1",
+        "field": "hs_lead_status",
+        "occurred_at": T0,
+        "updated_at": T0,
+        "new_value": "CONNECTED",
+        "old_value": "NEW",
+        "changed_by": "rep_1",
+        "raw": {"id": change_id},
+    }
+    return StatusChange(**(values | overrides))
+
+
+MAKERS = {"engagement_events": event, "sales_touches": touch, "sales_reps": rep,
+          "crm_status_changes": status_change}  # fmt: skip
 # A content change per stream, for "updated" counts.
 CHANGES: dict[str, dict[str, Any]] = {
     "engagement_events": {"detail": {"browser": "safari"}},
     "sales_touches": {"outcome": "no answer", "updated_at": T0 + timedelta(hours=1)},
     "sales_reps": {"team": "AMER", "updated_at": T0 + timedelta(hours=1)},
+    "crm_status_changes": {"reason": "no budget", "updated_at": T0 + timedelta(hours=1)},
 }
 ALL_STREAMS = pytest.mark.parametrize("stream", sorted(STREAMS))
 

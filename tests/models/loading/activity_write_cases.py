@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from leadflow.models.loading.activity import STREAMS, activity_row, load_stream
 from leadflow.models.loading.leads import LoadCounts
-from leadflow.models.records.activity import EngagementEvent, SalesRep, SalesTouch
+from leadflow.models.records.activity import EngagementEvent, SalesRep, SalesTouch, StatusChange
 from leadflow.models.records.encoding import json_safe
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -29,7 +29,8 @@ PARIS = timezone(timedelta(hours=1))
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
 LOS_ANGELES = timezone(timedelta(hours=-8))
 # The record field that tells a reference row from the loaded one.
-ID_FIELD = {"engagement_events": "event_id", "sales_touches": "touch_id", "sales_reps": "rep_id"}
+ID_FIELD = {"engagement_events": "event_id", "sales_touches": "touch_id", "sales_reps": "rep_id",
+            "crm_status_changes": "change_id"}  # fmt: skip
 NESTED = {
     "name": "Zoë 東京 🚀",
     "quote": 'say "hi"\n\ttab \\ slash',
@@ -55,6 +56,11 @@ def full(stream: str, record_id: str) -> Any:
             SOURCE, record_id, "L1", "meeting", occurred, updated, "rep_1", "OUTBOUND",
             "connected", {"id": record_id, "properties": NESTED},
         )  # fmt: skip
+    if stream == "crm_status_changes":
+        return StatusChange(
+            "salesforce", record_id, "00Q1", "Status", occurred, updated, "Closed - Converted",
+            "Working - Contacted", "005A", "Zoë's reason", {"Id": record_id, "x": NESTED},
+        )  # fmt: skip
     return SalesRep(SOURCE, record_id, updated, "grace@example.com", "Grâce", "Hopper", "EMEA",
                     False, {"id": record_id, "teams": [NESTED]})  # fmt: skip
 
@@ -66,6 +72,8 @@ def sparse(stream: str, record_id: str) -> Any:
         return EngagementEvent(SOURCE, record_id, ACCOUNT, "open", late, detail={}, raw={})
     if stream == "sales_touches":
         return SalesTouch(SOURCE, record_id, "L2", "call", late, late, raw={})
+    if stream == "crm_status_changes":
+        return StatusChange("salesforce", record_id, "00Q2", "Status", late, late, raw={})
     return SalesRep(SOURCE, record_id, late, archived=True, raw={})
 
 

@@ -30,8 +30,12 @@ def event(event_type: str, at: datetime, n: int = 0) -> EngagementEvent:
     )
 
 
-def person(*leads: LeadFacts, events=(), touches=(), previous=None, decisions=()) -> PersonFacts:
-    return PersonFacts("p1", leads or (lead(),), events, touches, previous, decisions)
+def person(
+    *leads: LeadFacts, events=(), touches=(), previous=None, decisions=(), status_changes=()
+) -> PersonFacts:
+    return PersonFacts(
+        "p1", leads or (lead(),), events, touches, previous, decisions, status_changes
+    )
 
 
 VP = {"job_title": "VP Marketing", "email_domain": "acme.com"}  # fit 20 + 10 = 30

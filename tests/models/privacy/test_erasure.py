@@ -19,7 +19,11 @@ from leadflow.models.privacy.suppression import (
 )
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.leads import Lead, Rejected
-from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.activity_tables import (
+    crm_status_changes,
+    engagement_events,
+    sales_touches,
+)
 from leadflow.models.warehouse.intake_tables import intake_inbox
 from leadflow.models.warehouse.lead_tables import leads, quarantine
 from leadflow.models.warehouse.people_tables import people, person_merges
@@ -45,6 +49,8 @@ def _extra_rows() -> list[tuple[sa.Table, list[dict]]]:
     event |= {"occurred_at": at(9, 3), "detail": {}}
     touch = {k: v for k, v in base.items() if k != "account_id"} | {"source": "hubspot"}
     touch |= {"touch_type": "call", "occurred_at": at(9, 11), "updated_at": at(9, 11)}
+    change = {k: v for k, v in base.items() if k != "account_id"} | {"source": "hubspot"}
+    change |= {"field": "hs_lead_status", "occurred_at": at(9, 12), "updated_at": at(9, 12)}
     quarantined = {"source": "csv", "account_id": "f", "field": "email", "reason": "bad"}
     quarantined |= {"first_seen_at": T0, "last_seen_at": T0}
     inbox = {"account_id": "acct", "received_at": T0, "status": "loaded"}
@@ -64,6 +70,13 @@ def _extra_rows() -> list[tuple[sa.Table, list[dict]]]:
         (sales_touches, [
             touch | {"touch_id": "t1", "lead_id": "H1", "person_id": "P1", "raw": {"body": "hi"}},
             touch | {"touch_id": "t2", "lead_id": "X9", "person_id": "P2", "raw": {}},
+        ]),
+        # Status changes of P1's HubSpot contact H1, and of someone else's contact.
+        (crm_status_changes, [
+            change | {"change_id": "H1:hs_lead_status:1", "lead_id": "H1"}
+            | {"new_value": "CONNECTED", "raw": {"value": "CONNECTED"}},
+            change | {"change_id": "X9:hs_lead_status:1", "lead_id": "X9", "new_value": "NEW"}
+            | {"raw": {}},
         ]),
         (person_merges, [
             {"from_person": "P1old", "into_person": "P1", "reason": "email", "bridging_key": EMAIL}
@@ -121,6 +134,7 @@ def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
         "stage_transitions": 3,
         "engagement_events": 1,
         "sales_touches": 1,
+        "crm_status_changes": 1,
         "person_merges": 1,
         "leads": 3,
         "people": 1,
@@ -133,6 +147,7 @@ def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
         # Everyone else is still there.
         assert count(conn, people) == 5 and count(conn, leads) == 5
         assert count(conn, engagement_events) == count(conn, sales_touches) == 1
+        assert count(conn, crm_status_changes) == 1
         assert count(conn, person_merges) == 1 and count(conn, quarantine) == 1
         kept = conn.execute(sa.select(intake_inbox.c.notification_id)).scalars()
         assert sorted(kept) == ["G-other", "L2"]

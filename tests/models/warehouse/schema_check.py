@@ -32,8 +32,10 @@ TABLES = {
     "step_state",
     "intake_inbox",
     "writebacks",
+    "crm_status_changes",
+    "sales_decisions",
 }
-HEAD = "0012"
+HEAD = "0013"
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
     [pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)],

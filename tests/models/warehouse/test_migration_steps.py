@@ -21,9 +21,12 @@ SLA_TABLES = {"sla_evaluations", "sla_results"}
 BI_TABLES = {"suppression_list"}
 STATE_TABLES = {"step_state"}  # 0007
 ID_MAP_TABLES = {"person_id_map", "person_milestones"}  # 0009
-INBOX_TABLES = {"intake_inbox", "writebacks"}  # 0011, 0012
-# What 0011 and 0012 add, as schema_diff reports it missing.
+INBOX_TABLES = {"intake_inbox", "writebacks", "crm_status_changes", "sales_decisions"}
+# What 0011, 0012 and 0013 add, as schema_diff reports it missing.
 INBOX_DIFF = [
+    ("add_index", "crm_status_changes", "ix_crm_status_changes_source_lead_id_occurred_at"),
+    ("add_table", "crm_status_changes", None),
+    ("add_table", "sales_decisions", None),
     ("add_index", "intake_inbox", "ix_intake_inbox_status"),
     ("add_table", "intake_inbox", None),
     ("add_index", "writebacks", "ix_writebacks_person_id"),
