@@ -88,6 +88,7 @@ class ReportData:
     sla: list[dict[str, Any]] = field(default_factory=list)
     speed: list[dict[str, Any]] = field(default_factory=list)
     velocity: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _plain(value: Any) -> Any:
@@ -157,6 +158,7 @@ def read_report_data(conn: Connection, period: Period, as_of: datetime | None = 
         for row in _rows(conn, "SELECT * FROM v_speed_to_lead WHERE first_touch_at IS NOT NULL")
         if period.has_week(row["week"])
     ]
+    data.decisions = [row for row in _rows(conn, DECISIONS_SQL) if period.has_week(row.pop("week"))]
     current = period_of(data.as_of, "month")  # the views' months are UTC
     data.velocity = [
         _velocity_row(row, data.as_of)
@@ -164,6 +166,38 @@ def read_report_data(conn: Connection, period: Period, as_of: datetime | None = 
         if period.has_month(row["month"]) and row["month"] <= current
     ]
     return data
+
+
+# Each accept/reject evaluation (sales' decision on a qualification, from the CRM's dated
+# status changes: sales_decisions) with its rep, by the CRM's id (the report shows no
+# names); business minutes only once decided.
+DECISIONS_SQL = """
+SELECT e.period_week AS week, COALESCE(e.rep_source, '-') AS crm,
+       COALESCE(e.rep_id, 'unassigned') AS rep, e.team, e.status,
+       CASE WHEN e.event_at IS NOT NULL THEN e.business_minutes END AS minutes
+FROM sla_evaluations e
+WHERE e.rule = 'accept_reject'
+"""
+
+
+def decisions_by_rep(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Accept/reject evaluations per CRM and rep: counts by status and the business
+    minutes from qualification to the decision (nearest-rank median and p90)."""
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[(row["rep"], row["crm"], row["team"])].append(row)
+    found = []
+    for (rep, crm, team), items in sorted(groups.items()):
+        minutes = [row["minutes"] for row in items if row["minutes"] is not None]
+        counts = {s: sum(row["status"] == s for row in items) for s in STATUSES}
+        found.append(
+            {"rep": rep, "crm": crm, "team": team, **counts}
+            | {f"p{p}_business_minutes": nearest_rank(minutes, p) for p in (50, 90)}
+        )
+    return found
+
+
+STATUSES = ("met", "breached", "pending")
 
 
 def _velocity_row(row: dict[str, Any], as_of: datetime) -> dict[str, Any]:
@@ -222,6 +256,7 @@ def summary_tables(data: ReportData) -> dict[str, list[dict[str, Any]]]:
         "sla": rules,
         "speed": speed,
         "velocity": [_velocity_summary(row) for row in data.velocity[-3:]],
+        "sales decisions by rep": decisions_by_rep(data.decisions),
     }
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from leadflow.cli.main import main
-from leadflow.report.data import Period, nearest_rank
+from leadflow.report.data import Period, decisions_by_rep, nearest_rank
 from leadflow.report.html import report_summary_markdown, write_report
 from tests.bi_seed import EMAIL, PHONE, seed
 
@@ -92,6 +92,8 @@ def test_summary_markdown_has_the_numbers(seeded_url: str) -> None:
     assert "| USD | 150.50 | 3 | 2 | 75.25 |" in summary
     assert "| meta | 3 | 3 | 2 | 1 |" in summary
     assert "| 4 | 60.00 | 360.00 | 60.00 | 1,500.00 |" in summary  # speed: nearest rank
+    # Sales decisions per rep and CRM: r1's one accept/reject evaluation, never decided.
+    assert "| r1 | hubspot | east | 0 | 1 | 0 | - | - |" in summary
     assert EMAIL not in summary and PHONE not in summary
 
 
@@ -101,7 +103,8 @@ def test_summary_for_one_month(seeded_url: str) -> None:
     assert "| first_touch | 2 | 1 | 2 | 66.67 |" in summary  # weeks 41 and 43 only
     assert "| EUR | 20.00 | 1 | 1 | 20.00 |" in summary
     assert "| USD |" not in summary  # meta's October lead had no spend reported
-    assert "hubspot" not in summary  # its only lead is from September
+    # HubSpot's only lead is from September: no funnel row (its rep's decisions may show).
+    assert not re.search(r"^\| hubspot \| \d", summary, re.MULTILINE)
 
 
 @pytest.mark.parametrize(
@@ -145,3 +148,19 @@ def test_cli_report_writes_the_file_and_prints_its_path(
     assert code == 0
     assert capsys.readouterr().out.strip() == f"report written to {out.resolve()}"
     assert "leadflow report — 2026" in out.read_text(encoding="utf-8")
+
+
+def test_decisions_by_rep_counts_and_ranks_business_minutes() -> None:
+    rows = [
+        {"rep": "005A", "crm": "salesforce", "team": "t", "status": "met", "minutes": m}
+        for m in (30.0, 180.0, 90.0)
+    ] + [
+        {"rep": "005A", "crm": "salesforce", "team": "t", "status": "pending", "minutes": None},
+        {"rep": "7", "crm": "hubspot", "team": "t", "status": "breached", "minutes": 900.0},
+    ]
+    assert decisions_by_rep(rows) == [
+        {"rep": "005A", "crm": "salesforce", "team": "t", "met": 3, "breached": 0,
+         "pending": 1, "p50_business_minutes": 90.0, "p90_business_minutes": 180.0},
+        {"rep": "7", "crm": "hubspot", "team": "t", "met": 0, "breached": 1, "pending": 0,
+         "p50_business_minutes": 900.0, "p90_business_minutes": 900.0},
+    ]  # fmt: skip
