@@ -15,6 +15,7 @@ value stays in the lead's ``raw`` payload and the reason goes to its notes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -26,6 +27,10 @@ from leadflow.models.records.masking import mask_email as mask_email  # re-expor
 
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit (256) less the angle brackets; RFC 3696 erratum
+# Distinct values whose normalized form is kept: the same address or number arrives from
+# several platforms and again in every run's lookback, and parsing it is most of mapping a
+# record. Values that fail are not kept (lru_cache keeps no exception): they parse again.
+NORMALIZED_KEPT = 1 << 16
 
 
 class OutOfRange(ValueError):
@@ -45,6 +50,11 @@ def normalize_email(value: str | None) -> tuple[str | None, str | None]:
     """
     if value is None or not str(value).strip():
         return None, None
+    return _normalized_email(value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=NORMALIZED_KEPT)
+def _normalized_email(value: str) -> tuple[str, str]:
     if len(str(value).strip()) > MAX_EMAIL_LENGTH:
         raise OutOfRange("email", f"longer than {MAX_EMAIL_LENGTH} characters")
     try:
@@ -67,6 +77,11 @@ def normalize_phone(value: str | None, region: str | None) -> str | None:
     """
     if value is None or not str(value).strip():
         return None
+    return _normalized_phone(value if isinstance(value, str) else str(value), region)
+
+
+@lru_cache(maxsize=NORMALIZED_KEPT)
+def _normalized_phone(value: str, region: str | None) -> str:
     try:
         parsed = phonenumbers.parse(str(value).strip(), (region or "").upper() or None)
     except phonenumbers.NumberParseException as error:

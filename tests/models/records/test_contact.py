@@ -136,3 +136,16 @@ def test_reachable_contact_rejects_only_when_no_route_survives():
         "field_data",
     )
     assert reachable_contact("meta", "7", None, None, None, required=False)[:3] == (None,) * 3
+
+
+def test_normalizing_again_gives_the_same_answer_and_the_same_refusal() -> None:
+    # Normalized values are kept per process (NORMALIZED_KEPT); a refusal is not kept.
+    first = normalize_email(" Ada.Lovelace+x@GoogleMail.com ")
+    assert normalize_email(" Ada.Lovelace+x@GoogleMail.com ") == first
+    assert first == ("ada.lovelace+x@googlemail.com", "adalovelace@gmail.com")
+    assert normalize_phone("(415) 555-0100", "US") == normalize_phone("(415) 555-0100", "us")
+    for _ in range(2):
+        with pytest.raises(ValueError, match="not a valid email"):
+            normalize_email("not-an-address")
+        with pytest.raises(ValueError, match="area code"):
+            normalize_phone("555-0100", "US")
