@@ -65,7 +65,7 @@ class SourceConfig(BaseModel):
     streams: dict[str, bool] = Field(
         default_factory=Switches,
         description="stream name -> false to skip it (leads, spend, engagement_events, "
-        "sales_touches, sales_reps: those the platform has); absent: on",
+        "sales_touches, sales_reps, crm_status_changes: those the platform has); absent: on",
     )
 
     @field_validator("streams")
@@ -209,7 +209,8 @@ class Stream:
     """A second kind of record a platform serves besides leads (engagement events, sales
     touches, reps), read and checkpointed like leads.
 
-    ``name`` is the warehouse stream: "engagement_events", "sales_touches" or "sales_reps".
+    ``name`` is the warehouse stream: "engagement_events", "sales_touches", "sales_reps" or
+    "crm_status_changes".
     ``to_rows`` maps one raw record to zero or more model rows
     (``leadflow.models.records.activity``);
     it raises ``InvalidRecord`` for a record that cannot be mapped. The flow saves each

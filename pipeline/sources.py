@@ -7,9 +7,10 @@ from collections.abc import Collection
 from leadflow.config.settings import Settings
 from leadflow.connectors.base import SourceConfig
 
-# Speed to lead: only the fast-moving parts, lead forms and HubSpot's sales touches.
+# Speed to lead: only the fast-moving parts, lead forms, the CRM's sales touches and its
+# status changes (the accept/reject SLA's decisions).
 FAST_SOURCE_TYPES = ("hubspot", "meta", "google_ads", "linkedin")
-FAST_PARTS = ("leads", "sales_touches")
+FAST_PARTS = ("leads", "sales_touches", "crm_status_changes")
 
 
 def choose_sources(

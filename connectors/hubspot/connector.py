@@ -11,7 +11,8 @@ Docs followed:
 - OAuth: https://developers.hubspot.com/docs/api/oauth/tokens (connectors/hubspot/auth.py)
 
 The windowing over the 10,000-result cap lives in connectors/hubspot/search.py and serves
-contacts and the sales touches alike; owners and touches are in connectors/hubspot/sales.py.
+contacts and the sales touches alike; owners and touches are in connectors/hubspot/sales.py,
+the sales status properties' history (``crm_status_changes``) in connectors/hubspot/history.py.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from leadflow.connectors.hubspot.client import (
     portal_of,
 )
 from leadflow.connectors.hubspot.config import HubSpotConfig
+from leadflow.connectors.hubspot.history import HISTORY_STREAM
 from leadflow.connectors.hubspot.sales import OWNERS_STREAM, TOUCHES_STREAM
 from leadflow.connectors.hubspot.search import ID_PROPERTY, RESULT_CAP, SearchSpec, search_pages
 from leadflow.models.records.contact import (
@@ -215,5 +217,5 @@ CONNECTOR = Connector(
     to_lead=to_lead,
     record_key=record_key,
     doc_url="https://developers.hubspot.com/docs/api/crm/search",
-    streams=(OWNERS_STREAM, TOUCHES_STREAM),
+    streams=(OWNERS_STREAM, TOUCHES_STREAM, HISTORY_STREAM),
 )

@@ -20,7 +20,9 @@ Docs used (details in each module):
 
 Endpoints: ``GET /crm/v3/objects/{contacts|calls|emails|meetings}[/{id}]``, ``POST
 .../search``, ``GET /crm/v3/owners[/{ownerId}]``, ``GET /crm/v3/properties/{objectType}``,
-``POST /crm/v4/associations/{from}/{to}/batch/read``, ``GET /account-info/v3/details`` and
+``POST /crm/v4/associations/{from}/{to}/batch/read``, ``POST
+/crm/v3/objects/contacts/batch/read`` (with ``propertiesWithHistory``: ``hubspot_history``),
+``GET /account-info/v3/details`` and
 ``POST /oauth/v1/token``; anything else is a 404. API calls need ``Authorization: Bearer
 <token>``: the private-app ``token`` or an access token issued by the token endpoint (valid
 ``oauth_token_ttl`` seconds). ``granted`` are the token's scopes (default: every scope the endpoints
@@ -39,7 +41,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadflow.sandbox.data import hubspot_contacts
-from leadflow.sandbox.hubspot import limits, objects, scopes
+from leadflow.sandbox.hubspot import history, limits, objects, scopes
 from leadflow.sandbox.hubspot import sales as sales_api
 from leadflow.sandbox.hubspot.engagements import Writes
 from leadflow.sandbox.hubspot.oauth import OAUTH, TOKEN_PATH, OAuthApp, authenticate
@@ -99,6 +101,7 @@ class HubSpotSandbox(HostedApp):
         self.store = ContactStore(contacts, index_lag=search_index_lag)
         self.oauth = OAuthApp(client_id, client_secret, refresh_token, oauth_token_ttl)
         self._initial_contacts = list(contacts)
+        self.history = history.PropertyHistory(self.store.ids(), sales_seed)
         self._sales_data, self._sales_seed = sales, sales_seed
         self._sales_state: sales_api.SalesState | None = None
         self._sales_lock = threading.Lock()
@@ -118,6 +121,7 @@ class HubSpotSandbox(HostedApp):
         router = Router()
         self.writes.register(router)
         router.add("GET", rf"/crm/v3/objects/(?P<type>{_TYPES})", self._list)
+        router.add("POST", r"/crm/v3/objects/contacts/batch/read", self._batch_read)
         router.add("POST", rf"/crm/v3/objects/(?P<type>{_TYPES})/search", self._search)
         router.add("GET", rf"/crm/v3/objects/(?P<type>{_TYPES})/(?P<id>[^/]+)", self._read)
         router.add("GET", r"/crm/v3/owners/?", self._owners_page)
@@ -146,9 +150,14 @@ class HubSpotSandbox(HostedApp):
         """Create (no/unknown ``hs_object_id``) or update a contact.
 
         ``lastmodifieddate``/``updatedAt`` become ``modified_at`` (default: now); returns
-        the stored object.
+        the stored object. A changed ``hs_lead_status`` or ``lifecyclestage`` adds a history
+        entry at ``modified_at`` (``hubspot_history``).
         """
-        return self.store.upsert(properties, modified_at)
+        with self.history.lock:
+            self.history.prepare(self.store.get(str(properties.get("hs_object_id"))))
+            stored = self.store.upsert(properties, modified_at)
+            self.history.record(stored)
+        return stored
 
     def archive_contact(self, object_id: str, archived: bool = True) -> None:
         self.store.set_archived(object_id, archived)
@@ -297,6 +306,9 @@ class HubSpotSandbox(HostedApp):
     def _read(self, request: Request) -> Response:
         assert request.match is not None
         return objects.read_object(self._store(request), request, request.match["id"])
+
+    def _batch_read(self, request: Request) -> Response:
+        return history.batch_read(self.store, self.history, request)
 
     def _owners_page(self, request: Request) -> Response:
         return sales_api.list_owners(self._owners, request, self._paging())

@@ -121,6 +121,7 @@ def write_config(tmp_path: Path, base_url: str, wait: float = 0) -> Path:
         f"    base_url: {base_url}\n    access_token: ${{KILL_TEST_TOKEN}}\n"
         "    portal_id: '1'\n    discover_properties: false\n"
         "    sales_reps: false\n    sales_touches: false\n"
+        "    streams: {crm_status_changes: false}\n"
     )
     return config
 

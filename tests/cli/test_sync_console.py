@@ -24,6 +24,7 @@ def _source(name: str, base_url: str, portal: str) -> str:
         f"  {name}:\n    type: hubspot\n    base_url: {base_url}\n"
         f"    access_token: ${{CONSOLE_TEST_TOKEN}}\n    portal_id: '{portal}'\n"
         "    discover_properties: false\n    sales_reps: false\n    sales_touches: false\n"
+        "    streams: {crm_status_changes: false}\n"
     )
 
 

@@ -144,6 +144,7 @@ def test_an_existing_cluster_at_dask_address_runs_the_partition_tasks(
             f"dask_address: {cluster.scheduler_address}\nsources:\n  hubspot:\n"
             f"    base_url: {hubspot.base_url}\n    access_token: ${{HS_TOKEN}}\n"
             "    portal_id: p1\n    sales_reps: false\n    sales_touches: false\n"
+            "    streams: {crm_status_changes: false}\n"
         )
         [row] = sync_leads(config_path=str(config))
         ran = cluster.scheduler.task_prefixes

@@ -199,6 +199,7 @@ def write_config(tmp_path: Path, warehouse_url: str, sandbox: HubSpotSandbox) ->
         f"warehouse_url: {warehouse_url}\ntimezone: America/New_York\nsources:\n  hubspot:\n"
         f"    base_url: {sandbox.base_url}\n    access_token: ${{HS_TOKEN}}\n"
         '    portal_id: "p1"\n    sales_reps: false\n    sales_touches: false\n'
+        "    streams: {crm_status_changes: false}\n"
         "    start_date: 2026-01-01T00:00:00Z\n    backoff_seconds: 0.05\n"
     )
     return str(path)

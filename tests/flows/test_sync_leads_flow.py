@@ -40,6 +40,7 @@ def hubspot_source(sandbox: HubSpotSandbox, portal: str, token: str = "${HS_TOKE
         # Contacts only here; reps and touches have their own tests.
         "sales_reps": "false",
         "sales_touches": "false",
+        "streams": "{crm_status_changes: false}",
     }
 
 

@@ -43,6 +43,7 @@ def hubspot_config(folder: Path, warehouse_url: str, base_url: str) -> Path:
         "    search_requests_per_second: 500\n"
         "    discover_properties: false\n"
         "    sales_reps: false\n    sales_touches: false\n"
+        "    streams: {crm_status_changes: false}\n"
     )
     return path
 

@@ -42,7 +42,8 @@ PER_PLATFORM: dict[str, dict[str, Any]] = {
     # HubSpot allows 5 searches a second: a 10 ms backoff would trip its secondly limit.
     "hubspot": {"lookback_minutes": 0, "page_size": 50, "discover_properties": False,
                 "backoff_seconds": 0.5, "max_attempts": 5,
-                "sales_reps": False, "sales_touches": False},
+                "sales_reps": False, "sales_touches": False,
+                "streams": {"crm_status_changes": False}},
     "meta": {"page_size": 25, "max_throttle_wait_seconds": 5.0},
     "google_ads": {"max_retry_delay_seconds": 5.0},
     "linkedin": {"count": 25},

@@ -100,11 +100,11 @@ PLANTED = ("s3cret-value", "t0ken-abc", "2031-07-04T05:06:07")
         pytest.param(TOKEN + "    portal_id: s3cret-value\n", "sources.hubspot.portal_id: duplicate key at line 6", id="duplicate-source-key"),
         pytest.param(TOKEN + "s3cret-value: 1\n", "top level: unknown key at line 6", id="token-as-key"),
         pytest.param(TOKEN + "    s3cret-value: 1\n", "sources.hubspot: unknown key at line 6", id="token-as-source-key"),
-        pytest.param(TOKEN + "    streams:\n      sales_rep: false\n", "sources.hubspot.streams.sales_rep: hubspot has no such stream (it has: leads, sales_reps, sales_touches)", id="unknown-stream"),
+        pytest.param(TOKEN + "    streams:\n      sales_rep: false\n", "sources.hubspot.streams.sales_rep: hubspot has no such stream (it has: leads, sales_reps, sales_touches, crm_status_changes)", id="unknown-stream"),
         pytest.param("sources:\n  meta:\n    access_token: t0ken-abc\n    page_ids: ['1']\n    streams:\n      sales_reps: false\n", "sources.meta.streams.sales_reps: meta has no such stream (it has: leads, spend)", id="stream-of-another-platform"),
         pytest.param(TOKEN + "    streams:\n      s3cret-value: false\n", "sources.hubspot.streams: unknown stream at line 7 (hubspot has: leads,", id="token-as-stream"),
-        pytest.param(TOKEN + "    streams:\n      leads: false\n      sales_reps: false\n      sales_touches: false\n", "sources.hubspot.streams: every stream is switched off: nothing to sync", id="every-stream-off"),
-        pytest.param(TOKEN + "    sales_reps: false\n    streams:\n      leads: false\n      sales_touches: false\n", "sources.hubspot.streams: every stream is switched off", id="every-stream-off-older-switch"),
+        pytest.param(TOKEN + "    streams:\n      leads: false\n      sales_reps: false\n      sales_touches: false\n      crm_status_changes: false\n", "sources.hubspot.streams: every stream is switched off: nothing to sync", id="every-stream-off"),
+        pytest.param(TOKEN + "    sales_reps: false\n    streams:\n      leads: false\n      sales_touches: false\n      crm_status_changes: false\n", "sources.hubspot.streams: every stream is switched off", id="every-stream-off-older-switch"),
     ],
 )  # fmt: skip
 def test_every_bad_configuration_is_refused_before_anything_is_written(

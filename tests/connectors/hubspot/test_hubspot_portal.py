@@ -51,8 +51,8 @@ def test_without_portal_id_every_stream_is_the_tokens_portal_read_once():
     with HubSpotSandbox.unthrottled(hubspot_contacts(20), token=TOKEN, portal_id=PORTAL) as box:
         settings = config(box)
         assert settings.portal_id is None
-        assert every_account(settings) == [str(PORTAL)] * 3
-        assert every_account(settings) == [str(PORTAL)] * 3
+        assert every_account(settings) == [str(PORTAL)] * 4
+        assert every_account(settings) == [str(PORTAL)] * 4
         assert account_info_calls(box) == 1
         client = open_session(settings)
         try:
@@ -78,7 +78,7 @@ def test_a_new_run_reads_account_info_again():
 @pytest.mark.parametrize("given", ["12345678", 12345678])
 def test_a_configured_portal_id_is_used_without_asking(given):
     with HubSpotSandbox.unthrottled(hubspot_contacts(5), token=TOKEN, portal_id=PORTAL) as box:
-        assert every_account(config(box, portal_id=given)) == ["12345678"] * 3
+        assert every_account(config(box, portal_id=given)) == ["12345678"] * 4
         assert box.requests == []
 
 

@@ -44,7 +44,11 @@ def call(**properties) -> dict:
 
 
 def test_the_connector_registers_the_reps_and_touches_streams():
-    assert [s.name for s in CONNECTOR.streams] == ["sales_reps", "sales_touches"]
+    assert [s.name for s in CONNECTOR.streams] == [
+        "sales_reps",
+        "sales_touches",
+        "crm_status_changes",
+    ]
 
 
 def test_an_owner_becomes_a_rep_on_its_primary_team():
