@@ -2,7 +2,7 @@
 (``writeback.properties``) stage and scores to contact properties.
 
 Off unless ``writeback.enabled``: then it says so and writes nothing. Refused before
-anything is written (exit 2): a bad configuration or ``--now``, ``writeback.source`` naming
+anything is written (exit 2): a bad configuration or ``--now``, ``writeback.sources`` naming
 no hubspot source, or (dry run) a warehouse not migrated yet. ``--dry-run`` prints what
 would be written and writes nothing, to HubSpot or to the warehouse. A real run takes the
 warehouse's sync lock (75 when another run holds it) and migrates the warehouse first; a
@@ -63,8 +63,8 @@ def format_writeback(summary: Any) -> str:
             lines.append(
                 f"would update contact {write.contact_id} (person {write.person_id}): {values}"
             )
-    for rule, person_id, task_id in summary.created:
-        lines.append(f"created task {task_id}: {rule} person {person_id}")
+    for rule, person_id, task_id, crm in summary.created:
+        lines.append(f"created {crm} task {task_id}: {rule} person {person_id}")
     counts = summary.counts()
     shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v not in (None, {}, 0, False))
     head = "writeback (dry run, nothing written)" if summary.dry_run else "writeback"
@@ -80,7 +80,11 @@ def run_writeback_command(args: argparse.Namespace) -> int:
     from leadflow.models.warehouse.engine import open_warehouse
     from leadflow.models.warehouse.migrate import upgrade
     from leadflow.pipeline.locks import sync_lock
-    from leadflow.pipeline.writeback import WritebackConfigError, hubspot_source, run_writeback
+    from leadflow.pipeline.writeback import (
+        WritebackConfigError,
+        run_writeback,
+        writing_sources,
+    )
 
     try:
         now = parse_now(args.now)
@@ -93,7 +97,7 @@ def run_writeback_command(args: argparse.Namespace) -> int:
         print("writeback is off (writeback.enabled is false): nothing written")
         return 0
     try:
-        hubspot_source(settings)
+        writing_sources(settings)
     except WritebackConfigError as error:
         raise ConfigError(f"{config or 'configuration'}: {error}") from None
     check_warehouse(settings.warehouse_url, config)

@@ -1,10 +1,11 @@
 """The ``writeback:`` section: what leadflow writes back to the CRM, and how much.
 
 Off by default. When enabled, SLA breaches (rules ``first_touch`` and ``accept_reject``)
-become HubSpot tasks for the owning rep, and (with ``properties: true``) each person's
-stage, scores and reasons are written to their contact. The token that writes is the one
-of the hubspot source named by ``source`` (a key of ``sources:``); that source's contacts
-are the ones written to.
+become tasks for the owning rep in the CRM the person's lead came from (HubSpot tasks,
+Salesforce ``Task``), and (with ``properties: true``) each person's stage, scores and
+reasons are written to their CRM record. The CRMs written to are the hubspot and salesforce
+sources named by ``sources`` (keys of ``sources:``; by default every one configured); each
+source's credentials write to its own records.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ class WritebackSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(False, description="off by default: nothing is written to a CRM")
-    source: str = Field("hubspot", description="the hubspot sources: entry whose token writes")
+    sources: tuple[str, ...] = Field(
+        (),
+        description="the hubspot and salesforce entries of sources: written to, in order of "
+        "preference for a person with leads in several (default: every one configured)",
+    )
+    source: str | None = Field(
+        None, description="one CRM source to write to (the older form of sources)"
+    )
     rules: tuple[Literal["first_touch", "accept_reject"], ...] = Field(
         TASK_RULES, description="the SLA rules whose breaches become tasks"
     )

@@ -131,6 +131,11 @@ class HubSpotWriter:
     updates and property creations are safe to repeat), and one for task creation, which
     the transport repeats only when HubSpot throttled it or it never left (``NotSent``)."""
 
+    batch_size = BATCH_SIZE  # contacts per batch update
+    missing_reason = "HTTP 207 OBJECT_NOT_FOUND: the contact"
+    refused: tuple[type[ConnectorError], ...] = (WriteRefused,)
+    unknown: tuple[type[ConnectorError], ...] = (OutcomeUnknown,)
+
     def __init__(self, config: HubSpotConfig) -> None:
         self.client = open_session(config)
         self.client.session.retry = build_retry(

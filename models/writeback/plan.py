@@ -50,6 +50,7 @@ class Candidate:
     status: str
     contact_id: str | None
     owner_id: str | None
+    rep_source: str | None = None  # the CRM of the evaluation's rep, if any
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Ledger:
     attempts: int = 0
     payload_hash: str | None = None
     updated_at: datetime | None = None
+    crm: str | None = None
 
 
 @dataclass(frozen=True)

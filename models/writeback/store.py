@@ -2,9 +2,11 @@
 
 Reads are set-based; the ledger is written in one statement per step: every task about to
 be created is committed as ``pending`` before the CRM is asked (``mark_pending``), and the
-outcomes are recorded together afterwards (``record``). A person's contact is their most
-recently updated non-test lead of the writing HubSpot portal (``leads``: source hubspot,
-the portal's account id), and its owner the evaluation's rep when HubSpot's, else the lead's.
+outcomes are recorded together afterwards (``record``). A person's contact in a writing
+CRM is their most recently updated non-test lead of that CRM's account (``leads``: source
+``hubspot`` and the portal id, or ``salesforce`` and the org id), and its owner the
+evaluation's rep when that CRM's, else the lead's. A task key is one task whichever CRM it
+was written to (``read_ledger`` of tasks reads every CRM's rows); properties are per CRM.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from leadflow.models.warehouse.upsert import upsert
 from leadflow.models.warehouse.writeback_tables import writebacks
 from leadflow.models.writeback.plan import TASK, Candidate, Ledger, PersonValues
 
-CRM = "hubspot"
+CRM = "hubspot"  # the default writing CRM
 _CHUNK = 500
 
 
@@ -43,8 +45,8 @@ class Outcome:
     failed: bool = False
 
 
-def _contacts(portal: str) -> sa.Subquery:
-    """Each person's latest HubSpot contact (and its owner) in ``portal``."""
+def _contacts(crm: str, account: str) -> sa.Subquery:
+    """Each person's latest lead (contact) of ``crm`` in ``account``, and its owner."""
     rank = sa.func.row_number().over(
         partition_by=leads.c.person_id,
         order_by=(leads.c.updated_at.desc(), leads.c.source_lead_id.desc()),
@@ -57,8 +59,8 @@ def _contacts(portal: str) -> sa.Subquery:
             rank.label("rank"),
         )
         .where(
-            leads.c.source == CRM,
-            leads.c.account_id == portal,
+            leads.c.source == crm,
+            leads.c.account_id == account,
             leads.c.person_id.is_not(None),
             leads.c.is_test.is_(False),
         )
@@ -69,34 +71,34 @@ def _contacts(portal: str) -> sa.Subquery:
 
 def read_candidates(
     conn: Connection,
-    portal: str,
+    account: str,
     rules: Sequence[str],
     now: datetime,
     before_minutes: float,
     lookback: timedelta = timedelta(days=7),
+    crm: str = CRM,
 ) -> list[Candidate]:
     """Evaluations of ``rules`` that are breached (due within ``lookback`` before ``now``),
     pending and due within the horizon, or met or breached with a task asked for or created
     for the person; with the person's contact if any."""
-    ev, contact = sla_evaluations, _contacts(portal)
+    ev, contact = sla_evaluations, _contacts(crm, account)
     horizon = now + timedelta(minutes=before_minutes)
     wanted = sa.or_(
         sa.and_(ev.c.status == "breached", ev.c.due_at >= now - lookback),
         sa.and_(ev.c.status == "pending", ev.c.due_at <= horizon),
     )
     tasked = sa.select(writebacks.c.person_id).where(
-        writebacks.c.crm == CRM,
-        writebacks.c.kind == TASK,
+        writebacks.c.kind == TASK,  # in any CRM: one task per qualification, wherever
         writebacks.c.status.in_(("created", "pending")),
     )
     # ... or whose task was written under an id the person took over in a merge.
     merged = sa.select(person_id_map.c.person_id).where(person_id_map.c.old_person_id.in_(tasked))
     tasked_person = sa.or_(ev.c.person_id.in_(tasked), ev.c.person_id.in_(merged))
     wanted = sa.or_(wanted, sa.and_(ev.c.status.in_(("met", "breached")), tasked_person))
-    owner = sa.case((ev.c.rep_source == CRM, ev.c.rep_id), else_=contact.c.owner_id)
+    owner = sa.case((ev.c.rep_source == crm, ev.c.rep_id), else_=contact.c.owner_id)
     columns = [ev.c.rule, ev.c.person_id, ev.c.clock_start, ev.c.due_at, ev.c.status]
     query = (
-        sa.select(*columns, contact.c.contact_id, owner.label("owner_id"))
+        sa.select(*columns, contact.c.contact_id, owner.label("owner_id"), ev.c.rep_source)
         .select_from(ev.outerjoin(contact, contact.c.person_id == ev.c.person_id))
         .where(ev.c.rule.in_(list(rules)), wanted)
         .order_by(ev.c.rule, ev.c.person_id, ev.c.clock_start)
@@ -104,9 +106,10 @@ def read_candidates(
     return [Candidate(*row) for row in conn.execute(query)]
 
 
-def read_people(conn: Connection, portal: str) -> list[PersonValues]:
-    """Classified people with a contact in ``portal``: their stage, scores and reasons."""
-    contact = _contacts(portal)
+def read_people(conn: Connection, account: str, crm: str = CRM) -> list[PersonValues]:
+    """Classified people with a contact of ``crm`` in ``account``: their stage, scores and
+    reasons."""
+    contact = _contacts(crm, account)
     values = [people.c.stage, people.c.fit, people.c.engagement, people.c.reasons]
     query = (
         sa.select(people.c.person_id, contact.c.contact_id, *values)
@@ -117,15 +120,20 @@ def read_people(conn: Connection, portal: str) -> list[PersonValues]:
     return [PersonValues(*row) for row in conn.execute(query)]
 
 
-def read_ledger(conn: Connection, kind: str, keys: Iterable[str]) -> dict[str, Ledger]:
-    """The ``writebacks`` rows of ``kind`` for ``keys``."""
+def read_ledger(
+    conn: Connection, kind: str, keys: Iterable[str], crm: str | None = None
+) -> dict[str, Ledger]:
+    """The ``writebacks`` rows of ``kind`` for ``keys``: of ``crm``, or (None) of any CRM
+    (tasks: a key written to one CRM is never written to another)."""
     wb, found, wanted = writebacks, {}, sorted(set(keys))
     for start in range(0, len(wanted), _CHUNK):
         columns = [wb.c.status, wb.c.object_id, wb.c.attempts, wb.c.payload_hash, wb.c.updated_at]
-        query = sa.select(wb.c.key, *columns).where(
-            wb.c.crm == CRM, wb.c.kind == kind, wb.c.key.in_(wanted[start : start + _CHUNK])
+        query = sa.select(wb.c.key, *columns, wb.c.crm).where(
+            wb.c.kind == kind, wb.c.key.in_(wanted[start : start + _CHUNK])
         )
-        found.update({row.key: Ledger(*row) for row in conn.execute(query)})
+        if crm is not None:
+            query = query.where(wb.c.crm == crm)
+        found.update({row.key: Ledger(*row) for row in conn.execute(query.order_by(wb.c.crm))})
     return found
 
 
@@ -142,19 +150,24 @@ def read_former_ids(conn: Connection, person_ids: Iterable[str]) -> dict[str, li
     return found
 
 
-def mark_pending(conn: Connection, keys: Sequence[tuple[str, str]], now: datetime) -> None:
-    """Record ``(key, person_id)`` tasks as pending before they are created (the caller
-    commits first): a crash after the request leaves a row to resolve by search."""
-    rows = [_row(TASK, key, person_id, "pending", now) for key, person_id in keys]
+def mark_pending(
+    conn: Connection, keys: Sequence[tuple[str, str]], now: datetime, crm: str = CRM
+) -> None:
+    """Record ``(key, person_id)`` tasks of ``crm`` as pending before they are created (the
+    caller commits first): a crash after the request leaves a row to resolve by search."""
+    rows = [_row(crm, TASK, key, person_id, "pending", now) for key, person_id in keys]
     # The row follows its person: a key written before a merge now names the survivor.
     upsert(conn, writebacks, rows, ("crm", "kind", "key"), ("person_id", "status", "updated_at"))
 
 
-def record(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Record the outcomes of one step's writes (one statement per kind of change)."""
+def record(conn: Connection, outcomes: Sequence[Outcome], now: datetime, crm: str = CRM) -> None:
+    """Record the outcomes of one step's writes to ``crm`` (one statement per kind of
+    change)."""
     for failed in (False, True):
         rows = [
-            _row(o.kind, o.key, o.person_id, o.status, now, o.object_id, o.error, o.payload_hash)
+            _row(
+                crm, o.kind, o.key, o.person_id, o.status, now, o.object_id, o.error, o.payload_hash
+            )
             | {"attempts": 1 if failed else 0}
             for o in outcomes
             if o.failed is failed
@@ -172,6 +185,7 @@ def record(conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> None
 
 
 def _row(
+    crm: str,
     kind: str,
     key: str,
     person_id: str,
@@ -182,7 +196,7 @@ def _row(
     payload_hash: str | None = None,
 ) -> dict[str, Any]:
     return {
-        "crm": CRM, "kind": kind, "key": key, "person_id": person_id, "object_id": object_id,
+        "crm": crm, "kind": kind, "key": key, "person_id": person_id, "object_id": object_id,
         "status": status, "attempts": 0, "last_error": error, "payload_hash": payload_hash,
         "created_at": now, "updated_at": now,
     }  # fmt: skip

@@ -54,7 +54,7 @@ def test_dry_run_prints_and_writes_nothing_then_a_run_writes(
         assert main(["writeback", "--now", AT, "--config", config]) == 0
         out = capsys.readouterr().out
         (task,) = hs.writes.tasks
-        assert f"created task {task['id']}: first_touch person p1" in out
+        assert f"created hubspot task {task['id']}: first_touch person p1" in out
         assert "tasks_created 1" in out and "contacts_updated 2" in out
         assert "example.com" not in out
         assert main(["writeback", "--now", AT, "--config", config]) == 0
@@ -79,7 +79,7 @@ def test_off_unless_enabled_and_a_bad_source_refused(
         wrong = write_config(tmp_path, warehouse_url, hs.base_url, source="crm")
         assert main(["writeback", "--config", wrong]) == 2
         err = capsys.readouterr().err.strip()
-        assert err.endswith("writeback.source: no hubspot source named 'crm' under sources: "
-                            "(its token writes the tasks and properties)")  # fmt: skip
+        assert err.endswith("writeback.sources: no hubspot or salesforce source named 'crm' "
+                            "under sources: (its credentials write the tasks and properties)")  # fmt: skip
         assert "\n" not in err
         assert hs.requests == [] and ledger(migrated_engine) == []

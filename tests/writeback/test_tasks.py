@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from leadflow.connectors.hubspot.writeback import HubSpotWriter
 from leadflow.models.warehouse.tables import leads, people, person_id_map, sla_evaluations
 from leadflow.models.writeback.plan import search_token
-from leadflow.pipeline import writeback
+from leadflow.pipeline import writeback_steps as writeback
 from leadflow.pipeline.writeback import run_writeback
 from tests.writeback.support import NOW, evaluation, ledger, portal, seed_people, settings, writes
 
