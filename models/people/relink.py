@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from leadflow.models.people.batches import execute_many, stream
 from leadflow.models.people.identity import NaturalKey, Resolution
 from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
-from leadflow.models.warehouse.bulk import update_rows
+from leadflow.models.warehouse.bulk import update_rows, update_staged
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import (
     people,
@@ -42,6 +42,24 @@ def repoint_leads(conn: Connection, moves: Iterable[tuple[NaturalKey, str]]) -> 
     """Write each moved lead's new person id; how many moved."""
     rows = ((source, lead_id, pid) for (source, lead_id), pid in moves)
     return update_rows(conn, leads, ("source", "source_lead_id"), ("person_id",), rows)
+
+
+def repoint_placed_leads(conn: Connection, placed: sa.Table, found: int) -> int:
+    """Point each lead in ``placed`` (a table of ``source``, ``source_lead_id`` and
+    ``person_id``: ``found`` of them are leads) at its person, in one statement; how many
+    moved. A lead left pointing at a person while not in ``placed`` is refused (every lead
+    must be resolved)."""
+    lead, p = leads.c, placed.c
+    same = sa.and_(lead.source == p.source, lead.source_lead_id == p.source_lead_id)
+    moved = lead.person_id.is_distinct_from(p.person_id)
+    count = conn.execute(leads.update().values(person_id=p.person_id).where(same, moved)).rowcount
+    held = lead.person_id.is_not(None)
+    if conn.execute(sa.select(sa.func.count()).where(held)).scalar_one() > found:
+        missing = sa.select(p.person_id).where(same).exists()
+        query = sa.select(lead.source, lead.source_lead_id).where(held, ~missing).limit(1)
+        key = tuple(conn.execute(query).one())
+        raise ValueError(f"lead {key!r} is not in the resolution")
+    return count
 
 
 def repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str]:
@@ -59,7 +77,7 @@ def repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str
         if email_person.get(key) != pid:
             wrong[key] = email_person.get(key)
             was.append(pid)
-    update_rows(conn, e, ("email_match_key",), ("person_id",), sorted(wrong.items()))
+    update_staged(conn, e, ("email_match_key",), ("person_id",), sorted(wrong.items()))
     return _people_of(wrong.values(), was)
 
 
@@ -75,7 +93,7 @@ def repoint_touches(conn: Connection, person_of: Mapping[NaturalKey, str]) -> se
             wrong[(source, lead_id)] = person_of.get((source, lead_id))
             was.append(pid)
     rows = ((source, lead_id, pid) for (source, lead_id), pid in sorted(wrong.items()))
-    update_rows(conn, t, ("source", "lead_id"), ("person_id",), rows)
+    update_staged(conn, t, ("source", "lead_id"), ("person_id",), rows)
     return _people_of(wrong.values(), was)
 
 

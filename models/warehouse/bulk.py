@@ -15,14 +15,18 @@ in the columns' order and hand them to the driver, in the caller's transaction:
 
 Values must be what the column holds: aware datetimes for timestamps (refused naive, as
 ``UTCDateTime`` does), JSON-serializable values for JSON columns, None for NULL.
+
+``temp_table`` stages rows in a temporary table for one set-based statement (a join, an
+``UPDATE ... FROM``, as ``update_staged`` does).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,7 +101,7 @@ def insert_rows(
     conn: Connection,
     table: sa.Table,
     names: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    rows: Iterable[Sequence[Any]],
     *,
     key: Sequence[str] = (),
     update: Sequence[str] | None = None,
@@ -105,8 +109,12 @@ def insert_rows(
 ) -> int:
     """Insert ``rows`` (tuples in ``names`` order) into ``table``. With ``key``: on a
     conflict, update the ``update`` columns (None or empty: do nothing). Returns how many
-    rows were inserted or updated (a conflict left alone counts 0)."""
+    rows were inserted or updated (a conflict left alone counts 0). Without ``key`` on
+    PostgreSQL, the rows are copied in binary (``COPY``: less than half the time of an
+    insert from arrays for 100k narrow rows)."""
     columns = [table.c[name] for name in names]
+    if not key and conn.dialect.name == "postgresql":
+        return _copy_rows(conn, table, columns, rows, batch)
     conflict = ""
     if key:
         if update:
@@ -182,6 +190,98 @@ def update_rows(
             finally:
                 cursor.close()
     return given
+
+
+def update_staged(
+    conn: Connection,
+    table: sa.Table,
+    key: Sequence[str],
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> int:
+    """:func:`update_rows` for keys that many rows share (events by email): the rows are
+    staged in a temporary table and written by one ``UPDATE ... FROM``. Re-pointing 60k
+    emails' events took a third of the executemany's time on SQLite (which searched the
+    index for each; by a primary key, the executemany is faster) and three quarters of
+    the batches from arrays on PostgreSQL. Returns how many rows were given."""
+    items = iter(rows)
+    first = next(items, None)
+    if first is None:  # nothing to stage (a rerun over unchanged data)
+        return 0
+    columns = [(name, table.c[name].type) for name in (*key, *names)]
+    staged = chain([first], items)
+    with temp_table(conn, f"staged_{table.name}", columns, staged, key=key) as given:
+        match = [table.c[name] == given.c[name] for name in key]
+        conn.execute(table.update().values({n: given.c[n] for n in names}).where(*match))
+        return int(given.info["rows"])
+
+
+@contextmanager
+def temp_table(
+    conn: Connection,
+    name: str,
+    columns: Sequence[tuple[str, Any]],
+    rows: Iterable[Sequence[Any]],
+    *,
+    key: Sequence[str] = (),
+) -> Iterator[sa.Table]:
+    """A temporary table ``name`` of ``columns`` (names and SQLAlchemy types) holding ``rows``
+    (tuples in the columns' order), for statements in the caller's transaction; dropped on
+    leaving. ``key``: the rows' unique key, the table's primary key on SQLite (where joins
+    look rows up by it); PostgreSQL hash-joins the rows and gets their statistics instead.
+    After a failure the table is left to the rollback (PostgreSQL drops it) or to the next
+    call of the same name (which replaces it). How many rows it holds: ``info["rows"]``."""
+    postgres = conn.dialect.name == "postgresql"
+    constraints = [sa.PrimaryKeyConstraint(*key)] if key and not postgres else []
+    table = sa.Table(
+        name, sa.MetaData(), *(sa.Column(n, kind) for n, kind in columns), *constraints,
+        prefixes=["TEMPORARY"], sqlite_with_rowid=not constraints,
+    )  # fmt: skip
+    schema = "pg_temp" if postgres else "temp"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{name}")
+    table.create(conn)
+    table.info["rows"] = insert_rows(conn, table, [n for n, _ in columns], rows)
+    if postgres:
+        conn.exec_driver_sql(f"ANALYZE {name}")
+    yield table
+    conn.exec_driver_sql(f"DROP TABLE {schema}.{name}")
+
+
+def _copy_rows(
+    conn: Connection,
+    table: sa.Table,
+    columns: Sequence[sa.Column[Any]],
+    rows: Iterable[Sequence[Any]],
+    batch: int,
+) -> int:
+    """``COPY`` ``rows`` into ``columns`` of ``table`` in binary (PostgreSQL), typed as the
+    table's columns are (JSON columns take the values themselves); how many."""
+    items = iter(rows)
+    chunk = list(islice(items, batch))
+    if not chunk:  # no statement at all, as an insert of nothing
+        return 0
+    found = conn.exec_driver_sql(
+        "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %(t)s::regclass"
+        " AND attnum > 0 AND NOT attisdropped",
+        {"t": table.name},
+    )
+    oids = dict(found.tuples().all())
+    json_at = [i for i, c in enumerate(columns) if _pg_type(c) == "json"]
+    driver: Any = conn.connection.driver_connection
+    names = ", ".join(c.name for c in columns)
+    count = 0
+    sql = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.set_types([oids[c.name] for c in columns])
+        while chunk:
+            count += len(chunk)
+            values = _column_values(conn, columns, chunk)
+            for i in json_at:
+                values[i] = [row[i] for row in chunk]
+            for row in zip(*values, strict=True):
+                copy.write_row(row)
+            chunk = list(islice(items, batch))
+    return count
 
 
 def one_of(

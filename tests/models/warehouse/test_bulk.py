@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from leadflow.models.warehouse.bulk import insert_rows, update_rows
+from leadflow.models.warehouse.bulk import insert_rows, temp_table, update_rows, update_staged
 from leadflow.models.warehouse.people_tables import people, stage_transitions
 
 T0 = datetime(2026, 3, 2, 9, 30, 15, 250_000, tzinfo=UTC)
@@ -60,3 +60,47 @@ def test_naive_times_are_refused(migrated_engine: Engine) -> None:
     with migrated_engine.begin() as conn, pytest.raises(ValueError, match="naive"):
         naive = T0.replace(tzinfo=None)
         insert_rows(conn, people, ("person_id", "created_at", "updated_at"), [("p", naive, T0)])
+
+
+def test_inserts_without_a_key_store_what_an_upsert_does(migrated_engine: Engine) -> None:
+    """Without a key, PostgreSQL copies the rows in binary: the same values come back."""
+    names = ("person_id", "created_at", "updated_at", "engagement", "reasons", "qualified_at",
+             "fit", "first_name")  # fmt: skip
+    later = T0.astimezone(ELSEWHERE) + timedelta(hours=1)
+    rows = [("p1", T0, T0, 2, ["a:b", "c"], later, 7, "Ada"),
+            ("p2", T0, T0, None, "just text", None, None, None)]  # fmt: skip
+    with migrated_engine.begin() as conn:
+        assert insert_rows(conn, people, names, rows, batch=1) == 2
+        again = [("q" + pid[1:], *rest) for pid, *rest in rows]
+        assert insert_rows(conn, people, names, again, key=("person_id",)) == 2
+        query = sa.select(*(people.c[n] for n in names)).order_by(people.c.person_id)
+        stored = [tuple(row[1:]) for row in conn.execute(query)]
+        same = sa.select(sa.func.count()).where(people.c.qualified_at == later)
+        assert conn.execute(same.select_from(people)).scalar_one() == 2
+    copied, upserted = stored[:2], stored[2:]
+    assert copied == upserted
+    assert copied[0][2:] == (2.0, ["a:b", "c"], later, 7, "Ada") and copied[1][3] == "just text"
+
+
+def test_staged_rows_update_every_row_of_a_shared_key_and_go_away(
+    migrated_engine: Engine,
+) -> None:
+    names = ("person_id", "created_at", "updated_at", "email_match_key")
+    with migrated_engine.begin() as conn:
+        insert_rows(conn, people, ("person_id", "created_at", "updated_at"), [("p9", T0, T0)])
+        rows = [("p1", T0, T0, "a@x.io"), ("p2", T0, T0, "a@x.io"), ("p3", T0, T0, "b@x.io"),
+                ("p4", T0, T0, "c@x.io")]  # fmt: skip
+        insert_rows(conn, people, names, rows)
+        given = [("a@x.io", "Ada"), ("b@x.io", None), ("z@x.io", "Zed")]
+        assert update_staged(conn, people, ("email_match_key",), ("first_name",), given) == 3
+        assert update_staged(conn, people, ("email_match_key",), ("last_name",), []) == 0
+        found = dict(conn.execute(sa.select(people.c.person_id, people.c.first_name)).all())
+        columns = [("k", sa.String()), ("n", sa.Integer())]
+        with temp_table(conn, "staged_test", columns, [("a", 1), ("b", 2)], key=("k",)) as t:
+            assert t.info["rows"] == 2
+            assert conn.execute(sa.select(sa.func.sum(t.c.n))).scalar_one() == 3
+        with temp_table(conn, "staged_test", columns, [("c", 5)], key=("k",)) as t:
+            assert conn.execute(sa.select(sa.func.sum(t.c.n))).scalar_one() == 5
+        with pytest.raises(sa.exc.DBAPIError):
+            conn.exec_driver_sql("SELECT count(*) FROM staged_test")
+    assert found == {"p1": "Ada", "p2": "Ada", "p3": None, "p4": None, "p9": None}

@@ -1,0 +1,98 @@
+"""A full identity save (``identity_store.save_identity`` without ``changed``): people rows
+written once with their profiles, leads re-pointed from a staged table, what it counts and
+what it refuses, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from leadflow.models.loading.leads import load_batch
+from leadflow.models.people.identity import Resolution, resolve
+from leadflow.models.people.identity_store import (
+    read_lead_keys,
+    read_previous_person_ids,
+    save_identity,
+)
+from leadflow.models.records.leads import Lead
+from leadflow.models.warehouse.lead_tables import leads
+from leadflow.models.warehouse.people_tables import people
+
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def _lead(lead_id: str, **kw: Any) -> Lead:
+    values: dict[str, Any] = {
+        "source": "meta", "source_lead_id": lead_id, "account_id": "a1", "created_at": T0,
+        "updated_at": T0, "raw": {"id": lead_id},
+    }  # fmt: skip
+    return Lead(**(values | kw))
+
+
+def _load(engine: Engine, batch: list[Lead]) -> None:
+    with engine.begin() as conn:
+        load_batch(
+            conn, source="meta", account_id="a1", leads=batch, rejected=[], watermark=None,
+            cursor=None, now=T0,
+        )  # fmt: skip
+
+
+def _save(engine: Engine, now: datetime, run_id: str) -> Any:
+    with engine.begin() as conn:
+        keys = read_lead_keys(conn)
+        resolution = resolve(keys, read_previous_person_ids(conn))
+        return save_identity(conn, resolution, now, run_id, keys=keys)
+
+
+def _people(engine: Engine) -> dict[str, tuple[Any, ...]]:
+    columns = (people.c.email_match_key, people.c.first_name, people.c.updated_at)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(people.c.person_id, *columns)).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def test_a_second_full_save_counts_new_people_and_changed_profiles(
+    migrated_engine: Engine,
+) -> None:
+    _load(migrated_engine, [
+        _lead("m1", email_match_key="a@x.io", first_name="Ada"),
+        _lead("m2", email_match_key="b@x.io", first_name="Bo"),
+    ])  # fmt: skip
+    first = _save(migrated_engine, T0, "r1")
+    assert (first.people, first.new_people, first.changed_profiles, first.leads) == (2, 2, 0, 2)
+    later = T0 + timedelta(hours=1)
+    _load(migrated_engine, [
+        _lead("m2", email_match_key="b@x.io", first_name="Bob", updated_at=later),
+        _lead("m3", email_match_key="c@x.io", first_name="Cy"),
+    ])  # fmt: skip
+    second = _save(migrated_engine, later, "r2")
+    assert (second.people, second.new_people, second.changed_profiles, second.leads) == (
+        3, 1, 1, 1,
+    )  # fmt: skip
+    found = sorted(_people(migrated_engine).values(), key=str)
+    assert found == [
+        ("a@x.io", "Ada", T0), ("b@x.io", "Bob", later), ("c@x.io", "Cy", later),
+    ]  # fmt: skip
+    again = _save(migrated_engine, later + timedelta(hours=1), "r3")
+    assert (again.new_people, again.changed_profiles, again.leads) == (0, 0, 0)
+
+
+def test_a_lead_left_out_of_the_resolution_is_refused(migrated_engine: Engine) -> None:
+    _load(migrated_engine, [_lead("m1", email_match_key="a@x.io"), _lead("m2")])
+    _save(migrated_engine, T0, "r1")
+    with migrated_engine.connect() as conn:
+        resolution = resolve(read_lead_keys(conn), read_previous_person_ids(conn))
+    partial = Resolution(person_of={k: v for k, v in resolution.person_of.items() if k[1] == "m1"})
+    with pytest.raises(ValueError, match="'m2'"), migrated_engine.begin() as conn:
+        save_identity(conn, partial, T0, "r2")
+    # The failed save left nothing behind: the next one runs and writes nothing new.
+    assert _save(migrated_engine, T0, "r3").leads == 0
+    with migrated_engine.connect() as conn:
+        assert (
+            conn.execute(sa.select(sa.func.count()).where(leads.c.person_id.is_(None))).scalar()
+            == 0
+        )
