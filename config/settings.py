@@ -46,6 +46,7 @@ from leadflow.connectors.linkedin.config import LinkedInConfig
 from leadflow.connectors.mailchimp.connector import MailchimpConfig
 from leadflow.connectors.meta.config import MetaConfig
 from leadflow.connectors.registry import REGISTRY
+from leadflow.connectors.salesforce.config import SalesforceConfig
 from leadflow.models.sla.config import SlaSettings
 
 CONFIG_ENV = "LEADFLOW_CONFIG"
@@ -53,9 +54,10 @@ DEFAULT_WAREHOUSE_URL = "sqlite:///leadflow.db"
 _ENV_REF = ENV_REF
 
 SourceSettings = Annotated[
-    HubSpotConfig | MetaConfig | GoogleAdsConfig | LinkedInConfig | MailchimpConfig,
+    HubSpotConfig | MetaConfig | GoogleAdsConfig | LinkedInConfig | MailchimpConfig
+    | SalesforceConfig,
     Field(discriminator="type"),
-]
+]  # fmt: skip
 
 
 class SyncSettings(BaseModel):

@@ -4,7 +4,8 @@ A request is retried here and nowhere else. ``PlatformSession.request`` sends it
 whole answer and asks the platform's classifier (an ``ErrorClassifier``) what it means; the
 class of the error it names says what to do:
 
-* a 2xx answer whose body is JSON: done;
+* a 2xx answer whose body is JSON: done (``fetch_text``: a 2xx answer its ``accept`` finds
+  nothing wrong with, such as Salesforce Bulk API 2.0's CSV results, whole);
 * ``RateLimited`` (the platform's throttle signal, in a header or in the body): wait what the
   platform asked (``retry_after``, else ``Retry-After``, else the backoff) and try again; a
   wait longer than the session's ``max_wait`` (a daily quota) is not slept through, the error
@@ -108,6 +109,9 @@ def build_retry(
 ErrorClassifier = Callable[[requests.Response, Any], ConnectorError | None]
 """A platform's reading of a non-2xx answer: the error it means, or None for the default
 mapping (``default_error``). The error's class says whether to retry (module doc)."""
+Acceptor = Callable[[requests.Response], ConnectorError | None]
+"""A check of a 2xx answer that is not JSON (``fetch_text``): None, or what is wrong with it
+(a ``TransientError``: asked again, like a 2xx that is not JSON)."""
 
 # Failures of the exchange itself worth another try: no answer, or one cut short.
 _RETRIED_FAILURES = (
@@ -167,6 +171,14 @@ class PlatformSession(requests.Session):
         """The decoded JSON body of a successful request, after whatever retries it took."""
         return self._exchange(method, url, (), classify, kwargs)[1]
 
+    def fetch_text(
+        self, method: str, url: str, *, accept: Acceptor, classify: ErrorClassifier | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:  # fmt: skip
+        """A successful response that is not JSON (its ``text`` is the body), after whatever
+        retries it took: a 2xx is done once ``accept`` finds nothing wrong with it."""
+        return self._exchange(method, url, (), classify, kwargs, accept)[0]
+
     def _exchange(
         self,
         method: str | bytes,
@@ -174,6 +186,7 @@ class PlatformSession(requests.Session):
         args: tuple[Any, ...],
         classify: ErrorClassifier | None,
         kwargs: dict[str, Any],
+        accept: Acceptor | None = None,
     ) -> tuple[requests.Response, Any]:
         verb = method.decode() if isinstance(method, bytes) else str(method)
         where = f"{verb.upper()} {_path(url)}"
@@ -185,7 +198,9 @@ class PlatformSession(requests.Session):
         kwargs["allow_redirects"] = False
         retry = self.retry
         while True:
-            response, body, failure = self._attempt(method, url, args, where, classify, kwargs)
+            response, body, failure = self._attempt(
+                method, url, args, where, classify, kwargs, accept
+            )
             if failure is None:
                 assert response is not None
                 return response, body
@@ -205,6 +220,7 @@ class PlatformSession(requests.Session):
         where: str,
         classify: ErrorClassifier | None,
         kwargs: dict[str, Any],
+        accept: Acceptor | None = None,
     ) -> tuple[requests.Response | None, Any, ConnectorError | None]:
         """One request, read whole: (response, body, None) or (response?, None, failure)."""
         try:
@@ -217,7 +233,7 @@ class PlatformSession(requests.Session):
             return None, None, kind(self.source, message)
         except requests.RequestException as error:
             raise TransientError(self.source, f"request failed: {_quiet(error)}") from None
-        body, failure = judge(self.source, response, classify or self.classify)
+        body, failure = judge(self.source, response, classify or self.classify, accept)
         return response, body, failure
 
     def _next_try(
@@ -283,13 +299,20 @@ def _why(response: requests.Response | None, failure: ConnectorError) -> str:
 
 
 def judge(
-    source: str, response: requests.Response, classify: ErrorClassifier | None = None
+    source: str,
+    response: requests.Response,
+    classify: ErrorClassifier | None = None,
+    accept: Acceptor | None = None,
 ) -> tuple[Any, ConnectorError | None]:
-    """``(body, None)`` for a 2xx answer whose body is JSON, else ``(None, error)``: the
-    error that says what the answer means (a redirect, a body that is not JSON, the
-    platform's classification, or ``default_error``)."""
+    """``(body, None)`` for a 2xx answer whose body is JSON (with ``accept``: its text, once
+    ``accept`` finds nothing wrong), else ``(None, error)``: the error that says what the
+    answer means (a redirect, a body that is not JSON, the platform's classification, or
+    ``default_error``)."""
     if response.is_redirect:
         return None, redirected(source, response)
+    if response.ok and accept is not None:
+        failure = accept(response)
+        return (None, failure) if failure is not None else (response.text, None)
     body = _decode(response)
     if response.ok and body is not _NOT_JSON:
         return body, None

@@ -8,6 +8,7 @@ from leadflow.connectors.hubspot import connector as hubspot
 from leadflow.connectors.linkedin import connector as linkedin
 from leadflow.connectors.mailchimp import connector as mailchimp
 from leadflow.connectors.meta import connector as meta
+from leadflow.connectors.salesforce import connector as salesforce
 
 REGISTRY: dict[str, Connector] = {
     connector.name: connector
@@ -17,5 +18,6 @@ REGISTRY: dict[str, Connector] = {
         google_ads.CONNECTOR,
         linkedin.CONNECTOR,
         mailchimp.CONNECTOR,
+        salesforce.CONNECTOR,
     )
 }

@@ -18,7 +18,11 @@ each platform asks for such a page, from its paging docs:
 * LinkedIn Lead Sync: ``GET /rest/leadFormResponses`` with ``start`` > 0
   (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/pagination);
 * Mailchimp: ``GET /3.0/lists/{id}/members`` with ``offset`` > 0
-  (https://mailchimp.com/developer/marketing/docs/methods-parameters/#pagination).
+  (https://mailchimp.com/developer/marketing/docs/methods-parameters/#pagination);
+* Salesforce: ``GET /services/data/vXX.X/query/{locator}`` (a query's ``nextRecordsUrl``,
+  https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_query.htm) or a
+  Bulk API 2.0 result set with a ``locator``
+  (https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_job_results.htm).
 
 :func:`forecast` queues both faults once on one platform's sandbox; ``leadflow demo`` and the
 end-to-end benchmark call it for every platform (``running_sandboxes(weather=True)``).
@@ -70,6 +74,11 @@ LATER_LEAD_PAGES: dict[str, LeadPages] = {
     ),
     "linkedin": LeadPages("GET", r"^/rest/leadFormResponses$", _positive("start")),
     "mailchimp": LeadPages("GET", r"^/3\.0/lists/[^/]+/members$", _positive("offset")),
+    "salesforce": LeadPages(
+        "GET",
+        r"^/services/data/v[\d.]+/(?:query(?:All)?/[^/]+|jobs/query/[^/]+/results)$",
+        lambda r: not r.path.endswith("/results") or bool(r.param("locator")),
+    ),
 }
 
 

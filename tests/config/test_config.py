@@ -67,7 +67,7 @@ def test_interpolation_with_default_and_missing_variable():
             id="missing-token",
         ),
         pytest.param(
-            "sources:\n  crm:\n    type: salesforce\n",
+            "sources:\n  crm:\n    type: marketo\n",
             "sources.crm.type: unknown source type",
             id="unknown-type",
         ),

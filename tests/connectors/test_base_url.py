@@ -252,7 +252,7 @@ def test_api_version_is_the_one_name_on_every_versioned_platform():
         name for name, connector in REGISTRY.items()
         if "api_version" in connector.config_class.model_fields
     }  # fmt: skip
-    assert versioned == {"meta", "google_ads", "linkedin"}
+    assert versioned == {"meta", "google_ads", "linkedin", "salesforce"}
     assert all(
         not name.endswith("_version") or name == "api_version"
         for connector in REGISTRY.values()
