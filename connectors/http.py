@@ -304,12 +304,14 @@ def judge(
     classify: ErrorClassifier | None = None,
     accept: Acceptor | None = None,
 ) -> tuple[Any, ConnectorError | None]:
-    """``(body, None)`` for a 2xx answer whose body is JSON (with ``accept``: its text, once
-    ``accept`` finds nothing wrong), else ``(None, error)``: the error that says what the
-    answer means (a redirect, a body that is not JSON, the platform's classification, or
-    ``default_error``)."""
+    """``(body, None)`` for a 2xx answer whose body is JSON (None for a 204; with ``accept``:
+    its text, once ``accept`` finds nothing wrong), else ``(None, error)``: the error that
+    says what the answer means (a redirect, a body that is not JSON, the platform's
+    classification, or ``default_error``)."""
     if response.is_redirect:
         return None, redirected(source, response)
+    if response.status_code == 204:  # No Content (an update): done, nothing to decode
+        return None, None
     if response.ok and accept is not None:
         failure = accept(response)
         return (None, failure) if failure is not None else (response.text, None)

@@ -97,3 +97,9 @@ def ids_in(field: str, ids: Sequence[str]) -> str:
     """``field IN ('a', 'b')`` over well-formed record ids only (nothing else is quoted)."""
     quoted = ", ".join(f"'{value}'" for value in ids if _ID.fullmatch(value))
     return f"{field} IN ({quoted})"
+
+
+def quote(text: str) -> str:
+    """``text`` as a SOQL string literal: quoted, backslashes and quotes escaped
+    (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -110,6 +110,21 @@ class TaskWrite:
             props["hubspot_owner_id"] = self.owner_id
         return props
 
+    def salesforce_fields(self) -> dict[str, str]:
+        """The Salesforce ``Task`` fields (``ActivityDate``: the deadline's UTC date; the
+        lead, ``WhoId``, is the writer's to add)."""
+        fields = {
+            "Subject": self.subject,
+            "Description": self.body,
+            "ActivityDate": self.due_at.astimezone(UTC).date().isoformat(),
+            "Status": "Not Started",
+            "Priority": "High" if self.breached else "Normal",
+            "TaskSubtype": "Call" if self.rule == "first_touch" else "Task",
+        }
+        if self.owner_id:
+            fields["OwnerId"] = self.owner_id
+        return fields
+
 
 @dataclass(frozen=True)
 class TaskClose:

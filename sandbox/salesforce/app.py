@@ -36,6 +36,7 @@ from leadflow.sandbox.salesforce.seed import seed_org
 from leadflow.sandbox.salesforce.sobjects import SObjectApi, Write
 from leadflow.sandbox.salesforce.soql import SoqlError
 from leadflow.sandbox.salesforce.store import Store
+from leadflow.sandbox.salesforce.updates import UpdateApi
 from leadflow.sandbox.server import (
     BadJSONError,
     HostedApp,
@@ -72,6 +73,7 @@ class SalesforceSandbox(HostedApp):
         bulk_polls: int = 1,
         bulk_seconds: float | None = None,
         bulk_max_records: int = 50_000,
+        leadflow_fields: bool = True,
     ) -> None:
         self.api_version = api_version
         self.org = seed_org(leads, seed=seed, activities=activities)
@@ -86,6 +88,7 @@ class SalesforceSandbox(HostedApp):
         self.queries = QueryApi(self.store)
         self.bulk = BulkApi(self.store, bulk_polls, bulk_max_records, bulk_seconds)
         self.sobjects = SObjectApi(self.store)
+        self.updates = UpdateApi(self.store, leadflow_fields)
         self._router = self._routes()
         self.server = SandboxServer(self._app, port=port)
 
@@ -132,7 +135,18 @@ class SalesforceSandbox(HostedApp):
             lambda r: self.bulk.results(r, _m(r, "version"), _m(r, "job")),
         )
         router.add("POST", V + r"/sobjects/(?P<object>\w+)/?", self._create)
+        router.add(
+            "GET",
+            V + r"/sobjects/(?P<object>\w+)/describe/?",
+            lambda r: self.updates.describe(_m(r, "object")),
+        )
         router.add("GET", V + r"/sobjects/(?P<object>\w+)/(?P<id>\w+)/?", self._read)
+        router.add(
+            "PATCH",
+            V + r"/sobjects/(?P<object>\w+)/(?P<id>\w+)/?",
+            lambda r: self.updates.update(r, _m(r, "object"), _m(r, "id")),
+        )
+        router.add("PATCH", V + r"/composite/sobjects/?", self.updates.collection)
         return router
 
     # -- test helpers ----------------------------------------------------------------------

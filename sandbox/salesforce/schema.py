@@ -59,6 +59,11 @@ FIELDS: dict[str, dict[str, str]] = {
         "ConvertedContactId": REFERENCE,
         "OwnerId": REFERENCE,
         "LeadSource": STRING,
+        # Custom text fields the org's admin created for leadflow's write-back.
+        "Leadflow_Stage__c": STRING,
+        "Leadflow_Fit_Score__c": STRING,
+        "Leadflow_Engagement_Score__c": STRING,
+        "Leadflow_Reasons__c": STRING,
         **_AUDIT,
     },
     "Contact": {
