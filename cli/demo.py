@@ -20,6 +20,9 @@ from leadflow.sandbox.mailchimp.app import MailchimpSandbox
 from leadflow.sandbox.mailchimp.data import mailchimp_dataset
 from leadflow.sandbox.meta.app import MetaSandbox
 from leadflow.sandbox.meta.data import meta_dataset
+from leadflow.sandbox.salesforce.app import CLIENT_ID as SALESFORCE_CLIENT_ID
+from leadflow.sandbox.salesforce.app import SalesforceSandbox
+from leadflow.sandbox.salesforce.keys import shared_key_pair
 from leadflow.sandbox.weather import forecast
 
 # Sandbox credentials: not secrets, but passed through ${ENV} like real ones would be.
@@ -110,6 +113,17 @@ csv_mappings:
   crm_export_de: {mapping}
 """
 
+SALESFORCE_LEADS = 600
+SALESFORCE = """\
+  salesforce:
+    # Salesforce through the JWT bearer flow: the connected app's consumer key, the
+    # integration user, the app certificate's private key (here: the sandbox's, a file).
+    base_url: {url}
+    client_id: "{client_id}"
+    username: "{username}"
+    private_key: {key_file}
+"""
+
 GOOGLE_MANAGER = "4440001111"
 GOOGLE_DIRECT = "7770004321"
 
@@ -124,6 +138,7 @@ class Sandboxes:
     linkedin: LinkedInSandbox
     mailchimp: MailchimpSandbox
     weather: bool = False  # faults queued on a later lead page of each (``with_weather``)
+    salesforce: SalesforceSandbox | None = None
 
     def platforms(self) -> dict[str, Any]:
         """Each platform's sandbox, by source type."""
@@ -144,7 +159,7 @@ class Sandboxes:
             "google_ads": self.google.base_url,
             "linkedin": self.linkedin.base_url,
             "mailchimp": self.mailchimp.base_url,
-        }
+        } | ({"salesforce": self.salesforce.url} if self.salesforce else {})
 
 
 @contextmanager
@@ -167,6 +182,7 @@ def running_sandboxes(
             google=stack.enter_context(GoogleAdsSandbox(google_ads_dataset())),
             linkedin=stack.enter_context(LinkedInSandbox(linkedin_dataset())),
             mailchimp=stack.enter_context(MailchimpSandbox(mailchimp_dataset())),
+            salesforce=stack.enter_context(SalesforceSandbox(SALESFORCE_LEADS)),
         )
         yield boxes.with_weather() if weather else boxes
 
@@ -186,15 +202,26 @@ def csv_imports_config(folder: Path) -> str:
     )
 
 
+def write_salesforce_key(path: Path) -> Path:
+    """The Salesforce sandbox's private key (its connected app's certificate's), written to
+    ``path`` for the configuration's ``private_key``: a sandbox key, not a secret."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(shared_key_pair().private_pem, encoding="utf-8")
+    path.chmod(0o600)
+    return path.resolve()
+
+
 def demo_config(
     boxes: Sandboxes,
     warehouse_url: str,
     samples: Path | None = None,
     first_touch_severity: str = "warning",
+    salesforce_key: Path | None = None,
 ) -> str:
     """A configuration file's text that syncs every sandbox platform into the warehouse,
     and imports sample lead export files written to ``samples`` when given. ``leadflow
-    demo`` makes the first-touch SLA rule critical, to show a breach failing the run."""
+    demo`` makes the first-touch SLA rule critical, to show a breach failing the run. The
+    Salesforce sandbox is synced when ``salesforce_key`` (its key file) is given."""
     meta, google, linkedin = boxes.meta.dataset, boxes.google.dataset, boxes.linkedin.dataset
     managed = [c for c in google.client_ids() if c != GOOGLE_DIRECT]
     imports = csv_imports_config(samples) if samples is not None else ""
@@ -216,5 +243,15 @@ def demo_config(
             mailchimp_paging=WEATHER_PAGING if boxes.weather else "",
             first_touch_severity=first_touch_severity,
         )
+        + _salesforce(boxes, salesforce_key)
         + imports
+    )
+
+
+def _salesforce(boxes: Sandboxes, key: Path | None) -> str:
+    if boxes.salesforce is None or key is None:
+        return ""
+    sf = boxes.salesforce
+    return SALESFORCE.format(
+        url=sf.url, client_id=SALESFORCE_CLIENT_ID, username=sf.username, key_file=key
     )

@@ -195,21 +195,20 @@ SLA_BREACHED = 3  # exit code: every source loaded, but a critical SLA rule fail
 
 def run_demo(warehouse_url: str, contacts: int) -> int:
     """Start the sandboxes, write a config that points at them, sync, print the summary."""
-    from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
+    from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes, write_salesforce_key
 
     with running_sandboxes(contacts, weather=True) as boxes:
         DEMO_DIR.mkdir(exist_ok=True)
         config = DEMO_DIR / "demo.yaml"
-        config.write_text(
-            demo_config(boxes, warehouse_url, DEMO_DIR / "samples", first_touch_severity="critical")
-        )
+        key = write_salesforce_key(DEMO_DIR / "salesforce-sandbox-key.pem")
+        config.write_text(demo_config(boxes, warehouse_url, DEMO_DIR / "samples", "critical", key))
         os.environ.update(TOKENS)
         for name, url in boxes.urls().items():
             print(f"sandbox {name:<10} {url}")
         print(f"configuration written to {config}", flush=True)
         code = run_sync(str(config))
         if code in (0, SLA_BREACHED):
-            _demo_writeback(str(config), boxes.hubspot)
+            _demo_writeback(str(config), boxes.hubspot, boxes.salesforce)
     if code == SLA_BREACHED:  # the sandbox's reps are slow on purpose: breaches are the demo
         print("demo: the sync loaded everything; the Failed SLA check above is the point")
         code = 0
@@ -220,15 +219,15 @@ def run_demo(warehouse_url: str, contacts: int) -> int:
     return code
 
 
-def _demo_writeback(config_path: str, hubspot: Any) -> None:
-    """The breaches written back to the sandbox HubSpot: what leadflow wrote, and what the
-    sandbox CRM now holds (tasks with their owner, deadline and contact)."""
+def _demo_writeback(config_path: str, hubspot: Any, salesforce: Any) -> None:
+    """The breaches written back to the sandbox CRMs: what leadflow wrote, and what the
+    sandbox HubSpot and Salesforce now hold (tasks with their owner, deadline and record)."""
     from leadflow.cli.writeback import format_writeback
     from leadflow.config.settings import load_settings
     from leadflow.pipeline.writeback import run_writeback
 
     summary = run_writeback(load_settings(config_path))
-    print("\nWriteback to the sandbox HubSpot:")
+    print("\nWriteback to the sandbox CRMs:")
     print(format_writeback(summary).splitlines()[-1])
     tasks = hubspot.writes.tasks
     print(f"sandbox HubSpot now holds {len(tasks)} leadflow tasks, e.g.:")
@@ -240,19 +239,30 @@ def _demo_writeback(config_path: str, hubspot: Any) -> None:
             f"  task {task['id']}: {props['hs_task_subject']} (owner {owner}, "
             f"due {props['hs_timestamp']}, contact {contact})"
         )
+    if salesforce is not None:
+        written = [w for w in salesforce.writes if w.object_name == "Task"]
+        print(f"sandbox Salesforce now holds {len(written)} leadflow Tasks, e.g.:")
+        for write in written[:3]:
+            fields = write.fields
+            print(
+                f"  Task {write.id}: {fields.get('Subject')} (owner {fields.get('OwnerId', '-')}, "
+                f"due {fields.get('ActivityDate')}, lead {fields.get('WhoId')})"
+            )
 
 
 def run_sandbox(contacts: int, port: int) -> int:
     """Serve the sandbox platforms in the foreground, printing a config that uses them."""
+    import tempfile
     import time
 
-    from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes
+    from leadflow.cli.demo import TOKENS, demo_config, running_sandboxes, write_salesforce_key
 
     with running_sandboxes(contacts, port) as boxes:
         for name, url in boxes.urls().items():
             print(f"{name:<10} {url}", flush=True)
+        key = write_salesforce_key(Path(tempfile.mkdtemp()) / "salesforce-sandbox-key.pem")
         print("\n# a configuration for these servers (tokens: the LEADFLOW_DEMO_* variables)")
-        print(demo_config(boxes, "sqlite:///leadflow.db"))
+        print(demo_config(boxes, "sqlite:///leadflow.db", salesforce_key=key))
         print("\n".join(f"# export {name}={value}" for name, value in TOKENS.items()), flush=True)
         try:
             while True:

@@ -54,5 +54,8 @@ class WritebackSettings(BaseModel):
         "leadflow_reasons to the contacts whose values changed",
     )
     max_writes_per_run: int = Field(
-        200, ge=1, le=100_000, description="task creations, completions and contacts per run"
+        200,
+        ge=1,
+        le=100_000,
+        description="task creations, completions and records updated per run and CRM",
     )

@@ -9,7 +9,7 @@ from leadflow.connectors.base import SourceConfig
 
 # Speed to lead: only the fast-moving parts, lead forms, the CRM's sales touches and its
 # status changes (the accept/reject SLA's decisions).
-FAST_SOURCE_TYPES = ("hubspot", "meta", "google_ads", "linkedin")
+FAST_SOURCE_TYPES = ("hubspot", "salesforce", "meta", "google_ads", "linkedin")
 FAST_PARTS = ("leads", "sales_touches", "crm_status_changes")
 
 

@@ -5,7 +5,7 @@ every one configured). Order of a run: read what is wanted from each CRM's side 
 warehouse (``models.writeback.store``: evaluations of people who have a lead there), give
 each qualification's task to one CRM (the one its ledger row names, else the CRM of the
 evaluation's rep, else the first writing source holding a lead of the person), subtract the
-ledger (``models.writeback.plan``), cap the whole at ``writeback.max_writes_per_run``; then
+ledger (``models.writeback.plan``), cap each CRM's at ``writeback.max_writes_per_run``; then
 per CRM commit every task about to be created as ``pending`` in one statement, ask the CRM,
 and record the outcomes a chunk at a time (``pipeline.writeback_steps``). A row still
 ``pending`` from an earlier run (a crash after the request, or a 5xx whose outcome is
@@ -265,12 +265,11 @@ def assign_crm(
 
 
 def _capped(plans: list[Plan], limit: int, summary: WritebackSummary) -> list[Plan]:
-    """The plans within ``limit`` writes in all (the first source's first)."""
-    kept, left, deferred = [], limit, 0
+    """Each CRM's plan within ``limit`` writes (each CRM has its own allowance and pace)."""
+    kept, deferred = [], 0
     together = Plan()
     for plan in plans:
-        mine, more = capped(plan, max(left, 0))
-        left -= mine.writes
+        mine, more = capped(plan, limit)
         deferred += more
         kept.append(mine)
         together.create += mine.create

@@ -1,4 +1,5 @@
-"""Salesforce Leads, incrementally on ``SystemModstamp``; Tasks, Events and Users too.
+"""Salesforce Leads, incrementally on ``SystemModstamp``; Tasks, Events, Users and the
+Status history (``LeadHistory``) too.
 
 Docs followed:
 - REST API query: https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.md
@@ -21,6 +22,7 @@ from leadflow.connectors.salesforce.client import SalesforceClient, open_session
 from leadflow.connectors.salesforce.config import SalesforceConfig
 from leadflow.connectors.salesforce.errors import SOURCE
 from leadflow.connectors.salesforce.extract import object_pages
+from leadflow.connectors.salesforce.history import HISTORY_STREAM
 from leadflow.connectors.salesforce.leads import lead_spec, record_key, to_lead
 from leadflow.connectors.salesforce.sales import REPS_STREAM, TOUCHES_STREAM
 
@@ -50,5 +52,5 @@ CONNECTOR = Connector(
     to_lead=to_lead,
     record_key=record_key,
     doc_url="https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.md",
-    streams=(REPS_STREAM, TOUCHES_STREAM),
+    streams=(REPS_STREAM, TOUCHES_STREAM, HISTORY_STREAM),
 )

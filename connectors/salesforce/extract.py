@@ -72,9 +72,9 @@ def is_deleted(record: Mapping[str, Any]) -> bool:
     return str(record.get("IsDeleted")).lower() == "true"
 
 
-def modstamp(record: Mapping[str, Any]) -> datetime | None:
+def modstamp(record: Mapping[str, Any], field: str = CURSOR_FIELD) -> datetime | None:
     try:
-        return parse_timestamp(record.get(CURSOR_FIELD))
+        return parse_timestamp(record.get(field))
     except ValueError:
         return None
 
@@ -94,7 +94,7 @@ class _Walk:
         kept = [record for record in records if not is_deleted(record)]
         self.deleted += len(records) - len(kept)
         for record in records:
-            moment = modstamp(record)
+            moment = modstamp(record, self.spec.cursor)
             if moment is not None and (self.cursor is None or moment > self.cursor):
                 self.cursor = moment
             if moment is not None and record.get("Id"):

@@ -37,10 +37,12 @@ class ObjectSpec:
     name: str
     fields: tuple[str, ...]
     deletable: bool = True
+    cursor: str = CURSOR_FIELD  # LeadHistory rows never change: CreatedDate
+    where: str | None = None  # a fixed condition besides the window
 
     def selected(self) -> tuple[str, ...]:
         extra = ("IsDeleted",) if self.deletable else ()
-        return tuple(dict.fromkeys(("Id", *self.fields, CURSOR_FIELD, *extra)))
+        return tuple(dict.fromkeys(("Id", *self.fields, self.cursor, *extra)))
 
 
 Keyset = tuple[datetime, str]
@@ -52,7 +54,9 @@ def soql_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def window(start: datetime | None, after: Keyset | None = None) -> str | None:
+def window(
+    start: datetime | None, after: Keyset | None = None, cursor: str = CURSOR_FIELD
+) -> str | None:
     """The WHERE clause of a window: from ``start`` inclusive, or strictly after the row
     ``after`` names (its timestamp, then a higher ``Id`` at that same timestamp), so a
     query asked again mid-walk neither skips nor repeats rows that share a timestamp.
@@ -62,30 +66,32 @@ def window(start: datetime | None, after: Keyset | None = None) -> str | None:
         stamp, last_id = after
         if stamp.microsecond == 0 and _ID.fullmatch(last_id):
             at = soql_datetime(stamp)
-            return f"({CURSOR_FIELD} > {at} OR ({CURSOR_FIELD} = {at} AND Id > '{last_id}'))"
-        return f"{CURSOR_FIELD} >= {soql_datetime(stamp)}"
-    return f"{CURSOR_FIELD} >= {soql_datetime(start)}" if start is not None else None
+            return f"({cursor} > {at} OR ({cursor} = {at} AND Id > '{last_id}'))"
+        return f"{cursor} >= {soql_datetime(stamp)}"
+    return f"{cursor} >= {soql_datetime(start)}" if start is not None else None
 
 
-def _where(clause: str | None) -> str:
-    return f" WHERE {clause}" if clause else ""
+def _where(spec: ObjectSpec, clause: str | None) -> str:
+    both = [f"({part})" if " OR " in part else part for part in (spec.where, clause) if part]
+    return f" WHERE {' AND '.join(both)}" if both else ""
 
 
 def rest_query(spec: ObjectSpec, start: datetime | None, after: Keyset | None = None) -> str:
-    """The REST query of a window, ordered by ``SystemModstamp, Id``."""
+    """The REST query of a window, ordered by the cursor field, then ``Id``."""
     fields = ", ".join(spec.selected())
-    where = _where(window(start, after))
-    return f"SELECT {fields} FROM {spec.name}{where} ORDER BY {CURSOR_FIELD} ASC, Id ASC"
+    where = _where(spec, window(start, after, spec.cursor))
+    return f"SELECT {fields} FROM {spec.name}{where} ORDER BY {spec.cursor} ASC, Id ASC"
 
 
 def bulk_query(spec: ObjectSpec, start: datetime | None) -> str:
     """The Bulk API 2.0 query of a window: no ORDER BY (module doc)."""
-    return f"SELECT {', '.join(spec.selected())} FROM {spec.name}{_where(window(start))}"
+    where = _where(spec, window(start, cursor=spec.cursor))
+    return f"SELECT {', '.join(spec.selected())} FROM {spec.name}{where}"
 
 
 def count_query(spec: ObjectSpec, start: datetime | None) -> str:
     """How many rows a window holds."""
-    return f"SELECT COUNT() FROM {spec.name}{_where(window(start))}"
+    return f"SELECT COUNT() FROM {spec.name}{_where(spec, window(start, cursor=spec.cursor))}"
 
 
 def record_ids(values: Iterable[object]) -> list[str]:

@@ -70,6 +70,8 @@ class QueryApi:
         evaluate.select(parsed)  # the object's canonical name, or INVALID_TYPE
         rows = self.store.rows(parsed.object_name, include_deleted=resource == "queryAll")
         paths, matched = evaluate.run(parsed, rows, self.store.get)
+        if parsed.count_only:  # the size of the result, no records
+            return json_response(200, {"totalSize": len(matched), "done": True, "records": []})
         cursor = Cursor(matched, paths, parsed.object_name, batch_size(request), resource)
         return self._page(cursor, version, 0)
 

@@ -133,6 +133,7 @@ class Query:
     order: list[Order] = field(default_factory=list)
     limit: int | None = None
     offset: int | None = None
+    count_only: bool = False  # SELECT COUNT(): the number of rows, no records
 
 
 def error_at(text: str, offset: int, detail: str, code: str = "MALFORMED_QUERY") -> SoqlError:
@@ -198,12 +199,14 @@ class _Parser:
 
     def query(self) -> Query:
         self.take("select")
-        fields = [self.name()]
-        while self.accept(","):
+        counted = self._count_call()
+        fields = [] if counted else [self.name()]
+        while not counted and self.accept(","):
             fields.append(self.name())
         self.take("from")
         obj = self.name()
-        query = Query(self.text, [(f.text, f.offset) for f in fields], obj.text, obj.offset)
+        paths = [(f.text, f.offset) for f in fields] or [("Id", obj.offset)]
+        query = Query(self.text, paths, obj.text, obj.offset, count_only=counted)
         if self.accept("where"):
             query.where = self.condition()
         if self.accept("order"):
@@ -214,6 +217,15 @@ class _Parser:
         if self.token.kind != "eof":
             raise self.fail()
         return query
+
+    def _count_call(self) -> bool:
+        """``COUNT()`` as the select list (no field inside: the row count)."""
+        following = self.tokens[self.at + 1] if self.at + 1 < len(self.tokens) else None
+        if self.token.word != "count" or following is None or following.text != "(":
+            return False
+        self.at += 2
+        self.take(")")
+        return True
 
     def count(self, word: str) -> int | None:
         if not self.accept(word):

@@ -220,7 +220,9 @@ def _unreachable(sandbox) -> set[str]:
 
 def test_each_stream_switch_lists_the_org_for_its_partitions(sandbox, configure):
     config = configure(sandbox)
-    assert CONNECTOR.stream_names() == ("leads", "sales_reps", "sales_touches")
+    assert CONNECTOR.stream_names() == (
+        "leads", "sales_reps", "sales_touches", "crm_status_changes",
+    )  # fmt: skip
     assert TOUCHES_STREAM.accounts(config) == REPS_STREAM.accounts(config) == [ORG]
     assert TOUCHES_STREAM.accounts(config.model_copy(update={"touch_objects": ()})) == []
     assert not config.model_copy(update={"streams": {"sales_touches": False}}).stream_on(

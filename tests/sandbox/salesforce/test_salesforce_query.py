@@ -276,3 +276,12 @@ def test_the_seed_is_deterministic_and_shares_people_with_other_platforms() -> N
     for task in one.rows["Task"]:
         owner = leads.get(task["WhoId"]) or contacts[task["WhoId"]]
         assert task["CreatedDate"] >= owner["CreatedDate"]
+
+
+def test_count_answers_the_size_without_records(sf: SalesforceSandbox, client: Client) -> None:
+    # https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_count.htm
+    opened = sum(1 for row in sf.store.rows("Lead") if row["Status"] == OPEN)
+    body = client.query(f"SELECT COUNT() FROM Lead WHERE Status = '{OPEN}'").json()
+    assert body == {"totalSize": opened, "done": True, "records": []}
+    everything = client.query("SELECT COUNT() FROM Lead", all_rows=True).json()
+    assert everything["totalSize"] == len(sf.store.rows("Lead", include_deleted=True))
