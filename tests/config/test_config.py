@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from leadflow.config.settings import ConfigError, interpolate, load_settings
+from leadflow.sandbox.salesforce.keys import shared_key_pair
 
 SECRET = "pat-na1-0123456789abcdef"
 
@@ -30,9 +31,13 @@ def test_example_file_loads_with_its_secret_from_the_environment():
         "GOOGLE_ADS_ACCESS_TOKEN": "google-token-abcdef",
         "LINKEDIN_ACCESS_TOKEN": "linkedin-token-abcdef",
         "MAILCHIMP_API_KEY": "0123456789abcdef-us21",
+        "SALESFORCE_CLIENT_ID": "3MVG9example.consumer.key",
+        "SALESFORCE_PRIVATE_KEY": shared_key_pair().private_pem,
     }
     settings = load_settings(example, env=env)
-    assert set(settings.sources) == {"hubspot", "meta", "google_ads", "linkedin", "mailchimp"}
+    assert set(settings.sources) == {
+        "hubspot", "meta", "google_ads", "linkedin", "salesforce", "mailchimp",
+    }  # fmt: skip
     assert settings.csv_imports[1].mapping == "crm_export" in settings.csv_mappings
     assert settings.sources["google_ads"].customer_ids == ["1234567890"]
     hubspot = settings.sources["hubspot"]

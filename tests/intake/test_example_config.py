@@ -50,7 +50,8 @@ def test_settings_given_to_the_loader_process_arrive_whole_and_their_secrets_red
     redaction._known_secrets.clear()  # as in a fresh process
     try:
         register_settings_secrets(settings)
-        for name in ("HUBSPOT_ACCESS_TOKEN", "META_APP_SECRET", "LINKEDIN_CLIENT_SECRET"):
+        for name in ("HUBSPOT_ACCESS_TOKEN", "META_APP_SECRET", "LINKEDIN_CLIENT_SECRET",
+                     "SALESFORCE_PRIVATE_KEY"):  # fmt: skip
             assert http.redact(f"x {env[name]} y") == "x *** y"
     finally:
         redaction._known_secrets.update(saved)
