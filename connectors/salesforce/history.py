@@ -26,6 +26,7 @@ from leadflow.connectors.salesforce.client import SalesforceClient, org_of
 from leadflow.connectors.salesforce.config import SalesforceConfig
 from leadflow.connectors.salesforce.errors import SOURCE
 from leadflow.connectors.salesforce.extract import object_pages
+from leadflow.connectors.salesforce.sales import record_key as history_key
 from leadflow.connectors.salesforce.soql import ObjectSpec
 from leadflow.models.records.activity import StatusChange
 from leadflow.models.records.contact import clean_text, parse_timestamp
@@ -49,11 +50,6 @@ def history_accounts(config: SalesforceConfig) -> list[str]:
 def history_pages(client: SalesforceClient, org: str, start_for: StartFor) -> Iterator[Page]:
     """Every Status and conversion history row created at or after the org's start."""
     yield from object_pages(client, HISTORY, org, start_for(org))
-
-
-def history_key(record: Mapping[str, Any]) -> str | None:
-    value = record.get("Id")
-    return str(value) if value else None
 
 
 def _text(value: Any) -> str | None:
