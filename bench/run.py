@@ -27,6 +27,7 @@ from bench.gx_bench import gx_checks, measure_gx
 from bench.intake_bench import intake_checks, measure_intake
 from bench.people_bench import measure_people, people_checks
 from bench.report import Check, Row, table, write
+from bench.salesforce_bench import measure_salesforce, salesforce_checks
 from bench.targets import Target, postgres_target, sqlite_target
 
 RESULTS = Path(__file__).parent / "results"
@@ -71,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="webhook notifications for the intake run (bench.intake_bench); 0: none "
         "(default 5000, none with --smoke)",
+    )
+    parser.add_argument(
+        "--salesforce",
+        type=int,
+        default=None,
+        help="Salesforce leads for the Bulk API 2.0 extraction (bench.salesforce_bench); "
+        "0: none (default 100000, none with --smoke)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the results")
     parser.add_argument("--name", default=None, help="results file name (default: by mode)")
@@ -202,6 +210,7 @@ def _config(args: argparse.Namespace, complete: bool) -> dict[str, Any]:
         "gx": args.gx,
         "people": args.people,
         "intake": args.intake,
+        "salesforce": args.salesforce,
         "page": args.batch,
         "cpus": os.cpu_count(),
         "load_avg": round(os.getloadavg()[0], 2),
@@ -226,6 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.people = "5000" if args.smoke else "100000,1000000"
     if args.intake is None:
         args.intake = 0 if args.smoke else 5000
+    if args.salesforce is None:
+        args.salesforce = 0 if args.smoke else 100_000
     sizes = [int(size) for size in args.sizes.split(",") if size]
     gx_sizes = [int(size) for size in args.gx.split(",") if size and int(size) > 0]
     people_sizes = [int(size) for size in args.people.split(",") if size and int(size) > 0]
@@ -261,6 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         intake_rows = _measure_intake(args.intake, args.dbs.split(","))
         rows += intake_rows
         checks += intake_checks(intake_rows)
+    if args.salesforce:
+        salesforce_rows = measure_salesforce(args.salesforce, args.runs)
+        rows += salesforce_rows
+        checks += salesforce_checks(salesforce_rows)
     print(table(rows))
     json_path, md_path = write(args.out, name, _config(args, True), rows, checks)
     print(f"\nwritten: {json_path} {md_path}")
