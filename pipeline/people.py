@@ -20,7 +20,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from leadflow.models.people.classification_store import read_person_facts, save_classifications
+from leadflow.models.people.classification_store import (
+    holds_derived_rows,
+    read_person_facts,
+    save_classifications,
+)
 from leadflow.models.people.classify import classify
 from leadflow.models.people.identity import resolve
 from leadflow.models.people.identity_store import (
@@ -91,8 +95,10 @@ def resolve_and_classify(
         del keys, previous
         if hash_salt:
             refresh_email_hashes(conn, hash_salt)
-        # Person ids were just written: PostgreSQL must know before batches read by them.
+        # Person ids were just written: PostgreSQL must know before batches read by them
+        # (whole tables: no later step analyzes the facts a load brought).
         analyze(conn, leads, engagement_events, sales_touches, people)
+        replace = holds_derived_rows(conn)  # a first classification has nothing to replace
         chosen = resolution.person_ids()
         if state is not None:
             # Identity's people lose classified_at here, so people_to_classify finds them
@@ -127,7 +133,7 @@ def resolve_and_classify(
             for facts in read_person_facts(conn, batch, everyone=everyone):
                 found = classify(facts, rules, now)
                 results.append((facts.person_id, found, transitions(facts.previous, found, now)))
-            new_transitions += save_classifications(conn, results, now, run_id)
+            new_transitions += save_classifications(conn, results, now, run_id, replace=replace)
             if number == len(batches):  # the watermark moves with the last batch only
                 save_state(conn, watermark, fingerprint, now)
                 qualified = qualified_count(conn)

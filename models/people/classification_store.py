@@ -13,15 +13,15 @@ A classification sets ``people.classified_at``, never ``updated_at`` (that is th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadflow.models.people.batches import plain_times, with_times
+from leadflow.models.people.batches import plain_times, utc
 from leadflow.models.people.classify import Classification, Milestone
 from leadflow.models.people.facts import (
     SIZE_KEYS,
@@ -84,6 +84,8 @@ _TOUCH_COLUMNS = (
 )
 _CHANGE_COLUMNS = ("source", "change_id", "lead_id", "field", "occurred_at", "updated_at",
                    "new_value", "old_value", "changed_by", "reason")  # fmt: skip
+_PREVIOUS = ("stage", "lifecycle", "qualified_at")
+_T = TypeVar("_T")
 _DECISION_COLUMNS = ("person_id", "decided_at", "source", "lead_id", "field", "decision",
                      "raw_status", "rep_id", "reason", "basis")  # fmt: skip
 
@@ -135,50 +137,114 @@ def read_person_facts(
     ``everyone``: the ids are a run of consecutive people of the sorted list of all people
     (a full classification's batch), so each table is read by one index range from the
     first id to the last instead of an id list (rows of anyone else are dropped anyway)."""
-    found_leads: dict[str, list[LeadFacts]] = defaultdict(list)
-    found_events: dict[str, list[EngagementEvent]] = defaultdict(list)
-    found_touches: dict[str, list[SalesTouch]] = defaultdict(list)
-    found_changes: dict[str, list[StatusChange]] = defaultdict(list)
-    previous: dict[str, PreviousState | None] = {}
-    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
-    selection = _lead_selection(dialect)
-    names = [column.name for column in selection]
+    found = _Found(conn)
     wanted = set(person_ids)
     with unprepared(conn):
         for chunk in chunks(sorted(wanted), max(len(wanted), 1) if everyone else IN_CHUNK_SIZE):
-            rows = partial(_rows, conn, chunk=chunk, wanted=wanted, span=everyone)
-            for pid, values in rows(leads, selection):
-                found_leads[pid].append(
-                    LeadFacts.from_columns(dict(zip(names, values, strict=True)))
-                )
-            selected = [engagement_events.c[name] for name in _EVENT_COLUMNS]
-            for pid, values in rows(engagement_events, selected):
-                found_events[pid].append(EngagementEvent(*values))
-            selected = [sales_touches.c[name] for name in _TOUCH_COLUMNS]
-            for pid, values in rows(sales_touches, selected):
-                found_touches[pid].append(SalesTouch(*values))
-            for pid, values in _changes(conn, chunk=chunk, wanted=wanted, span=everyone):
-                found_changes[pid].append(StatusChange(*values))
-            selected = [people.c.stage, people.c.lifecycle, people.c.qualified_at]
-            for pid, (stage, lifecycle, qualified_at) in rows(people, selected):
-                known = stage is not None and lifecycle is not None
-                previous[pid] = (
-                    PreviousState(Stage(stage), lifecycle, qualified_at) if known else None
-                )
-    return [
-        PersonFacts(
+            found.read(chunk, wanted, everyone)
+    return [found.facts(pid) for pid in person_ids if pid in found.previous]
+
+
+class _Found:
+    """The facts read for a batch of people, by person. Rows are built straight from the
+    driver's values (SQLite's times parsed by ``batches.utc``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.when: Callable[[Any], Any] = _same if conn.dialect.name == "postgresql" else utc
+        self.leads: dict[str, list[LeadFacts]] = defaultdict(list)
+        self.events: dict[str, list[EngagementEvent]] = defaultdict(list)
+        self.touches: dict[str, list[SalesTouch]] = defaultdict(list)
+        self.changes: dict[str, list[StatusChange]] = defaultdict(list)
+        self.previous: dict[str, PreviousState | None] = {}
+
+    def read(self, chunk: Sequence[str], wanted: Set[str], span: bool) -> None:
+        """Add the rows of the people in ``chunk`` (sorted; with ``span`` read as the range
+        from the first to the last and kept if ``wanted``)."""
+        conn, when = self.conn, self.when
+        rows = partial(_rows, conn, chunk=chunk, wanted=wanted, span=span)
+        selection = _lead_selection(conn.dialect.name)
+        names = ["person_id", *(column.name for column in selection)]
+        for row in rows(leads, selection):
+            self.leads[row[0]].append(_lead(names, row, when))
+        for row in rows(engagement_events, _columns(engagement_events, _EVENT_COLUMNS)):
+            self.events[row[0]].append(_event(row, when))
+        for row in rows(sales_touches, _columns(sales_touches, _TOUCH_COLUMNS)):
+            self.touches[row[0]].append(_touch(row, when))
+        for row in _changes(conn, chunk=chunk, wanted=wanted, span=span):
+            self.changes[row[0]].append(_change(row, when))
+        for pid, stage, lifecycle, qualified_at in rows(people, _columns(people, _PREVIOUS)):
+            known = stage is not None and lifecycle is not None
+            state = PreviousState(Stage(stage), lifecycle, when(qualified_at)) if known else None
+            self.previous[pid] = state
+
+    def facts(self, pid: str) -> PersonFacts:
+        """Person ``pid``'s facts, each kind in the order classification reads it."""
+        return PersonFacts(
             person_id=pid,
-            leads=sorted(found_leads[pid], key=lambda f: (f.source, f.source_lead_id)),
-            events=sorted(found_events[pid], key=lambda e: (e.occurred_at, e.source, e.event_id)),
-            touches=sorted(found_touches[pid], key=lambda t: (t.occurred_at, t.touch_id)),
-            previous=previous[pid],
-            status_changes=sorted(
-                found_changes[pid], key=lambda c: (c.occurred_at, c.source, c.change_id)
-            ),
+            leads=_sorted(self.leads.get(pid), _lead_order),
+            events=_sorted(self.events.get(pid), _event_order),
+            touches=_sorted(self.touches.get(pid), _touch_order),
+            previous=self.previous[pid],
+            status_changes=_sorted(self.changes.get(pid), _change_order),
         )
-        for pid in person_ids
-        if pid in previous
-    ]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _lead(names: Sequence[str], row: Sequence[Any], when: Callable[[Any], Any]) -> LeadFacts:
+    values = dict(zip(names, row, strict=True))
+    values["created_at"] = when(values["created_at"])
+    values["updated_at"] = when(values["updated_at"])
+    return LeadFacts.from_columns(values)
+
+
+def _event(row: Sequence[Any], when: Callable[[Any], Any]) -> EngagementEvent:
+    _, source, event_id, account, kind, occurred, channel, email, key, campaign = row
+    return EngagementEvent(
+        source, event_id, account, kind, when(occurred), channel, email, key, campaign
+    )
+
+
+def _touch(row: Sequence[Any], when: Callable[[Any], Any]) -> SalesTouch:
+    _, source, touch_id, lead_id, kind, occurred, updated, owner, direction, outcome = row
+    return SalesTouch(
+        source, touch_id, lead_id, kind, when(occurred), when(updated), owner, direction, outcome
+    )
+
+
+def _change(row: Sequence[Any], when: Callable[[Any], Any]) -> StatusChange:
+    _, source, change_id, lead_id, field, occurred, updated, *rest = row
+    return StatusChange(source, change_id, lead_id, field, when(occurred), when(updated), *rest)
+
+
+def _sorted(items: list[_T] | None, key: Callable[[_T], Any]) -> list[_T]:
+    """``items`` sorted by ``key``, as a new list (none: empty)."""
+    if not items:
+        return []
+    return sorted(items, key=key) if len(items) > 1 else [items[0]]
+
+
+def _lead_order(f: LeadFacts) -> tuple[Any, ...]:
+    return (f.source, f.source_lead_id)
+
+
+def _event_order(e: EngagementEvent) -> tuple[Any, ...]:
+    return (e.occurred_at, e.source, e.event_id)
+
+
+def _touch_order(t: SalesTouch) -> tuple[Any, ...]:
+    return (t.occurred_at, t.touch_id)
+
+
+def _change_order(c: StatusChange) -> tuple[Any, ...]:
+    return (c.occurred_at, c.source, c.change_id)
+
+
+def _columns(table: sa.Table, names: Sequence[str]) -> list[sa.ColumnElement[Any]]:
+    return [table.c[name] for name in names]
 
 
 def _rows(
@@ -187,48 +253,47 @@ def _rows(
     selected: Sequence[sa.ColumnElement[Any]],
     *,
     chunk: Sequence[str],
-    wanted: Collection[str],
+    wanted: Set[str],
     span: bool,
-) -> Iterable[tuple[str, tuple[Any, ...]]]:
-    """The ``selected`` values of the rows of the people in ``chunk`` (sorted), by person
-    (SQLite's times parsed by ``batches.utc``); with ``span``, read as the range from the
-    first to the last and kept if ``wanted``."""
-    columns, times = plain_times(conn, selected)
+) -> Iterator[Sequence[Any]]:
+    """The person id and ``selected`` values of the rows of the people in ``chunk``
+    (sorted; SQLite's times as their stored text); with ``span``, read as the range from
+    the first to the last and kept if ``wanted``."""
+    columns, _ = plain_times(conn, selected)
     person = table.c.person_id
     query = sa.select(person, *columns)
-    return _by_person(conn, query, person, times, chunk=chunk, wanted=wanted, span=span)
+    return _by_person(conn, query, person, chunk=chunk, wanted=wanted, span=span)
 
 
 def _changes(
-    conn: Connection, *, chunk: Sequence[str], wanted: Collection[str], span: bool
-) -> Iterable[tuple[str, tuple[Any, ...]]]:
+    conn: Connection, *, chunk: Sequence[str], wanted: Set[str], span: bool
+) -> Iterator[Sequence[Any]]:
     """The CRM status changes of the people in ``chunk``, by person (through their lead)."""
     c = crm_status_changes
-    columns, times = plain_times(conn, [c.c[name] for name in _CHANGE_COLUMNS])
+    columns, _ = plain_times(conn, _columns(c, _CHANGE_COLUMNS))
     on_lead = sa.and_(leads.c.source == c.c.source, leads.c.source_lead_id == c.c.lead_id)
     person = leads.c.person_id
     query = sa.select(person, *columns).select_from(c.join(leads, on_lead))
-    return _by_person(conn, query, person, times, chunk=chunk, wanted=wanted, span=span)
+    return _by_person(conn, query, person, chunk=chunk, wanted=wanted, span=span)
 
 
 def _by_person(
     conn: Connection,
     query: sa.Select[Any],
     person: sa.ColumnElement[Any],
-    times: Any,
     *,
     chunk: Sequence[str],
-    wanted: Collection[str],
+    wanted: Set[str],
     span: bool,
-) -> Iterable[tuple[str, tuple[Any, ...]]]:
-    """Run ``query`` for the people in ``chunk`` (a range with ``span``), by person."""
+) -> Iterator[Sequence[Any]]:
+    """The rows of ``query`` (person id first) for the people in ``chunk`` (a range with
+    ``span``, of which only the ``wanted``)."""
     if span:
         query = query.where(person >= chunk[0], person <= chunk[-1])
     else:
         query = query.where(one_of(conn, person, chunk))
-    for row in conn.execute(query):
-        if row[0] in wanted:
-            yield row[0], with_times(row[1:], times)
+    # fetched at once: the driver converts a result's rows faster than one by one
+    return (row for row in conn.execute(query) if row[0] in wanted)
 
 
 def save_classifications(
@@ -236,10 +301,15 @@ def save_classifications(
     results: Sequence[tuple[str, Classification, Sequence[Transition]]],
     now: datetime,
     run_id: str,
+    *,
+    replace: bool = True,
 ) -> int:
     """Store each person's classification and add its transitions (a transition already
     stored, same person, lifecycle stage and time, is skipped). Returns how many
-    transitions were new. Runs in the caller's transaction."""
+    transitions were new. Runs in the caller's transaction.
+
+    ``replace=False``: no milestone or sales decision of these people is stored yet (see
+    :func:`holds_derived_rows`), so theirs are inserted without deleting first."""
     require_aware(now=now)
     updates = [
         (pid, str(c.stage), c.lifecycle, c.raw_stage, c.fit, c.engagement, list(c.reasons),
@@ -247,6 +317,9 @@ def save_classifications(
         for pid, c, _ in results
     ]  # fmt: skip
     update_rows(conn, people, ("person_id",), CLASSIFICATION_COLUMNS, updates)
+    if replace:
+        for table in (person_milestones, sales_decisions):
+            _delete_people(conn, table, [pid for pid, _, _ in results])
     save_milestones(conn, [(pid, c.milestones) for pid, c, _ in results])
     save_decisions(conn, [(pid, c.decisions) for pid, c, _ in results])
     rows = {
@@ -268,22 +341,34 @@ _TRANSITION_COLUMNS = ("person_id", "from_stage", "to_stage", "from_lifecycle",
                        "to_lifecycle", "at", "reasons", "run_id", "recorded_at")  # fmt: skip
 
 
+def holds_derived_rows(conn: Connection) -> bool:
+    """Whether any milestone or sales decision is stored (none before a first
+    classification finished a batch: its batches need not delete any)."""
+    tables = (person_milestones, sales_decisions)
+    return any(conn.execute(sa.select(sa.exists().select_from(t))).scalar() for t in tables)
+
+
+def _delete_people(conn: Connection, table: sa.Table, person_ids: Sequence[str]) -> None:
+    """Delete the rows of ``table`` of ``person_ids``; unprepared: a plan psycopg prepared
+    while the table was nearly empty (a scan) made each delete of a 100k-person
+    classification slower than the last, 27 of its 42 s."""
+    with unprepared(conn):
+        for chunk in chunks(person_ids):
+            conn.execute(table.delete().where(one_of(conn, table.c.person_id, chunk)))
+
+
 def save_milestones(conn: Connection, found: Sequence[tuple[str, Sequence[Milestone]]]) -> None:
-    """Replace the milestones of each person in ``found`` with theirs (derived data: the
-    classification of the same facts always writes the same rows)."""
+    """Add the milestones of each person in ``found`` (derived data: the classification
+    of the same facts always writes the same rows; the caller deleted the old ones)."""
     m = person_milestones
-    for chunk in chunks([pid for pid, _ in found]):
-        conn.execute(m.delete().where(one_of(conn, m.c.person_id, chunk)))
     rows = [(pid, x.kind, x.at, x.reason) for pid, items in found for x in items]
     insert_rows(conn, m, ("person_id", "kind", "at", "reason"), rows)
 
 
 def save_decisions(conn: Connection, found: Sequence[tuple[str, Sequence[SalesDecision]]]) -> None:
-    """Replace the CRM sales decisions of each person in ``found`` with theirs (derived
-    data, like the milestones); decisions not read from a CRM (no ``kind``) are not kept."""
+    """Add the CRM sales decisions of each person in ``found`` (derived data, like the
+    milestones); decisions not read from a CRM (no ``kind``) are not kept."""
     d = sales_decisions
-    for chunk in chunks([pid for pid, _ in found]):
-        conn.execute(d.delete().where(one_of(conn, d.c.person_id, chunk)))
     rows = {
         (pid, x.at, x.source, x.lead_id, x.field): (
             pid, x.at, x.source, x.lead_id, x.field, x.kind, x.raw_status, x.rep_id, x.note,

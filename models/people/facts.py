@@ -24,6 +24,7 @@ SIZE_KEYS = ("numberofemployees", "company_size", "employees", "company_employee
 # (the ad platforms have none); ``source_stage`` holds HubSpot's lifecycle stage.
 LEAD_STATUS_FIELD = {"hubspot": "hs_lead_status", "salesforce": "Status"}
 STAGE_FIELD = {"hubspot": "lifecyclestage"}
+_NUMBER = re.compile(r"\d[\d,]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +189,7 @@ def _text(value: Any) -> str | None:
 def _first_int(values: Iterable[Any]) -> int | None:
     """The first value holding a number (``"51-200"`` counts as its lower bound, 51)."""
     for value in values:
-        match = re.search(r"\d[\d,]*", str(value)) if value is not None else None
+        match = _NUMBER.search(str(value)) if value is not None else None
         if match:
             return int(match.group().replace(",", ""))
     return None

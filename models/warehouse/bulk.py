@@ -71,10 +71,27 @@ def _times(values: Sequence[Any], sqlite: bool) -> list[Any]:
         found = seen.get(value)
         if found is None:
             found = _time(value)
-            if sqlite:  # the text SQLAlchemy's SQLite DateTime stores
-                found = found.replace(tzinfo=None).isoformat(" ", "microseconds")
+            if sqlite:  # the text SQLAlchemy's SQLite DateTime stores (UTC less "+00:00")
+                found = found.isoformat(" ", "microseconds")[:-6]
             seen[value] = found
         out.append(found)
+    return out
+
+
+def _json_texts(values: Sequence[Any]) -> list[str | None]:
+    """A JSON column's values as text; lists of strings (reasons codes), which repeat
+    across rows, are encoded once each."""
+    seen: dict[tuple[str, ...], str] = {}
+    out: list[str | None] = []
+    for value in values:
+        if type(value) is list and all(type(item) is str for item in value):
+            key = tuple(value)
+            text = seen.get(key)
+            if text is None:
+                text = seen[key] = json.dumps(value)
+            out.append(text)
+        else:
+            out.append(None if value is None else json.dumps(value))
     return out
 
 
@@ -87,7 +104,7 @@ def _column_values(
     for column, values in zip(columns, zip(*rows, strict=True), strict=True):
         kind = _pg_type(column)
         if kind == "json":
-            found.append([None if v is None else json.dumps(v) for v in values])
+            found.append(_json_texts(values))
         elif kind == "timestamptz":
             found.append(_times(values, sqlite))
         elif kind == "float8":  # psycopg types a list by its items: 0 and 1.5 would mix

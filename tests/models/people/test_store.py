@@ -3,6 +3,7 @@ for identity resolution and classification, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,8 +13,12 @@ from sqlalchemy.engine import Engine
 from leadflow.models.loading.activity import load_stream
 from leadflow.models.loading.leads import load_batch
 from leadflow.models.people import identity_store
-from leadflow.models.people.classification_store import read_person_facts, save_classifications
-from leadflow.models.people.classify import Classification
+from leadflow.models.people.classification_store import (
+    holds_derived_rows,
+    read_person_facts,
+    save_classifications,
+)
+from leadflow.models.people.classify import Classification, Milestone
 from leadflow.models.people.identity import Merge, Resolution, resolve
 from leadflow.models.people.identity_store import (
     read_lead_keys,
@@ -25,7 +30,7 @@ from leadflow.models.records.activity import SalesTouch
 from leadflow.models.records.leads import Lead, Stage
 from leadflow.models.warehouse.activity_tables import sales_touches
 from leadflow.models.warehouse.lead_tables import leads
-from leadflow.models.warehouse.people_tables import people, stage_transitions
+from leadflow.models.warehouse.people_tables import people, person_milestones, stage_transitions
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -206,3 +211,31 @@ def test_lead_keys_share_one_source_string_per_platform(migrated_engine: Engine)
     with migrated_engine.begin() as conn:
         previous_sources = [source for source, _ in read_previous_person_ids(conn)]
     assert len(previous_sources) == 3 and len({id(s) for s in previous_sources}) == 1
+
+
+def test_milestones_are_replaced_unless_none_are_stored_yet(migrated_engine: Engine) -> None:
+    """A first classification (nothing stored: ``holds_derived_rows`` false) inserts the
+    milestones without deleting; any later one replaces each person's with the new ones."""
+    batch = [lead("meta", f"m{n}", email_match_key=f"p{n}@x.io") for n in range(3)]
+    load(migrated_engine, "meta", batch)
+    ids = sorted(identify(migrated_engine).clusters)
+
+    def results(at: datetime) -> list[tuple[str, Classification, list[Transition]]]:
+        found = replace(classification(Stage.QUALIFIED, "mql", at), milestones=(
+            Milestone(at, "mql", "form:demo"),
+        ))  # fmt: skip
+        return [(pid, found, []) for pid in ids]
+
+    def stored(conn: sa.Connection) -> set[tuple[str, datetime]]:
+        m = person_milestones
+        return {(pid, at) for pid, at in conn.execute(sa.select(m.c.person_id, m.c.at))}
+
+    with migrated_engine.begin() as conn:
+        assert not holds_derived_rows(conn)
+        save_classifications(conn, results(T0)[:2], T0, "r1", replace=False)
+        assert holds_derived_rows(conn)
+        save_classifications(conn, results(T0)[2:], T0, "r1", replace=False)
+        assert stored(conn) == {(pid, T0) for pid in ids}
+        later = T0 + timedelta(hours=1)
+        save_classifications(conn, results(later)[:2], later, "r2")
+        assert stored(conn) == {(ids[0], later), (ids[1], later), (ids[2], T0)}
