@@ -99,7 +99,7 @@ def test_demo_twice_loads_every_platform_then_changes_nothing(
     people = [line for line in first_out.splitlines() if line.startswith("people: ")]
     assert people and "mql" in people[0]
     assert people == [line for line in second_out.splitlines() if line.startswith("people: ")]
-    sources = {"hubspot", "meta", "google_ads", "linkedin", "mailchimp", "crm_csv"}
+    sources = {"hubspot", "salesforce", "meta", "google_ads", "linkedin", "mailchimp", "crm_csv"}
     assert {row[0] for row in first} == sources
     assert {row[1] for row in first if row[1].startswith("csv:")} == {
         "csv:meta_leads_export.csv",
