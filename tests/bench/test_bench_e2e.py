@@ -71,7 +71,20 @@ def test_task_runs_check_compares_sizes_or_else_the_resyncs() -> None:
 
 
 def test_e2e_child_measures_sync_and_sandbox_apart(tmp_path: Path) -> None:
-    argv = ["--sizes", "", "--gx", "0", "--people", "", "--intake", "0", "--dbs", "sqlite"]
+    argv = [
+        "--sizes",
+        "",
+        "--gx",
+        "0",
+        "--people",
+        "",
+        "--intake",
+        "0",
+        "--salesforce",
+        "0",
+        "--dbs",
+        "sqlite",
+    ]
     argv += ["--out", str(tmp_path)]
     assert main([*argv, "--e2e", "100", "--e2e-runs", "1", "--name", "e2e-test"]) == 0
 

@@ -106,7 +106,20 @@ def test_people_targets_apply_from_their_sizes() -> None:
 
 
 def test_people_run_measures_both_and_compares(tmp_path: Path) -> None:
-    argv = ["--sizes", "", "--gx", "0", "--e2e", "", "--intake", "0", "--dbs", "sqlite"]
+    argv = [
+        "--sizes",
+        "",
+        "--gx",
+        "0",
+        "--e2e",
+        "",
+        "--intake",
+        "0",
+        "--salesforce",
+        "0",
+        "--dbs",
+        "sqlite",
+    ]
     argv += ["--runs", "1"]
     assert main([*argv, "--people", "1500", "--out", str(tmp_path), "--name", "people"]) == 0
 
