@@ -30,7 +30,7 @@ from typing import Any
 import requests
 
 from leadflow.connectors.errors import TerminalError
-from leadflow.connectors.http import Acceptor, PlatformSession, build_retry
+from leadflow.connectors.http import Acceptor, ErrorClassifier, PlatformSession, build_retry
 from leadflow.connectors.salesforce.auth import SalesforceAuth, TokenSource, org_id_of
 from leadflow.connectors.salesforce.config import SalesforceConfig
 from leadflow.connectors.salesforce.errors import (
@@ -168,9 +168,16 @@ class SalesforceClient:
             "GET", self.url(path), accept=accept, params=dict(params), headers={"Accept": media}
         )
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def exchange(
+        self, method: str, path: str, *, classify: ErrorClassifier | None = None, **kwargs: Any
+    ) -> Any:
+        """Any JSON answer (an object, a list, None for a 204) of a request to ``path`` at
+        the instance, within the daily reserve; ``classify`` reads its errors (a writer's own)."""
         self._before_request()
-        body = self.session.fetch_json(method, self.url(path), **kwargs)
+        return self.session.fetch_json(method, self.url(path), classify=classify, **kwargs)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        body = self.exchange(method, path, **kwargs)
         if not isinstance(body, dict):
             raise TerminalError(SOURCE, f"{method} {path.split('?')[0]}: not a JSON object")
         return body

@@ -128,10 +128,9 @@ class SalesforceWriter:
         self.config = config
 
     def _send(self, method: str, path: str, body: Any, classify: Any = classify_write) -> Any:
-        client = self.client
-        client._before_request()  # the org's reserve of daily requests is kept here too
-        url = client.url(client.data_path + path)
-        return client.session.fetch_json(method, url, classify=classify, json=body)
+        """A write under the org's data path (the daily reserve kept, as for reads)."""
+        path = self.client.data_path + path
+        return self.client.exchange(method, path, classify=classify, json=body)
 
     def create_task(self, fields: Mapping[str, str], record_id: str) -> str:
         """Create a Task on the lead (``WhoId``); its id."""
