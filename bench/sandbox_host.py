@@ -60,7 +60,9 @@ def bench_sandboxes(contacts: int) -> Iterator[Any]:
 
     token = TOKENS["LEADFLOW_DEMO_HUBSPOT_TOKEN"]
     with ExitStack() as stack:
-        hubspot = HubSpotSandbox.unthrottled(hubspot_contacts(contacts), token=token)
+        hubspot = HubSpotSandbox.unthrottled(
+            hubspot_contacts(contacts), token=token, handed_over=True
+        )
         boxes = Sandboxes(
             hubspot=stack.enter_context(hubspot),
             meta=stack.enter_context(MetaSandbox(meta_dataset())),

@@ -135,13 +135,17 @@ class PropertyHistory:
         self._seed = seed
         self._entries: dict[str, dict[str, list[dict[str, Any]]]] = {}
 
-    def _of(self, obj: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    def _of(self, obj: dict[str, Any], *, keep: bool = True) -> dict[str, list[dict[str, Any]]]:
+        """``obj``'s histories; ``keep=False`` (a read) does not store a generated one: it is
+        a function of the unchanged contact, generated again when read again (a million
+        contacts read with history would otherwise all be held)."""
         oid = str(obj["id"])
         known = self._entries.get(oid)
         if known is None:
             seeded = oid in self._seeded
             known = {n: generated_history(self._seed, obj, n) if seeded else [] for n in TRACKED}
-            self._entries[oid] = known
+            if keep:
+                self._entries[oid] = known
         return known
 
     def prepare(self, obj: dict[str, Any] | None) -> None:
@@ -169,7 +173,7 @@ class PropertyHistory:
             at = _moment(obj["createdAt"])
             return [_entry(str(value), at, "API", None)] if value not in (None, "") else []
         with self.lock:
-            return copy.deepcopy(self._of(obj)[name][::-1])
+            return copy.deepcopy(self._of(obj, keep=False)[name][::-1])
 
 
 def batch_read(store: ObjectStore, history: PropertyHistory, request: Request) -> Response:

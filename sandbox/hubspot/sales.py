@@ -105,12 +105,24 @@ def list_properties(owners: list[dict[str, Any]], object_type: str) -> Response:
 class SalesState:
     """Engagement stores and the association index built from one ``SalesData``."""
 
-    def __init__(self, data: SalesData, *, index_lag: float = 0.0, page_size: int = 500) -> None:
+    def __init__(
+        self,
+        data: SalesData,
+        *,
+        index_lag: float = 0.0,
+        page_size: int = 500,
+        handed_over: bool = False,
+    ) -> None:
+        """``handed_over``: ``data`` belongs to this state alone (the stores keep its objects
+        instead of copies; ``upsert`` replaces ground-truth items, never changes them)."""
         self.data = data
         self.page_size = page_size
         self.stores = {
             name: ObjectStore(
-                data.engagements[name], index_lag=index_lag, object_type=OBJECT_TYPES[name]
+                data.engagements[name],
+                index_lag=index_lag,
+                object_type=OBJECT_TYPES[name],
+                handed_over=handed_over,
             )
             for name in ENGAGEMENT_TYPES
         }

@@ -28,6 +28,7 @@ import contextlib
 import fnmatch
 import functools
 import hashlib
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,7 +128,16 @@ def typed(name: str, value: Any) -> Any:
             return float(value)
         except (TypeError, ValueError) as exc:
             raise SearchError(f"{value!r} is not a valid number for {name}") from exc
-    return str(value) if kind == ENUMERATION else str(value).casefold()
+    text = str(value)
+    if kind == ENUMERATION:
+        return text
+    folded = text.casefold()
+    return text if folded == text else folded
+
+
+# The index's one entry that is not a property: the object's properties as stored (what
+# token filters match), one reference instead of a copy of every value under its own key.
+RAW = "raw:"
 
 
 @functools.lru_cache(maxsize=65536)
@@ -197,7 +207,7 @@ def build_filter(raw: Any, known: Iterable[str]) -> Predicate:
         return lambda props: props.get(name) is not None and low <= props[name] <= high
     if op in {"CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}:
         pattern, negate = str(raw["value"]), op.startswith("NOT_")
-        return lambda props: _token_match(pattern, props.get(f"raw:{name}")) ^ negate
+        return lambda props: _token_match(pattern, props[RAW].get(name)) ^ negate
     target = typed(name, raw["value"])
     if op == "NEQ":
         return lambda props: props.get(name) is None or props[name] != target
@@ -260,13 +270,14 @@ def sorted_ids(docs: dict[str, dict[str, Any]], name: str, descending: bool) -> 
 
 def index_properties(properties: dict[str, Any]) -> dict[str, Any]:
     """Typed view of a contact's properties used for filtering and sorting."""
-    indexed: dict[str, Any] = {}
+    indexed: dict[str, Any] = {RAW: properties}
     for name, value in properties.items():
         if not has_value(value):
             continue
-        indexed[f"raw:{name}"] = value
         with contextlib.suppress(SearchError):  # a malformed stored value is not searchable
-            indexed[name] = typed(name, value)
+            value = typed(name, value)
+            # Repeated short texts (statuses, titles, owners) share one string.
+            indexed[name] = sys.intern(value) if type(value) is str and len(value) <= 40 else value
     return indexed
 
 

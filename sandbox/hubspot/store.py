@@ -44,7 +44,7 @@ T = TypeVar("T")
 CANDIDATE_SHARE = 0.25
 
 
-@dataclass
+@dataclass(slots=True)
 class _Record:
     obj: dict[str, Any]
     indexed: dict[str, Any]
@@ -61,7 +61,11 @@ class ObjectStore:
         *,
         index_lag: float = 0.0,
         object_type: ObjectType = CONTACTS,
+        handed_over: bool = False,
     ) -> None:
+        """``handed_over``: the caller gives ``objects`` to the store and never changes them,
+        so they are kept as they are instead of copied (every write copies before it changes
+        an object, so the store never changes them either)."""
         self.index_lag = index_lag
         self.object_type = object_type
         self._lock = threading.RLock()
@@ -71,7 +75,7 @@ class ObjectStore:
         self._pending_until = 0.0
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         for obj in objects:
-            self.put(_copy_object(obj), lagged=False)
+            self.put(obj if handed_over else _copy_object(obj), lagged=False)
 
     @property
     def known_properties(self) -> set[str]:
