@@ -14,6 +14,21 @@ sync, a second sync with nothing changed, and a third after 1% of the contacts c
 (the host changes them when told over its stdin control channel). After each sync the
 child reads from the Prefect API how many task runs that flow run made (Prefect's
 per-task overhead, which should not grow with the lead count).
+
+Two modes:
+
+- **Unthrottled** (compute-bound, the default): where the CPU goes. Per sync, the CPU
+  seconds of the sync process (user + system), of Prefect's temporary server (the sync
+  process's child processes, read from ``/proc``) and of the sandbox host, each apart; per
+  stage, the sync process's CPU inside that stage's span (a sampler thread reads the
+  process's CPU time every :data:`CPU_SAMPLE_S`; a stage's CPU is the difference at its
+  first task's start and last task's end, interpolated between samples).
+- **Throttled** (API-bound, ``throttled=True``; one full sync per round): HubSpot's sandbox
+  enforces HubSpot's documented limits and the connector keeps its default search pace.
+  The host counts each platform's requests; a platform's *floor* is the least time those
+  requests need at the documented rates (:data:`RATE_FLOORS`) and its *span* the time from
+  its first request to its last as the sandbox saw them. The ratio span ÷ floor is what the
+  sync loses to anything but the platform's limits (target :data:`FLOOR_TARGET`).
 """
 
 from __future__ import annotations
@@ -25,21 +40,33 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from bench.report import Check, Row
 
 FULL_TARGET_S = 60.0
+CPU_SAMPLE_S = 0.25
+# HubSpot's documented limits, per second (https://developers.hubspot.com/docs/api/crm/search:
+# "five requests per second" for search, which the spec exempts from the ten-secondly limit;
+# https://developers.hubspot.com/docs/api/usage-details: 100 requests per 10 seconds for a
+# Free/Starter private app, the sandbox's default). The other platforms document no
+# per-second limit that binds at the demo's sizes (hourly or daily quotas, concurrent
+# connections): they have no floor here and their spans are reported as measured.
+RATE_FLOORS = {"hubspot": {"searches": 5.0, "others": 10.0}}
+FLOOR_TARGET = 1.1
 RSS_TARGET_MB = 1024.0
 SHARES = {"re-sync, nothing changed": 0.10, "re-sync, 1% changed": 0.15}
 SYNCS = ("full sync", "re-sync, nothing changed", "re-sync, 1% changed")
 TASK_RUN_PAGE = 200
 # What the child records per sync and the rows keep, one entry per round.
 PER_SYNC = ("per_source_s", "records", "state", "message", "task_runs", "task_runs_by_task",
-            "stages_s")  # fmt: skip
+            "stages_s", "cpu_s", "stage_cpu_s", "platforms")  # fmt: skip
+THROTTLED = "e2e throttled "  # the throttled mode's row names start so
 # The flow's stages by task function (task_key): first task start to last task end.
 STAGES = {
     "sync_account_task": "extract+load", "sync_stream_task": "extract+load",
@@ -71,9 +98,12 @@ def _latest_run(warehouse_url: str) -> tuple[dict[str, float], int]:
     return seconds, sum(int(r or 0) for _, _, r in rows)
 
 
-def count_task_runs(flow_run_id: Any) -> tuple[dict[str, int], dict[str, float]]:
-    """Task runs of one flow run, read from the Prefect API: how many per task name, and
-    each stage's wall seconds (:data:`STAGES`: first start to last end of its tasks).
+def count_task_runs(
+    flow_run_id: Any,
+) -> tuple[dict[str, int], dict[str, float], dict[str, tuple[float, float]]]:
+    """Task runs of one flow run, read from the Prefect API: how many per task name, each
+    stage's wall seconds (:data:`STAGES`: first start to last end of its tasks) and that
+    span (epoch seconds).
 
     Read in pages of :data:`TASK_RUN_PAGE` (the API caps a read at its default limit).
     """
@@ -98,11 +128,97 @@ def count_task_runs(flow_run_id: Any) -> tuple[dict[str, int], dict[str, float]]
                 break
             offset += len(page)
     stages = {name: round((end - start).total_seconds(), 2) for name, (start, end) in spans.items()}
-    return dict(sorted(names.items())), stages
+    epochs = {name: (start.timestamp(), end.timestamp()) for name, (start, end) in spans.items()}
+    return dict(sorted(names.items())), stages, epochs
 
 
-def child(contacts: int, warehouse_url: str, out: Path) -> None:
-    """Run the three syncs against a sandbox host process; write their timings to ``out``.
+class CpuSampler:
+    """This process's CPU seconds, read every :data:`CPU_SAMPLE_S` by a daemon thread, so
+    the CPU spent inside any span of wall time can be read afterwards."""
+
+    def __init__(self, interval: float = CPU_SAMPLE_S) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
+
+    def __enter__(self) -> CpuSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _sample(self) -> None:
+        self.samples.append((time.time(), own_cpu_seconds()))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample()
+
+    def at(self, moment: float) -> float:
+        """The process's CPU seconds at ``moment`` (interpolated between samples)."""
+        samples = list(self.samples)
+        if not samples:
+            return 0.0
+        for (t0, c0), (t1, c1) in pairwise(samples):
+            if t0 <= moment <= t1:
+                return c0 if t1 == t0 else c0 + (c1 - c0) * (moment - t0) / (t1 - t0)
+        return samples[0][1] if moment < samples[0][0] else samples[-1][1]
+
+    def between(self, start: float, end: float) -> float:
+        return max(0.0, self.at(end) - self.at(start))
+
+
+def own_cpu_seconds() -> float:
+    """This process's CPU seconds so far (user + system, all its threads)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds so far of this process's descendants that are still running (Prefect's
+    temporary API server), read from ``/proc`` (Linux; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = entry.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        pid = int(entry.parent.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+    mine, found = {os.getpid()}, True
+    while found:
+        found = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                found = True
+    return sum(cpu[pid] for pid in mine if pid != os.getpid())
+
+
+def floor_seconds(platform: str, counts: dict[str, Any]) -> float | None:
+    """The least time ``counts`` (one platform's requests in a sync) need at the platform's
+    documented rates (:data:`RATE_FLOORS`): searches and other requests count against
+    separate limits, so the floor is the larger of the two; None for a platform without one."""
+    rates = RATE_FLOORS.get(platform)
+    if rates is None:
+        return None
+    searches = int(counts.get("searches", 0))
+    others = int(counts.get("requests", 0)) - searches
+    return max(searches / rates["searches"], others / rates["others"])
+
+
+def child(contacts: int, warehouse_url: str, out: Path, *, throttled: bool = False) -> None:
+    """Run the three syncs (throttled: the full sync only) against a sandbox host process;
+    write their timings, CPU and request counts to ``out``.
 
     The sandboxes run in their own process (:mod:`bench.sandbox_host`), stopped in a
     ``finally`` whatever the syncs did; this process's peak RSS is the sync's alone, the
@@ -121,23 +237,36 @@ def child(contacts: int, warehouse_url: str, out: Path) -> None:
         """Starts Prefect's temporary API server outside the timings."""
 
     warm_up()
-    result: dict[str, Any] = {"contacts": contacts, "syncs": {}}
-    host = SandboxHost(contacts)
+    result: dict[str, Any] = {"contacts": contacts, "throttled": throttled, "syncs": {}}
+    host = SandboxHost(contacts, throttled=throttled)
     try:
         with host, tempfile.TemporaryDirectory() as folder:
             result["sandbox_pid"] = host.pid
             result["sandbox_startup_s"] = host.ready.get("startup_s")
             config = Path(folder) / "bench.yaml"
             config.write_text(host.config(warehouse_url))
-            for name in SYNCS:
+            for name in SYNCS[:1] if throttled else SYNCS:
                 if name.endswith("1% changed"):
                     result["changed_contacts"] = host.change_one_percent()
+                host.requests()  # forget the requests before this sync
+                host_cpu, server_cpu = host.cpu_seconds(), children_cpu_seconds()
                 began = time.perf_counter()
-                state = sync_leads(config_path=str(config), return_state=True)
+                with CpuSampler() as sampler:
+                    state = sync_leads(config_path=str(config), return_state=True)
                 seconds = time.perf_counter() - began
+                platforms = host.requests()
+                cpu = {
+                    "sync": sampler.samples[-1][1] - sampler.samples[0][1],
+                    "prefect_server": children_cpu_seconds() - server_cpu,
+                    "sandbox_host": host.cpu_seconds() - host_cpu,
+                }
                 per_source, records = _latest_run(warehouse_url)
-                by_task, stages = count_task_runs(state.state_details.flow_run_id)
+                by_task, stages, spans = count_task_runs(state.state_details.flow_run_id)
+                stage_cpu = {stage: sampler.between(*span) for stage, span in spans.items()}
                 result["syncs"][name] = {
+                    "cpu_s": {key: round(value, 2) for key, value in cpu.items()},
+                    "stage_cpu_s": {key: round(value, 2) for key, value in stage_cpu.items()},
+                    "platforms": platforms,
                     "seconds": seconds,
                     "state": state.type.value,
                     "message": (state.message or "")[:300],
@@ -154,7 +283,7 @@ def child(contacts: int, warehouse_url: str, out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
-def _run_child(contacts: int, warehouse_url: str) -> dict[str, Any]:
+def _run_child(contacts: int, warehouse_url: str, throttled: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="leadflow-bench-e2e-") as folder:
         out = Path(folder) / "result.json"
         env = os.environ | {
@@ -165,6 +294,7 @@ def _run_child(contacts: int, warehouse_url: str) -> dict[str, Any]:
         }
         env.pop("PREFECT_API_URL", None)
         command = [sys.executable, "-m", "bench.e2e", str(contacts), warehouse_url, str(out)]
+        command += ["--throttled"] if throttled else []
         log = Path(folder) / "child.log"
         with log.open("w") as sink:
             done = subprocess.run(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
@@ -174,8 +304,12 @@ def _run_child(contacts: int, warehouse_url: str) -> dict[str, Any]:
         return json.loads(out.read_text())
 
 
-def measure_e2e(sizes: Sequence[int], dbs: Sequence[str], runs: int) -> list[Row]:
-    """Median wall time of each sync over ``runs`` children per database and size."""
+def measure_e2e(
+    sizes: Sequence[int], dbs: Sequence[str], runs: int, *, throttled: bool = False
+) -> list[Row]:
+    """Median wall time of each sync over ``runs`` children per database and size
+    (``throttled``: the full sync under the platforms' documented limits)."""
+    prefix = THROTTLED if throttled else "e2e "
     from bench.targets import postgres_target, sqlite_target
 
     rows: list[Row] = []
@@ -185,22 +319,23 @@ def measure_e2e(sizes: Sequence[int], dbs: Sequence[str], runs: int) -> list[Row
             rss: list[float] = []
             host_rss: list[float] = []
             for round_ in range(runs):
-                print(f"  e2e {kind} {n:,} round {round_ + 1}/{runs}", file=sys.stderr, flush=True)
+                mode = "throttled " if throttled else ""
+                print(f"  e2e {mode}{kind} {n:,} round {round_ + 1}/{runs}", file=sys.stderr)
                 with tempfile.TemporaryDirectory(prefix="leadflow-bench-wh-") as folder:
                     target = sqlite_target(Path(folder)) if kind == "sqlite" else postgres_target()
                     if target is None:
                         break
                     try:
-                        result = _run_child(n, target.url)
+                        result = _run_child(n, target.url, throttled)
                     finally:
                         target.close()
                 rss.append(result["peak_rss_mb"])
                 host_rss.append(result.get("sandbox_peak_rss_mb") or 0.0)
                 for name, sync in result["syncs"].items():
-                    row = by_name.setdefault(name, Row(f"e2e {name}", kind, n))
+                    row = by_name.setdefault(name, Row(f"{prefix}{name}", kind, n))
                     row.seconds.append(sync["seconds"])
                     for key in PER_SYNC:
-                        row.extra.setdefault(key, []).append(sync[key])
+                        row.extra.setdefault(key, []).append(sync.get(key))
                 changed = by_name.get("re-sync, 1% changed")
                 if changed is not None:
                     changed.extra.setdefault("changed_contacts", []).append(
@@ -219,8 +354,81 @@ def measure_e2e(sizes: Sequence[int], dbs: Sequence[str], runs: int) -> list[Row
                 if name != "full sync":
                     share = row.median / full.median
                     row.note = f"{share:.1%} of the full sync's time; {_task_runs_note(row)}"
+                row.note += "; " + (_floor_note(row) if throttled else _cpu_note(row))
             rows += by_name.values()
     return rows
+
+
+def _middle(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+
+
+def _cpu_note(row: Row) -> str:
+    """CPU seconds (medians): the sync process, by stage, Prefect's server, the sandboxes."""
+    cpu = [c for c in row.extra.get("cpu_s") or [] if c]
+    if not cpu:
+        return "CPU not measured"
+    by_stage = [c for c in row.extra.get("stage_cpu_s") or [] if c]
+    stages = ("extract+load", "identity+classify", "sla+gx")
+    parts = [
+        f"{name} {_middle([c.get(name, 0.0) for c in by_stage]):.1f}"
+        for name in stages
+        if by_stage and name in by_stage[-1]
+    ]
+    within = f" ({', '.join(parts)})" if parts else ""
+    return (
+        f"CPU s (median): sync {_middle([c['sync'] for c in cpu]):.1f}{within}, "
+        f"Prefect server {_middle([c['prefect_server'] for c in cpu]):.1f}, "
+        f"sandbox host {_middle([c['sandbox_host'] for c in cpu]):.1f}"
+    )
+
+
+def platform_ratios(row: Row) -> dict[str, float]:
+    """Per platform with a floor, the median of its rounds' span ÷ floor."""
+    found: dict[str, list[float]] = {}
+    for platforms in row.extra.get("platforms") or []:
+        for platform, counts in (platforms or {}).items():
+            floor = floor_seconds(platform, counts)
+            if floor:
+                span = counts["last"] - counts["first"]
+                found.setdefault(platform, []).append(span / floor)
+    return {platform: _middle(values) for platform, values in found.items()}
+
+
+def _floor_note(row: Row) -> str:
+    """Per platform (the last round): requests, span, and the floor with the ratio."""
+    rounds = [p for p in row.extra.get("platforms") or [] if p]
+    if not rounds:
+        return "no requests counted"
+    ratios = platform_ratios(row)
+    parts = []
+    for platform, counts in sorted(rounds[-1].items()):
+        span = counts["last"] - counts["first"]
+        text = f"{platform} {counts['requests']:,} requests"
+        if counts.get("searches"):
+            text += f" ({counts['searches']:,} searches)"
+        if counts.get("throttled"):
+            text += f", {counts['throttled']:,} answered 429"
+        floor = floor_seconds(platform, counts)
+        if floor:
+            text += f", span {span:.1f} s, floor {floor:.1f} s: {ratios[platform]:.2f}x (median)"
+        else:
+            text += f", span {span:.1f} s (no per-second limit)"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def floor_checks(rows: list[Row]) -> list[Check]:
+    """Throttled: each platform with a floor within :data:`FLOOR_TARGET` of it."""
+    checks = []
+    for row in rows:
+        if row.path.startswith(THROTTLED):
+            for platform, ratio in platform_ratios(row).items():
+                name = f"e2e throttled span ÷ floor ({platform}, {row.db}, {row.rows:,} contacts)"
+                checks.append(Check(name, ratio, f"<= {FLOOR_TARGET}", ratio <= FLOOR_TARGET))
+    return checks
 
 
 def _task_runs_note(row: Row) -> str:
@@ -246,8 +454,9 @@ def task_run_checks(rows: list[Row]) -> list[Check]:
     and the re-syncs make the same number. ``measured`` is the full sync's count at the
     largest size (every round's count must agree for the check to be met)."""
     checks = []
-    for db in dict.fromkeys(r.db for r in rows if r.path.startswith("e2e ")):
-        mine = [r for r in rows if r.db == db and r.path.startswith("e2e ")]
+    plain = [r for r in rows if r.path.startswith("e2e ") and not r.path.startswith(THROTTLED)]
+    for db in dict.fromkeys(r.db for r in plain):
+        mine = [r for r in plain if r.db == db]
         full = {r.rows: r.extra["task_runs"] for r in mine if r.path == "e2e full sync"}
         if not full:
             continue
@@ -290,7 +499,7 @@ def e2e_checks(rows: list[Row]) -> list[Check]:
             wanted = SHARES[name]
             where = f"{row.db}, {row.rows:,}"
             checks.append(Check(f"{name} ÷ full ({where})", share, f"<= {wanted}", share <= wanted))
-    return checks + task_run_checks(rows)
+    return checks + task_run_checks(rows) + floor_checks(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -299,8 +508,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("contacts", type=int)
     parser.add_argument("warehouse_url")
     parser.add_argument("out", type=Path)
+    parser.add_argument("--throttled", action="store_true")
     args = parser.parse_args(argv)
-    child(args.contacts, args.warehouse_url, args.out)
+    child(args.contacts, args.warehouse_url, args.out, throttled=args.throttled)
     return 0
 
 

@@ -1,9 +1,11 @@
 """The end-to-end benchmark's sandbox platforms, in a process of their own.
 
-``python -m bench.sandbox_host CONTACTS`` starts the demo's five sandboxes on 127.0.0.1
-(HubSpot unthrottled, holding ``CONTACTS`` contacts; the other platforms keep their demo
-sizes; each holds, once, a truncated body and a mid-body disconnect on a later lead page, as in
-the demo), writes one JSON line to stdout — ``{"ready": true, "urls": {...}, "config": ...}``,
+``python -m bench.sandbox_host CONTACTS [--throttled]`` starts the demo's five sandboxes on
+127.0.0.1 (HubSpot holding ``CONTACTS`` contacts, unthrottled, or with ``--throttled`` under
+its documented limits — 5 searches a second, 100 other requests per rolling 10 seconds — as
+the sandbox enforces them by default; the other platforms keep their demo sizes and limits;
+each holds, once, a truncated body and a mid-body disconnect on a later lead page, as in the
+demo), writes one JSON line to stdout — ``{"ready": true, "urls": {...}, "config": ...}``,
 ``config`` being the demo configuration with :data:`WAREHOUSE_PLACEHOLDER` where the
 warehouse URL goes — and then serves until told to stop. Kept apart from the sync so the
 sync's peak RSS is its own and the servers do not compete for the sync's GIL.
@@ -12,6 +14,9 @@ The control channel is stdin, one command a line, each answered by one JSON line
 
 ``change``  update 1% of the HubSpot contacts (every 100th) → ``{"changed": N}``
 ``rss``     → ``{"peak_rss_mb": X}``, this process's peak RSS so far
+``requests`` → ``{"requests": {platform: {requests, searches, throttled, first, last}}}``,
+            the requests each sandbox answered since the last ``requests`` (then forgotten)
+``cpu``     → ``{"cpu_s": X}``, this process's CPU seconds so far (user + system)
 ``stop``    → ``{"peak_rss_mb": X, "stopped": true}``, then the servers stop and it exits
 
 End of input (the parent closed the pipe or died) stops it too, so the host never outlives
@@ -43,8 +48,9 @@ def peak_rss_mb() -> float:
 
 
 @contextmanager
-def bench_sandboxes(contacts: int) -> Iterator[Any]:
-    """The demo's five sandboxes, HubSpot unthrottled with ``contacts`` contacts, with the
+def bench_sandboxes(contacts: int, *, throttled: bool = False) -> Iterator[Any]:
+    """The demo's five sandboxes, HubSpot with ``contacts`` contacts, unthrottled unless
+    ``throttled`` (then HubSpot's documented limits: :data:`HUBSPOT_LIMITS`), with the
     demo's weather (``Sandboxes.with_weather``)."""
     from leadflow.cli.demo import TOKENS, Sandboxes
     from leadflow.sandbox.data import hubspot_contacts
@@ -60,9 +66,8 @@ def bench_sandboxes(contacts: int) -> Iterator[Any]:
 
     token = TOKENS["LEADFLOW_DEMO_HUBSPOT_TOKEN"]
     with ExitStack() as stack:
-        hubspot = HubSpotSandbox.unthrottled(
-            hubspot_contacts(contacts), token=token, handed_over=True
-        )
+        make = HubSpotSandbox if throttled else HubSpotSandbox.unthrottled
+        hubspot = make(hubspot_contacts(contacts), token=token, handed_over=True)
         boxes = Sandboxes(
             hubspot=stack.enter_context(hubspot),
             meta=stack.enter_context(MetaSandbox(meta_dataset())),
@@ -75,12 +80,14 @@ def bench_sandboxes(contacts: int) -> Iterator[Any]:
         yield boxes.with_weather()
 
 
-def bench_config(boxes: Any, warehouse_url: str) -> str:
-    """The demo configuration for ``boxes``, HubSpot's search pace raised to match its
-    unthrottled sandbox."""
+def bench_config(boxes: Any, warehouse_url: str, *, throttled: bool = False) -> str:
+    """The demo configuration for ``boxes``; unthrottled, HubSpot's search pace is raised to
+    match its sandbox (throttled, the connector keeps its own default pace)."""
     from leadflow.cli.demo import demo_config
 
     text = demo_config(boxes, warehouse_url)
+    if throttled:
+        return text
     portal = '    portal_id: "sandbox-portal"\n'
     return text.replace(portal, portal + "    search_requests_per_second: 1000\n", 1)
 
@@ -97,7 +104,33 @@ def change_one_percent(boxes: Any) -> int:
     return len(chosen)
 
 
-def serve(contacts: int, commands: IO[str], replies: IO[str]) -> int:
+def request_counts(boxes: Any) -> dict[str, dict[str, Any]]:
+    """Per platform, the requests its sandbox answered since the last call (then forgotten):
+    how many, how many searches (HubSpot's separately limited ``…/search`` endpoints), how
+    many answered 429, and the first and last one's arrival (epoch seconds)."""
+    counts: dict[str, dict[str, Any]] = {}
+    for platform, box in boxes.platforms().items():
+        seen = box.requests
+        box.clear_requests()
+        if not seen:
+            continue
+        counts[platform] = {
+            "requests": len(seen),
+            "searches": sum(r.path.rstrip("/").endswith("/search") for r in seen),
+            "throttled": sum(r.status == 429 for r in seen),
+            "first": min(r.time for r in seen),
+            "last": max(r.time for r in seen),
+        }
+    return counts
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time so far (user + system)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def serve(contacts: int, commands: IO[str], replies: IO[str], *, throttled: bool = False) -> int:
     """Start the sandboxes, announce them on ``replies``, obey ``commands`` until stopped."""
 
     def reply(message: dict[str, Any]) -> None:
@@ -110,7 +143,7 @@ def serve(contacts: int, commands: IO[str], replies: IO[str]) -> int:
     # walk them all again while serving. None of them is garbage, so the GC is paused while
     # they are built and they are then frozen out of its generations.
     gc.disable()
-    with bench_sandboxes(contacts) as boxes:
+    with bench_sandboxes(contacts, throttled=throttled) as boxes:
         # The sales data (millions of engagements at 1M contacts) and the search orders
         # are built now, not inside the first sales request of the timed sync.
         sales_s = boxes.hubspot.prepare()
@@ -122,7 +155,8 @@ def serve(contacts: int, commands: IO[str], replies: IO[str]) -> int:
                 "pid": os.getpid(),
                 "contacts": contacts,
                 "urls": boxes.urls(),
-                "config": bench_config(boxes, WAREHOUSE_PLACEHOLDER),
+                "config": bench_config(boxes, WAREHOUSE_PLACEHOLDER, throttled=throttled),
+                "throttled": throttled,
                 "startup_s": round(time.perf_counter() - began, 3),
                 "hubspot_sales_s": round(sales_s, 3),
             }
@@ -133,6 +167,10 @@ def serve(contacts: int, commands: IO[str], replies: IO[str]) -> int:
                 reply({"changed": change_one_percent(boxes)})
             elif command == "rss":
                 reply({"peak_rss_mb": peak_rss_mb()})
+            elif command == "requests":
+                reply({"requests": request_counts(boxes)})
+            elif command == "cpu":
+                reply({"cpu_s": cpu_seconds()})
             elif command == "stop":
                 break
             elif command:
@@ -146,8 +184,11 @@ class SandboxHost:
     stop it. Use it as a context manager: the process is stopped on exit whatever happened
     (politely, then terminated, then killed)."""
 
-    def __init__(self, contacts: int, *, startup_timeout_s: float = 600.0) -> None:
+    def __init__(
+        self, contacts: int, *, throttled: bool = False, startup_timeout_s: float = 600.0
+    ) -> None:
         self.contacts = contacts
+        self.throttled = throttled
         self.startup_timeout_s = startup_timeout_s
         self.process: subprocess.Popen[str] | None = None
         self.ready: dict[str, Any] = {}
@@ -155,6 +196,7 @@ class SandboxHost:
 
     def __enter__(self) -> SandboxHost:
         command = [sys.executable, "-m", "bench.sandbox_host", str(self.contacts)]
+        command += ["--throttled"] if self.throttled else []
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
         )
@@ -188,6 +230,14 @@ class SandboxHost:
     def change_one_percent(self) -> int:
         """Change 1% of the HubSpot contacts in the host; how many."""
         return int(self.command("change")["changed"])
+
+    def requests(self) -> dict[str, dict[str, Any]]:
+        """Per platform, the requests answered since the last call (``request_counts``)."""
+        return dict(self.command("requests")["requests"])
+
+    def cpu_seconds(self) -> float:
+        """The host's CPU time so far (user + system seconds)."""
+        return float(self.command("cpu")["cpu_s"])
 
     def peak_rss_mb(self) -> float:
         """The host's peak RSS so far (MB)."""
@@ -233,8 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.sandbox_host CONTACTS``: serve until ``stop`` or end of input."""
     parser = argparse.ArgumentParser(prog="python -m bench.sandbox_host")
     parser.add_argument("contacts", type=int, help="HubSpot contacts to hold")
+    parser.add_argument("--throttled", action="store_true", help="HubSpot's documented limits")
     args = parser.parse_args(argv)
-    return serve(args.contacts, sys.stdin, sys.stdout)
+    return serve(args.contacts, sys.stdin, sys.stdout, throttled=args.throttled)
 
 
 if __name__ == "__main__":

@@ -343,3 +343,6 @@ class HostedApp:
     @property
     def requests(self) -> list[RequestRecord]:
         return self.server.requests
+
+    def clear_requests(self) -> None:
+        self.server.clear_requests()

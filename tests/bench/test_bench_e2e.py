@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.e2e import e2e_checks, task_run_checks
+from bench.e2e import e2e_checks, floor_checks, floor_seconds, task_run_checks
 from bench.report import Row
 from bench.run import main
 from bench.sandbox_host import WAREHOUSE_PLACEHOLDER, SandboxHost
@@ -28,6 +28,8 @@ def test_sandbox_host_serves_on_loopback_and_obeys_its_control_channel() -> None
         assert urls["hubspot"] in config and "search_requests_per_second: 1000" in config
         assert host.change_one_percent() == 3  # every 100th of 300 contacts
         assert host.peak_rss_mb() > 10
+        assert host.cpu_seconds() > 0 and host.requests() == {}  # nothing asked yet
+        assert not host.throttled
         assert host.command("bogus") == {"error": "unknown command 'bogus'"}
         process = host.process
     assert process is not None and process.returncode == 0
@@ -47,6 +49,20 @@ def test_sandbox_host_stops_at_end_of_input() -> None:
     host.process.stdin.close()  # as when the parent dies: the pipe closes
     assert host.process.wait(timeout=30) == 0
     host.stop()  # nothing left to do
+
+
+def test_the_floor_is_the_slower_of_hubspots_two_limits() -> None:
+    # 500 searches at 5/s: 100 s; 700 other requests at 100 per 10 s: 70 s.
+    counts = {"requests": 1200, "searches": 500, "first": 0.0, "last": 110.0}
+    assert floor_seconds("hubspot", counts) == 100.0
+    assert floor_seconds("hubspot", {**counts, "requests": 2500}) == 200.0
+    assert floor_seconds("meta", counts) is None  # no per-second limit documented
+    row = Row("e2e throttled full sync", "sqlite", 20_000, [120.0])
+    row.extra["platforms"] = [{"hubspot": counts, "meta": {**counts, "searches": 0}}]
+    (check,) = floor_checks([row])
+    assert check.measured == 1.1 and check.met
+    row.extra["platforms"][0]["hubspot"] = {**counts, "last": 130.0}
+    assert not floor_checks([row])[0].met
 
 
 def _row(path: str, db: str, n: int, task_runs: list[int]) -> Row:
@@ -86,11 +102,23 @@ def test_e2e_child_measures_sync_and_sandbox_apart(tmp_path: Path) -> None:
         "sqlite",
     ]
     argv += ["--out", str(tmp_path)]
-    assert main([*argv, "--e2e", "100", "--e2e-runs", "1", "--name", "e2e-test"]) == 0
+    argv += ["--e2e", "100", "--e2e-throttled", "100", "--e2e-runs", "1", "--name", "e2e-test"]
+    assert main(argv) == 0
 
     data = json.loads((tmp_path / "e2e-test.json").read_text())
     rows = {row["path"]: row for row in data["rows"]}
+    throttled = rows.pop("e2e throttled full sync")
     assert set(rows) == {"e2e full sync", "e2e re-sync, nothing changed", "e2e re-sync, 1% changed"}
+    # Throttled: the host counted HubSpot's requests, searches apart, and the floor is theirs.
+    (hubspot,) = [p["hubspot"] for p in throttled["extra"]["platforms"]]
+    assert hubspot["requests"] > hubspot["searches"] > 0 and hubspot["last"] > hubspot["first"]
+    assert "hubspot" in throttled["note"] and "floor" in throttled["note"]
+    # Unthrottled: CPU apart for the sync (by stage), Prefect's server and the sandboxes.
+    (cpu,) = rows["e2e full sync"]["extra"]["cpu_s"]
+    assert cpu["sync"] > 0 and cpu["sandbox_host"] > 0 and cpu["prefect_server"] >= 0
+    (stage_cpu,) = rows["e2e full sync"]["extra"]["stage_cpu_s"]
+    assert stage_cpu["extract+load"] > 0 and stage_cpu["extract+load"] <= cpu["sync"]
+    assert "CPU s (median): sync" in rows["e2e full sync"]["note"]
     full = rows["e2e full sync"]
     assert full["extra"]["peak_rss_mb"] > 0 and full["extra"]["sandbox_peak_rss_mb"] > 0
     assert "sandbox host" in full["note"] and "task runs" in full["note"]
@@ -102,6 +130,7 @@ def test_e2e_child_measures_sync_and_sandbox_apart(tmp_path: Path) -> None:
     assert rows["e2e re-sync, 1% changed"]["extra"]["changed_contacts"] == [1]  # 1% of 100
     names = {check["name"] for check in data["checks"]}
     assert "task runs per sync independent of lead count (sqlite)" in names
+    assert "e2e throttled span ÷ floor (hubspot, sqlite, 100 contacts)" in names
     rebuilt = [
         Row(r["path"], r["db"], r["rows"], r["seconds"], extra=r["extra"]) for r in data["rows"]
     ]

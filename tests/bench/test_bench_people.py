@@ -113,6 +113,8 @@ def test_people_run_measures_both_and_compares(tmp_path: Path) -> None:
         "0",
         "--e2e",
         "",
+        "--e2e-throttled",
+        "",
         "--intake",
         "0",
         "--salesforce",
