@@ -6,7 +6,8 @@ that a 429 is worth waiting out unless the daily allowance is spent.
 Docs followed:
 - Limits: https://developers.hubspot.com/docs/api/usage-details (429 ``policyName``
   TEN_SECONDLY_ROLLING / SECONDLY / DAILY, ``X-HubSpot-RateLimit-*`` headers; the search
-  endpoints allow 5 requests per second per account)
+  endpoints allow 5 requests per second per account): kept on this side by
+  ``leadflow.connectors.hubspot.pace``
 - Errors: https://developers.hubspot.com/docs/api/error-handling (``category`` such as
   EXPIRED_AUTHENTICATION / INVALID_AUTHENTICATION, ``correlationId``); a token without a
   scope an endpoint needs gets HTTP 403 ``"category": "MISSING_SCOPES"`` naming the scopes
@@ -22,10 +23,8 @@ Docs followed:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
-import time
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -41,6 +40,7 @@ from leadflow.connectors.http import (
 )
 from leadflow.connectors.hubspot.auth import TOKEN_PATH, HubSpotOAuth
 from leadflow.connectors.hubspot.config import HubSpotConfig
+from leadflow.connectors.hubspot.pace import limits_for
 
 log = logging.getLogger(__name__)
 
@@ -184,19 +184,22 @@ def _session(config: HubSpotConfig) -> PlatformSession:
 
 
 class HubSpotClient:
-    """Sends HubSpot requests and maps its error bodies; every search shares one pace with
-    every other client of the same credential in this process (``search_pacer``)."""
+    """Sends HubSpot requests and maps its error bodies; every call waits for its slot under
+    HubSpot's limits, shared with every other client of the same credential in this process
+    (``leadflow.connectors.hubspot.pace``: searches under the search limit, the rest under
+    the burst limit the responses announce)."""
 
     def __init__(self, config: HubSpotConfig, session: PlatformSession) -> None:
         self.config = config
         self.session = session
         self.requests_made = 0
-        self._pace = search_pacer(config)
+        self.limits = limits_for(config)
+        session.hooks["response"].append(self.limits.learn)
 
     def search(self, body: Mapping[str, Any], object_type: str = "contacts") -> dict[str, Any]:
-        """``POST /crm/v3/objects/{object_type}/search``, paced under the search limit."""
-        self._pace.wait()
-        return self.post(f"/crm/v3/objects/{object_type}/search", body)
+        """``POST /crm/v3/objects/{object_type}/search``, under the search limit."""
+        path = f"/crm/v3/objects/{object_type}/search"
+        return self._send("POST", path, classify_error, search=True, json=body)
 
     def get(
         self,
@@ -211,53 +214,21 @@ class HubSpotClient:
         return self._send("POST", path, classify_error, json=body)
 
     def _send(
-        self, method: str, path: str, classify: ErrorClassifier, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        classify: ErrorClassifier,
+        *,
+        search: bool = False,
+        **kwargs: Any,
     ) -> dict[str, Any]:
         url = self.config.base_url + path
         self.requests_made += 1
-        return self.session.fetch_json(method, url, classify=classify, **kwargs)
+        with (self.limits.search if search else self.limits.burst).slot():
+            return self.session.fetch_json(method, url, classify=classify, **kwargs)
 
     def close(self) -> None:
         close_auth = getattr(self.session.auth, "close", None)
         if callable(close_auth):
             close_auth()
         self.session.close()
-
-
-class Pacer:
-    """Spaces calls at least ``1 / rate`` seconds apart, so searches stay under the
-    documented per-second limit instead of bouncing off it (written by hand: a dozen
-    lines, where a token-bucket library would add a dependency for one call site)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.next_at = 0.0
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self.lock:
-            now = time.monotonic()
-            delay = self.next_at - now
-            self.next_at = max(now, self.next_at) + self.interval
-        if delay > 0:
-            time.sleep(delay)
-
-
-# One search pace per credential in this process: the contacts task and the sales-touches
-# task of a run (threads of one flow run) search with the same token, and HubSpot's search
-# limit counts them together. Keyed by a hash, so no token is kept as a key.
-_PACERS: dict[str, Pacer] = {}
-_PACERS_LOCK = threading.Lock()
-
-
-def search_pacer(config: HubSpotConfig) -> Pacer:
-    """The pacer every client with this base URL, credential and configured pace shares."""
-    secret = config.access_token or config.refresh_token
-    credential = secret.get_secret_value() if secret is not None else ""
-    rate = config.search_requests_per_second
-    ident = hashlib.sha256(f"{config.base_url}\0{credential}\0{rate!r}".encode()).hexdigest()
-    with _PACERS_LOCK:
-        pacer = _PACERS.get(ident)
-        if pacer is None:
-            pacer = _PACERS[ident] = Pacer(rate)
-        return pacer

@@ -53,7 +53,13 @@ class HubSpotConfig(SourceConfig):
         True, description="list the portal's custom contact properties once per run and read them"
     )
     search_requests_per_second: float = Field(
-        4.0, gt=0, description="client-side pace; HubSpot allows 5 searches per second"
+        5.0, gt=0, description="searches per second, kept on the client's side (HubSpot's limit: 5)"
+    )
+    requests_per_ten_seconds: int = Field(
+        100,
+        ge=1,
+        description="the burst limit of every other call until a response announces the "
+        "portal's own (X-HubSpot-RateLimit-Max: 100 Free/Starter, 190 Professional/Enterprise)",
     )
     sales_reps: bool = Field(True, description="read the owners (crm.objects.owners.read)")
     sales_touches: bool = Field(True, description="read calls, emails and meetings on contacts")

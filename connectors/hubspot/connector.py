@@ -28,7 +28,6 @@ from leadflow.connectors.http import error_detail
 from leadflow.connectors.hubspot.client import (
     SOURCE,
     HubSpotClient,
-    Pacer,
     classify_error,
     open_session,
     portal_of,
@@ -51,7 +50,6 @@ __all__ = [
     "RESULT_CAP",
     "HubSpotClient",
     "HubSpotConfig",
-    "Pacer",
     "classify_error",
     "open_session",
     "pages",

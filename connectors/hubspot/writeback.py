@@ -41,7 +41,7 @@ import requests
 
 from leadflow.connectors.errors import ConnectorError, TerminalError
 from leadflow.connectors.http import build_retry
-from leadflow.connectors.hubspot.client import SOURCE, classify_error, open_session, search_pacer
+from leadflow.connectors.hubspot.client import SOURCE, classify_error, open_session
 from leadflow.connectors.hubspot.config import HubSpotConfig
 
 TASKS_PATH = "/crm/v3/objects/tasks"
@@ -153,9 +153,11 @@ class HubSpotWriter:
     def _send(
         self, method: str, path: str, body: Any, classify: Any = classify_write, client: Any = None
     ) -> Any:
+        limits = self.client.limits
         url = self.base_url + path
         session = (client or self.client).session
-        return session.fetch_json(method, url, classify=classify, json=body)
+        with (limits.search if path.endswith("/search") else limits.burst).slot():
+            return session.fetch_json(method, url, classify=classify, json=body)
 
     def create_task(self, properties: Mapping[str, str], contact_id: str) -> str:
         """Create a task associated with the contact; its id."""
@@ -193,7 +195,6 @@ class HubSpotWriter:
             "properties": ["hs_task_subject", "hs_task_body"],
             "limit": 10,
         }
-        search_pacer(self.config).wait()
         found = self._send("POST", f"{TASKS_PATH}/search", body)
         ids = [
             int(item["id"])

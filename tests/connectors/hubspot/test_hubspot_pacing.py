@@ -1,16 +1,19 @@
-"""One search pace per HubSpot credential, shared by every client (task) that uses it.
+"""HubSpot's limits kept on the client's side, one set per credential, shared by every
+client (task) that uses it.
 
 HubSpot counts searches per account, not per connection: the contacts task and the
 sales-touches task of one run search with the same token at the same time, so each
-pacing itself under the limit still adds up to twice the limit together.
+pacing itself under the limit still adds up to twice the limit together. The burst limit of
+other calls is the one the responses announce (``X-HubSpot-RateLimit-Max``).
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from leadflow.connectors.hubspot.client import search_pacer
 from leadflow.connectors.hubspot.connector import HubSpotConfig, open_session
+from leadflow.connectors.hubspot.pace import SlidingWindow, limits_for, window_for_rate
 from leadflow.sandbox.data import hubspot_contacts
 from leadflow.sandbox.hubspot.app import HubSpotSandbox
 
@@ -50,9 +53,77 @@ def test_two_clients_of_one_token_share_one_pace_and_stay_under_the_search_limit
     assert 429 not in statuses
 
 
-def test_pacers_are_shared_per_credential_base_url_and_pace():
+def test_limits_are_shared_per_credential_base_url_and_pace():
     with HubSpotSandbox.unthrottled(hubspot_contacts(1), token=TOKEN) as box:
-        one = search_pacer(_config(box))
-        assert search_pacer(_config(box)) is one
-        assert search_pacer(_config(box, token="another-token")) is not one
-        assert search_pacer(_config(box, rate=4)) is not one
+        one = limits_for(_config(box))
+        assert limits_for(_config(box)) is one
+        assert limits_for(_config(box, token="another-token")) is not one
+        assert limits_for(_config(box, rate=4)) is not one
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def _call(window: SlidingWindow, clock: _Clock, seconds: float = 0.0) -> None:
+    with window.slot():
+        clock.now += seconds  # the call's round trip
+
+
+def test_a_window_counts_each_call_until_window_after_its_answer():
+    clock = _Clock()
+    window = SlidingWindow(3, 10.0, 0.2, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        _call(window, clock, 0.5)  # answered at 100.5, 101.0, 101.5
+    assert clock.slept == []
+    clock.now += 2.0  # 103.5
+    _call(window, clock)  # the first counts until 100.5 + 10.2: wait 7.2 s, not a window
+    assert clock.slept == [7.2] and clock.now == 110.7
+    _call(window, clock)  # the second until 111.2
+    assert clock.slept == [7.2, 0.5] and clock.now == 111.2
+    window.resize(4, 10.0)  # a response announced a larger limit: one more place now
+    _call(window, clock)
+    assert clock.slept == [7.2, 0.5]
+
+
+def test_calls_in_flight_hold_their_places():
+    window = SlidingWindow(2, 0.2)
+    inside = threading.Barrier(2)
+    order: list[str] = []
+
+    def call(name: str, hold: bool) -> None:
+        with window.slot():
+            if hold:
+                inside.wait()
+            order.append(name)
+
+    with ThreadPoolExecutor(3) as pool:
+        first = [pool.submit(call, name, True) for name in ("a", "b")]  # both in flight
+        for future in first:
+            future.result()
+        pool.submit(call, "c", False).result()  # waited for a place, then went
+    assert order[-1] == "c" and sorted(order[:2]) == ["a", "b"]
+
+
+def test_a_window_takes_the_limit_a_response_announces():
+    window = window_for_rate(5, 0.05)
+    assert (window.limit, window.window) == (5, 1.0)
+    slow = window_for_rate(0.5, 0.0)
+    assert (slow.limit, slow.window) == (1, 2.0)
+    with HubSpotSandbox(hubspot_contacts(3), token=TOKEN, ten_second_limit=40) as box:
+        client = open_session(_config(box))
+        try:
+            assert client.limits.burst.limit == 100  # the configured default, until told
+            client.get("/crm/v3/objects/contacts", {"limit": 1})
+        finally:
+            client.close()
+    assert (client.limits.burst.limit, client.limits.burst.window) == (40, 10.0)
