@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
         "(ratio to the rate-limit floor; default 20000, none with --smoke)",
     )
     parser.add_argument(
+        "--mapping",
+        type=int,
+        default=None,
+        help="leads per platform for fetch+map against fetch+parse (bench.mapping_bench); "
+        "0: none (default 20000, none with --smoke)",
+    )
+    parser.add_argument(
         "--gx",
         default=None,
         help="SLA evaluation rows for the GX suites, comma separated; 0: none "
@@ -214,6 +221,7 @@ def _config(args: argparse.Namespace, complete: bool) -> dict[str, Any]:
         "runs": args.runs,
         "e2e_runs": args.e2e_runs,
         "e2e_throttled": args.e2e_throttled,
+        "mapping": args.mapping,
         "gx": args.gx,
         "people": args.people,
         "intake": args.intake,
@@ -240,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.e2e = "" if args.smoke else "100000,1000000"
     if args.e2e_throttled is None:
         args.e2e_throttled = "" if args.smoke else "20000"
+    if args.mapping is None:
+        args.mapping = 0 if args.smoke else 20_000
     if args.people is None:
         args.people = "5000" if args.smoke else "100000,1000000"
     if args.intake is None:
@@ -270,6 +280,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             for target in targets:
                 target.close()
     checks = _checks(rows)
+    if args.mapping:
+        from bench.mapping_bench import mapping_checks, measure_mapping
+
+        mapping_rows = measure_mapping(args.mapping, args.runs)
+        rows += mapping_rows
+        checks += mapping_checks(mapping_rows)
     if args.e2e or args.e2e_throttled:
         from bench.e2e import e2e_checks, measure_e2e
 

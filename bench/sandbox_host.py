@@ -1,14 +1,15 @@
 """The end-to-end benchmark's sandbox platforms, in a process of their own.
 
-``python -m bench.sandbox_host CONTACTS [--throttled]`` starts the demo's five sandboxes on
-127.0.0.1 (HubSpot holding ``CONTACTS`` contacts, unthrottled, or with ``--throttled`` under
-its documented limits — 5 searches a second, 100 other requests per rolling 10 seconds — as
-the sandbox enforces them by default; the other platforms keep their demo sizes and limits;
-each holds, once, a truncated body and a mid-body disconnect on a later lead page, as in the
-demo), writes one JSON line to stdout — ``{"ready": true, "urls": {...}, "config": ...}``,
-``config`` being the demo configuration with :data:`WAREHOUSE_PLACEHOLDER` where the
-warehouse URL goes — and then serves until told to stop. Kept apart from the sync so the
-sync's peak RSS is its own and the servers do not compete for the sync's GIL.
+``python -m bench.sandbox_host CONTACTS [--throttled] [--leads N] [--calm]`` starts the
+demo's five sandboxes on 127.0.0.1 (HubSpot holding ``CONTACTS`` contacts, unthrottled, or
+with ``--throttled`` under its documented limits — 5 searches a second, 100 other requests
+per rolling 10 seconds — as the sandbox enforces them by default; the other platforms keep
+their demo limits and sizes, or hold ``N`` leads each; unless ``--calm``, each holds, once,
+a truncated body and a mid-body disconnect on a later lead page, as in the demo), writes one
+JSON line to stdout — ``{"ready": true, "urls": {...}, "config": ...}``, ``config`` being
+the demo configuration with :data:`WAREHOUSE_PLACEHOLDER` where the warehouse URL goes —
+and then serves until told to stop. Kept apart from the sync so the sync's peak RSS is its
+own and the servers do not compete for the sync's GIL.
 
 The control channel is stdin, one command a line, each answered by one JSON line on stdout:
 
@@ -48,10 +49,13 @@ def peak_rss_mb() -> float:
 
 
 @contextmanager
-def bench_sandboxes(contacts: int, *, throttled: bool = False) -> Iterator[Any]:
+def bench_sandboxes(
+    contacts: int, *, throttled: bool = False, leads: int | None = None, weather: bool = True
+) -> Iterator[Any]:
     """The demo's five sandboxes, HubSpot with ``contacts`` contacts, unthrottled unless
-    ``throttled`` (then HubSpot's documented limits: :data:`HUBSPOT_LIMITS`), with the
-    demo's weather (``Sandboxes.with_weather``)."""
+    ``throttled`` (then HubSpot's documented limits), the others with ``leads`` leads each
+    (default: the demo's sizes), with the demo's weather (``Sandboxes.with_weather``)
+    unless ``weather`` is false."""
     from leadflow.cli.demo import TOKENS, Sandboxes
     from leadflow.sandbox.data import hubspot_contacts
     from leadflow.sandbox.google_ads.app import GoogleAdsSandbox
@@ -68,16 +72,17 @@ def bench_sandboxes(contacts: int, *, throttled: bool = False) -> Iterator[Any]:
     with ExitStack() as stack:
         make = HubSpotSandbox if throttled else HubSpotSandbox.unthrottled
         hubspot = make(hubspot_contacts(contacts), token=token, handed_over=True)
+        size = () if leads is None else (leads,)  # each dataset's first argument: its size
         boxes = Sandboxes(
             hubspot=stack.enter_context(hubspot),
-            meta=stack.enter_context(MetaSandbox(meta_dataset())),
-            google=stack.enter_context(GoogleAdsSandbox(google_ads_dataset())),
-            linkedin=stack.enter_context(LinkedInSandbox(linkedin_dataset())),
-            mailchimp=stack.enter_context(MailchimpSandbox(mailchimp_dataset())),
+            meta=stack.enter_context(MetaSandbox(meta_dataset(*size))),
+            google=stack.enter_context(GoogleAdsSandbox(google_ads_dataset(*size))),
+            linkedin=stack.enter_context(LinkedInSandbox(linkedin_dataset(*size))),
+            mailchimp=stack.enter_context(MailchimpSandbox(mailchimp_dataset(*size))),
         )
         # As in `leadflow demo`: a truncated body and a mid-body disconnect on a later lead
         # page of each platform, retried inside the first timed sync.
-        yield boxes.with_weather()
+        yield boxes.with_weather() if weather else boxes
 
 
 def bench_config(boxes: Any, warehouse_url: str, *, throttled: bool = False) -> str:
@@ -130,7 +135,15 @@ def cpu_seconds() -> float:
     return times.user + times.system
 
 
-def serve(contacts: int, commands: IO[str], replies: IO[str], *, throttled: bool = False) -> int:
+def serve(
+    contacts: int,
+    commands: IO[str],
+    replies: IO[str],
+    *,
+    throttled: bool = False,
+    leads: int | None = None,
+    weather: bool = True,
+) -> int:
     """Start the sandboxes, announce them on ``replies``, obey ``commands`` until stopped."""
 
     def reply(message: dict[str, Any]) -> None:
@@ -143,7 +156,7 @@ def serve(contacts: int, commands: IO[str], replies: IO[str], *, throttled: bool
     # walk them all again while serving. None of them is garbage, so the GC is paused while
     # they are built and they are then frozen out of its generations.
     gc.disable()
-    with bench_sandboxes(contacts, throttled=throttled) as boxes:
+    with bench_sandboxes(contacts, throttled=throttled, leads=leads, weather=weather) as boxes:
         # The sales data (millions of engagements at 1M contacts) and the search orders
         # are built now, not inside the first sales request of the timed sync.
         sales_s = boxes.hubspot.prepare()
@@ -185,10 +198,19 @@ class SandboxHost:
     (politely, then terminated, then killed)."""
 
     def __init__(
-        self, contacts: int, *, throttled: bool = False, startup_timeout_s: float = 600.0
+        self,
+        contacts: int,
+        *,
+        throttled: bool = False,
+        leads: int | None = None,
+        weather: bool = True,
+        startup_timeout_s: float = 600.0,
     ) -> None:
         self.contacts = contacts
         self.throttled = throttled
+        self.options = ["--throttled"] if throttled else []
+        self.options += [] if leads is None else ["--leads", str(leads)]
+        self.options += [] if weather else ["--calm"]
         self.startup_timeout_s = startup_timeout_s
         self.process: subprocess.Popen[str] | None = None
         self.ready: dict[str, Any] = {}
@@ -196,7 +218,7 @@ class SandboxHost:
 
     def __enter__(self) -> SandboxHost:
         command = [sys.executable, "-m", "bench.sandbox_host", str(self.contacts)]
-        command += ["--throttled"] if self.throttled else []
+        command += self.options
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
         )
@@ -284,8 +306,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sandbox_host")
     parser.add_argument("contacts", type=int, help="HubSpot contacts to hold")
     parser.add_argument("--throttled", action="store_true", help="HubSpot's documented limits")
+    parser.add_argument("--leads", type=int, help="leads of each other platform (demo sizes)")
+    parser.add_argument("--calm", action="store_true", help="no weather (faults) queued")
     args = parser.parse_args(argv)
-    return serve(args.contacts, sys.stdin, sys.stdout, throttled=args.throttled)
+    return serve(
+        args.contacts, sys.stdin, sys.stdout, throttled=args.throttled, leads=args.leads,
+        weather=not args.calm,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -98,6 +98,8 @@ def test_e2e_child_measures_sync_and_sandbox_apart(tmp_path: Path) -> None:
         "0",
         "--salesforce",
         "0",
+        "--mapping",
+        "0",
         "--dbs",
         "sqlite",
     ]

@@ -115,6 +115,8 @@ def test_people_run_measures_both_and_compares(tmp_path: Path) -> None:
         "",
         "--e2e-throttled",
         "",
+        "--mapping",
+        "0",
         "--intake",
         "0",
         "--salesforce",

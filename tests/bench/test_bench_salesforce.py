@@ -32,7 +32,7 @@ def test_the_section_reads_every_lead_both_ways() -> None:
 
 
 def test_run_writes_the_salesforce_rows(tmp_path: Path) -> None:
-    argv = ["--sizes", "", "--gx", "0", "--people", "", "--e2e", "", "--e2e-throttled", "",
+    argv = ["--sizes", "", "--gx", "0", "--people", "", "--e2e", "", "--e2e-throttled", "", "--mapping", "0",
             "--intake", "0",
             "--dbs", "sqlite", "--salesforce", "300", "--runs", "1", "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
