@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from leadflow.models.records.contact import (
@@ -149,3 +149,50 @@ def test_normalizing_again_gives_the_same_answer_and_the_same_refusal() -> None:
             normalize_email("not-an-address")
         with pytest.raises(ValueError, match="area code"):
             normalize_phone("555-0100", "US")
+
+
+# --- the plain-ASCII email fast path answers what email-validator answers ----------------
+
+_LOCAL_CHARS = "abcXYZ019._+-!#$%&'*/=?^`{|}~\" @(),:;<>[\\]é"
+_DOMAINS = [
+    "example.com", "EXAMPLE.org", "mail.sub.example.co.uk", "gmail.com", "GoogleMail.com",
+    "localhost", "test", "x.local", "a.b", "123.45", "bad_domain.com", "domain-.com",
+    "-domain.com", "xn--bcher-kva.example", "[1.2.3.4]", "münchen.de", ".com", "com.",
+    "a..b", "example.invalid", "x" * 64 + ".com", "example.com.", "EXAMPLE.COM",
+]  # fmt: skip
+
+
+def _reference_email(text: str) -> tuple[str, str] | str:
+    """email-validator on every address, as before the fast path (the outcome, or 'error')."""
+    from email_validator import EmailNotValidError, validate_email
+
+    text = text.strip()
+    if len(text) > 254:
+        return "error"
+    try:
+        address = validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return "error"
+    local, _, domain = address.rpartition("@")
+    if domain in {"gmail.com", "googlemail.com"}:
+        local, domain = local.split("+", 1)[0].replace(".", ""), "gmail.com"
+    return address, f"{local}@{domain}"
+
+
+@example("a" * 64, "example.com", "")
+@example("a" * 65, "example.com", "")
+@example("first.last", "EXAMPLE.COM", " ")
+@given(
+    st.text(alphabet=_LOCAL_CHARS, min_size=0, max_size=70),
+    st.sampled_from(_DOMAINS) | st.from_regex(r"[a-zA-Z0-9-]{1,12}(\.[a-zA-Z0-9-]{1,8}){0,3}"),
+    st.sampled_from(["", " ", "\t"]),
+)
+def test_plain_ascii_emails_normalize_as_email_validator_does(
+    local: str, domain: str, pad: str
+) -> None:
+    text = f"{pad}{local}@{domain}{pad}"
+    try:
+        found: tuple[str | None, str | None] | str = normalize_email(text)
+    except ValueError:
+        found = "error"
+    assert found == _reference_email(text)
