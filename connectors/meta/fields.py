@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from leadflow.connectors.base import LeadContext
@@ -91,7 +92,12 @@ _SEPARATORS = re.compile(r"[\s\-]+")
 
 def normalize_key(name: object) -> str:
     """A question key compared case-insensitively: ``Phone Number`` -> ``phone_number``."""
-    return _SEPARATORS.sub("_", str(name).strip().lower())
+    return _normalized_key(str(name))
+
+
+@lru_cache(maxsize=4096)  # a form has a few keys, every lead of it repeats them
+def _normalized_key(name: str) -> str:
+    return _SEPARATORS.sub("_", name.strip().lower())
 
 
 def record_key(record: Mapping[str, Any]) -> str | None:
@@ -112,15 +118,20 @@ def _items(record: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     return items
 
 
-def is_test_lead(record: Mapping[str, Any]) -> bool:
-    """Meta's lead testing tool fills answers with ``<test lead: dummy data for ...>``."""
-    return any(v.lower().startswith(TEST_MARKER) for _, values in _items(record) for v in values)
+Items = list[tuple[str, list[str]]]
 
 
-def answers(record: Mapping[str, Any]) -> dict[str, list[str]]:
+def is_test_lead(record: Mapping[str, Any], items: Items | None = None) -> bool:
+    """Meta's lead testing tool fills answers with ``<test lead: dummy data for ...>``
+    (``items``: the record's ``_items``, when they were read already)."""
+    items = _items(record) if items is None else items
+    return any(v.lower().startswith(TEST_MARKER) for _, values in items for v in values)
+
+
+def answers(record: Mapping[str, Any], items: Items | None = None) -> dict[str, list[str]]:
     """{normalized key: values}, a repeated key adding values; test-tool dummies left out."""
     found: dict[str, list[str]] = {}
-    for name, values in _items(record):
+    for name, values in _items(record) if items is None else items:
         real = [v for v in values if not v.lower().startswith(TEST_MARKER)]
         found.setdefault(normalize_key(name), []).extend(real)
     return found
@@ -149,12 +160,13 @@ def column_for(name: str, types: Mapping[str, str]) -> tuple[str, int] | None:
 class Answers:
     """A lead's answers split into columns (by type, else spelling) and custom answers."""
 
-    def __init__(self, record: Mapping[str, Any]) -> None:
-        found, types = answers(record), question_types(record)
+    def __init__(self, record: Mapping[str, Any], items: Items | None = None) -> None:
+        items = _items(record) if items is None else items
+        found, types = answers(record, items), question_types(record)
         ranked: dict[str, list[tuple[int, list[str]]]] = {}
         self.custom: dict[str, list[str]] = {}  # original name -> values
         seen: set[str] = set()
-        for name, _values in _items(record):
+        for name, _values in items:
             key = normalize_key(name)
             if key in seen:
                 continue  # a repeated key's values are already merged in ``found``
@@ -287,7 +299,8 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
     if key is None:
         raise InvalidRecord(SOURCE, None, "id", "missing")
     created = _created(key, record)
-    found, is_test = Answers(record), is_test_lead(record)
+    items = _items(record)
+    found, is_test = Answers(record, items), is_test_lead(record, items)
     country = clean_text(found.first("country"))
     region = region_for_country(country, context.default_region)
     email, match_key, phone, problems = _contact(key, found, region, is_test)
