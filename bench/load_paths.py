@@ -3,12 +3,17 @@
 Every path gets the same ``Lead`` objects and does its own conversion inside the timer:
 
 - ``leadflow``: ``leadflow.models.loading.leads.load_batch`` per page, each in its own transaction,
-as a sync
-  runs it (content hash, change detection, counts, campaigns, quarantine, sync state).
-- ``limit``: the fastest plain upsert of the same rows into the same ``leads`` table and key,
-  without hashing or change detection: PostgreSQL binary ``COPY`` into a temporary table +
-  ``INSERT ... ON CONFLICT DO UPDATE``; SQLite stdlib ``executemany`` of
-  ``INSERT ... ON CONFLICT DO UPDATE``. One transaction per page, like leadflow.
+  as a sync runs it (content hash, change detection, counts, campaigns, quarantine, sync state).
+- ``reference``: the plainest correct upsert of the same rows into the same ``leads`` table
+  (its primary key, foreign key and five secondary indexes, as migrated), without hashing or
+  change detection: PostgreSQL binary ``COPY`` into a temporary staging table + one
+  ``INSERT ... SELECT ... ON CONFLICT (source, source_lead_id) DO UPDATE`` per page; SQLite
+  stdlib ``sqlite3`` ``executemany`` of ``INSERT ... ON CONFLICT DO UPDATE`` in one
+  transaction per page. Its conversion is the least a correct row needs: the columns read off
+  the ``Lead``, the JSON fields encoded once with orjson (unsorted: no hash needs canonical
+  text), SQLite timestamps as the text leadflow stores, ``row_hash`` a constant.
+- ``reference_pk``: the same on ``bench/targets.PK_ONLY_TABLE``, a copy of ``leads`` with the
+  same columns and primary key and nothing else (no secondary index, no foreign key).
 - ``dlt``: dlt's ``merge`` write disposition, primary key (source, source_lead_id), JSON
   fields kept as JSON, into its own dataset on the same database (one pipeline run).
 - ``pandas``: ``DataFrame.to_sql`` (append: pandas cannot upsert) into its own table.
@@ -21,16 +26,18 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
 from sqlalchemy.engine import make_url
 
 from bench.dataset import ACCOUNTS, batches
-from bench.targets import Target
+from bench.targets import PK_ONLY_TABLE, Target
 from leadflow.models.loading.lead_rows import LEAD_FIELDS, LEAD_JSON_FIELDS, LEAD_SCALAR_FIELDS
 from leadflow.models.loading.leads import load_batch
 from leadflow.models.records.leads import Lead
+from leadflow.models.warehouse.engine import SQLITE_BUSY_TIMEOUT_MS
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 LoadPath = Callable[[Target, Sequence[Lead], int], None]
@@ -39,6 +46,11 @@ _scalars = operator.attrgetter(*LEAD_SCALAR_FIELDS)
 _COLUMNS = (*LEAD_FIELDS, "row_hash", "first_loaded_at", "last_changed_at")
 _SET = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[2:] if c != "first_loaded_at")
 _NO_HASH = "0" * 64
+# The scalars around created_at and updated_at (the 4th and 5th), for SQLite's time text.
+assert LEAD_SCALAR_FIELDS[3:5] == ("created_at", "updated_at")
+_before_times = operator.attrgetter(*LEAD_SCALAR_FIELDS[:3])
+_after_times = operator.attrgetter(*LEAD_SCALAR_FIELDS[5:])
+_dumps = orjson.dumps
 
 
 def leadflow(target: Target, leads: Sequence[Lead], batch_size: int) -> None:
@@ -58,34 +70,56 @@ def leadflow(target: Target, leads: Sequence[Lead], batch_size: int) -> None:
 
 
 def _plain_values(lead: Lead) -> tuple[Any, ...]:
-    consent = None if lead.consent is None else orjson.dumps(lead.consent).decode()
-    custom, raw = orjson.dumps(lead.custom_fields).decode(), orjson.dumps(lead.raw).decode()
-    return (*_scalars(lead), consent, custom, raw, _NO_HASH)
+    """A lead's column values (``LEAD_FIELDS`` order, JSON as text) and a constant row_hash."""
+    consent = lead.consent
+    return (
+        *_scalars(lead),
+        None if consent is None else _dumps(consent).decode(),
+        _dumps(lead.custom_fields).decode(),
+        _dumps(lead.raw).decode(),
+        _NO_HASH,
+    )
 
 
-def _sqlite_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+def _sqlite_values(lead: Lead, loaded: str) -> tuple[Any, ...]:
+    # A Lead's datetimes are UTC (Lead.__post_init__): their ISO text less "+00:00" is what
+    # SQLAlchemy's SQLite DateTime stores, as leadflow's own writer writes them.
+    consent = lead.consent
+    return (
+        *_before_times(lead),
+        lead.created_at.isoformat(" ", "microseconds")[:26],
+        lead.updated_at.isoformat(" ", "microseconds")[:26],
+        *_after_times(lead),
+        None if consent is None else _dumps(consent).decode(),
+        _dumps(lead.custom_fields).decode(),
+        _dumps(lead.raw).decode(),
+        _NO_HASH,
+        loaded,
+        loaded,
+    )
 
 
-def sqlite_limit(target: Target, leads: Sequence[Lead], batch_size: int) -> None:
-    """stdlib sqlite3 ``executemany`` upsert, one transaction per page."""
+def sqlite_reference(
+    target: Target, leads: Sequence[Lead], batch_size: int, table: str = "leads"
+) -> None:
+    """stdlib sqlite3 ``executemany`` upsert into ``table``, one transaction per page, on a
+    connection configured as leadflow's engine configures its own."""
     assert target.sqlite_path is not None
     marks = ", ".join("?" * len(_COLUMNS))
     sql = (
-        f"INSERT INTO leads ({', '.join(_COLUMNS)}) VALUES ({marks}) "
+        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({marks}) "
         f"ON CONFLICT (source, source_lead_id) DO UPDATE SET {_SET}"
     )
-    now = _sqlite_time(NOW)
+    loaded = NOW.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     db = sqlite3.connect(target.sqlite_path, isolation_level=None)
     try:
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
+        for pragma in (
+            f"busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}", "foreign_keys = ON",
+            "journal_mode = WAL", "synchronous = NORMAL",
+        ):  # fmt: skip
+            db.execute(f"PRAGMA {pragma}")
         for _source, batch in batches(leads, batch_size):
-            rows = []
-            for lead in batch:
-                values = _plain_values(lead)
-                stamps = (_sqlite_time(values[3]), _sqlite_time(values[4]))
-                rows.append((*values[:3], *stamps, *values[5:], now, now))
+            rows = [_sqlite_values(lead, loaded) for lead in batch]
             db.execute("BEGIN")
             db.executemany(sql, rows)
             db.execute("COMMIT")
@@ -99,8 +133,11 @@ def _pg_type(name: str) -> str:
     return "bool" if name in ("is_test", "is_organic") else "text"
 
 
-def postgres_limit(target: Target, leads: Sequence[Lead], batch_size: int) -> None:
-    """Binary COPY into a temporary table + INSERT ... ON CONFLICT DO UPDATE, per page."""
+def postgres_reference(
+    target: Target, leads: Sequence[Lead], batch_size: int, table: str = "leads"
+) -> None:
+    """Binary COPY into a temporary table + INSERT ... ON CONFLICT DO UPDATE into ``table``,
+    one transaction per page."""
     columns = _COLUMNS[:-2]
     types = [_pg_type(c) for c in columns]
     selected = ", ".join(f"{c}::json" if c in LEAD_JSON_FIELDS else c for c in columns)
@@ -110,7 +147,7 @@ def postgres_limit(target: Target, leads: Sequence[Lead], batch_size: int) -> No
         + ") ON COMMIT DELETE ROWS"
     )
     upsert = (
-        f"INSERT INTO leads ({', '.join(_COLUMNS)}) SELECT {selected}, %s, %s FROM bench_stage "
+        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) SELECT {selected}, %s, %s FROM bench_stage "
         f"ON CONFLICT (source, source_lead_id) DO UPDATE SET {_SET}"
     )
     raw_connection = target.engine.raw_connection()
@@ -190,6 +227,7 @@ def pandas_to_sql(target: Target, leads: Sequence[Lead], batch_size: int) -> Non
     frame.to_sql("pandas_leads", engine, if_exists="append", index=False, chunksize=size)
 
 
-def limit_for(kind: str) -> LoadPath:
-    """The plain-upsert limit of a dialect."""
-    return postgres_limit if kind == "postgresql" else sqlite_limit
+def reference_for(kind: str, *, pk_only: bool = False) -> LoadPath:
+    """The plain-upsert reference of a dialect: into ``leads``, or into the PK-only copy."""
+    path = postgres_reference if kind == "postgresql" else sqlite_reference
+    return partial(path, table=PK_ONLY_TABLE) if pk_only else path

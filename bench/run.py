@@ -31,9 +31,10 @@ from bench.salesforce_bench import measure_salesforce, salesforce_checks
 from bench.targets import Target, postgres_target, sqlite_target
 
 RESULTS = Path(__file__).parent / "results"
-LIMIT = {"postgresql": "limit: COPY + upsert", "sqlite": "limit: executemany upsert"}
-# The issue's targets: leadflow's load path against the limit, and against dlt.
-TARGET_RATIO = {"postgresql": 0.6, "sqlite": 0.7}
+REFERENCE = {"postgresql": "COPY + upsert", "sqlite": "executemany upsert"}
+# The issue's targets: leadflow's load path against the plain upsert into the same table
+# (its ratio to the PK-only table's is reported beside it), and against dlt.
+TARGET_RATIO = 0.8
 TARGET_OVER_DLT = 5.0
 
 
@@ -112,7 +113,10 @@ def measure_load_paths(
     again = changed(leads)
     kind, batch = target.kind, args.batch
     rows = {
-        "limit": Row(LIMIT[kind], kind, n, note=f"pages of {batch}"),
+        "reference": Row(f"reference: {REFERENCE[kind]}", kind, n, note=f"pages of {batch}"),
+        "reference_pk": Row(
+            f"reference, PK-only table: {REFERENCE[kind]}", kind, n, note=f"pages of {batch}"
+        ),
         "full": Row("leadflow load_batch", kind, n, note=f"pages of {batch}, empty table"),
         "same": Row("leadflow re-load, nothing changed", kind, n),
         "1pct": Row("leadflow re-load, 1% changed", kind, n),
@@ -127,8 +131,10 @@ def measure_load_paths(
         )
     for round_ in range(args.runs):
         print(f"  {kind} {n:,} round {round_ + 1}/{args.runs}", file=sys.stderr, flush=True)
-        target.reset()
-        rows["limit"].seconds.append(_timed(load_paths.limit_for(kind), target, leads, batch))
+        for key, pk_only in (("reference", False), ("reference_pk", True)):
+            target.reset()
+            path = load_paths.reference_for(kind, pk_only=pk_only)
+            rows[key].seconds.append(_timed(path, target, leads, batch))
         target.reset()
         rows["full"].seconds.append(_timed(load_paths.leadflow, target, leads, batch))
         rows["same"].seconds.append(_timed(load_paths.leadflow, target, leads, batch))
@@ -141,9 +147,10 @@ def measure_load_paths(
             target.reset()
             path = load_paths.dlt_merge if peer == "dlt" else load_paths.pandas_to_sql
             rows[peer].seconds.append(_timed(path, target, leads, batch))
-    limit = rows["limit"].rate
+    reference, reference_pk = rows["reference"].rate, rows["reference_pk"].rate
     for row in rows.values():
-        row.ratio = row.rate / limit
+        row.ratio = row.rate / reference
+        row.ratio_pk = row.rate / reference_pk
     full = rows["full"].median
     for key in ("same", "1pct"):
         rows[key].note = f"{rows[key].median / full:.1%} of the full load's time"
@@ -153,13 +160,15 @@ def measure_load_paths(
 
 
 def load_checks(rows: list[Row]) -> list[Check]:
-    """The load-stage targets (against the limit and dlt), per database and size."""
+    """The load-stage targets (against the same-table reference and dlt), per database and
+    size."""
     checks = []
     for row in rows:
         if row.path != "leadflow load_batch" or "empty table" not in row.note:
             continue
-        where, wanted, ratio = f"{row.db}, {row.rows:,}", TARGET_RATIO[row.db], row.ratio or 0.0
-        checks.append(Check(f"load ÷ limit ({where})", ratio, f">= {wanted}", ratio >= wanted))
+        where, ratio = f"{row.db}, {row.rows:,}", row.ratio or 0.0
+        name = f"load ÷ same-table reference ({where})"
+        checks.append(Check(name, ratio, f">= {TARGET_RATIO:g}", ratio >= TARGET_RATIO))
         over = row.extra.get("over_dlt")
         if over is not None:
             name, wanted = f"load ÷ dlt merge ({where})", TARGET_OVER_DLT

@@ -1,7 +1,8 @@
 """The databases a benchmark writes to: a fresh PostgreSQL database and a fresh SQLite file.
 
-Each is migrated once to the current schema; ``reset`` empties what a path wrote, so
-every timed run starts from the same empty warehouse.
+Each is migrated once to the current schema, plus ``PK_ONLY_TABLE`` (the load reference's
+copy of ``leads`` with its primary key only); ``reset`` empties what a path wrote, so every
+timed run starts from the same empty warehouse.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from leadflow.models.warehouse.engine import create_engine
 from leadflow.models.warehouse.migrate import upgrade
+from leadflow.models.warehouse.tables import leads
+
+PK_ONLY_TABLE = "bench_leads_pk"
 
 PG_URL_ENV = "LEADFLOW_BENCH_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -27,6 +31,18 @@ WAREHOUSE_TABLES = (
 )  # fmt: skip
 PEER_SCHEMAS = ("dlt_bench", "dlt_bench_staging")
 PEER_TABLES = ("pandas_leads",)
+
+
+def create_pk_only_table(engine: Engine) -> None:
+    """``PK_ONLY_TABLE``: the columns of ``leads`` (same names, types, nullability) and its
+    primary key (source, source_lead_id), without its secondary indexes and foreign key."""
+    columns = (
+        sa.Column(c.name, c.type, nullable=c.nullable, primary_key=c.primary_key)
+        for c in leads.columns
+    )
+    table = sa.Table(PK_ONLY_TABLE, sa.MetaData(), *columns)
+    with engine.begin() as conn:
+        table.create(conn)
 
 
 @dataclass
@@ -52,7 +68,8 @@ class Target:
             shutil.copyfile(self.template, self.sqlite_path)
             return
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {', '.join(WAREHOUSE_TABLES)} CASCADE")
+            tables = ", ".join((*WAREHOUSE_TABLES, PK_ONLY_TABLE))
+            conn.exec_driver_sql(f"TRUNCATE {tables} CASCADE")
             for schema in PEER_SCHEMAS:
                 conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             for table in PEER_TABLES:
@@ -79,6 +96,9 @@ def sqlite_target(folder: Path) -> Target:
     """A migrated SQLite warehouse in ``folder`` (WAL, synchronous=NORMAL, like leadflow's)."""
     template = folder / "template.db"
     upgrade(f"sqlite:///{template}")
+    template_engine = create_engine(f"sqlite:///{template}")
+    create_pk_only_table(template_engine)
+    template_engine.dispose()
     path = folder / "bench.db"
     shutil.copyfile(template, path)
     url = f"sqlite:///{path}"
@@ -102,4 +122,6 @@ def postgres_target() -> Target | None:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = admin_url.set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    return Target("postgresql", url, create_engine(url), admin=admin)
+    engine = create_engine(url)
+    create_pk_only_table(engine)
+    return Target("postgresql", url, engine, admin=admin)

@@ -3,7 +3,9 @@ account and lead export file, submitted to the configured task runner and awaite
 
 Each task is a thin wrapper over ``leadflow.pipeline`` (``source_sync``, ``file_import``):
 it opens the warehouse for itself (on Dask it runs in another process), runs the partition
-and returns its summary row.
+and returns its summary row. Around the tasks, ``run_partitions`` defers the secondary
+indexes of an empty ``leads`` until every partition has loaded
+(``leadflow.models.warehouse.indexes``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from leadflow.connectors.registry import REGISTRY
 from leadflow.flows.progress import PageProgress
 from leadflow.flows.runner import task_runner_for, wait_for_partitions
 from leadflow.models.warehouse.engine import open_warehouse
+from leadflow.models.warehouse.indexes import deferred_lead_indexes
 from leadflow.pipeline.file_import import sync_file
 from leadflow.pipeline.run import RunContext, SourceSummary, SyncWindow
 from leadflow.pipeline.source_sync import sync_account, sync_spend, sync_stream
@@ -185,6 +188,19 @@ def submit_source(
     return futures
 
 
+@contextmanager
+def _first_load_indexes(settings: Settings, window: SyncWindow | None) -> Iterator[None]:
+    """On an empty ``leads``, its secondary indexes are dropped before the loads and built
+    after them (before the people layer, which reads by them); a run starting on a non-empty
+    table builds any a stopped run left missing. A dry run writes nothing: no change."""
+    if window is not None and window.dry_run:
+        yield
+        return
+    logger = get_run_logger()
+    with open_warehouse(settings.warehouse_url) as engine, deferred_lead_indexes(engine, logger):
+        yield
+
+
 def run_partitions(
     settings: Settings,
     run_id: str,
@@ -200,7 +216,7 @@ def run_partitions(
     accounts could not be listed), why it failed.
     """
     futures, failed = {}, {}
-    with task_runner_for(settings) as runner:
+    with _first_load_indexes(settings, window), task_runner_for(settings) as runner:
         for name, source in chosen.items():
             try:  # listing a source's accounts may call its API (e.g. Mailchimp's lists)
                 futures.update(submit_source(name, source, settings, run_id, runner, parts, window))
