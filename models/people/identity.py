@@ -352,10 +352,15 @@ def resolve(
         notes=notes,
     )
     if previous:
+        # Only leads whose person id changed can make a merge or a split: a rerun with
+        # nothing changed counts nothing.
         holders = Counter(
-            (pid, roots[node]) for node in range(count) if (pid := previous.get(keys[node]))
+            (pid, root)
+            for node in range(count)
+            if (pid := previous.get(keys[node])) and ids[root := roots[node]] != pid
         )
-        _record_changes(result, graph, ids, holders, previous, blocked)
+        if holders:
+            _record_changes(result, graph, ids, holders, previous, blocked)
     return result
 
 

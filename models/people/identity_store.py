@@ -1,7 +1,8 @@
 """Warehouse I/O for identity resolution: read every lead's match keys, write who is who.
 
 The pure part lives in ``leadflow.models.people.identity``; this module reads its input
-(``read_lead_keys``, ``read_previous_person_ids``) and saves its ``Resolution``
+(``read_identity_input``: every lead's keys and last person id in one narrow read through
+the driver) and saves its ``Resolution``
 (``save_identity``): the people rows and their profiles here, the person ids on leads, events
 and touches and the merges in ``leadflow.models.people.relink``. Everything runs in the
 caller's transaction; only rows whose value changes are written, so a rerun over unchanged
@@ -19,8 +20,9 @@ profiles, had made a first run's save at 100k leads take 10.5 s on SQLite (now 5
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from sys import intern
@@ -29,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from leadflow.models.people.batches import STREAM_SIZE, plain_times, stream, with_times
+from leadflow.models.people.batches import STREAM_SIZE, plain_times, stream, utc, with_times
 from leadflow.models.people.identity import (
     HUBSPOT,
     MERGED_IDS_PROPERTY,
@@ -39,8 +41,7 @@ from leadflow.models.people.identity import (
     contact_key_for,
     parse_merged_ids,
 )
-from leadflow.models.people.profile import ProfileLead
-from leadflow.models.people.profile import person_profile as identity_profile
+from leadflow.models.people.profile import ProfileLead, profile_values
 from leadflow.models.people.relink import (
     repoint_events,
     repoint_leads,
@@ -51,14 +52,13 @@ from leadflow.models.people.relink import (
 )
 from leadflow.models.records.encoding import chunks, require_aware
 from leadflow.models.records.leads import PROFILE_GROUPS
-from leadflow.models.warehouse.bulk import insert_rows, one_of, temp_table
+from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.bulk import driver_rows, insert_rows, one_of, temp_table
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
 
 # Columns person_profile fills (PROFILE_GROUPS, in order), all on people too.
 PROFILE_COLUMNS = tuple(name for group in PROFILE_GROUPS for name in group)
-# Each profile group's positions in a ProfileLead.
-_GROUP_AT = tuple(tuple(ProfileLead._fields.index(name) for name in g) for g in PROFILE_GROUPS)
 _PROFILE_LEAD_COLUMNS = ("source", "source_lead_id", "updated_at")
 # What a profile is built from: a lead's identity and the profile columns.
 _PROFILE_READ = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
@@ -78,39 +78,69 @@ class IdentityCounts:
     # People whose leads, events or touches moved, or whose profile was (re)built: the
     # people an incremental classification must look at for identity's sake.
     affected: frozenset[str] = frozenset()
+    # The tables of leads, events, touches and people that identity wrote to (what the
+    # planner's statistics may have to catch up with).
+    wrote: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class IdentityInput:
+    """What identity resolution reads: every real lead's keys, last run's person id of
+    each real lead that has one, and whether any test lead still points at a person."""
+
+    keys: list[LeadKeys]
+    previous: dict[NaturalKey, str]
+    test_held: bool
+
+
+def read_identity_input(conn: Connection) -> IdentityInput:
+    """Every lead's keys and person id in one narrow, streamed read (see ``read_lead_keys``
+    and ``read_previous_person_ids``; test leads only say whether one holds a person)."""
+    keys: list[LeadKeys] = []
+    previous: dict[NaturalKey, str] = {}
+    test_held = False
+    for row in _lead_rows(conn):
+        if row[-1]:  # a test lead
+            test_held = test_held or row[-2] is not None
+            continue
+        lead = _lead_keys(row)
+        keys.append(lead)
+        if row[-2] is not None:
+            previous[(lead.source, lead.source_lead_id)] = row[-2]
+    return IdentityInput(keys, previous, test_held)
 
 
 def read_lead_keys(conn: Connection) -> list[LeadKeys]:
     """Every real lead's natural key, match keys (HubSpot merged ids and contact ids
     included) and creation time; test leads are not people and are left out."""
-    query = (
-        sa.select(
-            leads.c.source,
-            leads.c.source_lead_id,
-            leads.c.email_match_key,
-            leads.c.phone,
-            leads.c.custom_fields[MERGED_IDS_PROPERTY],
-            leads.c.created_at,
-            leads.c.account_id,
-            leads.c.contact_id,
-        )
-        .where(leads.c.is_test == sa.false())
-        .order_by(leads.c.source, leads.c.source_lead_id)
+    return [_lead_keys(row) for row in _lead_rows(conn) if not row[-1]]
+
+
+def _lead_rows(conn: Connection) -> Iterator[Any]:
+    """Every lead's source, source_lead_id, email_match_key, phone, merged ids (JSON text),
+    created_at, account_id, contact_id, person_id and is_test, by natural key, through the
+    driver (SQLAlchemy's row processing cost more than the read) a batch at a time."""
+    merged = f"json_quote(json_extract(custom_fields, '$.\"{MERGED_IDS_PROPERTY}\"'))"
+    if conn.dialect.name == "postgresql":
+        merged = f"(custom_fields -> '{MERGED_IDS_PROPERTY}')::text"
+    sql = (
+        f"SELECT source, source_lead_id, email_match_key, phone, {merged}, created_at,"
+        " account_id, contact_id, person_id, is_test FROM leads"
+        " ORDER BY source, source_lead_id"
     )
-    return [
-        LeadKeys(
-            intern(source),  # one str per platform, not one per lead (a million leads: 55 MB)
-            lead_id,
-            email_key,
-            phone,
-            parse_merged_ids(merged, lead_id) if source == HUBSPOT else (),
-            created_at,
-            contact_key_for(source, account, contact) if contact else None,
-        )
-        for source, lead_id, email_key, phone, merged, created_at, account, contact in stream(
-            conn, query
-        )
-    ]
+    return driver_rows(conn, sql, "identity_lead_keys")
+
+
+def _lead_keys(row: tuple[Any, ...]) -> LeadKeys:
+    source, lead_id, email_key, phone, merged, created_at, account, contact = row[:8]
+    source = intern(source)  # one str per platform, not one per lead (a million leads: 55 MB)
+    if isinstance(created_at, str):  # SQLite: the text SQLAlchemy stored (naive UTC)
+        created_at = utc(created_at)
+    merged_ids: tuple[str, ...] = ()
+    if source == HUBSPOT and merged is not None:
+        merged_ids = parse_merged_ids(json.loads(merged), lead_id)
+    contact_key = contact_key_for(source, account, contact) if contact else None
+    return LeadKeys(source, lead_id, email_key, phone, merged_ids, created_at, contact_key)
 
 
 def release_test_leads(conn: Connection) -> set[str]:
@@ -149,6 +179,7 @@ def save_identity(
     changed: set[NaturalKey] | None = None,
     keys: Sequence[LeadKeys] = (),
     previous: Mapping[NaturalKey, str] | None = None,
+    test_held: bool = True,
 ) -> IdentityCounts:
     """Write ``resolution``: people profiles, person ids on leads, events and touches,
     merges (then the merged-away people rows are deleted). Runs in the caller's transaction.
@@ -157,19 +188,20 @@ def save_identity(
     With ``changed`` (the leads loaded or changed since the last run), ``keys`` and
     ``previous`` (what the resolution was made of), only the leads of people who gained,
     lost or changed a lead are read and only their profiles rebuilt; without, every lead
-    is read and every profile rebuilt.
+    is read and every profile rebuilt. ``test_held=False`` (``read_identity_input`` saw no
+    test lead pointing at a person) skips looking for test leads to release.
     """
     require_aware(now=now)
     person_of = resolution.person_of
     columns = _PROFILE_READ
-    released = release_test_leads(conn)
+    released = release_test_leads(conn) if test_held else set()
     if changed is None or previous is None:
         return _save_all(conn, resolution, now, run_id, keys, released)
-    current = {key: previous.get(key) for key in person_of}
     email_person = _email_person(keys, person_of)
-    moved = [key for key, pid in person_of.items() if current[key] != pid]
+    before = previous.get
+    moved = [key for key, pid in person_of.items() if before(key) != pid]
     scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
-    scope.update(old for key in moved if (old := current[key]))
+    scope.update(old for key in moved if (old := before(key)))
     scope |= released
     mine = [key for key, pid in person_of.items() if pid in scope]
     members: dict[str, list[ProfileLead]] = defaultdict(list)
@@ -183,7 +215,7 @@ def save_identity(
     moved_count = repoint_leads(conn, ((key, person_of[key]) for key in moved))
     return _finish(
         conn, resolution, now, run_id, email_person, set(members) | released, new,
-        changed_profiles, moved_count,
+        changed_profiles, moved_count, bool(released),
     )  # fmt: skip
 
 
@@ -211,7 +243,7 @@ def _save_all(
         moved = repoint_placed_leads(conn, placed, found)
     return _finish(
         conn, resolution, now, run_id, email_person, set(person_of.values()) | released,
-        new, changed_profiles, moved,
+        new, changed_profiles, moved, bool(released),
     )  # fmt: skip
 
 
@@ -231,7 +263,7 @@ def _profile_people(
     shared: set[str] = set()
     new = changed = found = 0
     email_at = _PROFILE_READ.index("email_match_key")
-    for row in stream(conn, query):
+    for row in driver_rows(conn, query, "identity_profile_leads"):
         pid, email_key = row[-1], row[email_at]
         if scan is not None and email_key and scan.setdefault(email_key, pid) != pid:
             shared.add(email_key)
@@ -299,7 +331,7 @@ def _save_profiles(
     new = changed = 0
     rows = []
     for pid, found in sorted(members.items()):
-        profile = _profile(found)
+        profile = profile_values(found)
         before = before_all.get(pid)
         if before is None:
             new += 1
@@ -327,16 +359,23 @@ def _finish(
     new: int,
     changed_profiles: int,
     moved: int,
+    released: bool,
 ) -> IdentityCounts:
     """Re-point events and touches, record merges; the counts."""
     person_of = resolution.person_of
     events = repoint_events(conn, email_person)
-    touches = repoint_touches(conn, {**resolution.aliases, **person_of})
+    touches = repoint_touches(conn, person_of, resolution.aliases)
     save_merges(conn, resolution, now, run_id)
-    delete_people_without_leads(conn)
+    deleted = delete_people_without_leads(conn)
     save_id_map(conn, resolution, now, run_id)
     affected = profiled | events | touches
     affected.update(m.into_person for m in resolution.merges)
+    wrote = {
+        leads.name: bool(moved or released),
+        engagement_events.name: bool(events),
+        sales_touches.name: bool(touches),
+        people.name: bool(new or changed_profiles or deleted or resolution.merges),
+    }
     return IdentityCounts(
         people=len(set(person_of.values())),
         new_people=new,
@@ -346,6 +385,7 @@ def _finish(
         touches=len(touches),
         merged=len(resolution.merges),
         affected=frozenset(affected),
+        wrote=frozenset(name for name, written in wrote.items() if written),
     )
 
 
@@ -357,18 +397,3 @@ def _stored_profiles(conn: Connection, person_ids: Sequence[str]) -> dict[str, t
         query = sa.select(*columns).where(one_of(conn, people.c.person_id, chunk))
         found.update((row[0], tuple(row[1:])) for row in conn.execute(query))
     return found
-
-
-def _profile(found: Sequence[ProfileLead]) -> tuple[Any, ...]:
-    """The profile (``PROFILE_COLUMNS``' values) of a person's leads: ``person_profile``'s;
-    one lead's is taken from it directly (each group of fields, or None where it has none
-    of the group), without the sort and lookups by name."""
-    if len(found) > 1:
-        profile = identity_profile(found)
-        return tuple(profile[name] for name in PROFILE_COLUMNS)
-    (lead,) = found
-    values: list[Any] = []
-    for at in _GROUP_AT:
-        group = [lead[i] for i in at]
-        values += group if any(group) else [None] * len(at)
-    return tuple(values)

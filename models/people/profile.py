@@ -50,3 +50,24 @@ def person_profile(leads: Sequence[Lead] | Sequence[ProfileLead]) -> dict[str, A
         best = next((lead for lead in newest_first if any(getattr(lead, f) for f in group)), None)
         profile.update({f: getattr(best, f) if best else None for f in group})
     return profile
+
+
+# Columns person_profile fills (PROFILE_GROUPS, in order), and each group's positions in a
+# ProfileLead.
+_COLUMNS = tuple(name for group in PROFILE_GROUPS for name in group)
+_GROUP_AT = tuple(tuple(ProfileLead._fields.index(name) for name in g) for g in PROFILE_GROUPS)
+
+
+def profile_values(found: Sequence[ProfileLead]) -> tuple[Any, ...]:
+    """The profile of a person's leads as a tuple of the ``PROFILE_GROUPS`` columns' values
+    (in order): ``person_profile``'s; one lead's is taken from it directly (each group of
+    fields, or None where it has none of the group), without the sort and lookups by name."""
+    if len(found) > 1:
+        profile = person_profile(found)
+        return tuple(profile[name] for name in _COLUMNS)
+    (lead,) = found
+    values: list[Any] = []
+    for at in _GROUP_AT:
+        group = [lead[i] for i in at]
+        values += group if any(group) else [None] * len(at)
+    return tuple(values)

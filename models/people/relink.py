@@ -81,16 +81,25 @@ def repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str
     return _people_of(wrong.values(), was)
 
 
-def repoint_touches(conn: Connection, person_of: Mapping[NaturalKey, str]) -> set[str]:
-    """Point touches at the person of the touched lead; the people who gained or lost
+def repoint_touches(
+    conn: Connection,
+    person_of: Mapping[NaturalKey, str],
+    aliases: Mapping[NaturalKey, str] | None = None,
+) -> set[str]:
+    """Point touches at the person of the touched lead (or, for a lead id that is not a
+    lead, of its ``aliases`` entry: a merged HubSpot id); the people who gained or lost
     touches."""
     t = sales_touches
     query = sa.select(t.c.source, t.c.lead_id, t.c.person_id).distinct()
     wrong: dict[NaturalKey, str | None] = {}
     was: list[str | None] = []
     for source, lead_id, pid in stream(conn, query):
-        if person_of.get((source, lead_id)) != pid:
-            wrong[(source, lead_id)] = person_of.get((source, lead_id))
+        key = (source, lead_id)
+        now_pid = person_of.get(key)
+        if now_pid is None and aliases:
+            now_pid = aliases.get(key)
+        if now_pid != pid:
+            wrong[key] = now_pid
             was.append(pid)
     rows = ((source, lead_id, pid) for (source, lead_id), pid in sorted(wrong.items()))
     update_staged(conn, t, ("source", "lead_id"), ("person_id",), rows)

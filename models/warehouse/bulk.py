@@ -301,6 +301,26 @@ def _copy_rows(
     return count
 
 
+def driver_rows(
+    conn: Connection, sql: str | sa.Select[Any], name: str, *, batch: int = BATCH
+) -> Iterator[Any]:
+    """The rows of ``sql`` (SQL text, or a query without parameters) as the driver gives
+    them: tuples, SQLite's timestamps and JSON as their stored text, no SQLAlchemy row
+    processing (which cost more than the reads of identity's leads). Fetched ``batch`` at a
+    time, through a server-side cursor called ``name`` on PostgreSQL, in the caller's
+    transaction."""
+    if not isinstance(sql, str):
+        sql = str(sql.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor(name) if conn.dialect.name == "postgresql" else driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
 def one_of(
     conn: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]
 ) -> sa.ColumnElement[bool]:
