@@ -9,11 +9,12 @@ qualifications themselves against a target per period.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from leadflow.models.sla.clock import BusinessCalendar, period_month, period_week
 from leadflow.models.sla.config import SlaRules
@@ -87,26 +88,6 @@ class Facts:
     qualification: Qualification
     touches: Sequence[Touch] = ()
     decisions: Sequence[Decision] = ()
-
-
-def evaluate(
-    facts: Facts, rules: SlaRules, calendar: BusinessCalendar, now: datetime
-) -> list[Evaluation]:
-    """Every enabled per-person rule for one qualification."""
-    q = facts.qualification
-    base = {
-        "person_id": q.person_id, "clock_start": q.clock_start,
-        "period_month": period_month(q.clock_start, calendar.zone),
-        "period_week": period_week(q.clock_start, calendar.zone),
-        "team": q.team, "rep_id": q.rep_id, "rep_source": q.rep_source,
-    }  # fmt: skip
-    results = []
-    for name, rule in rules.enabled().items():
-        judge = JUDGES.get(name)
-        if judge is not None and (not q.inferred or name == "sales_acceptance"):
-            found = judge(facts, rules, calendar, now)
-            results.append(Evaluation(rule=name, severity=rule.severity, **base, **found))
-    return results
 
 
 def _deadline(
@@ -271,24 +252,21 @@ def volume_rollups(
     period_kind: str,
     calendar: BusinessCalendar,
     current_period: str,
+    counted: Mapping[tuple[str, str], int] | None = None,
 ) -> list[Rollup]:
     """Qualified leads per period against ``qualified_volume`` targets (overall and per
-    team with a target). A period still running is pending until it reaches its target."""
+    team with a target). A period still running is pending until it reaches its target.
+    ``counted``: the :func:`qualified_by_period` of the qualifications, given instead."""
     rule = rules.qualified_volume
     if not rule.enabled:
         return []
+    if counted is None:
+        counted = qualified_by_period(qualifications, period_kind, calendar.zone)
     counts: dict[tuple[str, str | None], int] = defaultdict(int)
-    for q in qualifications:
-        if q.inferred:
-            continue
-        zone = calendar.zone
-        period = (
-            period_month(q.clock_start, zone) if period_kind == "month"
-            else period_week(q.clock_start, zone)
-        )  # fmt: skip
-        counts[(period, None)] += 1
-        if q.team in rule.per_team:
-            counts[(period, q.team)] += 1
+    for (period, team), qualified in counted.items():
+        counts[(period, None)] += qualified
+        if team in rule.per_team:
+            counts[(period, team)] += qualified
     for period in {p for p, _ in counts} | {current_period}:
         counts.setdefault((period, None), 0)
         for team in rule.per_team:
@@ -309,6 +287,18 @@ def volume_rollups(
             target=float(target), status=status, severity=rule.severity,
         ))  # fmt: skip
     return sorted(rows, key=lambda r: (r.period, r.group_key))
+
+
+def qualified_by_period(
+    qualifications: Iterable[Qualification], period_kind: str, zone: ZoneInfo
+) -> Counter[tuple[str, str]]:
+    """The qualifications (not inferred) counted by period (in ``zone``) and team."""
+    found: Counter[tuple[str, str]] = Counter()
+    period_of = period_month if period_kind == "month" else period_week
+    for q in qualifications:
+        if not q.inferred:
+            found[(period_of(q.clock_start, zone), q.team)] += 1
+    return found
 
 
 def _group_key(scope: str, team: str | None, rep_key: str | None) -> str:
@@ -335,33 +325,6 @@ STORED_COLUMNS = ("period_month", "period_week", "status", "severity", "team", "
                   "rep_source", "due_at", "event_at", "business_minutes", "wall_minutes",
                   "minutes_late", "detail", "breach_recorded_at", "breach_run_id",
                   "revised_at", "first_evaluated_at")  # fmt: skip
-
-
-def unchanged(row: dict[str, Any], old: History | None) -> bool:
-    """True when ``row`` (from :func:`with_history`) holds what is stored already."""
-    return old is not None and old.stored == tuple(row[name] for name in STORED_COLUMNS)
-
-
-def with_history(
-    new: Evaluation, old: History | None, now: datetime, run_id: str
-) -> tuple[dict[str, Any], bool]:
-    """The row to store, and whether a recorded breach was revised to met.
-
-    A breach, once recorded, keeps ``breach_recorded_at`` and ``breach_run_id`` forever; a
-    late-arriving touch that turns it met sets ``revised_at`` (and is reported), so a breach
-    never becomes met silently.
-    """
-    row = {**new.__dict__, "evaluated_at": now, "run_id": run_id}
-    breached_now = new.status == "breached"
-    recorded = old.breach_recorded_at if old else None
-    row["breach_recorded_at"] = recorded or (now if breached_now else None)
-    row["breach_run_id"] = (old.breach_run_id if old and recorded else None) or (
-        run_id if breached_now else None
-    )
-    revised = bool(recorded) and new.status == "met"
-    row["revised_at"] = (old.revised_at if old else None) or (now if revised else None)
-    row["first_evaluated_at"] = old.first_evaluated_at if old else now
-    return row, revised and (old is not None and old.revised_at is None)
 
 
 def checked_periods(now: datetime, calendar: BusinessCalendar, kind: str, count: int) -> list[str]:

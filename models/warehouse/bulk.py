@@ -79,20 +79,31 @@ def _times(values: Sequence[Any], sqlite: bool) -> list[Any]:
 
 
 def _json_texts(values: Sequence[Any]) -> list[str | None]:
-    """A JSON column's values as text; lists of strings (reasons codes), which repeat
-    across rows, are encoded once each."""
-    seen: dict[tuple[str, ...], str] = {}
+    """A JSON column's values as text; lists of strings (reasons codes) and flat objects of
+    text, whole numbers, booleans and nulls (SLA details), which repeat across rows, are
+    encoded once each."""
+    seen: dict[tuple[Any, ...], str] = {}
     out: list[str | None] = []
     for value in values:
-        if type(value) is list and all(type(item) is str for item in value):
+        kind = type(value)
+        key: tuple[Any, ...] | None = None
+        if kind is list and all(type(item) is str for item in value):
             key = tuple(value)
-            text = seen.get(key)
-            if text is None:
-                text = seen[key] = json.dumps(value)
-            out.append(text)
-        else:
+        elif kind is dict and all(type(item) in _FLAT for item in value.values()):
+            # Each value's type in the key: True and 1 are equal, their texts are not.
+            key = (dict, *((k, type(v), v) for k, v in value.items()))
+        if key is None:
             out.append(None if value is None else json.dumps(value))
+            continue
+        text = seen.get(key)
+        if text is None:
+            text = seen[key] = json.dumps(value)
+        out.append(text)
     return out
+
+
+# Values a memoized JSON object may hold (not floats: 0.0 and -0.0 are equal, not alike).
+_FLAT = frozenset({str, int, bool, type(None)})
 
 
 def _column_values(

@@ -16,11 +16,11 @@ from leadflow.models.sla.evaluate import (
     Qualification,
     Touch,
     checked_periods,
-    evaluate,
     rollups,
     volume_rollups,
-    with_history,
 )
+from leadflow.models.sla.rows import evaluate
+from leadflow.models.sla.rows import history_row as with_history
 
 NY = ZoneInfo("America/New_York")
 CAL = BusinessCalendar(timezone="America/New_York", country="US")

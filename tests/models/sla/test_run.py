@@ -225,3 +225,16 @@ def _results(engine: Engine, run_id: str) -> list[tuple[Any, ...]]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(*columns).where(r.c.run_id == run_id)).all()
     return sorted(tuple(row) for row in rows)
+
+
+def test_a_full_run_counts_its_roll_ups_as_the_store_counts_them(migrated_engine: Engine) -> None:
+    """A full run counts the evaluations it judged (every stored one) instead of reading
+    them back; an incremental run reads them back: the same roll-ups."""
+    seed(migrated_engine)
+    now = T0 + 5 * 24 * H
+    full = evaluate_warehouse(migrated_engine, SLA, "America/New_York", now, "run-1", full=True)
+    again = evaluate_warehouse(migrated_engine, SLA, "America/New_York", now, "run-2")
+    assert again.evaluated == 0  # nothing changed: the roll-ups come from the store
+    assert _results(migrated_engine, "run-1") == _results(migrated_engine, "run-2")
+    assert sorted(full.by_status.items()) == sorted(again.by_status.items())
+    assert full.evaluations == again.evaluations == 16
