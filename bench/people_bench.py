@@ -64,6 +64,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -451,19 +452,13 @@ def _child_main(task: str, args: tuple[Any, ...]) -> dict[str, Any]:
 
 def in_child(task: str, *args: Any) -> dict[str, Any]:
     """Run ``task`` ("leadflow", "leadflow+sla" or "reference") in a fresh spawned
-    process. The child is let exit on its own (not terminated, as ``with Pool`` would) so
-    its finalizers run: GX's progress bars leave a named semaphore (tqdm's lock) behind."""
+    process, not a daemon (leadflow's classification starts worker processes of its own on
+    PostgreSQL, which a ``multiprocessing.Pool`` worker may not). The child is let exit on
+    its own (not terminated) so its finalizers run: GX's progress bars leave a named
+    semaphore (tqdm's lock) behind."""
     context = multiprocessing.get_context("spawn")
-    pool = context.Pool(1)
-    try:
-        result = pool.apply(_child_main, (task, args))
-    except BaseException:
-        pool.terminate()
-        pool.join()
-        raise
-    pool.close()
-    pool.join()
-    return result
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(_child_main, task, args).result()
 
 
 # --- the reference ----------------------------------------------------------------------

@@ -20,12 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from leadflow.models.people.classification_store import (
-    holds_derived_rows,
-    read_person_facts,
-    save_classifications,
-)
-from leadflow.models.people.classify import classify
+from leadflow.models.people.classification_store import holds_derived_rows
 from leadflow.models.people.identity import resolve
 from leadflow.models.people.identity_store import read_identity_input, save_identity
 from leadflow.models.people.rules import Rules
@@ -39,11 +34,15 @@ from leadflow.models.people.scope import (
     rules_fingerprint,
     save_state,
 )
-from leadflow.models.people.transitions import transitions
 from leadflow.models.privacy.suppression import refresh_email_hashes
 from leadflow.models.records.encoding import chunks, require_aware
 from leadflow.models.warehouse.engine import analyze
 from leadflow.models.warehouse.tables import engagement_events, leads, people, sales_touches
+from leadflow.pipeline.classification import (
+    ClassificationJob,
+    classify_in_parallel,
+    parallel_worthwhile,
+)
 
 log = logging.getLogger(__name__)
 Logger = logging.Logger | logging.LoggerAdapter
@@ -124,20 +123,23 @@ def resolve_and_classify(
         identity.touches,
         len(chosen),
     )
-    classified = new_transitions = 0
     everyone = state is None  # the batches are consecutive runs of all people
     batches = list(chunks(sorted(chosen), batch_size)) or [[]]
-    for number, batch in enumerate(batches, start=1):
-        with engine.begin() as conn:
-            results = []
-            for facts in read_person_facts(conn, batch, everyone=everyone):
-                found = classify(facts, rules, now)
-                results.append((facts.person_id, found, transitions(facts.previous, found, now)))
-            new_transitions += save_classifications(conn, results, now, run_id, replace=replace)
-            if number == len(batches):  # the watermark moves with the last batch only
-                save_state(conn, watermark, fingerprint, now)
-                qualified = qualified_count(conn)
-        classified += len(results)
+    job = ClassificationJob(rules, now, run_id, replace=replace, everyone=everyone)
+    head, last = batches[:-1], batches[-1]
+    if parallel_worthwhile(engine, len(chosen)):
+        classified, new_transitions = classify_in_parallel(engine, head, job)
+    else:
+        classified = new_transitions = 0
+        for batch in head:
+            with engine.begin() as conn:
+                count, added = job.run(conn, batch)
+            classified, new_transitions = classified + count, new_transitions + added
+    with engine.begin() as conn:  # the watermark moves with the last batch only
+        count, added = job.run(conn, last)
+        save_state(conn, watermark, fingerprint, now)
+        qualified = qualified_count(conn)
+    classified, new_transitions = classified + count, new_transitions + added
     summary = {
         "people": identity.people,
         "merged": identity.merged,

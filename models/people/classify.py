@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from leadflow.models.people.decisions import sales_decisions
@@ -41,7 +42,7 @@ from leadflow.models.people.facts import LeadFacts, PersonFacts, PreviousState, 
 from leadflow.models.people.rules import ChannelRule, Rules
 from leadflow.models.people.scoring import (
     engagement_at,
-    engagement_reasons,
+    engagement_now,
     fit_score,
     scored_events,
 )
@@ -100,9 +101,10 @@ def classify(person: PersonFacts, rules: Rules, now: datetime) -> Classification
     warm = any(rules.channels.temperature_of(c) == "warm" for c in channels if c != "none")
     events = scored_events((e for e in person.events if e.occurred_at <= now), rules.engagement)
     fit, fit_reasons = best_fit(leads, rules)
-    engagement = round(engagement_at(events, now, rules.engagement), 3)
+    score, why_engaged = engagement_now(events, now, rules.engagement)
+    engagement = round(score, 3)
     reasons = [f"channel:{c}" for c in channels] + list(fit_reasons)
-    reasons += engagement_reasons(events, now, rules.engagement)
+    reasons += why_engaged
     from_crm = sales_decisions(leads, person.status_changes, rules, now)
     decisions = sorted(
         (d for d in [*person.decisions, *from_crm] if d.at <= now),
@@ -217,33 +219,44 @@ _MEMOS: dict[int, _Memo] = {}
 
 
 def _memo(rules: Rules) -> _Memo:
+    found = _LAST[0]
+    if found is not None and found.rules is rules:  # the rules of the call before
+        return found
     found = _MEMOS.get(id(rules))
     if found is None or found.rules is not rules:  # an id reused by other rules
         if len(_MEMOS) >= 8:
             _MEMOS.clear()
         found = _MEMOS[id(rules)] = _Memo(rules)
+    _LAST[0] = found
     return found
+
+
+_LAST: list[_Memo | None] = [None]
+
+
+_FIT_FIELDS = attrgetter("job_title", "company_size", "country", "email_domain")
 
 
 def _fit(lead: LeadFacts, rules: Rules) -> tuple[int, tuple[str, ...]]:
-    """``fit_score`` of one lead, memoized by its fit inputs."""
-    memo, inputs = _memo(rules), lead.fit_inputs
-    found = memo.fits.get(inputs)
+    """``fit_score`` of one lead, memoized by its fit inputs (``LeadFacts.fit_inputs``'s
+    fields: a tuple of them is cheaper to build and hash than the record)."""
+    memo, key = _memo(rules), _FIT_FIELDS(lead)
+    found = memo.fits.get(key)
     if found is None:
         if len(memo.fits) >= _Memo.LIMIT:
             memo.fits.clear()
-        found = memo.fits[inputs] = fit_score(inputs, rules.fit)
+        found = memo.fits[key] = fit_score(lead.fit_inputs, rules.fit)
     return found
 
 
-_CHANNEL_FIELDS = ("is_organic", "source", "utm_source", "utm_medium", "utm_campaign",
-                   "analytics_source", "form_name")  # fmt: skip
+_CHANNEL_FIELDS = attrgetter("is_organic", "source", "utm_source", "utm_medium", "utm_campaign",
+                             "analytics_source", "form_name")  # fmt: skip
 
 
 def detect_channel(lead: LeadFacts, rules: Rules) -> str:
     """The channel of the first rule matching ``lead``, else the default channel."""
     memo = _memo(rules)
-    key = tuple(getattr(lead, name) for name in _CHANNEL_FIELDS)
+    key = _CHANNEL_FIELDS(lead)
     found = memo.channels.get(key)
     if found is None:
         if len(memo.channels) >= _Memo.LIMIT:
@@ -265,9 +278,22 @@ def _rule_matches(rule: ChannelRule, lead: LeadFacts) -> bool:
 
 
 def _matches(pattern: str | None, value: str | None) -> bool:
+    """Whether ``pattern`` (None: anything) is found in ``value``, ignoring case; memoized
+    (a few patterns, a few hundred distinct form names and stages)."""
     if pattern is None:
         return True
-    return value is not None and re.search(pattern, value.strip(), re.IGNORECASE) is not None
+    if value is None:
+        return False
+    key = (pattern, value)
+    found = _MATCHES.get(key)
+    if found is None:
+        if len(_MATCHES) >= _Memo.LIMIT:
+            _MATCHES.clear()
+        found = _MATCHES[key] = re.search(pattern, value.strip(), re.IGNORECASE) is not None
+    return found
+
+
+_MATCHES: dict[tuple[str, str], bool] = {}
 
 
 def best_fit(leads: Sequence[LeadFacts], rules: Rules) -> tuple[int, tuple[str, ...]]:
@@ -281,18 +307,21 @@ def hand_raisers(
 ) -> list[tuple[datetime, str]]:
     """Every hand-raiser signal as (time, name), in time order."""
     found: list[tuple[datetime, str]] = []
+    events, touches = person.events, person.touches
     for rule in rules.hand_raisers:
-        for lead in leads:
-            if rule.form_name and _matches(rule.form_name, lead.form_name):
-                found.append((lead.created_at, rule.name))
-            if rule.source_stage and _matches(rule.source_stage, lead.source_stage):
-                found.append((min(max(lead.updated_at, lead.created_at), now), rule.name))
-        found += [
-            (e.occurred_at, rule.name) for e in person.events if e.event_type == rule.event_type
-        ]
-        found += [
-            (t.occurred_at, rule.name) for t in person.touches if t.touch_type == rule.touch_type
-        ]
+        name, form, stage = rule.name, rule.form_name, rule.source_stage
+        if form or stage:
+            for lead in leads:
+                if form and _matches(form, lead.form_name):
+                    found.append((lead.created_at, name))
+                if stage and _matches(stage, lead.source_stage):
+                    found.append((min(max(lead.updated_at, lead.created_at), now), name))
+        if events:
+            kind = rule.event_type
+            found += [(e.occurred_at, name) for e in events if e.event_type == kind]
+        if touches:
+            kind = rule.touch_type
+            found += [(t.occurred_at, name) for t in touches if t.touch_type == kind]
     return sorted(signal for signal in found if signal[0] <= now)
 
 

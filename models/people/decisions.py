@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from leadflow.models.people.facts import LEAD_STATUS_FIELD, STAGE_FIELD, LeadFacts, SalesDecision
 from leadflow.models.people.rules import Rules, SalesRules
@@ -35,10 +36,12 @@ def sales_decisions(
 ) -> list[SalesDecision]:
     """Every sales decision on the person's ``leads`` as of ``now``: from the recorded
     ``changes`` where a lead's field has any, else from the lead's current values."""
-    by_lead = {(lead.source, lead.source_lead_id): lead for lead in leads}
     changes = sorted(changes, key=lambda c: (c.occurred_at, c.source, c.change_id))
     tracked = {(c.source, c.lead_id, c.field.lower()) for c in changes}
-    found = _from_history(changes, by_lead, rules.sales, now)
+    found: list[SalesDecision] = []
+    if changes:
+        by_lead = {(lead.source, lead.source_lead_id): lead for lead in leads}
+        found = _from_history(changes, by_lead, rules.sales, now)
     for lead in leads:
         current = _from_current(lead, tracked, rules.sales, now)
         if current is not None:
@@ -91,6 +94,8 @@ def _from_current(
     lead: LeadFacts, tracked: set[tuple[str, str, str]], sales: SalesRules, now: datetime
 ) -> SalesDecision | None:
     """The decision the lead's current status fields record, for fields without history."""
+    if not lead.lead_status and not lead.source_stage:
+        return None  # most leads: no status field to read
     at = min(max(lead.updated_at, lead.created_at), now)
     status_field = LEAD_STATUS_FIELD.get(lead.source)
     stage_field = STAGE_FIELD.get(lead.source, "lifecyclestage")
@@ -99,7 +104,7 @@ def _from_current(
         for name, value in ((status_field, lead.lead_status), (stage_field, lead.source_stage))
         if name and value and (lead.source, lead.source_lead_id, name.lower()) not in tracked
     ]
-    kinds = [(name, value, sales.decision_for(name, value)) for name, value in untracked]
+    kinds = [(name, value, _decision_for(sales, name, value)) for name, value in untracked]
     rejecting = sorted(
         (k for k in kinds if k[2] and k[2] not in ACCEPTING), key=lambda k: k[0] != status_field
     )  # the status first, as before
@@ -111,6 +116,20 @@ def _from_current(
         return None
     name, value, kind = chosen
     return _decision(lead, name, value, kind, at, lead.owner_id, None, "current")
+
+
+_DECIDED: dict[tuple[int, str, str], tuple[SalesRules, Any]] = {}
+
+
+def _decision_for(sales: SalesRules, field: str, value: str) -> Any:
+    """``sales.decision_for(field, value)``, memoized (a few fields and statuses)."""
+    key = (id(sales), field, value)
+    found = _DECIDED.get(key)
+    if found is None or found[0] is not sales:  # new, or an id reused by other rules
+        if len(_DECIDED) >= 10_000:
+            _DECIDED.clear()
+        found = _DECIDED[key] = (sales, sales.decision_for(field, value))
+    return found[1]
 
 
 def _decision(

@@ -109,6 +109,22 @@ def engagement_at(events: Sequence[ScoredEvent], at: datetime, rules: Engagement
     return sum(decayed(e, at, rules) for e in counted_at(events, at, rules))
 
 
+def engagement_now(
+    events: Sequence[ScoredEvent], at: datetime, rules: EngagementRules
+) -> tuple[float, tuple[str, ...]]:
+    """:func:`engagement_at` and :func:`engagement_reasons` at ``at`` (the same values),
+    counting the events once."""
+    if not events:
+        return 0, ()
+    counted = counted_at(events, at, rules)
+    shares = [decayed(event, at, rules) for event in counted]
+    totals: dict[str, float] = defaultdict(float)
+    for event, share in zip(counted, shares, strict=True):
+        totals[event.event_type] += share
+    reasons = tuple(f"engagement:{t}{round(v, 1):+g}" for t, v in sorted(totals.items()))
+    return sum(shares), reasons
+
+
 def engagement_reasons(
     events: Sequence[ScoredEvent], at: datetime, rules: EngagementRules
 ) -> tuple[str, ...]:

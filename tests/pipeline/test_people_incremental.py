@@ -161,7 +161,7 @@ def test_a_failed_batch_keeps_the_watermark_and_the_next_run_finishes(
     migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     load(migrated_engine, [lead("meta", f"m{i}", f"p{i}@example.com") for i in range(5)])
-    import leadflow.pipeline.people as module
+    import leadflow.pipeline.classification as module  # where a batch is saved
 
     real, calls = module.save_classifications, []
 

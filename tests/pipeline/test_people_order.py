@@ -57,7 +57,7 @@ from leadflow.models.sla.config import SlaSettings
 from leadflow.models.sla.run import evaluate_warehouse
 from leadflow.models.warehouse.engine import create_engine
 from leadflow.models.warehouse.tables import leads, people, sla_evaluations
-from leadflow.pipeline import people as people_step
+from leadflow.pipeline import classification as batch_step  # where a batch is saved
 from leadflow.pipeline.people import BATCH_SIZE, resolve_and_classify
 from tests.pipeline.test_people import NOW, RULES, T0, lead
 
@@ -398,7 +398,7 @@ def statements_fail(engine: Engine, n: int) -> Iterator[None]:
 def batch_fails(n: int) -> Iterator[None]:
     """The ``n``-th call of the people step's save_classifications raises InjectedFault
     (the batches before it are stored; identity was committed before any)."""
-    real = people_step.save_classifications
+    real = batch_step.save_classifications
     calls = count(1)
 
     def save(*args: Any, **kwargs: Any) -> Any:
@@ -406,7 +406,7 @@ def batch_fails(n: int) -> Iterator[None]:
             raise InjectedFault(f"classification batch {n}")
         return real(*args, **kwargs)
 
-    with patch.object(people_step, "save_classifications", save):
+    with patch.object(batch_step, "save_classifications", save):
         yield
 
 
@@ -887,7 +887,7 @@ def test_faulted_run_then_a_split_is_one_clean_run(
     a, b = expected.row(("meta", "a1")), expected.row(("hubspot", "20001"))
     assert expected.person(("meta", "a1")) != expected.person(("hubspot", "20001"))
     assert (a["lifecycle"], b["lifecycle"]) == ("mql", "lead")
-    real = people_step.save_classifications
+    real = batch_step.save_classifications
     state: dict[str, Any] = {"calls": 0, "stored_a": False}
 
     def save(conn: Any, results: Any, *args: Any, **kwargs: Any) -> Any:
@@ -908,7 +908,7 @@ def test_faulted_run_then_a_split_is_one_clean_run(
 
     with fresh_warehouse() as engine:
         load_items(engine, before, NOW - timedelta(minutes=3))
-        with pytest.raises(InjectedFault), patch.object(people_step, "save_classifications", save):
+        with pytest.raises(InjectedFault), patch.object(batch_step, "save_classifications", save):
             resolve_and_classify(
                 engine, rules=RULES, now=NOW - timedelta(minutes=2), run_id="r1", batch_size=1
             )
