@@ -12,7 +12,8 @@ https://developers.hubspot.com/docs/api/crm/search):
   responses "so you can automatically take advantage of future increases".
 
 :class:`SlidingWindow` admits at most ``limit`` calls in any ``window`` seconds, each call
-counted from its sending until ``window`` after its answer (so the count holds at the server
+counted from its sending until ``window`` after its answer (each answered request of it, the
+transport's retries included: a response hook counts them) (so the count holds at the server
 whatever the network or a late thread did: a first version counted from the planned sending
 time and a loaded machine still drew 429s), each call waiting for its place. The calls of
 every client of one credential in this process share one (the contacts, touches and
@@ -66,12 +67,15 @@ class SlidingWindow:
         self.limit, self.window, self.margin = limit, window, margin
         self._ends: deque[float] = deque()  # answers that still count, oldest first
         self._flying = 0  # calls sent and not answered yet
+        self._calls = threading.local()  # answers to this thread's call in flight
         self._ready = threading.Condition()
         self._clock, self._sleep = clock, sleep
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        """Wait until a call may go, hold its place while it runs, count it after."""
+        """Wait until a call may go, hold its place while it runs, count it after: once per
+        request it made (:meth:`answered`: the transport's retries are requests too), at
+        least once (a request that got no answer may still have arrived)."""
         while True:
             with self._ready:
                 now = self._clock()
@@ -85,13 +89,21 @@ class SlidingWindow:
                     continue
                 delay = self._ends[0] + self.window + self.margin - now
             self._sleep(delay)
+        self._calls.answers = 0
         try:
             yield
         finally:
             with self._ready:
                 self._flying -= 1
-                self._ends.append(self._clock())
+                if not self._calls.answers:
+                    self._ends.append(self._clock())
                 self._ready.notify_all()
+
+    def answered(self) -> None:
+        """One request of this thread's call was answered (a response hook calls it)."""
+        with self._ready:
+            self._ends.append(self._clock())
+            self._calls.answers = getattr(self._calls, "answers", 0) + 1
 
     def resize(self, limit: int, window: float) -> None:
         """Take the limit a response announced (it changes with the account's tier)."""
@@ -116,7 +128,11 @@ class Limits:
         self.burst = SlidingWindow(config.requests_per_ten_seconds, BURST_WINDOW_S, BURST_MARGIN_S)
 
     def learn(self, response: requests.Response, *args: object, **kwargs: object) -> None:
-        """A ``requests`` response hook: the burst limit from the response's headers."""
+        """A ``requests`` response hook: every answered request counts in its window (a
+        call's retries included), and the burst limit comes from the response's headers."""
+        request = response.request
+        path = requests.utils.urlparse(request.url or "").path if request is not None else ""
+        (self.search if path.rstrip("/").endswith("/search") else self.burst).answered()
         headers: Mapping[str, str] = response.headers
         limit, interval = headers.get(MAX_HEADER), headers.get(INTERVAL_HEADER)
         if limit and interval and limit.isdigit() and interval.isdigit():

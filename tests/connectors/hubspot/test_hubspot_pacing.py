@@ -95,6 +95,19 @@ def test_a_window_counts_each_call_until_window_after_its_answer():
     assert clock.slept == [7.2, 0.5]
 
 
+def test_a_call_that_was_retried_counts_once_per_request():
+    clock = _Clock()
+    window = SlidingWindow(3, 10.0, 0.0, clock=clock, sleep=clock.sleep)
+    with window.slot():  # the transport sent it twice (a truncated body, then the answer)
+        window.answered()
+        clock.now += 0.5
+        window.answered()
+    _call(window, clock)
+    assert clock.slept == []
+    _call(window, clock)  # the first call's two requests hold two of the three places
+    assert clock.slept == [9.5]
+
+
 def test_calls_in_flight_hold_their_places():
     window = SlidingWindow(2, 0.2)
     inside = threading.Barrier(2)
