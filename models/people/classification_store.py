@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from leadflow.models.people.batches import plain_times, utc
 from leadflow.models.people.classify import Classification, Milestone
 from leadflow.models.people.facts import (
+    ROW_FIELDS,
     SIZE_KEYS,
     LeadFacts,
     PersonFacts,
@@ -90,14 +91,10 @@ _DECISION_COLUMNS = ("person_id", "decided_at", "source", "lead_id", "field", "d
                      "raw_status", "rep_id", "reason", "basis")  # fmt: skip
 
 
-# What classification reads of a lead (LeadFacts.from_columns): its plain columns and a few
+# What classification reads of a lead (LeadFacts.from_row): its plain columns and a few
 # members of its JSON payloads, extracted by the database (parsing every lead's whole
 # payload cost more than the rest of its row). "->>" gives a member as SQL text/number
 # (SQLite 3.38+, PostgreSQL); a missing path gives null.
-_LEAD_COLUMNS = ("source", "source_lead_id", "created_at", "updated_at", "utm_source",
-                 "utm_medium", "utm_campaign", "campaign_id", "is_organic", "form_id",
-                 "source_stage", "job_title", "company", "country", "email",
-                 "owner_id")  # fmt: skip
 _LEAD_MEMBERS = {  # name: (column, path)
     "form_name": ("custom_fields", ("form_name",)),
     "raw_form_name": ("raw", ("form_name",)),
@@ -121,8 +118,11 @@ def _member(dialect: str, column: str, path: tuple[str, ...], name: str) -> sa.C
 
 
 def _lead_selection(dialect: str) -> list[sa.ColumnElement[Any]]:
-    members = [_member(dialect, col, path, name) for name, (col, path) in _LEAD_MEMBERS.items()]
-    return [*(leads.c[name] for name in _LEAD_COLUMNS), *members]
+    """The ``ROW_FIELDS`` of a lead, in that order."""
+    return [
+        _member(dialect, *_LEAD_MEMBERS[name], name) if name in _LEAD_MEMBERS else leads.c[name]
+        for name in ROW_FIELDS
+    ]
 
 
 def read_person_facts(
@@ -163,10 +163,8 @@ class _Found:
         from the first to the last and kept if ``wanted``)."""
         conn, when = self.conn, self.when
         rows = partial(_rows, conn, chunk=chunk, wanted=wanted, span=span)
-        selection = _lead_selection(conn.dialect.name)
-        names = ["person_id", *(column.name for column in selection)]
-        for row in rows(leads, selection):
-            self.leads[row[0]].append(_lead(names, row, when))
+        for row in rows(leads, _lead_selection(conn.dialect.name)):
+            self.leads[row[0]].append(LeadFacts.from_row(row[1:], when))
         for row in rows(engagement_events, _columns(engagement_events, _EVENT_COLUMNS)):
             self.events[row[0]].append(_event(row, when))
         for row in rows(sales_touches, _columns(sales_touches, _TOUCH_COLUMNS)):
@@ -192,13 +190,6 @@ class _Found:
 
 def _same(value: Any) -> Any:
     return value
-
-
-def _lead(names: Sequence[str], row: Sequence[Any], when: Callable[[Any], Any]) -> LeadFacts:
-    values = dict(zip(names, row, strict=True))
-    values["created_at"] = when(values["created_at"])
-    values["updated_at"] = when(values["updated_at"])
-    return LeadFacts.from_columns(values)
 
 
 def _event(row: Sequence[Any], when: Callable[[Any], Any]) -> EngagementEvent:
@@ -292,8 +283,9 @@ def _by_person(
         query = query.where(person >= chunk[0], person <= chunk[-1])
     else:
         query = query.where(one_of(conn, person, chunk))
-    # fetched at once: the driver converts a result's rows faster than one by one
-    return (row for row in conn.execute(query) if row[0] in wanted)
+    # fetched at once: the driver converts a result's rows faster than one by one (iterating
+    # the result fetched each row on its own)
+    return (row for row in conn.execute(query).all() if row[0] in wanted)
 
 
 def save_classifications(

@@ -10,7 +10,7 @@ analytics source, company size) that only exist in ``custom_fields`` or the raw 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,13 @@ SIZE_KEYS = ("numberofemployees", "company_size", "employees", "company_employee
 LEAD_STATUS_FIELD = {"hubspot": "hs_lead_status", "salesforce": "Status"}
 STAGE_FIELD = {"hubspot": "lifecyclestage"}
 _NUMBER = re.compile(r"\d[\d,]*")
+# The values :meth:`LeadFacts.from_row` takes, in order: the lead's plain columns, then the
+# JSON members :meth:`LeadFacts.from_columns` reads.
+ROW_FIELDS = ("source", "source_lead_id", "created_at", "updated_at", "utm_source",
+              "utm_medium", "utm_campaign", "campaign_id", "is_organic", "form_id",
+              "source_stage", "job_title", "company", "country", "email", "owner_id",
+              "form_name", "raw_form_name", "raw_form", "raw_meta_form", "lead_status",
+              "crm_status", "analytics_source", *SIZE_KEYS)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,35 +100,27 @@ class LeadFacts:
         ``raw_meta_form``, ``lead_status`` (HubSpot's) or ``crm_status`` (another CRM's
         ``Status``), ``analytics_source`` and the ``SIZE_KEYS``): the same facts, without
         parsing whole payloads."""
-        email = values["email"]
-        form = (
-            values["form_name"]
-            or values["raw_form_name"]
-            or values["raw_form"]
-            or values["raw_meta_form"]
-        )
+        return cls.from_row([values[name] for name in ROW_FIELDS], _same)
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any], when: Callable[[Any], Any]) -> LeadFacts:
+        """:meth:`from_columns` from the values of ``ROW_FIELDS`` in that order (a row as
+        read), the two times converted by ``when``: the same facts, without a mapping."""
+        (source, lead_id, created, updated, utm_source, utm_medium, utm_campaign, campaign,
+         organic, form_id, stage, title, company, country, email, owner, form_name,
+         raw_form_name, raw_form, raw_meta_form, lead_status, crm_status, analytics,
+         *sizes) = row  # fmt: skip
+        if source == "hubspot":
+            status = lead_status
+        else:
+            status = crm_status if source in LEAD_STATUS_FIELD else None
+        form = form_name or raw_form_name or raw_form or raw_meta_form
         return cls(
-            source=values["source"],
-            source_lead_id=values["source_lead_id"],
-            created_at=values["created_at"],
-            updated_at=values["updated_at"],
-            utm_source=values["utm_source"],
-            utm_medium=values["utm_medium"],
-            utm_campaign=values["utm_campaign"],
-            campaign_id=values["campaign_id"],
-            is_organic=values["is_organic"],
-            form_id=values["form_id"],
-            form_name=_text(form),
-            source_stage=values["source_stage"],
-            lead_status=_text(_status_member(values)),
-            analytics_source=_text(values["analytics_source"]),
-            job_title=values["job_title"],
-            company=values["company"],
-            company_size=_first_int(values[k] for k in SIZE_KEYS),
-            country=values["country"],
-            email_domain=email.rpartition("@")[2] if email else None,
-            owner_id=values["owner_id"],
-        )
+            source, lead_id, when(created), when(updated), utm_source, utm_medium,
+            utm_campaign, campaign, organic, form_id, _text(form), stage, _text(status),
+            _text(analytics), title, company, _first_int(sizes), country,
+            email.rpartition("@")[2] if email else None, owner,
+        )  # fmt: skip
 
     @property
     def fit_inputs(self) -> FitInputs:
@@ -173,12 +172,8 @@ class PersonFacts:
     status_changes: Sequence[StatusChange] = ()
 
 
-def _status_member(values: Mapping[str, Any]) -> Any:
-    """The lead's CRM status among the members ``from_columns`` reads."""
-    source = values["source"]
-    if source == "hubspot":
-        return values["lead_status"]
-    return values["crm_status"] if source in LEAD_STATUS_FIELD else None
+def _same(value: Any) -> Any:
+    return value
 
 
 def _text(value: Any) -> str | None:

@@ -83,13 +83,15 @@ def _json_texts(values: Sequence[Any]) -> list[str | None]:
     text, whole numbers, booleans and nulls (SLA details), which repeat across rows, are
     encoded once each."""
     seen: dict[tuple[Any, ...], str] = {}
+    lists: dict[Any, str] = {}  # texts of all-text lists (by their items' tuple) and items
     out: list[str | None] = []
     for value in values:
         kind = type(value)
+        if kind is list:
+            out.append(_list_text(value, lists))
+            continue
         key: tuple[Any, ...] | None = None
-        if kind is list and all(type(item) is str for item in value):
-            key = tuple(value)
-        elif kind is dict and all(type(item) in _FLAT for item in value.values()):
+        if kind is dict and all(type(item) in _FLAT for item in value.values()):
             # Each value's type in the key: True and 1 are equal, their texts are not.
             key = (dict, *((k, type(v), v) for k, v in value.items()))
         if key is None:
@@ -100,6 +102,31 @@ def _json_texts(values: Sequence[Any]) -> list[str | None]:
             text = seen[key] = json.dumps(value)
         out.append(text)
     return out
+
+
+def _list_text(value: list[Any], lists: dict[Any, str]) -> str:
+    """A JSON list's text, from ``lists`` (by the items of all-text lists seen) when there;
+    an all-text list's text is joined from its items' (each encoded once, kept in ``lists``
+    too, by itself): what ``json.dumps`` writes. A list equal item by item to an all-text
+    list holds the same texts (no other JSON value equals a text), so the lookup comes
+    before checking its items' types."""
+    items = tuple(value)
+    try:
+        text = lists.get(items)
+    except TypeError:  # unhashable items (objects, lists): never memoized
+        return json.dumps(value)
+    if text is not None:
+        return text
+    if not all(type(item) is str for item in items):
+        return json.dumps(value)
+    texts = []
+    for item in items:
+        found = lists.get(item)
+        if found is None:
+            found = lists[item] = json.dumps(item)
+        texts.append(found)
+    text = lists[items] = f"[{', '.join(texts)}]"
+    return text
 
 
 # Values a memoized JSON object may hold (not floats: 0.0 and -0.0 are equal, not alike).

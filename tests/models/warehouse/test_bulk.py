@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -104,3 +105,12 @@ def test_staged_rows_update_every_row_of_a_shared_key_and_go_away(
         with pytest.raises(sa.exc.DBAPIError):
             conn.exec_driver_sql("SELECT count(*) FROM staged_test")
     assert found == {"p1": "Ada", "p2": "Ada", "p3": None, "p4": None, "p9": None}
+
+
+def test_json_lists_are_encoded_as_json_dumps_does() -> None:
+    from leadflow.models.warehouse.bulk import _json_texts
+
+    values = [["fit:a", "x"], [], ["fit:a", "x"], ["é\u2028\"\\"], [1], [True], ["1"], [1.0],
+              [0.0], [-0.0], ["a", None], [["a"]], [{"a": 1}], ["a"], ["a", "a"], ["x", "fit:a"],
+              None, ("a",), ["é\u2028\"\\"], [True], [1]]  # fmt: skip
+    assert _json_texts(values) == [None if v is None else json.dumps(v) for v in values]
