@@ -81,11 +81,9 @@ def _from_the_start(partition: str) -> None:
 def _cold_caches() -> None:
     """Forget the emails and phones normalized so far: each pass pays for its own, as a
     new sync process does (the caches would otherwise carry one round into the next)."""
-    from leadflow.models.records import contact
+    from leadflow.models.records.contact import forget_normalized
 
-    contact._normalized_email.cache_clear()
-    contact._normalized_phone.cache_clear()
-    contact._valid_domain.cache_clear()
+    forget_normalized()
 
 
 def measure_mapping(n: int, runs: int) -> list[Row]:

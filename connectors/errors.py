@@ -94,3 +94,21 @@ def _missing_scope(
     switch: str | None,
 ) -> MissingScope:
     return MissingScope(source, scope, detail, grant=grant, term=term, stream=stream, switch=switch)
+
+
+class WriteRefused(TerminalError):
+    """A platform refused a write-back (4xx): ``reason`` names status, code and fields only,
+    never a value."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(source, reason)
+
+
+class OutcomeUnknown(TerminalError):
+    """A creation answered 5xx (or without its id): the platform may have stored it, so it is
+    not repeated blindly; the write-back ledger resolves it on a later run."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(source, reason)

@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from requests.auth import AuthBase
 
+from leadflow.connectors.bearer import resend_with_token
 from leadflow.connectors.errors import AuthError
 from leadflow.connectors.http import ErrorClassifier, PlatformSession, register_secret
 
@@ -97,15 +98,7 @@ class HubSpotOAuth(AuthBase):
                 log.info("hubspot: access token refused (HTTP 401); refreshing it once")
                 self._refresh()
             token = self._token
-        response.content  # noqa: B018 - read the body so the connection can be reused
-        response.close()
-        again = response.request.copy()
-        again.headers["Authorization"] = f"Bearer {token}"
-        # The adapter's send does not run response hooks: this resend is the only one.
-        retried = response.connection.send(again, **kwargs)
-        retried.history.append(response)
-        retried.request = again
-        return retried
+        return resend_with_token(response, token, **kwargs)
 
     def _refresh(self) -> None:
         started = self.clock()

@@ -39,7 +39,7 @@ from typing import Any
 
 import requests
 
-from leadflow.connectors.errors import ConnectorError, TerminalError
+from leadflow.connectors.errors import ConnectorError, OutcomeUnknown, WriteRefused
 from leadflow.connectors.http import build_retry
 from leadflow.connectors.hubspot.client import SOURCE, classify_error, open_session
 from leadflow.connectors.hubspot.config import HubSpotConfig
@@ -54,20 +54,9 @@ _NAMED = re.compile(r'"name"\s*:\s*"([A-Za-z0-9_]+)"')
 _CODED = re.compile(r'"error"\s*:\s*"([A-Z0-9_]+)"')
 
 
-class WriteRefused(TerminalError):
-    """HubSpot refused a write (4xx): ``reason`` names status, category and fields only."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(SOURCE, reason)
-
-
-class OutcomeUnknown(TerminalError):
-    """A task creation answered 5xx: HubSpot may have stored it; not repeated blindly."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(SOURCE, reason)
+def __init__(self, reason: str) -> None:
+    self.reason = reason
+    super().__init__(SOURCE, reason)
 
 
 def refusal_fields(body: Any) -> list[str]:
@@ -115,13 +104,15 @@ def classify_write(response: requests.Response, body: Any) -> ConnectorError | N
     category = body.get("category") if isinstance(body, Mapping) else None
     reason = f"HTTP {status}{' ' + str(category) if category else ''} on {_where(response)}"
     fields = refusal_fields(body)
-    return WriteRefused(f"{reason}: {', '.join(fields)}" if fields else reason)
+    return WriteRefused(SOURCE, f"{reason}: {', '.join(fields)}" if fields else reason)
 
 
 def classify_create(response: requests.Response, body: Any) -> ConnectorError | None:
     """As ``classify_write``, but a 5xx is ``OutcomeUnknown``: not retried (module doc)."""
     if response.status_code >= 500:
-        return OutcomeUnknown(f"HTTP {response.status_code} on {_where(response)}: outcome unknown")
+        return OutcomeUnknown(
+            SOURCE, f"HTTP {response.status_code} on {_where(response)}: outcome unknown"
+        )
     return classify_write(response, body)
 
 

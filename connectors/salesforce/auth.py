@@ -36,6 +36,7 @@ import jwt
 import requests
 from requests.auth import AuthBase
 
+from leadflow.connectors.bearer import resend_with_token
 from leadflow.connectors.errors import AuthError, TerminalError
 from leadflow.connectors.http import PlatformSession, register_secret
 from leadflow.connectors.salesforce.config import SalesforceConfig
@@ -188,12 +189,4 @@ class SalesforceAuth(AuthBase):
                 self._refresh()
             assert self._token is not None
             token = self._token["access_token"]
-        response.content  # noqa: B018 - read the body so the connection can be reused
-        response.close()
-        again = response.request.copy()
-        again.headers["Authorization"] = f"Bearer {token}"
-        # The adapter's send runs no response hooks: this resend is the only one.
-        retried = response.connection.send(again, **kwargs)
-        retried.history.append(response)
-        retried.request = again
-        return retried
+        return resend_with_token(response, token, **kwargs)

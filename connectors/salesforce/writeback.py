@@ -37,7 +37,7 @@ from typing import Any
 
 import requests
 
-from leadflow.connectors.errors import ConnectorError, TerminalError
+from leadflow.connectors.errors import ConnectorError, OutcomeUnknown, WriteRefused
 from leadflow.connectors.http import build_retry
 from leadflow.connectors.salesforce.client import SalesforceClient, open_session
 from leadflow.connectors.salesforce.config import SalesforceConfig
@@ -55,20 +55,9 @@ LEAD_FIELDS = {
 GONE = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "INVALID_ID_FIELD"})
 
 
-class WriteRefused(TerminalError):
-    """Salesforce refused a write (4xx): ``reason`` names status, code and fields only."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(SOURCE, reason)
-
-
-class OutcomeUnknown(TerminalError):
-    """A Task creation answered 5xx: Salesforce may have stored it; not repeated blindly."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(SOURCE, reason)
+def __init__(self, reason: str) -> None:
+    self.reason = reason
+    super().__init__(SOURCE, reason)
 
 
 def _where(response: requests.Response) -> str:
@@ -98,13 +87,15 @@ def classify_write(response: requests.Response, body: Any) -> ConnectorError | N
     status = response.status_code
     if known is not None or status == 429 or status >= 500:
         return known
-    return WriteRefused(refusal(status, body, _where(response)))
+    return WriteRefused(SOURCE, refusal(status, body, _where(response)))
 
 
 def classify_create(response: requests.Response, body: Any) -> ConnectorError | None:
     """As ``classify_write``, but a 5xx is ``OutcomeUnknown``: not retried (module doc)."""
     if response.status_code >= 500:
-        return OutcomeUnknown(f"HTTP {response.status_code} on {_where(response)}: outcome unknown")
+        return OutcomeUnknown(
+            SOURCE, f"HTTP {response.status_code} on {_where(response)}: outcome unknown"
+        )
     return classify_write(response, body)
 
 
@@ -137,7 +128,9 @@ class SalesforceWriter:
         body = {**fields, "WhoId": record_id}
         answer = self._send("POST", "/sobjects/Task", body, classify_create)
         if not isinstance(answer, Mapping) or not answer.get("id"):
-            raise OutcomeUnknown("POST /sobjects/Task answered without an id: outcome unknown")
+            raise OutcomeUnknown(
+                SOURCE, "POST /sobjects/Task answered without an id: outcome unknown"
+            )
         return str(answer["id"])
 
     def find_task(self, token: str, marker: str) -> str | None:
@@ -165,9 +158,10 @@ class SalesforceWriter:
         missing = [LEAD_FIELDS[n] for n in names if LEAD_FIELDS[n] not in have]
         if missing:
             raise WriteRefused(
+                SOURCE,
                 "the Lead lacks the custom fields "
                 + ", ".join(missing)
-                + " (create them as text fields in Setup, or set writeback.properties false)"
+                + " (create them as text fields in Setup, or set writeback.properties false)",
             )
         return []
 
@@ -190,7 +184,7 @@ class SalesforceWriter:
             if not result.get("success") and codes & GONE:
                 missing.add(lead_id)
             elif not result.get("success"):
-                raise WriteRefused(f"HTTP 200 {', '.join(sorted(codes))} on a lead update")
+                raise WriteRefused(SOURCE, f"HTTP 200 {', '.join(sorted(codes))} on a lead update")
         return missing
 
     def close(self) -> None:
