@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from leadflow.models.warehouse.tables import (
     ad_spend_daily,
     campaigns,
+    lead_people,
     leads,
     people,
     sales_reps,
@@ -71,6 +72,12 @@ def _leads() -> list[dict[str, Any]]:
         | {"row_hash": "x" * 64, "first_loaded_at": T0, "last_changed_at": T0}
         for lead_id, source, cid, created, pid, test in rows
     ]
+
+
+def _lead_people() -> list[dict[str, Any]]:
+    """Each real lead's person (identity resolution leaves test leads without one)."""
+    keys = ("source", "source_lead_id", "person_id")
+    return [{k: lead[k] for k in keys} for lead in _leads() if not lead["is_test"]]
 
 
 def _transitions() -> list[dict[str, Any]]:
@@ -165,7 +172,8 @@ def seed(conn: Connection) -> None:
     """Insert the sample rows (into a freshly migrated warehouse)."""
     for table, rows in [
         (people, _people()),
-        (leads, _leads()),
+        (leads, [{k: v for k, v in lead.items() if k != "person_id"} for lead in _leads()]),
+        (lead_people, _lead_people()),
         (stage_transitions, _transitions()),
         (campaigns, _campaigns()),
         (ad_spend_daily, _spend()),

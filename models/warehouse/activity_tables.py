@@ -110,12 +110,10 @@ engagement_events = sa.Table(
     ),
     sa.Column("raw", _json(), nullable=False, comment="The platform's payload as received (JSON)."),
     _row_hash("sha256 of the event's canonical content; changes only when the event does."),
-    _person_id(),
     _ts("first_loaded_at", "When leadflow first loaded the event (UTC)."),
     _ts("last_changed_at", "When leadflow last loaded a real change to the event (UTC)."),
     sa.Index(None, "email_match_key"),
     sa.Index(None, "event_type", "occurred_at"),
-    sa.Index(None, "person_id"),
     comment="One row per engagement event per platform (source, event_id).",
 )
 

@@ -1,6 +1,6 @@
 """The secondary indexes of ``leads``, deferred while a first load fills an empty table.
 
-Keeping five secondary indexes up to date row by row cost 2.3-2.5x on SQLite and 1.2-1.6x
+Keeping the secondary indexes up to date row by row cost 2.3-2.5x on SQLite and 1.2-1.6x
 on PostgreSQL during a big load (issue 20); building them once, after the rows are in, is
 cheaper. So a sync that starts on an empty ``leads`` drops them (never the primary key
 (source, source_lead_id), which every upsert's ``ON CONFLICT`` needs) and builds them again

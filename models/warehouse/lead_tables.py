@@ -80,20 +80,12 @@ leads = sa.Table(
         nullable=False,
         comment="sha256 of the lead's canonical content; changes only when the lead does.",
     ),
-    sa.Column(
-        "person_id",
-        sa.String(),
-        sa.ForeignKey("people.person_id", ondelete="SET NULL"),
-        nullable=True,
-        comment="The resolved person (people.person_id); null until identity resolution runs.",
-    ),
     _ts("first_loaded_at", "When leadflow first loaded the lead (UTC)."),
     _ts("last_changed_at", "When leadflow last loaded a real change to the lead (UTC)."),
     sa.Index(None, "email_match_key"),
     sa.Index(None, "phone"),
     sa.Index(None, "updated_at"),
     sa.Index(None, "source", "campaign_id"),
-    sa.Index(None, "person_id"),
     comment="One row per lead per platform (source, source_lead_id), latest version.",
 )
 

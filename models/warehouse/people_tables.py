@@ -70,6 +70,55 @@ people = sa.Table(
     comment="One row per person, resolved across platforms by normalized email or phone.",
 )
 
+lead_people = sa.Table(
+    "lead_people",
+    metadata,
+    _str("source", "The lead's platform (leads.source).", nullable=False, primary_key=True),
+    _str(
+        "source_lead_id",
+        "The lead's id on its platform (leads.source_lead_id).",
+        nullable=False,
+        primary_key=True,
+    ),
+    sa.Column(
+        "person_id",
+        sa.String(),
+        sa.ForeignKey("people.person_id", ondelete="CASCADE"),
+        nullable=False,
+        comment="The person the lead resolved to (people.person_id).",
+    ),
+    sa.ForeignKeyConstraint(
+        ["source", "source_lead_id"],
+        ["leads.source", "leads.source_lead_id"],
+        ondelete="CASCADE",
+    ),
+    sa.Index(None, "person_id"),
+    comment="One row per resolved lead: its person. Written by identity resolution only; "
+    "test leads and leads not resolved yet have none. Join leads here for a lead's person.",
+)
+
+email_people = sa.Table(
+    "email_people",
+    metadata,
+    _str(
+        "email_match_key",
+        "A normalized email (leads.email_match_key, engagement_events.email_match_key).",
+        nullable=False,
+        primary_key=True,
+    ),
+    sa.Column(
+        "person_id",
+        sa.String(),
+        sa.ForeignKey("people.person_id", ondelete="CASCADE"),
+        nullable=False,
+        comment="The one person whose leads carry this email (people.person_id).",
+    ),
+    sa.Index(None, "person_id"),
+    comment="One row per email match key that belongs to exactly one person's leads: whose "
+    "engagement events those are (join engagement_events here on email_match_key). A key "
+    "on several people's leads (a shared role address) has no row: its events belong to no one.",
+)
+
 person_merges = sa.Table(
     "person_merges",
     metadata,

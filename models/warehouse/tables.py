@@ -27,6 +27,8 @@ from leadflow.models.warehouse.lead_tables import (
     sync_state,
 )
 from leadflow.models.warehouse.people_tables import (
+    email_people,
+    lead_people,
     people,
     person_id_map,
     person_merges,
@@ -46,8 +48,10 @@ __all__ = [
     "ad_spend_daily",
     "campaigns",
     "crm_status_changes",
+    "email_people",
     "engagement_events",
     "intake_inbox",
+    "lead_people",
     "leads",
     "metadata",
     "people",

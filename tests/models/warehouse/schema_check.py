@@ -34,8 +34,10 @@ TABLES = {
     "writebacks",
     "crm_status_changes",
     "sales_decisions",
+    "lead_people",
+    "email_people",
 }
-HEAD = "0013"
+HEAD = "0014"
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
     [pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)],
@@ -54,8 +56,10 @@ def describe(op: Any) -> tuple[str, str, str | None]:
     if isinstance(op, list):  # column modifications: [(kind, schema, table, column, ...)]
         ((kind, _, table, column, *_),) = op
         return (kind, table, column)
-    if op[0] == "add_column":
+    if op[0] in ("add_column", "remove_column"):
         return (op[0], op[2], op[3].name)
-    if op[0] == "add_index":
+    if op[0] in ("add_index", "remove_index"):
         return (op[0], op[1].table.name, op[1].name)
+    if op[0] in ("add_fk", "remove_fk"):
+        return (op[0], op[1].parent.name, op[1].name)
     return (op[0], op[1].name, None)

@@ -21,6 +21,7 @@ SLA_TABLES = {"sla_evaluations", "sla_results"}
 BI_TABLES = {"suppression_list"}
 STATE_TABLES = {"step_state"}  # 0007
 ID_MAP_TABLES = {"person_id_map", "person_milestones"}  # 0009
+NARROW_TABLES = {"lead_people", "email_people"}  # 0014
 INBOX_TABLES = {"intake_inbox", "writebacks", "crm_status_changes", "sales_decisions"}
 # What 0011, 0012 and 0013 add, as schema_diff reports it missing.
 INBOX_DIFF = [
@@ -33,6 +34,24 @@ INBOX_DIFF = [
     ("add_index", "writebacks", "ix_writebacks_status"),
     ("add_table", "writebacks", None),
 ]
+
+
+def _narrow_diff(*, events: bool) -> list[tuple[str, str, str | None]]:
+    """What 0014 changes, as schema_diff reports it: the narrow person tables missing, the
+    person_id columns of leads and (from 0003) engagement_events still there."""
+    diff: list[tuple[str, str, str | None]] = [
+        ("add_index", "email_people", "ix_email_people_person_id"),
+        ("add_index", "lead_people", "ix_lead_people_person_id"),
+        ("add_table", "email_people", None),
+        ("add_table", "lead_people", None),
+    ]
+    for table in ("leads", "engagement_events") if events else ("leads",):
+        diff += [
+            ("remove_column", table, "person_id"),
+            ("remove_fk", table, f"fk_{table}_person_id_people"),
+            ("remove_index", table, f"ix_{table}_person_id"),
+        ]
+    return diff
 
 
 def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
@@ -52,6 +71,7 @@ def test_downgrade_0002_and_upgrade_again(migrated_engine: Engine) -> None:
             *_id_map_diff(migrated_engine, merges=False),
             *_contact_diff(migrated_engine, merges=False),
             *INBOX_DIFF,
+            *_narrow_diff(events=False),
         ]
     )
     upgrade(migrated_engine)
@@ -129,7 +149,9 @@ def test_downgrade_0010_and_upgrade_again_fills_mailchimp_contact_ids(
         command.downgrade(alembic_config(connection), "0009")
     assert current_revision(migrated_engine) == "0009"
     found = sorted(describe(op) for op in schema_diff(migrated_engine))
-    assert found == sorted([*_contact_diff(migrated_engine, reason=True), *INBOX_DIFF])
+    assert found == sorted(
+        [*_contact_diff(migrated_engine, reason=True), *INBOX_DIFF, *_narrow_diff(events=True)]
+    )
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
     base = {"account_id": "list1", "created_at": t0, "updated_at": t0, "is_test": False}
     base |= {"raw": {}, "row_hash": "x" * 64, "first_loaded_at": t0, "last_changed_at": t0}
@@ -169,7 +191,12 @@ def test_downgrade_0009_and_upgrade_again(migrated_engine: Engine) -> None:
     assert current_revision(migrated_engine) == "0008"
     found = sorted(describe(op) for op in schema_diff(migrated_engine))
     assert found == sorted(
-        [*_id_map_diff(migrated_engine), *_contact_diff(migrated_engine), *INBOX_DIFF]
+        [
+            *_id_map_diff(migrated_engine),
+            *_contact_diff(migrated_engine),
+            *INBOX_DIFF,
+            *_narrow_diff(events=True),
+        ]
     )
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
@@ -184,7 +211,13 @@ def test_downgrade_0008_and_upgrade_again_keeps_runs_with_zero_counts(
     assert current_revision(migrated_engine) == "0007"
     found = sorted(describe(op) for op in schema_diff(migrated_engine))
     assert found == sorted(
-        [*COUNTS_DIFF, *_id_map_diff(migrated_engine), *_contact_diff(migrated_engine), *INBOX_DIFF]
+        [
+            *COUNTS_DIFF,
+            *_id_map_diff(migrated_engine),
+            *_contact_diff(migrated_engine),
+            *INBOX_DIFF,
+            *_narrow_diff(events=True),
+        ]
     )
     with migrated_engine.begin() as conn:
         conn.execute(
@@ -215,7 +248,7 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
     assert current_revision(migrated_engine) == "0005"
     inspector = sa.inspect(migrated_engine)
     assert set(inspector.get_table_names()) == (
-        TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES - INBOX_TABLES
+        TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES - INBOX_TABLES - NARROW_TABLES
     ) | {"alembic_version"}
     assert inspector.get_view_names() == []
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
@@ -226,6 +259,7 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
             *_id_map_diff(migrated_engine),
             *_contact_diff(migrated_engine),
             *INBOX_DIFF,
+            *_narrow_diff(events=True),
         ]
     )
     upgrade(migrated_engine)
@@ -260,7 +294,13 @@ def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
         command.downgrade(alembic_config(connection), "0004")
     assert current_revision(migrated_engine) == "0004"
     assert set(sa.inspect(migrated_engine).get_table_names()) == (
-        TABLES - SLA_TABLES - BI_TABLES - STATE_TABLES - ID_MAP_TABLES - INBOX_TABLES
+        TABLES
+        - SLA_TABLES
+        - BI_TABLES
+        - STATE_TABLES
+        - ID_MAP_TABLES
+        - INBOX_TABLES
+        - NARROW_TABLES
     ) | {"alembic_version"}
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
         [
@@ -271,6 +311,7 @@ def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
             *_id_map_diff(migrated_engine),
             *_contact_diff(migrated_engine),
             *INBOX_DIFF,
+            *_narrow_diff(events=True),
         ]
     )
     upgrade(migrated_engine)
@@ -292,7 +333,6 @@ def test_postgresql_keeps_sla_comments(migrated_engine: Engine) -> None:
 ACTIVITY_DIFF = [
     ("add_index", "engagement_events", "ix_engagement_events_email_match_key"),
     ("add_index", "engagement_events", "ix_engagement_events_event_type_occurred_at"),
-    ("add_index", "engagement_events", "ix_engagement_events_person_id"),
     ("add_index", "sales_touches", "ix_sales_touches_owner_id"),
     ("add_index", "sales_touches", "ix_sales_touches_person_id"),
     ("add_index", "sales_touches", "ix_sales_touches_source_lead_id_occurred_at"),
@@ -315,6 +355,8 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
         - STATE_TABLES
         - ID_MAP_TABLES
         - INBOX_TABLES
+        - NARROW_TABLES
+        - NARROW_TABLES
     ) | {"alembic_version"}
     # Exactly the activity tables and their indexes are missing; nothing else changed.
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
@@ -328,6 +370,7 @@ def test_downgrade_0003_and_upgrade_again(migrated_engine: Engine) -> None:
             *_id_map_diff(migrated_engine, merges=False),
             *_contact_diff(migrated_engine, merges=False),
             *INBOX_DIFF,
+            *_narrow_diff(events=False),
         ]
     )
     upgrade(migrated_engine)
@@ -345,12 +388,29 @@ def test_postgresql_keeps_activity_comments(migrated_engine: Engine) -> None:
         assert columns == {c.name: c.comment for c in table.columns}
 
 
-def test_activity_person_ids_follow_people(migrated_engine: Engine) -> None:
+def test_person_ids_follow_people(migrated_engine: Engine) -> None:
+    """Touches lose their person when it goes (SET NULL); a lead's and an email's row in
+    the narrow person tables goes with the person, and a lead's with the lead (CASCADE)."""
     inspector = sa.inspect(migrated_engine)
-    for name in ("engagement_events", "sales_touches"):
-        (fk,) = inspector.get_foreign_keys(name)
-        assert (fk["constrained_columns"], fk["referred_table"]) == (["person_id"], "people")
-        assert fk["options"].get("ondelete") == "SET NULL"
+    (fk,) = inspector.get_foreign_keys("sales_touches")
+    assert (fk["constrained_columns"], fk["referred_table"]) == (["person_id"], "people")
+    assert fk["options"].get("ondelete") == "SET NULL"
+    assert inspector.get_foreign_keys("engagement_events") == []
+    found = {
+        (
+            name,
+            fk["referred_table"],
+            tuple(fk["constrained_columns"]),
+            fk["options"].get("ondelete"),
+        )
+        for name in ("lead_people", "email_people")
+        for fk in inspector.get_foreign_keys(name)
+    }
+    assert found == {
+        ("lead_people", "people", ("person_id",), "CASCADE"),
+        ("lead_people", "leads", ("source", "source_lead_id"), "CASCADE"),
+        ("email_people", "people", ("person_id",), "CASCADE"),
+    }
 
 
 PEOPLE_STAGES_COLUMNS = (
@@ -397,6 +457,8 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
         - STATE_TABLES
         - ID_MAP_TABLES
         - INBOX_TABLES
+        - NARROW_TABLES
+        - NARROW_TABLES
     ) | {"alembic_version"}
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
         [
@@ -408,6 +470,7 @@ def test_downgrade_0004_and_upgrade_again(migrated_engine: Engine) -> None:
             *_id_map_diff(migrated_engine, merges=False),
             *_contact_diff(migrated_engine, merges=False),
             *INBOX_DIFF,
+            *_narrow_diff(events=True),
         ]
     )
     upgrade(migrated_engine)
