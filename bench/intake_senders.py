@@ -114,12 +114,13 @@ def evaluated(engine: Any) -> set[str]:
     """Meta leads whose person has a ``first_touch`` evaluation."""
     import sqlalchemy as sa
 
-    from leadflow.models.warehouse.tables import leads, sla_evaluations
+    from leadflow.models.warehouse.tables import lead_people, sla_evaluations
 
+    lp = lead_people.c
     query = (
-        sa.select(leads.c.source_lead_id)
-        .join(sla_evaluations, sla_evaluations.c.person_id == leads.c.person_id)
-        .where(leads.c.source == "meta", sla_evaluations.c.rule == "first_touch")
+        sa.select(lp.source_lead_id)
+        .join(sla_evaluations, sla_evaluations.c.person_id == lp.person_id)
+        .where(lp.source == "meta", sla_evaluations.c.rule == "first_touch")
     )
     with engine.connect() as conn:
         return set(conn.scalars(query))

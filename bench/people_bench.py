@@ -44,7 +44,7 @@ the clock starts; the child's peak RSS, ``ru_maxrss``, is the call's own plus th
 
 Rounds are interleaved (leadflow, then the reference, on fresh copies each round); medians.
 After the last round, untimed, the two copies are compared: every real lead's person id
-(``leads.person_id`` against ``bench_lead_person``), the number of people, and each
+(``lead_people`` against ``bench_lead_person``), the number of people, and each
 person's stage, lifecycle, fit, engagement and qualified_at.
 """
 
@@ -828,8 +828,10 @@ def agreement(kind: str, leadflow_url: str, reference_url: str) -> dict[str, Any
     order = ' COLLATE "C"' if kind == "postgresql" else ""
     mine = _ordered(
         leadflow_url,
-        "SELECT source, source_lead_id, person_id FROM leads WHERE NOT is_test"
-        f" ORDER BY source{order}, source_lead_id{order}",
+        "SELECT l.source, l.source_lead_id, lp.person_id FROM leads l"
+        " LEFT JOIN lead_people lp"
+        " ON lp.source = l.source AND lp.source_lead_id = l.source_lead_id"
+        f" WHERE NOT l.is_test ORDER BY l.source{order}, l.source_lead_id{order}",
     )
     theirs = _ordered(
         reference_url,

@@ -37,7 +37,14 @@ from leadflow.models.people.scope import (
 from leadflow.models.privacy.suppression import refresh_email_hashes
 from leadflow.models.records.encoding import chunks, require_aware
 from leadflow.models.warehouse.engine import analyze
-from leadflow.models.warehouse.tables import engagement_events, leads, people, sales_touches
+from leadflow.models.warehouse.tables import (
+    email_people,
+    engagement_events,
+    lead_people,
+    leads,
+    people,
+    sales_touches,
+)
 from leadflow.pipeline.classification import (
     ClassificationJob,
     classify_in_parallel,
@@ -96,7 +103,9 @@ def resolve_and_classify(
         # (whole tables: no later step analyzes the facts a load brought). Not when no lead
         # changed and identity wrote nothing (2.4 s of a 100k rerun's 11 s, under load).
         if identity.wrote or changed:
-            analyze(conn, leads, engagement_events, sales_touches, people)
+            analyze(
+                conn, leads, lead_people, engagement_events, email_people, sales_touches, people
+            )
         replace = holds_derived_rows(conn)  # a first classification has nothing to replace
         chosen = resolution.person_ids()
         if state is not None:

@@ -49,6 +49,7 @@ from leadflow.models.warehouse.people_tables import (
     sales_decisions,
     stage_transitions,
 )
+from leadflow.models.warehouse.person_links import person_join
 
 CLASSIFICATION_COLUMNS = (
     "stage",
@@ -251,20 +252,19 @@ def _rows(
     (sorted; SQLite's times as their stored text); with ``span``, read as the range from
     the first to the last and kept if ``wanted``."""
     columns, _ = plain_times(conn, selected)
-    person = table.c.person_id
-    query = sa.select(person, *columns)
+    joined, person = person_join(table)
+    query = sa.select(person, *columns).select_from(joined)
     return _by_person(conn, query, person, chunk=chunk, wanted=wanted, span=span)
 
 
 def _changes(
     conn: Connection, *, chunk: Sequence[str], wanted: Set[str], span: bool
 ) -> Iterator[Sequence[Any]]:
-    """The CRM status changes of the people in ``chunk``, by person (through their lead)."""
+    """The CRM status changes of the people in ``chunk``, by person (their lead's)."""
     c = crm_status_changes
     columns, _ = plain_times(conn, _columns(c, _CHANGE_COLUMNS))
-    on_lead = sa.and_(leads.c.source == c.c.source, leads.c.source_lead_id == c.c.lead_id)
-    person = leads.c.person_id
-    query = sa.select(person, *columns).select_from(c.join(leads, on_lead))
+    joined, person = person_join(c)
+    query = sa.select(person, *columns).select_from(joined)
     return _by_person(conn, query, person, chunk=chunk, wanted=wanted, span=span)
 
 

@@ -3,14 +3,17 @@
 The pure part lives in ``leadflow.models.people.identity``; this module reads its input
 (``read_identity_input``: every lead's keys and last person id in one narrow read through
 the driver) and saves its ``Resolution``
-(``save_identity``): the people rows and their profiles here, the person ids on leads, events
-and touches and the merges in ``leadflow.models.people.relink``. Everything runs in the
+(``save_identity``): the people rows and their profiles here; each lead's person
+(``lead_people``), each email's (``email_people``), the person ids on touches and the
+merges in ``leadflow.models.people.relink``. Everything runs in the
 caller's transaction; only rows whose value changes are written, so a rerun over unchanged
 data writes almost nothing.
 
 A full save writes each person's row once, with its profile: every lead's person is staged
 in a temporary table first, which the leads are read joined to (in order of person, a batch
-of people at a time) and then re-pointed from, in one ``UPDATE ... FROM``. Bare people rows
+of people at a time) and then pointed at their people from, in one ``INSERT ... SELECT``
+into the narrow ``lead_people`` (rewriting the wide lead rows had been the largest part of a
+first run on PostgreSQL). Bare people rows
 inserted before their leads could point at them, then read back and upserted with their
 profiles, had made a first run's save at 100k leads take 10.5 s on SQLite (now 5 s).
 
@@ -43,6 +46,8 @@ from leadflow.models.people.identity import (
 )
 from leadflow.models.people.profile import ProfileLead, profile_values
 from leadflow.models.people.relink import (
+    delete_people_without_leads,
+    release_test_leads,
     repoint_events,
     repoint_leads,
     repoint_placed_leads,
@@ -52,10 +57,10 @@ from leadflow.models.people.relink import (
 )
 from leadflow.models.records.encoding import chunks, require_aware
 from leadflow.models.records.leads import PROFILE_GROUPS
-from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
+from leadflow.models.warehouse.activity_tables import sales_touches
 from leadflow.models.warehouse.bulk import driver_rows, insert_rows, one_of, temp_table
 from leadflow.models.warehouse.lead_tables import leads
-from leadflow.models.warehouse.people_tables import people
+from leadflow.models.warehouse.people_tables import email_people, lead_people, people
 
 # Columns person_profile fills (PROFILE_GROUPS, in order), all on people too.
 PROFILE_COLUMNS = tuple(name for group in PROFILE_GROUPS for name in group)
@@ -78,7 +83,7 @@ class IdentityCounts:
     # People whose leads, events or touches moved, or whose profile was (re)built: the
     # people an incremental classification must look at for identity's sake.
     affected: frozenset[str] = frozenset()
-    # The tables of leads, events, touches and people that identity wrote to (what the
+    # The tables of lead and email people, touches and people that identity wrote to (what the
     # planner's statistics may have to catch up with).
     wrote: frozenset[str] = frozenset()
 
@@ -120,13 +125,15 @@ def _lead_rows(conn: Connection) -> Iterator[Any]:
     """Every lead's source, source_lead_id, email_match_key, phone, merged ids (JSON text),
     created_at, account_id, contact_id, person_id and is_test, by natural key, through the
     driver (SQLAlchemy's row processing cost more than the read) a batch at a time."""
-    merged = f"json_quote(json_extract(custom_fields, '$.\"{MERGED_IDS_PROPERTY}\"'))"
+    merged = f"json_quote(json_extract(l.custom_fields, '$.\"{MERGED_IDS_PROPERTY}\"'))"
     if conn.dialect.name == "postgresql":
-        merged = f"(custom_fields -> '{MERGED_IDS_PROPERTY}')::text"
+        merged = f"(l.custom_fields -> '{MERGED_IDS_PROPERTY}')::text"
     sql = (
-        f"SELECT source, source_lead_id, email_match_key, phone, {merged}, created_at,"
-        " account_id, contact_id, person_id, is_test FROM leads"
-        " ORDER BY source, source_lead_id"
+        f"SELECT l.source, l.source_lead_id, l.email_match_key, l.phone, {merged},"
+        " l.created_at, l.account_id, l.contact_id, lp.person_id, l.is_test FROM leads l"
+        " LEFT JOIN lead_people lp"
+        " ON lp.source = l.source AND lp.source_lead_id = l.source_lead_id"
+        " ORDER BY l.source, l.source_lead_id"
     )
     return driver_rows(conn, sql, "identity_lead_keys")
 
@@ -143,30 +150,10 @@ def _lead_keys(row: tuple[Any, ...]) -> LeadKeys:
     return LeadKeys(source, lead_id, email_key, phone, merged_ids, created_at, contact_key)
 
 
-def release_test_leads(conn: Connection) -> set[str]:
-    """Take test leads away from the people they were given (before they were flagged as
-    tests); the people who lost one."""
-    held = leads.c.is_test == sa.true(), leads.c.person_id.is_not(None)
-    query = sa.select(leads.c.person_id).where(*held).distinct()
-    losers = {row[0] for row in conn.execute(query)}
-    if losers:
-        conn.execute(leads.update().where(*held).values(person_id=None))
-    return losers
-
-
-def delete_people_without_leads(conn: Connection) -> int:
-    """Delete the people no lead points at any more (merged away, renamed, erased, or
-    left with test leads only); their history, milestones and SLA evaluations go with them
-    (ON DELETE CASCADE). How many were deleted."""
-    lead_of = sa.select(leads.c.person_id).where(leads.c.person_id == people.c.person_id)
-    return conn.execute(people.delete().where(~lead_of.exists())).rowcount
-
-
 def read_previous_person_ids(conn: Connection) -> dict[NaturalKey, str]:
     """Last run's person id of every lead that has one."""
-    query = sa.select(leads.c.source, leads.c.source_lead_id, leads.c.person_id).where(
-        leads.c.person_id.is_not(None)
-    )
+    lp = lead_people.c
+    query = sa.select(lp.source, lp.source_lead_id, lp.person_id)
     return {(intern(source), lead_id): pid for source, lead_id, pid in stream(conn, query)}
 
 
@@ -371,8 +358,8 @@ def _finish(
     affected = profiled | events | touches
     affected.update(m.into_person for m in resolution.merges)
     wrote = {
-        leads.name: bool(moved or released),
-        engagement_events.name: bool(events),
+        lead_people.name: bool(moved or released),
+        email_people.name: bool(events),
         sales_touches.name: bool(touches),
         people.name: bool(new or changed_profiles or deleted or resolution.merges),
     }

@@ -5,13 +5,14 @@ function writes only the rows whose person changes, in the caller's transaction,
 what moved so that classification knows whom to look at again.
 
 Decisions:
-- ``engagement_events.person_id`` follows the event's ``email_match_key`` (the person of the
-  leads with that key; an event whose key matches no lead has no person), and
+- A lead's person is its ``lead_people`` row; an engagement event's is its
+  ``email_match_key``'s ``email_people`` row (the person of the leads with that key; a key
+  on several people's leads, or on none, has no row and its events no person), and
   ``sales_touches.person_id`` the touched lead ``(source, lead_id)``, or the HubSpot contact
   it was merged into (``Resolution.aliases``).
 - A merged-away person's stage history moves to the person it merged into (unless the
   survivor already has that transition); its ``people`` row goes with every other person
-  no lead points at any more (``identity_store.delete_people_without_leads``).
+  no lead points at any more (``delete_people_without_leads``).
 - ``person_id_map`` keeps every retired id pointing at the person holding its leads now:
   a chain (a into b, later b into c) is resolved to c, and an id in use again leaves it.
 """
@@ -22,63 +23,117 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadflow.models.people.batches import execute_many, stream
 from leadflow.models.people.identity import NaturalKey, Resolution
-from leadflow.models.warehouse.activity_tables import engagement_events, sales_touches
-from leadflow.models.warehouse.bulk import update_rows, update_staged
+from leadflow.models.records.encoding import chunks
+from leadflow.models.warehouse.activity_tables import sales_touches
+from leadflow.models.warehouse.bulk import insert_rows, update_staged
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import (
+    email_people,
+    lead_people,
     people,
     person_id_map,
     person_merges,
     stage_transitions,
 )
+from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
 from leadflow.models.warehouse.upsert import upsert
 
 
 def repoint_leads(conn: Connection, moves: Iterable[tuple[NaturalKey, str]]) -> int:
-    """Write each moved lead's new person id; how many moved."""
-    rows = ((source, lead_id, pid) for (source, lead_id), pid in moves)
-    return update_rows(conn, leads, ("source", "source_lead_id"), ("person_id",), rows)
+    """Write each moved lead's new person (``lead_people``); how many moved."""
+    rows = [(source, lead_id, pid) for (source, lead_id), pid in moves]
+    names, key = ("source", "source_lead_id", "person_id"), ("source", "source_lead_id")
+    insert_rows(conn, lead_people, names, rows, key=key, update=("person_id",))
+    return len(rows)
 
 
 def repoint_placed_leads(conn: Connection, placed: sa.Table, found: int) -> int:
     """Point each lead in ``placed`` (a table of ``source``, ``source_lead_id`` and
-    ``person_id``: ``found`` of them are leads) at its person, in one statement; how many
-    moved. A lead left pointing at a person while not in ``placed`` is refused (every lead
-    must be resolved)."""
-    lead, p = leads.c, placed.c
-    same = sa.and_(lead.source == p.source, lead.source_lead_id == p.source_lead_id)
-    moved = lead.person_id.is_distinct_from(p.person_id)
-    count = conn.execute(leads.update().values(person_id=p.person_id).where(same, moved)).rowcount
-    held = lead.person_id.is_not(None)
-    if conn.execute(sa.select(sa.func.count()).where(held)).scalar_one() > found:
-        missing = sa.select(p.person_id).where(same).exists()
-        query = sa.select(lead.source, lead.source_lead_id).where(held, ~missing).limit(1)
+    ``person_id``: ``found`` of them are leads) at its person, in one statement into the
+    narrow ``lead_people`` (the leads themselves are not rewritten); how many moved. A lead
+    left with a person while not in ``placed`` is refused (every lead must be resolved)."""
+    lp, p = lead_people.c, placed.c
+    held = conn.execute(sa.select(sa.func.count()).select_from(lead_people)).scalar_one()
+    names = ("source", "source_lead_id", "person_id")
+    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(lead_people)
+    # WHERE: SQLite would read ON CONFLICT as a join's ON without it
+    chosen = sa.select(p.source, p.source_lead_id, p.person_id).where(sa.true())
+    statement = insert.from_select(names, chosen)
+    if held:  # a first run has nothing to conflict with
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["source", "source_lead_id"],
+            set_={"person_id": excluded.person_id},
+            where=lp.person_id.is_distinct_from(excluded.person_id),
+        )
+    count = conn.execute(statement).rowcount
+    total = conn.execute(sa.select(sa.func.count()).select_from(lead_people)).scalar_one()
+    if total > found:
+        placed_lead = sa.and_(p.source == lp.source, p.source_lead_id == lp.source_lead_id)
+        missing = sa.select(p.person_id).where(placed_lead).exists()
+        query = sa.select(lp.source, lp.source_lead_id).where(~missing).limit(1)
         key = tuple(conn.execute(query).one())
         raise ValueError(f"lead {key!r} is not in the resolution")
     return count
 
 
 def repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str]:
-    """Point events at the person of their email match key; the people who gained or lost
-    events."""
-    e = engagement_events
-    query = (
-        sa.select(e.c.email_match_key, e.c.person_id)
-        .where(e.c.email_match_key.is_not(None))
-        .distinct()
-    )
-    wrong: dict[str, str | None] = {}
-    was: list[str | None] = []
-    for key, pid in stream(conn, query):
-        if email_person.get(key) != pid:
-            wrong[key] = email_person.get(key)
+    """Write each email match key's person (``email_people``: what engagement events join
+    on; keys on several people's leads have none); the people who gained or lost a key."""
+    ep = email_people.c
+    wrong: dict[str, str] = {}
+    gone: list[str] = []
+    was: list[str] = []
+    seen: set[str] = set()
+    for key, pid in stream(conn, sa.select(ep.email_match_key, ep.person_id)):
+        seen.add(key)
+        now_pid = email_person.get(key)
+        if now_pid != pid:
             was.append(pid)
-    update_staged(conn, e, ("email_match_key",), ("person_id",), sorted(wrong.items()))
+            if now_pid is None:
+                gone.append(key)
+            else:
+                wrong[key] = now_pid
+    for key, pid in email_person.items():
+        if key not in seen:
+            wrong[key] = pid
+    for chunk in chunks(sorted(gone)):
+        conn.execute(email_people.delete().where(ep.email_match_key.in_(chunk)))
+    names, rows = ("email_match_key", "person_id"), sorted(wrong.items())
+    if seen:
+        insert_rows(conn, email_people, names, rows, key=names[:1], update=names[1:])
+    else:  # a first run: nothing to conflict with
+        insert_rows(conn, email_people, names, rows)
     return _people_of(wrong.values(), was)
+
+
+def release_test_leads(conn: Connection) -> set[str]:
+    """Take test leads away from the people they were given (before they were flagged as
+    tests); the people who lost one."""
+    test = leads.c.is_test == sa.true()
+    query = sa.select(LEAD_PERSON).select_from(leads_with_people()).where(test).distinct()
+    losers = {row[0] for row in conn.execute(query)}
+    if losers:
+        flagged = sa.select(leads.c.source).where(
+            test, leads.c.source == lead_people.c.source,
+            leads.c.source_lead_id == lead_people.c.source_lead_id,
+        )  # fmt: skip
+        conn.execute(lead_people.delete().where(flagged.exists()))
+    return losers
+
+
+def delete_people_without_leads(conn: Connection) -> int:
+    """Delete the people no lead points at any more (merged away, renamed, erased, or
+    left with test leads only); their history, milestones and SLA evaluations go with them
+    (ON DELETE CASCADE). How many were deleted."""
+    lead_of = sa.select(LEAD_PERSON).where(people.c.person_id == LEAD_PERSON)
+    return conn.execute(people.delete().where(~lead_of.exists())).rowcount
 
 
 def repoint_touches(

@@ -43,6 +43,7 @@ from leadflow.models.warehouse.activity_tables import (
 )
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
+from leadflow.models.warehouse.person_links import person_join
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
 
 STEP = "classification"
@@ -133,16 +134,10 @@ def people_to_classify(
 
 
 def _person_ids_of(table: sa.Table) -> sa.Select[Any]:
-    """The person ids of ``table``'s rows: their own column, or (status changes, which
-    carry none) their lead's."""
-    if "person_id" in table.c:
-        return sa.select(table.c.person_id).where(table.c.person_id.is_not(None))
-    on_lead = sa.and_(leads.c.source == table.c.source, leads.c.source_lead_id == table.c.lead_id)
-    return (
-        sa.select(leads.c.person_id)
-        .select_from(table.join(leads, on_lead))
-        .where(leads.c.person_id.is_not(None))
-    )
+    """The person ids of ``table``'s rows (``person_links.person_join``: a lead's, an
+    event's email's, a status change's lead's, or the row's own)."""
+    joined, person = person_join(table)
+    return sa.select(person).select_from(joined).where(person.is_not(None))
 
 
 def mark_for_classification(conn: Connection, person_ids: Iterable[str]) -> None:

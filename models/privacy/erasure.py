@@ -62,7 +62,14 @@ from leadflow.models.warehouse.activity_tables import (
     sales_touches,
 )
 from leadflow.models.warehouse.lead_tables import leads
-from leadflow.models.warehouse.people_tables import people, person_merges, stage_transitions
+from leadflow.models.warehouse.people_tables import (
+    email_people,
+    lead_people,
+    people,
+    person_merges,
+    stage_transitions,
+)
+from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
 from leadflow.models.warehouse.privacy_tables import suppression_list
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 from leadflow.models.warehouse.writeback_tables import writebacks
@@ -157,9 +164,13 @@ def plan_erasure(
         conn, email=email, person_id=person_id, include_linked=include_linked
     )
     keys = list(requester.leads)
-    keeping = sa.select(leads.c.person_id).where(
-        any_of(leads.c.person_id, requester.person_ids),
-        ~lead_match(leads.c.source, leads.c.source_lead_id, keys),
+    keeping = (
+        sa.select(LEAD_PERSON)
+        .select_from(leads_with_people())
+        .where(
+            any_of(LEAD_PERSON, requester.person_ids),
+            ~lead_match(leads.c.source, leads.c.source_lead_id, keys),
+        )
     )
     kept_people = set(conn.scalars(keeping.distinct()))
     gone_people = requester.person_ids - kept_people
@@ -251,7 +262,11 @@ def _deletes(requester: Requester, gone: set[str]) -> list[tuple[sa.Table, sa.Co
         (stage_transitions, any_of(stage_transitions.c.person_id, gone)),
         (
             engagement_events,
-            any_of(engagement_events.c.person_id, gone)
+            engagement_events.c.email_match_key.in_(
+                sa.select(email_people.c.email_match_key).where(
+                    any_of(email_people.c.person_id, gone)
+                )
+            )
             | any_of(engagement_events.c.email_match_key, emails),
         ),
         (
@@ -269,6 +284,11 @@ def _deletes(requester: Requester, gone: set[str]) -> list[tuple[sa.Table, sa.Co
             | any_of(person_merges.c.into_person, gone)
             | any_of(person_merges.c.bridging_key, emails | requester.phones | hubspot),
         ),
+        (
+            email_people,
+            any_of(email_people.c.person_id, gone) | any_of(email_people.c.email_match_key, emails),
+        ),
+        (lead_people, lead_match(lead_people.c.source, lead_people.c.source_lead_id, keys)),
         (leads, lead_match(leads.c.source, leads.c.source_lead_id, keys)),
         (people, any_of(people.c.person_id, gone)),
     ]

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 from leadflow.models.privacy.suppression import email_key
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
+from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
 
 LeadKey = tuple[str, str]
 
@@ -94,7 +95,7 @@ def find_requester(
             raise ValueError("the email address is empty")
         own = {key}
     else:
-        person_rows = _rows(conn, leads.c.person_id == person_id)
+        person_rows = _rows(conn, person_id == LEAD_PERSON)
         profile = conn.execute(
             sa.select(people.c.email_match_key, people.c.phone).where(
                 people.c.person_id == person_id
@@ -177,14 +178,18 @@ def _match(
 
 
 def _rows(conn: Connection, where: sa.ColumnElement[bool]) -> list[LeadRow]:
-    query = sa.select(
-        leads.c.source,
-        leads.c.source_lead_id,
-        # A lead loaded with an address but no match key is still someone's.
-        sa.func.coalesce(leads.c.email_match_key, sa.func.lower(leads.c.email)),
-        leads.c.phone,
-        leads.c.person_id,
-    ).where(where)
+    query = (
+        sa.select(
+            leads.c.source,
+            leads.c.source_lead_id,
+            # A lead loaded with an address but no match key is still someone's.
+            sa.func.coalesce(leads.c.email_match_key, sa.func.lower(leads.c.email)),
+            leads.c.phone,
+            LEAD_PERSON,
+        )
+        .select_from(leads_with_people(outer=True))
+        .where(where)
+    )
     return [LeadRow(*row) for row in conn.execute(query)]
 
 
@@ -197,8 +202,10 @@ def _emails_of_people(conn: Connection, person_ids: set[str]) -> dict[str, set[s
     found: dict[str, set[str]] = defaultdict(set)
     if not person_ids:
         return found
-    on_leads = sa.select(leads.c.person_id, leads.c.email_match_key).where(
-        any_of(leads.c.person_id, person_ids), leads.c.email_match_key.is_not(None)
+    on_leads = (
+        sa.select(LEAD_PERSON, leads.c.email_match_key)
+        .select_from(leads_with_people())
+        .where(any_of(LEAD_PERSON, person_ids), leads.c.email_match_key.is_not(None))
     )
     on_profiles = sa.select(people.c.person_id, people.c.email_match_key).where(
         any_of(people.c.person_id, person_ids), people.c.email_match_key.is_not(None)

@@ -35,6 +35,7 @@ from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
 from leadflow.models.warehouse.bulk import insert_rows, one_of, temp_table
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_milestones
+from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
 
 CONNECTED_OUTCOMES = {("call", "connected"), ("meeting", "completed")}
@@ -104,8 +105,11 @@ def _fact_queries() -> list[tuple[sa.Select[Any], sa.ColumnElement[Any], tuple[A
     m, t = person_milestones, sales_touches
     kinds = ("mql", "sql", "rejected")
     milestones = sa.select(m.c.person_id, m.c.kind, m.c.at).where(m.c.kind.in_(kinds))
-    owned = leads.c.person_id.is_not(None), leads.c.owner_id.is_not(None)
-    owners = sa.select(leads.c.person_id, leads.c.source, leads.c.owner_id).where(*owned)
+    owners = (
+        sa.select(LEAD_PERSON, leads.c.source, leads.c.owner_id)
+        .select_from(leads_with_people())
+        .where(leads.c.owner_id.is_not(None))
+    )
     by_update = (leads.c.updated_at, leads.c.source, leads.c.source_lead_id)
     fits = sa.select(people.c.person_id, people.c.fit)
     touches = sa.select(
@@ -114,7 +118,7 @@ def _fact_queries() -> list[tuple[sa.Select[Any], sa.ColumnElement[Any], tuple[A
     ).where(t.c.person_id.is_not(None))  # fmt: skip
     return [
         (milestones, m.c.person_id, (m.c.at, m.c.kind)),
-        (owners, leads.c.person_id, by_update),
+        (owners, LEAD_PERSON, by_update),
         (fits, people.c.person_id, ()),
         (touches, t.c.person_id, (t.c.source, t.c.touch_id, t.c.lead_id)),
     ]

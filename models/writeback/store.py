@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_id_map
+from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 from leadflow.models.warehouse.upsert import upsert
 from leadflow.models.warehouse.writeback_tables import writebacks
@@ -48,20 +49,20 @@ class Outcome:
 def _contacts(crm: str, account: str) -> sa.Subquery:
     """Each person's latest lead (contact) of ``crm`` in ``account``, and its owner."""
     rank = sa.func.row_number().over(
-        partition_by=leads.c.person_id,
+        partition_by=LEAD_PERSON,
         order_by=(leads.c.updated_at.desc(), leads.c.source_lead_id.desc()),
     )
     ranked = (
         sa.select(
-            leads.c.person_id,
+            LEAD_PERSON,
             leads.c.source_lead_id.label("contact_id"),
             leads.c.owner_id,
             rank.label("rank"),
         )
+        .select_from(leads_with_people())
         .where(
             leads.c.source == crm,
             leads.c.account_id == account,
-            leads.c.person_id.is_not(None),
             leads.c.is_test.is_(False),
         )
         .subquery()

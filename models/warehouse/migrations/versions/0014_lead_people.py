@@ -5,7 +5,8 @@ on PostgreSQL every moved lead rewrote its whole row (the raw payload included) 
 index entries, the largest cost of a first run. A lead's person is now one narrow row of
 ``lead_people`` (source, source_lead_id, person_id), an email's one row of
 ``email_people`` (email_match_key, person_id; only keys that belong to exactly one person),
-and both columns are gone: join ``lead_people`` for a lead's person, ``email_people`` on
+with no foreign keys (checking them cost more than writing the rows; see
+``leadflow.models.warehouse.people_tables``), and both columns are gone: join ``lead_people`` for a lead's person, ``email_people`` on
 ``email_match_key`` for an event's. Both tables are filled from the old columns here; the
 next run of resolve-and-classify writes exactly what it would have.
 
@@ -85,18 +86,6 @@ def upgrade() -> None:
             nullable=False,
             comment="The person the lead resolved to (people.person_id).",
         ),
-        sa.ForeignKeyConstraint(
-            ["person_id"],
-            ["people.person_id"],
-            name=op.f("fk_lead_people_person_id_people"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["source", "source_lead_id"],
-            ["leads.source", "leads.source_lead_id"],
-            name=op.f("fk_lead_people_source_leads"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("source", "source_lead_id", name=op.f("pk_lead_people")),
         comment="One row per resolved lead: its person. Written by identity resolution only; "
         "test leads and leads not resolved yet have none. Join leads here for a lead's person.",
@@ -116,12 +105,6 @@ def upgrade() -> None:
             sa.String(),
             nullable=False,
             comment="The one person whose leads carry this email (people.person_id).",
-        ),
-        sa.ForeignKeyConstraint(
-            ["person_id"],
-            ["people.person_id"],
-            name=op.f("fk_email_people_person_id_people"),
-            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("email_match_key", name=op.f("pk_email_people")),
         comment="One row per email match key that belongs to exactly one person's leads: whose "
