@@ -1,4 +1,5 @@
-"""The data-quality suites on the loaded warehouse: one per table (leads, people, sla_evaluations).
+"""The data-quality suites on the loaded warehouse: one per table (leads, people, the lead
+and email person tables, sla_evaluations).
 
 Each check is a small Expectation class with a plain-language description: GX's set
 expectations for the people's stages, one-pass SQL (:func:`counted`) for the rest, where ids
@@ -99,6 +100,28 @@ class ExpectPersonIdsToBeUnique(ExpectNoUnexpectedRows):
     description: str = "Each person appears once"
 
 
+class ExpectLeadPeopleToBeKnown(ExpectNoUnexpectedRows):
+    # lead_people has no foreign keys (identity writes it in bulk): this is their check.
+    # Joins, so GX leaves the batch's alias to the query.
+    unexpected_rows_query: str = counted(
+        f"SELECT {lead_id_sql('b.')} AS id FROM {{batch}} AS b "
+        "LEFT JOIN leads l ON l.source = b.source AND l.source_lead_id = b.source_lead_id"
+        " AND NOT l.is_test "
+        "LEFT JOIN people p ON p.person_id = b.person_id "
+        "WHERE l.source IS NULL OR p.person_id IS NULL"
+    )
+    description: str = "Every lead's person is a real lead's and a known person"
+
+
+class ExpectEmailPeopleToBeKnown(ExpectNoUnexpectedRows):
+    # Reported by person id: the key itself is an email address.
+    unexpected_rows_query: str = counted(
+        "SELECT b.person_id AS id FROM {batch} AS b "
+        "LEFT JOIN people p ON p.person_id = b.person_id WHERE p.person_id IS NULL"
+    )
+    description: str = "Every email's person is a known person"
+
+
 class ExpectLifecycleStagesToBeKnown(gxe.ExpectColumnValuesToBeInSet):
     column: str = "lifecycle"
     value_set: list = list(LIFECYCLE_RANK)  # noqa: RUF012 - pydantic field default
@@ -155,6 +178,16 @@ def table_suites(future_limit_sql: str) -> list[TableSuite]:
                 "lifecycle_known": ExpectLifecycleStagesToBeKnown,
                 "stage_known": ExpectStagesToBeKnown,
             },
+        ),
+        TableSuite(
+            "lead_people",
+            ("source", "source_lead_id"),
+            {"lead_person_known": ExpectLeadPeopleToBeKnown},
+        ),
+        TableSuite(
+            "email_people",
+            ("person_id",),
+            {"email_person_known": ExpectEmailPeopleToBeKnown},
         ),
         TableSuite(
             "sla_evaluations",

@@ -73,6 +73,7 @@ def timestamp_literal(moment: datetime, dialect: Dialect) -> str:
     raise ValueError(f"unsupported warehouse dialect {dialect.name!r}")
 
 
-def lead_id_sql() -> str:
-    """The lead id as ``source:source_lead_id`` (``||`` works on SQLite and PostgreSQL)."""
-    return "source || ':' || source_lead_id"
+def lead_id_sql(prefix: str = "") -> str:
+    """The lead id as ``source:source_lead_id`` (``||`` works on SQLite and PostgreSQL);
+    ``prefix``: the columns' table alias and dot (``"b."``)."""
+    return f"{prefix}source || ':' || {prefix}source_lead_id"

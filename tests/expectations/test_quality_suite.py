@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from leadflow.models.warehouse.tables import sla_evaluations
+from leadflow.models.warehouse.tables import email_people, lead_people, sla_evaluations
 
 from .conftest import NOW
 
@@ -18,6 +18,8 @@ CHECKS = [
     ("person_id_unique", "people"),
     ("lifecycle_known", "people"),
     ("stage_known", "people"),
+    ("lead_person_known", "lead_people"),
+    ("email_person_known", "email_people"),
     ("sla_status_known", "sla_evaluations"),
 ]
 
@@ -56,6 +58,12 @@ def test_every_check_passes_on_clean_data_with_unclassified_people(warehouse):
     warehouse.leads({"id": "l1"}, {"id": "l2", "email": None, "phone": "+15550100"})
     warehouse.people("p1", stage="qualified", lifecycle="mql")
     warehouse.people("p2")  # not classified yet: null stage and lifecycle are allowed
+    links = [("l1", "p1"), ("l2", "p2")]
+    warehouse.insert(
+        lead_people,
+        [{"source": "meta", "source_lead_id": lead, "person_id": pid} for lead, pid in links],
+    )
+    warehouse.insert(email_people, [{"email_match_key": "l1@example.com", "person_id": "p1"}])
     warehouse.evaluations("first_touch", {"p1": "met", "p2": "pending"})
 
     report = warehouse.check()
@@ -139,6 +147,30 @@ def test_unknown_stage_values(warehouse, column, check):
     report = warehouse.check()
 
     assert failing(report) == {check: (1, ["bad"])}
+
+
+def test_lead_and_email_people_pointing_at_nothing(warehouse):
+    """The narrow person tables have no foreign keys: a row whose lead is gone (or is a test
+    lead) or whose person is gone is reported, by lead key or person id, never by email."""
+    warehouse.leads({"id": "l1"}, {"id": "t1", "is_test": True})
+    warehouse.people("p1")
+    rows = [("l1", "p1"), ("l2", "p1"), ("t1", "p1"), ("l1x", "gone")]
+    warehouse.insert(
+        lead_people,
+        [{"source": "meta", "source_lead_id": lead, "person_id": pid} for lead, pid in rows],
+    )
+    keys = [("l1@example.com", "p1"), ("old@example.com", "gone")]
+    warehouse.insert(
+        email_people, [{"email_match_key": key, "person_id": pid} for key, pid in keys]
+    )
+
+    report = warehouse.check()
+
+    assert failing(report) == {
+        "lead_person_known": (3, ["meta:l1x", "meta:l2", "meta:t1"]),
+        "email_person_known": (1, ["gone"]),
+    }
+    assert "example.com" not in repr(report.quality)
 
 
 def test_unknown_sla_status(warehouse, migrated_engine):
