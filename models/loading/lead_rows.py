@@ -72,8 +72,8 @@ def _safe_json(value: Any) -> bytes:
 def lead_row(lead: Lead) -> dict[str, Any]:
     """The ``leads`` columns for ``lead`` (JSON fields as plain JSON values) and ``row_hash``.
 
-    Load timestamps and ``person_id`` are not content: load_batch and identity resolution
-    set them.
+    Load timestamps are not content: load_batch sets them (and identity resolution keeps
+    a lead's person in ``lead_people``, never in the row).
     """
     values = encode_lead(lead)
     row = dict(zip(LEAD_FIELDS, values, strict=False))

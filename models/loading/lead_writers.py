@@ -27,7 +27,7 @@ from leadflow.models.warehouse.tables import leads as leads_table
 LEAD_KEY = ("source", "source_lead_id")
 STAGE = "leadflow_leads_stage"
 _COLUMNS = (*LEAD_FIELDS, "row_hash")
-# On update, the load timestamps and identity resolution's person_id are left alone.
+# On update, the load timestamps are left alone (a lead's person is in lead_people).
 _UPDATED = (*(name for name in _COLUMNS if name not in LEAD_KEY), "last_changed_at")
 _CREATED_AT, _UPDATED_AT = LEAD_FIELDS.index("created_at"), LEAD_FIELDS.index("updated_at")
 

@@ -288,7 +288,11 @@ def _deletes(requester: Requester, gone: set[str]) -> list[tuple[sa.Table, sa.Co
             email_people,
             any_of(email_people.c.person_id, gone) | any_of(email_people.c.email_match_key, emails),
         ),
-        (lead_people, lead_match(lead_people.c.source, lead_people.c.source_lead_id, keys)),
+        (
+            lead_people,
+            any_of(lead_people.c.person_id, gone)
+            | lead_match(lead_people.c.source, lead_people.c.source_lead_id, keys),
+        ),
         (leads, lead_match(leads.c.source, leads.c.source_lead_id, keys)),
         (people, any_of(people.c.person_id, gone)),
     ]
@@ -299,14 +303,17 @@ def _recompute_profiles(conn: Connection, person_ids: set[str], salt: str, now: 
     group from the most recently updated lead having any of it, as ``person_profile``)."""
     if not person_ids:
         return 0
-    lead = leads.alias("kept_lead")
+    lead, link = leads.alias("kept_lead"), lead_people.alias("kept_link")
+    on = sa.and_(link.c.source == lead.c.source, link.c.source_lead_id == lead.c.source_lead_id)
+    kept = lead.join(link, on)
     values: dict[str, object] = {"updated_at": now}
     for group in PROFILE_GROUPS:
         has_any = sa.or_(*(sa.and_(lead.c[f].is_not(None), lead.c[f] != "") for f in group))
         for column in group:
             values[column] = (
                 sa.select(lead.c[column])
-                .where(lead.c.person_id == people.c.person_id, has_any)
+                .select_from(kept)
+                .where(link.c.person_id == people.c.person_id, has_any)
                 .order_by(
                     lead.c.updated_at.desc(), lead.c.source.desc(), lead.c.source_lead_id.desc()
                 )

@@ -17,11 +17,12 @@ from leadflow.models.loading.activity import (
     activity_row,
 )
 from leadflow.models.loading.leads import LoadCounts
-from leadflow.models.warehouse.tables import engagement_events, people
+from leadflow.models.warehouse.tables import email_people, people
 from tests.models.loading.activity_cases import (
     ALL_STREAMS,
     CHANGES,
     MAKERS,
+    SOURCE,
     T0,
     event,
     load,
@@ -30,6 +31,7 @@ from tests.models.loading.activity_cases import (
     stored,
     touch,
 )
+from tests.people_links import event_person_ids
 
 
 @ALL_STREAMS
@@ -199,8 +201,15 @@ def test_updates_keep_person_id(migrated_engine: Engine) -> None:
             people.insert(),
             {"person_id": "p1", "created_at": T0, "updated_at": T0},
         )
-        conn.execute(sa.update(engagement_events).values(person_id="p1"))
+        conn.execute(
+            email_people.insert(), {"email_match_key": "ada@example.com", "person_id": "p1"}
+        )
     changed = event(detail={"browser": "safari"})
     assert load(migrated_engine, "engagement_events", [changed]) == LoadCounts(0, 1, 0, 0)
     (row,) = stored(migrated_engine, "engagement_events").values()
-    assert (row["person_id"], row["detail"]) == ("p1", {"browser": "safari"})
+    # The re-load rewrote the event and left identity's email_people row alone: the event
+    # still resolves to its person.
+    assert row["detail"] == {"browser": "safari"}
+    assert event_person_ids(migrated_engine) == {(SOURCE, "e1"): "p1"}
+    with migrated_engine.connect() as conn:
+        assert conn.execute(sa.select(email_people)).all() == [("ada@example.com", "p1")]

@@ -17,7 +17,7 @@ from leadflow.models.loading.activity import STREAMS, activity_row, encode_activ
 from leadflow.models.loading.activity_writers import stored_hashes, write_activity
 from leadflow.models.loading.leads import LoadCounts
 from leadflow.models.records.activity import SalesTouch
-from leadflow.models.warehouse.tables import people
+from leadflow.models.warehouse.tables import email_people, people
 from tests.models.loading.activity_write_cases import (
     ALL_STREAMS,
     NESTED,
@@ -28,6 +28,7 @@ from tests.models.loading.activity_write_cases import (
     load_in,
     read_row,
 )
+from tests.people_links import event_person_ids
 
 
 def _touch(touch_id: str, lead_id: str = "L1", **overrides: Any) -> SalesTouch:
@@ -35,9 +36,21 @@ def _touch(touch_id: str, lead_id: str = "L1", **overrides: Any) -> SalesTouch:
 
 
 def _set_person(engine: Engine, stream: str) -> None:
+    """What identity resolution writes: a touch's own person_id, an event's email's person."""
     with engine.begin() as conn:
         conn.execute(people.insert(), {"person_id": "p1", "created_at": T0, "updated_at": T0})
-        conn.execute(sa.update(STREAMS[stream].table).values(person_id="p1"))
+        if stream == "engagement_events":
+            key = full(stream, "a").email_match_key
+            conn.execute(email_people.insert(), {"email_match_key": key, "person_id": "p1"})
+        else:
+            conn.execute(sa.update(STREAMS[stream].table).values(person_id="p1"))
+
+
+def _person(engine: Engine, stream: str, row: dict[str, Any]) -> str | None:
+    """The row's person: an event's through email_people, a touch's own column."""
+    if stream == "engagement_events":
+        return event_person_ids(engine)[(row["source"], row["event_id"])]
+    return row["person_id"]
 
 
 @pytest.mark.parametrize("stream", ["engagement_events", "sales_touches"])
@@ -51,13 +64,17 @@ def test_updates_keep_person_id_and_first_loaded_at(migrated_engine: Engine, str
     )
     a, _ = read_row(migrated_engine, stream, "a")
     b, _ = read_row(migrated_engine, stream, "b")
-    assert (a["person_id"], a["raw"], a["first_loaded_at"], a["last_changed_at"]) == (
+    person_a, person_b = _person(migrated_engine, stream, a), _person(migrated_engine, stream, b)
+    assert (person_a, a["raw"], a["first_loaded_at"], a["last_changed_at"]) == (
         "p1",
         {"id": "a", "v": 2},
         T0,
         later,
     )
-    assert (b["person_id"], b["first_loaded_at"], b["last_changed_at"]) == ("p1", T0, T0)
+    assert (person_b, b["first_loaded_at"], b["last_changed_at"]) == ("p1", T0, T0)
+    if stream == "engagement_events":  # the re-load left identity's email_people alone
+        with migrated_engine.connect() as conn:
+            assert conn.execute(sa.select(email_people)).all() == [("zoe@example.com", "p1")]
     assert a["row_hash"] == activity_row(STREAMS[stream], changed)["row_hash"]
 
 

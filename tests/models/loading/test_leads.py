@@ -25,6 +25,7 @@ from leadflow.models.loading.runs import record_sync_run
 from leadflow.models.loading.state import read_sync_state, save_sync_state
 from leadflow.models.records.leads import Lead, Rejected
 from leadflow.models.warehouse.tables import leads, people, quarantine, sync_runs
+from tests.people_links import lead_person_ids, link_leads
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SOURCE, ACCOUNT = "meta", "act_1"
@@ -119,9 +120,11 @@ def test_update_keeps_person_id(migrated_engine: Engine) -> None:
     load(migrated_engine, [make_lead("a")])
     with migrated_engine.begin() as conn:
         conn.execute(sa.insert(people), [{"person_id": "p1", "created_at": T0, "updated_at": T0}])
-        conn.execute(sa.update(leads).values(person_id="p1"))
+        link_leads(conn, {(SOURCE, "a"): "p1"})
     load(migrated_engine, [make_lead("a", company="Acme")])
-    assert stored_leads(migrated_engine)["a"]["person_id"] == "p1"
+    # The re-load rewrote the lead and left identity's lead_people row alone.
+    assert stored_leads(migrated_engine)["a"]["company"] == "Acme"
+    assert lead_person_ids(migrated_engine) == {(SOURCE, "a"): "p1"}
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from leadflow.models.loading.leads import load_batch
 from leadflow.models.people.rules import default_rules
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.leads import Lead
-from leadflow.models.warehouse.tables import leads, quarantine, sync_runs
+from leadflow.models.warehouse.tables import email_people, lead_people, quarantine, sync_runs
 from leadflow.pipeline.people import resolve_and_classify
 from tests.pipeline.test_people import lead as people_lead
 
@@ -106,8 +106,19 @@ def build(engine: Engine) -> str:
         conn.execute(sa.insert(quarantine), _quarantined())
     resolve(engine)
     with engine.connect() as conn:
-        (person,) = set(conn.scalars(sa.select(leads.c.person_id)))
+        (person,) = set(conn.scalars(sa.select(lead_people.c.person_id)))
     return person
+
+
+def links(engine: Engine) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """Identity's narrow rows: every ``lead_people`` row's person by (source, lead id) and
+    every ``email_people`` row's person by email match key."""
+    lp, ep = lead_people.c, email_people.c
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(lp.source, lp.source_lead_id, lp.person_id))
+        by_lead = {(source, lead_id): person for source, lead_id, person in rows}
+        by_email = dict(conn.execute(sa.select(ep.email_match_key, ep.person_id)).tuples().all())
+    return by_lead, by_email
 
 
 def _runs() -> list[dict[str, Any]]:

@@ -26,7 +26,12 @@ from leadflow.models.warehouse.activity_tables import (
 )
 from leadflow.models.warehouse.intake_tables import intake_inbox
 from leadflow.models.warehouse.lead_tables import leads, quarantine
-from leadflow.models.warehouse.people_tables import people, person_merges
+from leadflow.models.warehouse.people_tables import (
+    email_people,
+    lead_people,
+    people,
+    person_merges,
+)
 from leadflow.models.warehouse.privacy_tables import suppression_list
 from leadflow.models.warehouse.writeback_tables import writebacks
 from tests.bi_seed import EMAIL, PHONE, T0, at, seed, traces
@@ -57,15 +62,19 @@ def _extra_rows() -> list[tuple[sa.Table, list[dict]]]:
     ledger = {"crm": "hubspot", "kind": "task", "object_id": "1", "status": "created"}
     ledger |= {"created_at": T0, "updated_at": T0}
     return [
-        (leads, [base | {"source": "hubspot", "source_lead_id": "H1", "person_id": "P1"}
+        (leads, [base | {"source": "hubspot", "source_lead_id": "H1"}
                  | {"created_at": at(9, 5), "updated_at": at(9, 5), "is_test": False}
                  | {"email": EMAIL, "email_match_key": EMAIL, "phone": PHONE, "custom_fields": {}}
                  | {"raw": {"properties": {"email": EMAIL, "phone": "(415) 555-0123"}}}]),
+        (lead_people, [{"source": "hubspot", "source_lead_id": "H1", "person_id": "P1"}]),
+        # Whose events those are: each email match key's person, as identity writes them.
+        (email_people, [{"email_match_key": EMAIL, "person_id": "P1"},
+                        {"email_match_key": "bo@beta.test", "person_id": "P2"}]),
         (engagement_events, [
-            event | {"event_id": "e1", "email": EMAIL, "email_match_key": EMAIL, "person_id": "P1"}
+            event | {"event_id": "e1", "email": EMAIL, "email_match_key": EMAIL}
             | {"raw": {"email_address": EMAIL}},
             event | {"event_id": "e2", "email": "bo@beta.test", "email_match_key": "bo@beta.test"}
-            | {"person_id": "P2", "raw": {}},
+            | {"raw": {}},
         ]),
         (sales_touches, [
             touch | {"touch_id": "t1", "lead_id": "H1", "person_id": "P1", "raw": {"body": "hi"}},
@@ -124,9 +133,30 @@ def count(conn: sa.Connection, table: sa.Table) -> int:
     return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
+def links(conn: sa.Connection) -> tuple[dict[str, str], dict[str, str]]:
+    """Identity's narrow rows: each ``lead_people`` row's person by lead id (the seed's lead
+    ids are unique across sources) and each ``email_people`` row's person by email key."""
+    lp, ep = lead_people.c, email_people.c
+    by_lead = dict(conn.execute(sa.select(lp.source_lead_id, lp.person_id)).tuples().all())
+    by_email = dict(conn.execute(sa.select(ep.email_match_key, ep.person_id)).tuples().all())
+    persons = set(conn.scalars(sa.select(people.c.person_id)))
+    lead_ids = set(conn.scalars(sa.select(leads.c.source_lead_id)))
+    # Nothing left pointing at an erased lead or person (the tables have no foreign keys).
+    assert set(by_lead) <= lead_ids and set(by_lead.values()) | set(by_email.values()) <= persons
+    return by_lead, by_email
+
+
+# Before any erasure: P1's leads L1, L3 (bi_seed) and H1, and the events' two addresses.
+LINKS = (
+    {"L1": "P1", "L2": "P2", "L3": "P1", "L4": "P3", "L6": "P4", "L7": "P2", "H1": "P1"},
+    {EMAIL: "P1", "bo@beta.test": "P2"},
+)
+
+
 def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
     with warehouse.begin() as conn:
         assert len(traces(conn, NEEDLES)) > 10  # the search finds them before
+        assert links(conn) == LINKS
         erasure = forget(conn, salt=SALT, now=NOW, email="  Ann.Example@Acme-Widgets.COM ")
     assert erasure.removed == {
         "writebacks": 1,
@@ -136,6 +166,8 @@ def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
         "sales_touches": 1,
         "crm_status_changes": 1,
         "person_merges": 1,
+        "email_people": 1,
+        "lead_people": 3,
         "leads": 3,
         "people": 1,
         "quarantine": 2,
@@ -152,6 +184,11 @@ def test_forget_by_email_leaves_no_trace(warehouse: Engine) -> None:
         kept = conn.execute(sa.select(intake_inbox.c.notification_id)).scalars()
         assert sorted(kept) == ["G-other", "L2"]
         assert conn.execute(sa.select(writebacks.c.person_id)).scalars().all() == ["P2"]
+        # P1's lead and email rows are gone, everyone else's stay.
+        assert links(conn) == (
+            {"L2": "P2", "L4": "P3", "L6": "P4", "L7": "P2"},
+            {"bo@beta.test": "P2"},
+        )
         kinds = conn.execute(sa.select(suppression_list.c.kind)).scalars().all()
     assert sorted(kinds) == ["email", "lead", "lead", "lead", "phone"]
 
@@ -169,9 +206,14 @@ def test_forget_by_person_id(warehouse: Engine) -> None:
     with warehouse.begin() as conn:
         erasure = forget(conn, salt=SALT, now=NOW, person_id="P2")
     assert erasure.removed["leads"] == 2 and erasure.removed["people"] == 1
+    assert erasure.removed["lead_people"] == 2 and erasure.removed["email_people"] == 1
     with warehouse.connect() as conn:
         assert traces(conn, ["bo@beta.test"]) == []
         assert count(conn, people) == 5
+        assert links(conn) == (
+            {"L1": "P1", "L3": "P1", "L4": "P3", "L6": "P4", "H1": "P1"},
+            {EMAIL: "P1"},
+        )
 
 
 def test_forgetting_twice_adds_nothing_and_unknown_emails_are_still_suppressed(
@@ -208,11 +250,13 @@ def test_a_lead_with_only_the_phone_and_another_persons_address_is_linked(
     assert refused.refused and refused.other_addresses == 1  # P4's di@delta.test
     with warehouse.connect() as conn:
         assert count(conn, leads) == 8 and count(conn, suppression_list) == 0
+        assert links(conn) == LINKS
     with warehouse.begin() as conn:
         erasure = forget(conn, salt=SALT, now=NOW, email=EMAIL, include_linked=True)
     assert erasure.removed["leads"] == 4 and erasure.removed["people"] == 2  # P1 and P4
     with warehouse.connect() as conn:
         assert traces(conn, [*NEEDLES, "di@delta.test"]) == []
+        assert links(conn) == ({"L2": "P2", "L4": "P3", "L7": "P2"}, {"bo@beta.test": "P2"})
         kinds = sorted(conn.execute(sa.select(suppression_list.c.kind)).scalars())
     assert kinds == ["email", "email", "lead", "lead", "lead", "lead", "phone"]
 

@@ -33,6 +33,7 @@ from tests.models.privacy.switchboard import (
     all_leads,
     build,
     lead,
+    links,
     load,
     resolve,
 )
@@ -53,17 +54,27 @@ def test_forgetting_one_address_of_a_switchboard_cluster_keeps_the_others(
     person = build(migrated_engine)
     transitions_before = _rows(migrated_engine, stage_transitions)
     assert _lead_keys(migrated_engine) == ANN_LEADS | COLLEAGUE_LEADS
+    everyone = (ANN, *COLLEAGUES)
+    assert links(migrated_engine) == (
+        dict.fromkeys(ANN_LEADS | COLLEAGUE_LEADS, person),
+        dict.fromkeys(everyone, person),
+    )
     with migrated_engine.begin() as conn:
         erasure = forget(conn, salt=SALT, now=NOW, email=" ANN@acmecorp.com ")
     assert not erasure.refused and erasure.applied
     assert erasure.removed["leads"] == 3 and erasure.removed["people"] == 0
+    assert erasure.removed["lead_people"] == 3 and erasure.removed["email_people"] == 1
     assert erasure.removed["sla_evaluations"] == erasure.removed["stage_transitions"] == 0
     assert erasure.profiles_recomputed == 1
     # Ann's leads are gone, the colleagues' leads are intact, switchboard and all.
     kept = {(r["source"], r["source_lead_id"]): r for r in _rows(migrated_engine, leads)}
     assert set(kept) == COLLEAGUE_LEADS
     assert {r["phone"] for r in kept.values()} == {SWITCHBOARD, None}
-    assert {r["person_id"] for r in kept.values()} == {person}
+    # No narrow row is left on Ann's leads or email; the colleagues' rows stay, on the person.
+    assert links(migrated_engine) == (
+        dict.fromkeys(COLLEAGUE_LEADS, person),
+        dict.fromkeys(COLLEAGUES, person),
+    )
     # The person stays, without Ann's profile details; its history stays too.
     (row,) = _rows(migrated_engine, people)
     assert row["person_id"] == person and row["email_match_key"] in COLLEAGUES
@@ -105,6 +116,9 @@ def test_the_next_load_keeps_the_colleagues_and_drops_the_requester(
     load(migrated_engine, kept)
     resolve(migrated_engine, run_id="r2")  # the identity pass after the erasure
     assert _lead_keys(migrated_engine) == COLLEAGUE_LEADS | {("meta", "a9")}
+    by_lead, by_email = links(migrated_engine)
+    assert set(by_lead) == COLLEAGUE_LEADS | {("meta", "a9")} and len(set(by_lead.values())) == 1
+    assert set(by_email) == set(COLLEAGUES) and set(by_email.values()) == set(by_lead.values())
     with migrated_engine.connect() as conn:
         assert traces(conn, ANN_NEEDLES) == []
 
@@ -119,10 +133,13 @@ def test_a_lead_with_only_the_shared_phone_needs_include_linked(
         refused = forget(conn, salt=SALT, now=NOW, email=ANN)
     assert refused.refused and refused.other_addresses == 3 and not refused.applied
     assert len(_lead_keys(migrated_engine)) == 8 and _rows(migrated_engine, suppression_list) == []
+    by_lead, by_email = links(migrated_engine)
+    assert len(by_lead) == 8 and set(by_email) == {ANN, *COLLEAGUES}  # a refusal writes nothing
     with migrated_engine.begin() as conn:
         erasure = forget(conn, salt=SALT, now=NOW, email=ANN, include_linked=True)
     assert erasure.applied and erasure.removed["leads"] == 8 and erasure.removed["people"] == 1
     assert _rows(migrated_engine, people) == []
+    assert links(migrated_engine) == ({}, {})  # nothing points at the erased person
 
 
 def test_person_id_of_a_multi_address_person_needs_include_linked(
@@ -135,9 +152,15 @@ def test_person_id_of_a_multi_address_person_needs_include_linked(
     assert plan.erasure.refused and plan.erasure.other_addresses == 3
     assert refused.refused and sum(refused.removed.values()) > 0  # the plan's counts
     assert len(_lead_keys(migrated_engine)) == 7 and _rows(migrated_engine, suppression_list) == []
+    assert links(migrated_engine) == (
+        dict.fromkeys(ANN_LEADS | COLLEAGUE_LEADS, person),
+        dict.fromkeys((ANN, *COLLEAGUES), person),
+    )
     with migrated_engine.begin() as conn:
         erasure = forget(conn, salt=SALT, now=NOW, person_id=person, include_linked=True)
     assert erasure.applied and erasure.removed["leads"] == 7 and erasure.removed["people"] == 1
+    assert erasure.removed["lead_people"] == 7 and erasure.removed["email_people"] == 4
+    assert links(migrated_engine) == ({}, {})  # nothing points at the erased person
     kinds = sorted(r["kind"] for r in _rows(migrated_engine, suppression_list))
     assert kinds == ["email"] * 4 + ["lead"] * 7 + ["phone"] * 2
 
