@@ -72,7 +72,8 @@ def repoint_placed_leads(conn: Connection, placed: sa.Table, found: int) -> int:
             set_={"person_id": excluded.person_id},
             where=lp.person_id.is_distinct_from(excluded.person_id),
         )
-    count = conn.execute(statement).rowcount
+    # preserve_rowcount: SQLAlchemy keeps an INSERT's count on PostgreSQL only if asked
+    count = conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
     total = conn.execute(sa.select(sa.func.count()).select_from(lead_people)).scalar_one()
     if total > found:
         placed_lead = sa.and_(p.source == lp.source, p.source_lead_id == lp.source_lead_id)

@@ -27,16 +27,18 @@ from leadflow.models.sla.config import SlaSettings
 from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
+from leadflow.models.warehouse.person_links import person_join
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
 
 STEP = "sla"
-# What each mark watches: (table, column, the column naming the person or None).
-MARKS: dict[str, tuple[sa.Table, str, str | None]] = {
-    "classified": (people, "classified_at", "person_id"),
-    "touches": (sales_touches, "last_changed_at", "person_id"),
-    "leads": (leads, "last_changed_at", "person_id"),
-    "reps": (sales_reps, "last_changed_at", None),
+# What each mark watches: (table, column, whether its rows name a person: their own
+# person_id, or a lead's through lead_people, ``person_links.person_join``).
+MARKS: dict[str, tuple[sa.Table, str, bool]] = {
+    "classified": (people, "classified_at", True),
+    "touches": (sales_touches, "last_changed_at", True),
+    "leads": (leads, "last_changed_at", True),
+    "reps": (sales_reps, "last_changed_at", False),
 }
 
 
@@ -66,13 +68,14 @@ def people_to_evaluate(
     people_ids: set[str] = set()
     for name, (table, column, person) in MARKS.items():
         since = seen[name]
-        if person is None:  # a rep (their team) changed: every evaluation of theirs may move
+        if not person:  # a rep (their team) changed: every evaluation of theirs may move
             if current[name] != since:
                 return None
             continue
         if current[name] is None or current[name] == since:
             continue
-        query = sa.select(table.c[person]).where(table.c[person].is_not(None))
+        joined, person_id = person_join(table)
+        query = sa.select(person_id).select_from(joined).where(person_id.is_not(None))
         if since is not None:
             query = query.where(table.c[column] > since)
         people_ids.update(row[0] for row in conn.execute(query.distinct()))

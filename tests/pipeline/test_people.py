@@ -18,8 +18,6 @@ from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.contact import normalize_email, normalize_phone
 from leadflow.models.records.leads import Lead
 from leadflow.models.warehouse.tables import (
-    engagement_events,
-    leads,
     people,
     person_id_map,
     person_merges,
@@ -27,6 +25,7 @@ from leadflow.models.warehouse.tables import (
     stage_transitions,
 )
 from leadflow.pipeline.people import NOTES_LOGGED, resolve_and_classify
+from tests.people_links import event_person_ids, lead_person_ids
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 NOW = T0 + timedelta(days=1)
@@ -74,9 +73,7 @@ def run(engine: Engine, now: datetime = NOW, run_id: str = "r1") -> dict[str, An
 
 
 def person_ids(engine: Engine) -> dict[tuple[str, str], str | None]:
-    with engine.connect() as conn:
-        query = sa.select(leads.c.source, leads.c.source_lead_id, leads.c.person_id)
-        return {(s, i): p for s, i, p in conn.execute(query)}
+    return lead_person_ids(engine)
 
 
 def table(engine: Engine, t: sa.Table) -> list[dict[str, Any]]:
@@ -169,7 +166,7 @@ def test_events_and_touches_get_the_person(migrated_engine: Engine) -> None:
             )  # fmt: skip
     summary = run(migrated_engine)
     pid = person_ids(migrated_engine)[("hubspot", "h1")]
-    assert {r["event_id"]: r["person_id"] for r in table(migrated_engine, engagement_events)} == {
+    assert {e: p for (_, e), p in event_person_ids(migrated_engine).items()} == {
         "e1": pid,
         "e2": None,
     }

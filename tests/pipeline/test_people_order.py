@@ -56,6 +56,7 @@ from leadflow.models.records.leads import Lead
 from leadflow.models.sla.config import SlaSettings
 from leadflow.models.sla.run import evaluate_warehouse
 from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.person_links import LEAD_PERSON, lead_person_on, leads_with_people
 from leadflow.models.warehouse.tables import leads, people, sla_evaluations
 from leadflow.pipeline import classification as batch_step  # where a batch is saved
 from leadflow.pipeline.people import BATCH_SIZE, resolve_and_classify
@@ -533,7 +534,9 @@ class Outcome:
 def read_outcome(engine: Engine) -> Outcome:
     with engine.connect() as conn:
         lead_rows = conn.execute(
-            sa.select(leads.c.source, leads.c.source_lead_id, leads.c.person_id, leads.c.is_test)
+            sa.select(
+                leads.c.source, leads.c.source_lead_id, LEAD_PERSON, leads.c.is_test
+            ).select_from(leads_with_people(outer=True))
         ).all()
         p = people.c
         people_rows = conn.execute(
@@ -892,9 +895,7 @@ def test_faulted_run_then_a_split_is_one_clean_run(
 
     def save(conn: Any, results: Any, *args: Any, **kwargs: Any) -> Any:
         state["calls"] += 1
-        query = sa.select(leads.c.person_id).where(
-            leads.c.source == "meta", leads.c.source_lead_id == "a1"
-        )
+        query = sa.select(LEAD_PERSON).where(lead_person_on("meta", "a1"))
         has_a = conn.execute(query).scalar_one() in {row[0] for row in results}
         if (
             (fails == "on the first batch" and state["calls"] == 1)

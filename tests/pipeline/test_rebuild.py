@@ -18,16 +18,17 @@ from leadflow.models.people.rules import default_rules
 from leadflow.models.records.leads import Lead
 from leadflow.models.sla.run import evaluate_warehouse
 from leadflow.models.warehouse.run_lock import RunLocked, warehouse_lock
-from leadflow.models.warehouse.tables import leads, people, sla_evaluations
+from leadflow.models.warehouse.tables import lead_people, people, sla_evaluations
 from leadflow.pipeline.people import resolve_and_classify
 from leadflow.pipeline.rebuild import rebuild_people
+from tests.people_links import lead_person_ids
 from tests.pipeline.test_people import NOW, T0, lead, one_human
 from tests.pipeline.test_people_incremental import load
 
 SALT = "rebuild-test-salt-0123456789"
-# What the people steps derive from the facts; leads only for the person id they carry.
+# What the people steps derive from the facts; leads only for their person (lead_people).
 DERIVED = ("people", "stage_transitions", "person_merges", "person_id_map",
-           "person_milestones", "sla_evaluations")  # fmt: skip
+           "person_milestones", "sla_evaluations", "email_people")  # fmt: skip
 
 
 def settings(url: str, lock_wait_minutes: float = 0) -> Settings:
@@ -86,8 +87,7 @@ def derived_state(engine: Engine, sla_run: str) -> dict[str, Any]:
         state: dict[str, Any] = {
             name: _rows(conn, meta.tables[name]) for name in DERIVED if name in meta.tables
         }
-        query = sa.select(leads.c.source, leads.c.source_lead_id, leads.c.person_id)
-        state["leads"] = sorted(tuple(row) for row in conn.execute(query))
+        state["leads"] = sorted((*key, pid) for key, pid in lead_person_ids(conn).items())
         state["sla_results"] = _rows(conn, meta.tables["sla_results"], sla_run)
     return state
 
@@ -120,9 +120,9 @@ def _corrupt(engine: Engine) -> None:
     """Damage every kind of derived state by hand, as a bug or a manual fix would."""
     ada = people.c.email_match_key == "adalovelace@gmail.com"
     with engine.begin() as conn:
-        # A lead loses its person; another person's row is deleted (its leads lose their
-        # person, its transitions and SLA evaluations go with it: ON DELETE).
-        conn.execute(leads.update().where(leads.c.source == "linkedin").values(person_id=None))
+        # A lead loses its person; another person's row is deleted (its transitions and SLA
+        # evaluations go with it: ON DELETE; its leads' lead_people rows are left behind).
+        conn.execute(lead_people.delete().where(lead_people.c.source == "linkedin"))
         conn.execute(people.delete().where(people.c.email_match_key == "ceo@acme.io"))
         # A qualified person pushed back to a first-touch lead, evaluations gone.
         cto = sa.select(people.c.person_id).where(people.c.email_match_key == "cto@initech.com")
@@ -181,7 +181,7 @@ def test_a_held_sync_lock_refuses_the_rebuild_before_it_writes(
     assert waited == []  # sync.lock_wait_minutes 0: refused at once, no "waiting" first
     with migrated_engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(people)).scalar_one() == 0
-        assert conn.execute(sa.select(leads.c.person_id).distinct()).scalars().all() == [None]
+        assert set(lead_person_ids(conn).values()) == {None}
 
 
 def test_a_naive_now_is_refused_before_the_warehouse_is_opened(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_milestones
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
+from tests.people_links import link_leads
 
 NY = ZoneInfo("America/New_York")
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=NY)  # Tuesday 10:00 New York
@@ -35,7 +36,7 @@ def _milestone(person_id: str, kind: str, at: datetime) -> dict:
 def _lead(person_id: str, owner: str | None) -> dict[str, Any]:
     return {"source": "hubspot", "source_lead_id": person_id, "account_id": "portal",
             "created_at": STAMP, "updated_at": STAMP, "owner_id": owner, "is_test": False,
-            "custom_fields": {}, "raw": {}, "row_hash": "x" * 64, "person_id": person_id,
+            "custom_fields": {}, "raw": {}, "row_hash": "x" * 64,
             "first_loaded_at": STAMP, "last_changed_at": STAMP}  # fmt: skip
 
 
@@ -60,6 +61,7 @@ def seed(engine: Engine) -> None:
         ])  # fmt: skip
         conn.execute(leads.insert(), [_lead("p_fast", "r1"), _lead("p_slow", "r1"),
                                       _lead("p_none", None)])  # fmt: skip
+        link_leads(conn, {("hubspot", pid): pid for pid in ("p_fast", "p_slow", "p_none")})
         conn.execute(person_milestones.insert(), [
             _milestone("p_fast", "mql", T0),
             _milestone("p_fast", "sql", T0 + 2 * H),

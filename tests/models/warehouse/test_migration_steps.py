@@ -520,3 +520,54 @@ def test_0002_fills_campaigns_from_existing_leads(warehouse_url: str) -> None:
         ("meta", "c1", None, "Spring v2", None, t0, t0 + timedelta(days=2)),
         ("meta", "c2", None, None, None, t0, t0),
     ]
+
+
+def test_0014_moves_person_ids_into_the_narrow_tables_and_back(migrated_engine: Engine) -> None:
+    """Upgrading to 0014 fills lead_people from leads.person_id (test leads' too, which
+    identity then releases) and email_people from the real leads' keys that belong to one
+    person; downgrading puts both columns back, filled from them."""
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0013")
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    with migrated_engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO people (person_id, created_at, updated_at) VALUES (:p, :t, :t)"),
+            [{"p": p, "t": t0} for p in ("p1", "p2")],
+        )
+        leads_0013 = sa.table(
+            "leads",
+            *(sa.column(c.name, c.type) for c in leads.c),
+            sa.column("person_id", sa.String()),
+        )
+        base = {"account_id": "a", "created_at": t0, "updated_at": t0, "raw": {}}
+        base |= {"custom_fields": {}, "row_hash": "x" * 64, "first_loaded_at": t0}
+        base |= {"last_changed_at": t0, "source": "meta"}
+        rows = [
+            ("l1", "ann@example.com", "p1", False),
+            ("l2", "ann@example.com", "p1", False),
+            ("l3", "info@example.com", "p1", False),
+            ("l4", "info@example.com", "p2", False),  # a key on two people: no row
+            ("l5", "bo@example.com", None, False),  # not resolved yet
+            ("l6", "cy@example.com", "p2", True),  # a test lead still holding a person
+        ]
+        conn.execute(
+            sa.insert(leads_0013),
+            [
+                base | {"source_lead_id": i, "email_match_key": k, "person_id": p, "is_test": t}
+                for i, k, p, t in rows
+            ],
+        )
+    upgrade(migrated_engine)
+    with migrated_engine.connect() as conn:
+        linked = set(conn.execute(sa.text("SELECT source_lead_id, person_id FROM lead_people")))
+        emails = set(conn.execute(sa.text("SELECT email_match_key, person_id FROM email_people")))
+    assert linked == {("l1", "p1"), ("l2", "p1"), ("l3", "p1"), ("l4", "p2"), ("l6", "p2")}
+    assert emails == {("ann@example.com", "p1")}
+    with migrated_engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0013")
+    with migrated_engine.connect() as conn:
+        query = "SELECT source_lead_id, person_id FROM leads ORDER BY source_lead_id"
+        back = list(conn.execute(sa.text(query)))
+    assert back == [(i, p) for i, _, p, _ in rows]
+    upgrade(migrated_engine)
+    assert schema_diff(migrated_engine) == []
