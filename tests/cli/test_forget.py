@@ -15,8 +15,15 @@ from leadflow.cli.main import main
 from leadflow.flows.sync_leads import sync_leads
 from leadflow.models.privacy.suppression import identifier_hash
 from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.person_links import LEAD_PERSON, lead_person_on, leads_with_people
 from leadflow.models.warehouse.run_lock import warehouse_lock
-from leadflow.models.warehouse.tables import leads, people, suppression_list, sync_state
+from leadflow.models.warehouse.tables import (
+    lead_people,
+    leads,
+    people,
+    suppression_list,
+    sync_state,
+)
 from tests.bi_seed import traces
 from tests.models.privacy.switchboard import (
     ANN,
@@ -40,7 +47,8 @@ def _most_connected_person(engine: sa.Engine) -> tuple[str, str, str]:
     )
     query = (
         sa.select(people.c.person_id, people.c.email, people.c.phone)
-        .join(leads, leads.c.person_id == people.c.person_id)
+        .join(lead_people, people.c.person_id == LEAD_PERSON)
+        .join(leads, lead_person_on(leads.c.source, leads.c.source_lead_id))
         .where(people.c.email.is_not(None), people.c.phone.is_not(None), ~shared_phone)
         .group_by(people.c.person_id, people.c.email, people.c.phone)
         .order_by(sa.func.count(sa.distinct(leads.c.source)).desc(), people.c.person_id)
@@ -78,9 +86,9 @@ def test_forgotten_person_stays_out_of_a_full_resync(
         _assert_email_hashes(engine)
         with engine.connect() as conn:
             sources = conn.execute(
-                sa.select(sa.func.count(sa.distinct(leads.c.source))).where(
-                    leads.c.person_id == person_id
-                )
+                sa.select(sa.func.count(sa.distinct(leads.c.source)))
+                .select_from(leads_with_people())
+                .where(lead_people.c.person_id == person_id)
             ).scalar_one()
             assert traces(conn, [email, phone]) != []
         capsys.readouterr()

@@ -70,7 +70,7 @@ def test_data_docs_are_built_into_the_given_folder_and_nowhere_else(warehouse, p
     assert "leadflow_quality_leads" in index
     # The site shows the latest run: the folder does not grow run after run.
     pages = [p.relative_to(docs).parts for p in (docs / "validations").rglob("*.html")]
-    assert len(pages) == 5  # two SLA suites (evaluations, volume) and three tables
+    assert len(pages) == 7  # two SLA suites (evaluations, volume) and five tables
     assert {parts[2] for parts in pages} == {"run-2"}
     assert os.listdir(private_tmp / "tmp") == []
     assert os.listdir(private_tmp / "cwd") == []

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
 from leadflow.models.warehouse.tables import leads, people, sla_evaluations
 from leadflow.sandbox.google_ads.app import GoogleAdsSandbox
 from leadflow.sandbox.google_ads.webhooks import GoogleLeadFormWebhooks
@@ -27,7 +28,8 @@ def _settled(engine: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], 
         sa.select(
             leads.c.source, leads.c.source_lead_id, people.c.lifecycle, sla_evaluations.c.status
         )
-        .join(people, people.c.person_id == leads.c.person_id)
+        .select_from(leads_with_people())
+        .join(people, people.c.person_id == LEAD_PERSON)
         .join(sla_evaluations, sla_evaluations.c.person_id == people.c.person_id)
         .where(sla_evaluations.c.rule == "first_touch")
     )

@@ -16,6 +16,7 @@ from leadflow.connectors.hubspot.connector import HubSpotConfig
 from leadflow.models.warehouse.tables import leads, people, sla_evaluations, writebacks
 from leadflow.sandbox.data import hubspot_contacts
 from leadflow.sandbox.hubspot.app import HubSpotSandbox
+from tests.people_links import link_leads
 
 PORTAL = "24681357"
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
@@ -78,13 +79,13 @@ def seed_people(engine: Engine, hs: HubSpotSandbox, count: int = 3) -> list[dict
                     custom_fields={},
                     raw={},
                     row_hash="x" * 64,
-                    person_id=pid,
                     owner_id=owner,
                     first_loaded_at=t0,
                     last_changed_at=t0,
                     email=f"person{index}@example.com",
                 )
             )
+            link_leads(conn, [("hubspot", contact_id, pid)])
             seeded.append({"person_id": pid, "contact_id": contact_id, "owner_id": owner})
     return seeded
 

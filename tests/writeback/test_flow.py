@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import leadflow.flows.writeback
 from leadflow.flows.speed_to_lead import speed_to_lead
 from leadflow.models.warehouse.engine import create_engine
+from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
 from leadflow.models.warehouse.tables import leads, sla_evaluations, writebacks
 from leadflow.sandbox.data import hubspot_contacts
 from leadflow.sandbox.hubspot.app import HubSpotSandbox
@@ -48,7 +49,8 @@ def breaches_with_contact(warehouse_url: str) -> int:
     engine = create_engine(warehouse_url)
     e = sla_evaluations
     with engine.connect() as conn:
-        tasked = sa.select(leads.c.person_id).where(leads.c.source == "hubspot")
+        tasked = sa.select(LEAD_PERSON).select_from(leads_with_people())
+        tasked = tasked.where(leads.c.source == "hubspot")
         found = conn.execute(
             sa.select(sa.func.count()).where(
                 e.c.rule == "first_touch", e.c.status == "breached", e.c.person_id.in_(tasked)

@@ -66,9 +66,14 @@ def test_a_missing_contact_is_recorded_failed(migrated_engine: Engine, warehouse
     with portal() as hs:
         seed_people(migrated_engine, hs, 2)
         with migrated_engine.begin() as conn:  # p1's contact id unknown to HubSpot
-            conn.execute(
-                sa.text("UPDATE leads SET source_lead_id = '999999' WHERE person_id = 'p1'")
-            )
+            p1_lead = "(SELECT source_lead_id FROM lead_people WHERE person_id = 'p1')"
+            for table in ("leads", "lead_people"):  # the lead, then its person's row
+                conn.execute(
+                    sa.text(
+                        f"UPDATE {table} SET source_lead_id = '999999' "
+                        f"WHERE source = 'hubspot' AND source_lead_id IN {p1_lead}"
+                    )
+                )
         summary = run_writeback(
             settings(hs, warehouse_url, properties=True), now=NOW, engine=migrated_engine
         )

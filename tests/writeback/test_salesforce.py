@@ -19,6 +19,7 @@ from leadflow.models.warehouse.tables import leads, people
 from leadflow.pipeline.writeback import run_writeback
 from leadflow.sandbox.salesforce.app import CLIENT_ID, SalesforceSandbox
 from leadflow.sandbox.salesforce.keys import shared_key_pair
+from tests.people_links import link_leads
 from tests.writeback.support import NOW, evaluation, ledger, portal, seed_people
 from tests.writeback.support import settings as hubspot_settings
 
@@ -64,8 +65,9 @@ def seed_leads(engine: Engine, sf: SalesforceSandbox, count: int = 2) -> list[di
             conn.execute(leads.insert().values(
                 source="salesforce", source_lead_id=lead["Id"], account_id=ORG, created_at=t0,
                 updated_at=t0, is_test=False, custom_fields={}, raw={}, row_hash="x" * 64,
-                person_id=pid, owner_id=lead["OwnerId"], first_loaded_at=t0, last_changed_at=t0,
+                owner_id=lead["OwnerId"], first_loaded_at=t0, last_changed_at=t0,
             ))  # fmt: skip
+            link_leads(conn, [("salesforce", lead["Id"], pid)])
     return found
 
 

@@ -12,7 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leadflow.connectors.hubspot.writeback import HubSpotWriter
-from leadflow.models.warehouse.tables import leads, people, person_id_map, sla_evaluations
+from leadflow.models.warehouse.tables import (
+    lead_people,
+    people,
+    person_id_map,
+    sla_evaluations,
+)
 from leadflow.models.writeback.plan import search_token
 from leadflow.pipeline import writeback_steps as writeback
 from leadflow.pipeline.writeback import run_writeback
@@ -358,7 +363,8 @@ def test_a_merge_brings_no_second_task_and_the_survivors_touch_completes_it(
         config = settings(hs, warehouse_url, on_met="complete")
         assert len(run_writeback(config, now=NOW, engine=migrated_engine).created) == 1
         with migrated_engine.begin() as conn:
-            conn.execute(leads.update().where(leads.c.person_id == "p1").values(person_id="p2"))
+            moved = lead_people.update().where(lead_people.c.person_id == "p1")
+            conn.execute(moved.values(person_id="p2"))
             conn.execute(people.delete().where(people.c.person_id == "p1"))  # its SLA rows go
             conn.execute(person_id_map.insert().values(
                 old_person_id="p1", person_id="p2", mapped_at=NOW, run_id="merge"))  # fmt: skip
