@@ -74,7 +74,7 @@ def _lock_for_migration(connection: Connection) -> None:
 def _sqlite_fks_off(connection: Connection) -> Iterator[None]:
     """SQLite: no foreign key actions while batch migrations drop and rebuild tables.
 
-    (Dropping ``people`` would otherwise set every ``leads.person_id`` to NULL.) The
+    (Dropping ``people`` would otherwise set every ``sales_touches.person_id`` to NULL.) The
     pragma only changes outside a transaction; it is switched back on afterwards.
     """
     if connection.dialect.name != "sqlite":

@@ -51,7 +51,6 @@ def test_first_sync_loads_without_the_indexes_and_ends_with_them(
     assert dropped == [
         [
             "ix_leads_email_match_key",
-            "ix_leads_person_id",
             "ix_leads_phone",
             "ix_leads_source_campaign_id",
             "ix_leads_updated_at",

@@ -23,6 +23,7 @@ from leadflow.models.people.identity_store import (
     read_previous_person_ids,
     save_identity,
 )
+from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
 from leadflow.models.warehouse.tables import leads, person_merges
 from leadflow.pipeline.source_sync import RunContext, sync_account
 from leadflow.sandbox.mailchimp.app import MailchimpSandbox
@@ -151,7 +152,8 @@ def test_a_member_whose_email_changed_loads_as_two_leads_of_one_person(migrated_
     )  # fmt: skip
     identify(migrated_engine, "r2", second_at)
     with migrated_engine.connect() as conn:
-        query = sa.select(leads.c.source_lead_id, leads.c.email, leads.c.person_id)
+        query = sa.select(leads.c.source_lead_id, leads.c.email, LEAD_PERSON.label("person_id"))
+        query = query.select_from(leads_with_people(outer=True))
         rows = conn.execute(query.where(leads.c.contact_id == before["contact_id"])).all()
         stored = conn.execute(sa.select(sa.func.count()).select_from(leads)).scalar_one()
         blank = conn.execute(
