@@ -79,8 +79,6 @@ def fill(engine: Engine) -> None:
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(classification, "PARALLEL_FROM", 1)
     monkeypatch.setattr(classification, "WORKERS", 2)
-    # SQLite too: slower there (so not by default), but it must give the same answer
-    monkeypatch.setattr(classification, "PARALLEL_DIALECTS", frozenset({"sqlite", "postgresql"}))
 
 
 def run(engine: Engine, run_id: str = "r1") -> dict[str, Any]:
@@ -119,10 +117,36 @@ def in_process_full(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> dict[str
 class FailsInWorker(ClassificationJob):
     """A job whose batches fail in a worker process (not in the test's own)."""
 
-    def run(self, conn: Any, batch: Any) -> tuple[int, int]:
+    def classify(self, conn: Any, batch: Any) -> Any:
         if os.environ.get(PARENT) != str(os.getpid()):
             raise LookupError("batch failed in a worker")
-        return super().run(conn, batch)
+        return super().classify(conn, batch)
+
+
+@dataclass(frozen=True)
+class SavesOnlyInParent(ClassificationJob):
+    """A job whose answers may only be written by the test's own process."""
+
+    def save(self, conn: Any, results: Any) -> tuple[int, int]:
+        if os.environ.get(PARENT) != str(os.getpid()):
+            raise LookupError("a worker wrote")
+        return super().save(conn, results)
+
+
+def test_sqlite_workers_only_read_and_this_process_writes(
+    migrated_engine: Engine, parallel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite has one writer at a time: its workers read and classify, this process writes
+    every batch; PostgreSQL's workers write their own batches."""
+    fill(migrated_engine)
+    monkeypatch.setenv(PARENT, str(os.getpid()))
+    with monkeypatch.context() as patched:
+        patched.setattr(people_step, "ClassificationJob", SavesOnlyInParent)
+        if migrated_engine.dialect.name == "sqlite":
+            assert run(migrated_engine)["classified"] == 40
+        else:
+            with pytest.raises(LookupError, match=r"^a worker wrote$"):
+                run(migrated_engine)
 
 
 def test_a_worker_failure_is_raised_and_leaves_the_state_unsaved(
@@ -163,8 +187,6 @@ def test_small_in_memory_and_shared_connection_runs_stay_in_process(
 ) -> None:
     monkeypatch.setattr(classification, "WORKERS", 2)
     file_engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
-    assert not parallel_worthwhile(file_engine, 10**6)  # SQLite: one process by default
-    monkeypatch.setattr(classification, "PARALLEL_DIALECTS", frozenset({"sqlite"}))
     assert parallel_worthwhile(file_engine, classification.PARALLEL_FROM)
     assert not parallel_worthwhile(file_engine, classification.PARALLEL_FROM - 1)
     memory = create_engine("sqlite://", poolclass=StaticPool)
