@@ -86,3 +86,36 @@ def test_unprepared_disables_psycopg_prepared_statements(migrated_engine: Engine
         after = getattr(driver, "prepare_threshold", "n/a")
     expected = (5, None, 5) if migrated_engine.dialect.name == "postgresql" else ("n/a",) * 3
     assert (before, inside, after) == expected
+
+
+def _flush_stats(engine: Engine) -> None:
+    """Make this backend's table statistics visible to the next read (PostgreSQL 15+)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+
+
+def test_analyze_if_stale_samples_only_stale_tables(migrated_engine: Engine) -> None:
+    """Never analyzed: analyzed. Fresh statistics: left alone. Changed past autovacuum's
+    threshold since (committed): analyzed again. SQLite has no statistics to refresh."""
+    from leadflow.models.warehouse.engine import STALE_ROWS, analyze_if_stale
+    from leadflow.models.warehouse.people_tables import lead_people, people
+
+    def stale() -> list[str]:
+        _flush_stats(migrated_engine)
+        with migrated_engine.begin() as conn:
+            return analyze_if_stale(conn, lead_people, people)
+
+    if migrated_engine.dialect.name != "postgresql":
+        with migrated_engine.begin() as conn:
+            assert analyze_if_stale(conn, lead_people, people) == []
+        return
+    assert stale() == ["lead_people", "people"]  # never analyzed
+    assert stale() == []
+    rows = [
+        {"source": "meta", "source_lead_id": str(i), "person_id": f"p{i}"}
+        for i in range(STALE_ROWS + 10)
+    ]
+    with migrated_engine.begin() as conn:
+        conn.execute(sa.insert(lead_people), rows)
+    assert stale() == ["lead_people"]
+    assert stale() == []
