@@ -41,7 +41,7 @@ from leadflow.models.warehouse.people_tables import (
     person_merges,
     stage_transitions,
 )
-from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
+from leadflow.models.warehouse.person_links import LEAD_PERSON, lead_person_on, leads_with_people
 from leadflow.models.warehouse.upsert import upsert
 
 
@@ -121,10 +121,8 @@ def release_test_leads(conn: Connection) -> set[str]:
     query = sa.select(LEAD_PERSON).select_from(leads_with_people()).where(test).distinct()
     losers = {row[0] for row in conn.execute(query)}
     if losers:
-        flagged = sa.select(leads.c.source).where(
-            test, leads.c.source == lead_people.c.source,
-            leads.c.source_lead_id == lead_people.c.source_lead_id,
-        )  # fmt: skip
+        on = lead_person_on(leads.c.source, leads.c.source_lead_id)
+        flagged = sa.select(leads.c.source).where(test, on)
         conn.execute(lead_people.delete().where(flagged.exists()))
     return losers
 

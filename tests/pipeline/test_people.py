@@ -17,6 +17,7 @@ from leadflow.models.people.rules import default_rules
 from leadflow.models.records.activity import EngagementEvent, SalesTouch
 from leadflow.models.records.contact import normalize_email, normalize_phone
 from leadflow.models.records.leads import Lead
+from leadflow.models.warehouse.people_tables import email_people
 from leadflow.models.warehouse.tables import (
     people,
     person_id_map,
@@ -176,6 +177,32 @@ def test_events_and_touches_get_the_person(migrated_engine: Engine) -> None:
     assert (row["lifecycle"], row["qualified_at"]) == ("mql", T0 + timedelta(hours=2))
     assert "signal:meeting_booked" in row["reasons"]
     assert summary["qualified"] == 1
+
+
+def test_an_email_that_becomes_shared_gives_its_events_to_no_one(migrated_engine: Engine) -> None:
+    """email_people: a key on one person's leads owns its events; once another person's
+    lead carries it too (a role address links nobody), its row goes and its events belong
+    to no one, as a run over both leads at once gives."""
+    load(migrated_engine, [lead("hubspot", "h1", "info@acme.example", "+1 202 555 0101")])
+    event = EngagementEvent(
+        "hubspot", "e1", "hubspot_acct", "click", T0, email="info@acme.example",
+        email_match_key="info@acme.example",
+    )  # fmt: skip
+    with migrated_engine.begin() as conn:
+        load_stream(
+            conn, stream="engagement_events", source="hubspot", account_id="hubspot_acct",
+            rows=[event], rejected=[], watermark=None, state_key="engagement_events", now=T0,
+        )  # fmt: skip
+    run(migrated_engine)
+    first = person_ids(migrated_engine)[("hubspot", "h1")]
+    assert event_person_ids(migrated_engine) == {("hubspot", "e1"): first}
+    load(migrated_engine, [lead("meta", "m1", "info@acme.example", "+1 202 555 0102")])
+    run(migrated_engine, NOW + timedelta(minutes=5), "r2")
+    ids = person_ids(migrated_engine)
+    assert ids[("meta", "m1")] not in (None, first)  # two people
+    assert event_person_ids(migrated_engine) == {("hubspot", "e1"): None}
+    with migrated_engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(email_people)).scalar() == 0
 
 
 def test_demo_request_is_mql_from_the_lead_creation(migrated_engine: Engine) -> None:
