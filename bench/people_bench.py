@@ -23,7 +23,7 @@ the clock starts; the child's peak RSS, ``ru_maxrss``, is the call's own plus th
   (``full=False``: the incremental re-run), its own row. The split into identity and
   classification is read from the time of the call's first ``identity`` log record.
 - ``leadflow SLA``: in the first run's child, right after it, on the same copy (what a sync
-  does next): ``leadflow.models.sla.run.evaluate_warehouse(engine, SlaSettings(), "UTC",
+  does next): ``leadflow.pipeline.sla.evaluate_sla(engine, SlaSettings(), "UTC",
   NOW, run_id, full=True)``, then the GX checks on that warehouse timed as
   :mod:`bench.gx_bench` times them (``run_checks`` with the default rules, the evaluation's
   periods, the run id, ``NOW``, Data Docs into a fixed folder under the run's temporary
@@ -374,8 +374,8 @@ def run_sla(url: str, run_id: str, data_docs_dir: str) -> dict[str, Any]:
     from leadflow.expectations.runner import run_checks
     from leadflow.flows.check_sla import rule_checks
     from leadflow.models.sla.config import SlaSettings
-    from leadflow.models.sla.run import evaluate_warehouse
     from leadflow.models.warehouse.engine import create_engine
+    from leadflow.pipeline.sla import evaluate_sla
 
     sla = SlaSettings()
     checks = rule_checks(sla)
@@ -383,7 +383,7 @@ def run_sla(url: str, run_id: str, data_docs_dir: str) -> dict[str, Any]:
     own_peak = _reset_peak()
     base = _rss_mb()
     began = time.perf_counter()
-    outcome = evaluate_warehouse(engine, sla, SLA_ZONE, NOW, run_id, full=True)
+    outcome = evaluate_sla(engine, sla, SLA_ZONE, NOW, run_id, full=True)
     seconds = time.perf_counter() - began
     engine.dispose()
     evaluated = {

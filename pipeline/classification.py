@@ -24,33 +24,24 @@ worker's traceback is its ``__cause__``), after the batches already handed out f
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from collections import deque
+import contextlib
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
-from multiprocessing import util
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import StaticPool
 
 from leadflow.models.people.classification_store import read_person_facts, save_classifications
 from leadflow.models.people.classify import classify
 from leadflow.models.people.rules import Rules
 from leadflow.models.people.transitions import transitions
-from leadflow.models.warehouse.engine import create_engine
+from leadflow.pipeline.fan_out import can_fan_out, fan_out
 
-# Processes classifying at once (this one included): the cores there are, at most two
-# (measured on two cores; a third process would only wait for the database).
-WORKERS = min(2, os.cpu_count() or 1)
 # People from which a second process pays for its start (~1 s to spawn and import).
 PARALLEL_FROM = 20_000
-# Databases whose classification runs on several processes, and those where the workers
-# only read and classify while this process writes (one writer at a time).
-PARALLEL_DIALECTS = frozenset({"postgresql", "sqlite"})
+# Databases where the workers only read and classify while this process writes (one
+# writer at a time).
 ONE_WRITER_DIALECTS = frozenset({"sqlite"})
 Results = list[tuple[str, Any, Any]]
 
@@ -88,83 +79,30 @@ class ClassificationJob:
 
 
 def parallel_worthwhile(engine: Engine, people: int) -> bool:
-    """Whether ``people`` are worth classifying on more than one process: there is a
-    second core, enough people, a database of ``PARALLEL_DIALECTS`` that another process
-    can open (a server or a file, not an in-memory database or a single shared
-    connection), and this process may start others (a daemonic one, such as a
-    ``multiprocessing.Pool`` worker, may not)."""
-    if WORKERS < 2 or people < PARALLEL_FROM or isinstance(engine.pool, StaticPool):
-        return False
-    if engine.dialect.name not in PARALLEL_DIALECTS:
-        return False
-    if multiprocessing.current_process().daemon:
-        return False
-    database = engine.url.database
-    return engine.dialect.name != "sqlite" or (bool(database) and database != ":memory:")
+    """Whether ``people`` are worth classifying on more than one process: enough of them,
+    and a warehouse another process can work on (``fan_out.can_fan_out``)."""
+    return people >= PARALLEL_FROM and can_fan_out(engine)
 
 
 def classify_in_parallel(
     engine: Engine, batches: Sequence[Sequence[str]], job: ClassificationJob
 ) -> tuple[int, int]:
-    """Run ``job`` over ``batches`` (one transaction each) on this process and
-    ``WORKERS - 1`` spawned ones; (people classified, new transitions) of all."""
-    url = engine.url.render_as_string(hide_password=False)
+    """Run ``job`` over ``batches`` (one transaction each) on this process and a spawned
+    one (``fan_out``); (people classified, new transitions) of all."""
     one_writer = engine.dialect.name in ONE_WRITER_DIALECTS
-    task = _classify if one_writer else _run
-    queue = deque(batches)
+
+    def here(batch: Sequence[str]) -> tuple[int, int]:
+        with engine.begin() as conn:
+            return job.run(conn, batch)
+
     classified = added = 0
-    pending: set[Future[Any]] = set()
-    context = multiprocessing.get_context("spawn")
-    workers = max(WORKERS - 1, 1)
-    pool = ProcessPoolExecutor(workers, context, initializer=_start, initargs=(url, job))
-    try:
-        while queue or pending:
-            while queue and len(pending) < 2 * workers:  # one running, one waiting each
-                pending.add(pool.submit(task, list(queue.pop())))
-            if queue:
+    method = "classify" if one_writer else "run"
+    found = fan_out(engine, job, method, batches, here, commit=not one_writer)
+    with contextlib.closing(found):
+        for result, made_here in found:
+            if one_writer and not made_here:  # the worker's answers, written here
                 with engine.begin() as conn:
-                    count, new = job.run(conn, queue.popleft())
-                classified, added = classified + count, added + new
-                done = {future for future in pending if future.done()}
-            else:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                pending.discard(future)
-                found = future.result()  # a worker's exception is raised here
-                if one_writer:  # the worker's answers, written here
-                    with engine.begin() as conn:
-                        found = job.save(conn, found)
-                count, new = found
-                classified, added = classified + count, added + new
-    except BaseException:
-        queue.clear()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+                    result = job.save(conn, result)
+            count, new = result
+            classified, added = classified + count, added + new
     return classified, added
-
-
-_worker: dict[str, Any] = {}
-
-
-def _start(url: str, job: ClassificationJob) -> None:
-    """A worker's start: its own engine on ``url`` (disposed when the worker exits)."""
-    engine = create_engine(url)
-    util.Finalize(None, engine.dispose, exitpriority=10)
-    _worker.update(engine=engine, job=job)
-
-
-def _run(batch: list[str]) -> tuple[int, int]:
-    """One batch in a worker, in its own transaction."""
-    engine: Engine = _worker["engine"]
-    job: ClassificationJob = _worker["job"]
-    with engine.begin() as conn:
-        return job.run(conn, batch)
-
-
-def _classify(batch: list[str]) -> Results:
-    """One batch read and classified in a worker (nothing written): its answers."""
-    engine: Engine = _worker["engine"]
-    job: ClassificationJob = _worker["job"]
-    with engine.connect() as conn:
-        return job.classify(conn, batch)

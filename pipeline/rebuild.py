@@ -3,7 +3,7 @@ qualification evaluated (``leadflow people rebuild``; issue 17: an incremental r
 exactly what a rebuild gives).
 
 The same steps a sync runs after its loads (``leadflow.pipeline.people.resolve_and_classify``
-and ``leadflow.models.sla.run.evaluate_warehouse``), with ``full=True``: nothing is read
+and ``leadflow.pipeline.sla.evaluate_sla``), with ``full=True``: nothing is read
 from the incremental state (fact watermark, rules and SLA fingerprints), so whatever the
 derived tables hold (person ids on leads, events and touches, profiles, stages, SLA
 evaluations) is recomputed from the facts. The state is saved again at the end, so the next
@@ -27,11 +27,11 @@ from leadflow.config.settings import Settings
 from leadflow.models.people.classification_store import people_per_stage
 from leadflow.models.people.rules import load_rules
 from leadflow.models.records.encoding import require_aware
-from leadflow.models.sla.run import evaluate_warehouse
 from leadflow.models.warehouse.engine import open_warehouse
 from leadflow.models.warehouse.migrate import upgrade
 from leadflow.pipeline.locks import people_lock, sync_lock
 from leadflow.pipeline.people import resolve_and_classify
+from leadflow.pipeline.sla import evaluate_sla
 
 log = logging.getLogger(__name__)
 Logger = logging.Logger | logging.LoggerAdapter
@@ -74,9 +74,7 @@ def rebuild_people(
             hash_salt=settings.privacy.salt(),
             full=True,
         )
-        outcome = evaluate_warehouse(
-            engine, settings.sla, settings.timezone, now, run_id, full=True
-        )
+        outcome = evaluate_sla(engine, settings.sla, settings.timezone, now, run_id, full=True)
         with engine.connect() as conn:
             stages = people_per_stage(conn)
     summary = {

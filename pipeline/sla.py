@@ -1,28 +1,58 @@
-"""The SLA check's plain parts: evaluate the warehouse, describe the rules, and turn the
-outcome into the compliance table, the breaches markdown, the summary and the webhook's
-message. The Great Expectations validation and the Prefect artifacts are the flow's
-(``leadflow.flows.check_sla``); nothing here names a person beyond their id.
+"""The SLA check's plain parts: evaluate the warehouse (batches of people judged on a second
+core when it is worth it), describe the rules, and turn the outcome into the compliance
+table, the breaches markdown, the summary and the webhook's message. The Great Expectations
+validation and the Prefect artifacts are the flow's (``leadflow.flows.check_sla``); nothing
+here names a person beyond their id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import requests
+from sqlalchemy.engine import Engine
 
 from leadflow.config.settings import Settings
 from leadflow.connectors.http import redact, register_secret
 from leadflow.models.sla.config import SlaSettings
 from leadflow.models.sla.evaluate import Rollup
+from leadflow.models.sla.judging import Judged, SlaJob
 from leadflow.models.sla.results import worst_breaches
 from leadflow.models.sla.run import SlaOutcome, evaluate_warehouse
 from leadflow.models.warehouse.engine import open_warehouse
+from leadflow.pipeline.fan_out import can_fan_out, fan_out
 
 WORST_BREACHES = 20
 WEBHOOK_TIMEOUT = (5, 10)
+
+
+def evaluate_sla(
+    engine: Engine,
+    sla: SlaSettings,
+    default_zone: str,
+    now: datetime,
+    run_id: str,
+    *,
+    full: bool = False,
+) -> SlaOutcome:
+    """``evaluate_warehouse``, its batches judged on this process and a second one when
+    the warehouse allows (``fan_out.can_fan_out``): this process stores every batch in the
+    run's one transaction."""
+    spread = None
+    if can_fan_out(engine):
+
+        def spread(
+            job: SlaJob, batches: Sequence[Sequence[str]], here: Callable[[Sequence[str]], Judged]
+        ) -> Iterator[Judged]:
+            with contextlib.closing(fan_out(engine, job, "judge", batches, here)) as found:
+                for judged, _ in found:
+                    yield judged
+
+    return evaluate_warehouse(engine, sla, default_zone, now, run_id, full=full, fan_out=spread)
 
 
 def evaluate(
@@ -31,7 +61,7 @@ def evaluate(
     """Evaluate every qualification as of ``now``, and read the worst breaches of ``rules``
     in the evaluated periods."""
     with open_warehouse(settings.warehouse_url) as engine:
-        outcome = evaluate_warehouse(engine, settings.sla, settings.timezone, now, run_id)
+        outcome = evaluate_sla(engine, settings.sla, settings.timezone, now, run_id)
         with engine.connect() as conn:
             worst = worst_breaches(conn, outcome.periods, rules, WORST_BREACHES)
     return outcome, worst

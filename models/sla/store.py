@@ -52,52 +52,15 @@ def read_facts(conn: Connection, person_ids: Collection[str] | None = None) -> l
     return _facts(_teams(conn), *found)
 
 
-class FactStreams:
-    """:func:`read_facts` of consecutive batches of people in ascending order (a full run):
-    one streamed query per table ordered by person, instead of a query per table and
-    batch (``IN`` lists of its people). ``close`` when done."""
-
-    def __init__(self, conn: Connection) -> None:
-        pg = conn.dialect.name == "postgresql"
-        self._teams = _teams(conn)
-        self._results = []
-        for query, column, then in _fact_queries():
-            # Python's order of the ids: byte order ("C"), not the database's collation.
-            first = column.collate("C") if pg else column
-            ordered = query.order_by(first, *then).execution_options(
-                stream_results=True, yield_per=STREAMED
-            )
-            self._results.append(conn.execute(ordered))
-        self._streams = [_Ordered(result) for result in self._results]
-
-    def read(self, person_ids: Sequence[str]) -> list[Facts]:
-        """The facts of ``person_ids`` (ascending, after the last batch's), which must hold
-        everyone with a milestone up to the last of them."""
-        last = max(person_ids)
-        return _facts(self._teams, *(stream.until(last) for stream in self._streams))
-
-    def close(self) -> None:
-        for result in self._results:
-            result.close()
-
-
-class _Ordered:
-    """Rows ordered by person (the first column), taken up to a person at a time."""
-
-    def __init__(self, rows: Iterable[Any]) -> None:
-        self._rows = iter(rows)
-        self._head = next(self._rows, None)
-
-    def until(self, last: str) -> list[Any]:
-        found, row, rows = [], self._head, self._rows
-        while row is not None and row[0] <= last:
-            found.append(row)
-            row = next(rows, None)
-        self._head = row
-        return found
-
-
-STREAMED = 10_000  # rows fetched at a time by FactStreams
+def read_between(conn: Connection, first: str, last: str) -> list[Facts]:
+    """The facts of the people whose id is from ``first`` to ``last`` in the database's
+    order (a batch of :func:`people_with_sla`): a range read on each table's person index,
+    not ``IN`` lists of the batch's ids."""
+    found = []
+    for query, column, then in _fact_queries():
+        between = query.where(column >= first, column <= last).order_by(column, *then)
+        found.append(conn.execute(between))
+    return _facts(_teams(conn), *found)
 
 
 def _fact_queries() -> list[tuple[sa.Select[Any], sa.ColumnElement[Any], tuple[Any, ...]]]:
@@ -170,12 +133,13 @@ def _facts(
     return facts
 
 
-def people_with_sla(conn: Connection) -> set[str]:
+def people_with_sla(conn: Connection) -> list[str]:
     """Everyone a full evaluation must look at: people with a qualification, a sales
-    decision or a stored evaluation (whose qualification may be gone)."""
+    decision or a stored evaluation (whose qualification may be gone), in the database's
+    order of their ids (what :func:`read_between` reads ranges of)."""
     m, e = person_milestones, sla_evaluations
-    queries = (sa.select(m.c.person_id), sa.select(e.c.person_id))
-    return {row[0] for query in queries for row in conn.execute(query.distinct())}
+    ids = sa.union(sa.select(m.c.person_id), sa.select(e.c.person_id)).subquery()
+    return list(conn.execute(sa.select(ids.c.person_id).order_by(ids.c.person_id)).scalars())
 
 
 def _select(
@@ -245,9 +209,13 @@ def _touches(rows: Iterable[Any]) -> dict[str, list[Touch]]:
 
 
 def read_history(
-    conn: Connection, person_ids: Collection[str] | None = None
+    conn: Connection,
+    person_ids: Collection[str] | None = None,
+    *,
+    between: tuple[str, str] | None = None,
 ) -> dict[tuple[str, str, datetime], History]:
-    """Every stored evaluation's history (or those of ``person_ids``), with its stored
+    """Every stored evaluation's history (or those of ``person_ids``, or of the people from
+    ``between[0]`` to ``between[1]`` as :func:`read_between` reads them), with its stored
     columns (to skip unchanged rows)."""
     e = sla_evaluations
     where = {name: i for i, name in enumerate(STORED_COLUMNS)}
@@ -255,6 +223,8 @@ def read_history(
     query = sa.select(e.c.rule, e.c.person_id, e.c.clock_start, *(e.c[c] for c in STORED_COLUMNS))
     history = {}
     ids = None if person_ids is None else sorted(person_ids)
+    if between is not None:
+        query = query.where(e.c.person_id >= between[0], e.c.person_id <= between[1])
     for rule, person_id, start, *rest in _select(conn, query, e.c.person_id, ids):
         stored = tuple(rest)
         history[(rule, person_id, start)] = History(*(stored[i] for i in picks), stored=stored)
@@ -265,12 +235,20 @@ def store_evaluations(
     conn: Connection,
     rows: Sequence[tuple[Any, ...]],
     stale: Iterable[tuple[str, str, datetime]],
+    *,
+    new: bool = False,
+    bound: bool = False,
 ) -> None:
     """Upsert ``rows`` (this run's new or changed evaluations, tuples in ``COLUMNS``
-    order) and delete those whose qualification is gone."""
+    order; ``bound``: as SQLite's driver binds them) and delete those whose qualification
+    is gone. ``new``: the table was empty when the run began, so no row of it can
+    conflict: the rows are only inserted (PostgreSQL: copied in binary straight into the
+    table)."""
     update = [name for name in COLUMNS if name not in (*KEY, "first_evaluated_at")]
     e = sla_evaluations
-    if rows and conn.dialect.name == "postgresql":
+    if new:
+        insert_rows(conn, e, COLUMNS, rows, bound=bound)
+    elif rows and conn.dialect.name == "postgresql":
         # Copied in binary to a temporary table, then one upsert from it: half the
         # server's time of an upsert from arrays.
         columns = [(name, e.c[name].type) for name in COLUMNS]
@@ -283,7 +261,7 @@ def store_evaluations(
             )
             conn.execute(upsert)
     else:  # through the driver: SQLAlchemy's executemany cost 12 s of 16 s at 100k
-        insert_rows(conn, e, COLUMNS, rows, key=KEY, update=update)
+        insert_rows(conn, e, COLUMNS, rows, key=KEY, update=update, bound=bound)
     gone = [{"r": rule, "p": person_id, "s": start} for rule, person_id, start in stale]
     if gone:  # one executemany, not a statement per row
         match = (e.c.rule == sa.bindparam("r"), e.c.person_id == sa.bindparam("p"),

@@ -1,4 +1,5 @@
-"""The secondary indexes of ``leads``, deferred while a first load fills an empty table.
+"""Secondary indexes deferred while a first load fills an empty table: ``leads`` across a
+sync's partitions, ``sla_evaluations`` within an SLA run's transaction.
 
 Keeping the secondary indexes up to date row by row cost 2.3-2.5x on SQLite and 1.2-1.6x
 on PostgreSQL during a big load (issue 20); building them once, after the rows are in, is
@@ -13,13 +14,17 @@ leaves them missing: the next run that starts on a non-empty table builds them f
 (``defer_lead_indexes``). A non-empty table never loses them.
 
 Used by ``deferred_lead_indexes`` around a sync's partition tasks (``flows/partitions.py``).
+
+``drop_secondary_indexes`` and ``create_secondary_indexes`` do the same for any table inside
+one transaction (an SLA run into an empty ``sla_evaluations`` on SQLite): a failed run rolls
+the drop back with the rows, so nothing is left to repair.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -48,6 +53,30 @@ def missing_lead_indexes(conn: Connection) -> list[str]:
     """The secondary indexes of ``leads`` the database lacks, by name."""
     present = {found["name"] for found in sa.inspect(conn).get_indexes(leads.name)}
     return [name for name in lead_index_names() if name not in present]
+
+
+def drop_secondary_indexes(conn: Connection, table: sa.Table) -> list[sa.Index]:
+    """In ``conn``'s transaction, drop ``table``'s secondary indexes that exist (never its
+    primary key); those dropped, for :func:`create_secondary_indexes` in the same
+    transaction."""
+    present = {found["name"] for found in sa.inspect(conn).get_indexes(table.name)}
+    dropped = sorted((i for i in table.indexes if i.name in present), key=lambda i: str(i.name))
+    driver: Any = conn.connection.driver_connection
+    if dropped and conn.dialect.name == "sqlite" and not driver.in_transaction:
+        # pysqlite begins a transaction only before DML: a DDL first would commit on its
+        # own, out of the caller's transaction.
+        conn.exec_driver_sql("BEGIN")
+    for index in dropped:
+        conn.execute(DropIndex(index))
+    return dropped
+
+
+def create_secondary_indexes(
+    conn: Connection, table: sa.Table, indexes: Sequence[sa.Index]
+) -> None:
+    """Build ``indexes`` of ``table`` again (what :func:`drop_secondary_indexes` dropped)."""
+    for index in indexes:
+        conn.execute(CreateIndex(index, if_not_exists=True))
 
 
 def leads_empty(conn: Connection) -> bool:

@@ -23,7 +23,7 @@ from leadflow.models.warehouse.tables import (
     sales_decisions,
     stage_transitions,
 )
-from leadflow.pipeline import classification
+from leadflow.pipeline import classification, fan_out
 from leadflow.pipeline import people as people_step
 from leadflow.pipeline.classification import ClassificationJob, parallel_worthwhile
 from leadflow.pipeline.people import resolve_and_classify
@@ -78,7 +78,7 @@ def fill(engine: Engine) -> None:
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(classification, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(classification, "WORKERS", 2)
+    monkeypatch.setattr(fan_out, "WORKERS", 2)
 
 
 def run(engine: Engine, run_id: str = "r1") -> dict[str, Any]:
@@ -107,7 +107,7 @@ def test_the_parallel_path_writes_what_one_process_writes(
 
 def in_process_full(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     with monkeypatch.context() as patched:
-        patched.setattr(classification, "WORKERS", 1)
+        patched.setattr(fan_out, "WORKERS", 1)
         return resolve_and_classify(
             engine, rules=RULES, now=NOW, run_id="r1", batch_size=BATCH, full=True
         )
@@ -185,13 +185,13 @@ def test_later_runs_after_a_parallel_one_are_incremental(
 def test_small_in_memory_and_shared_connection_runs_stay_in_process(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    monkeypatch.setattr(classification, "WORKERS", 2)
+    monkeypatch.setattr(fan_out, "WORKERS", 2)
     file_engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
     assert parallel_worthwhile(file_engine, classification.PARALLEL_FROM)
     assert not parallel_worthwhile(file_engine, classification.PARALLEL_FROM - 1)
     memory = create_engine("sqlite://", poolclass=StaticPool)
     assert not parallel_worthwhile(memory, 10**6)
     assert not parallel_worthwhile(create_engine("sqlite:///:memory:"), 10**6)
-    monkeypatch.setattr(classification, "WORKERS", 1)
+    monkeypatch.setattr(fan_out, "WORKERS", 1)
     assert not parallel_worthwhile(file_engine, 10**6)
     file_engine.dispose()
