@@ -31,7 +31,8 @@ from leadflow.models.loading.leads import (
 from leadflow.models.records.encoding import require_aware
 from leadflow.models.records.leads import Lead, Rejected
 from leadflow.models.records.masking import mask_personal
-from leadflow.models.warehouse.bulk import insert_rows, one_of, update_rows
+from leadflow.models.warehouse.bulk import insert_rows, update_rows
+from leadflow.models.warehouse.reads import one_of
 from leadflow.models.warehouse.tables import intake_inbox
 
 INBOX_KEY = ("platform", "notification_id")

@@ -40,7 +40,7 @@ from leadflow.models.warehouse.activity_tables import (
     engagement_events,
     sales_touches,
 )
-from leadflow.models.warehouse.bulk import insert_rows, one_of, update_rows
+from leadflow.models.warehouse.bulk import insert_rows, update_rows
 from leadflow.models.warehouse.engine import unprepared
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import (
@@ -50,6 +50,7 @@ from leadflow.models.warehouse.people_tables import (
     stage_transitions,
 )
 from leadflow.models.warehouse.person_links import person_join
+from leadflow.models.warehouse.reads import one_of
 
 CLASSIFICATION_COLUMNS = (
     "stage",

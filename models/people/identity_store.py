@@ -58,9 +58,10 @@ from leadflow.models.people.relink import (
 from leadflow.models.records.encoding import chunks, require_aware
 from leadflow.models.records.leads import PROFILE_GROUPS
 from leadflow.models.warehouse.activity_tables import sales_touches
-from leadflow.models.warehouse.bulk import driver_rows, insert_rows, one_of, temp_table
+from leadflow.models.warehouse.bulk import insert_rows, temp_table
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import email_people, lead_people, people
+from leadflow.models.warehouse.reads import driver_rows, one_of
 
 # Columns person_profile fills (PROFILE_GROUPS, in order), all on people too.
 PROFILE_COLUMNS = tuple(name for group in PROFILE_GROUPS for name in group)

@@ -31,7 +31,7 @@ from leadflow.models.sla.rows import (
     with_history,
 )
 from leadflow.models.sla.store import read_between, read_facts, read_history
-from leadflow.models.warehouse.bulk import sqlite_rows
+from leadflow.models.warehouse.bulk import bound_rows
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 
 Key = tuple[str, str, datetime]
@@ -42,7 +42,7 @@ class Judged:
     """What judging one batch found."""
 
     # New or changed evaluations (tuples in ``rows.COLUMNS`` order), to store; ``bound``:
-    # as SQLite's driver binds them (``bulk.sqlite_rows``).
+    # as the database's driver binds them (``bulk.bound_rows``).
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     bound: bool = False
     # Stored evaluations of the batch's people whose qualification is gone, to delete.
@@ -93,8 +93,9 @@ class SlaJob:
             facts = read_facts(conn, batch)
             history = read_history(conn, batch) if self.history else {}
         found = judge_facts(self, facts, history)
-        if conn.dialect.name == "sqlite":  # converted here, not by the run's one writer
-            found.rows, found.bound = sqlite_rows(sla_evaluations, COLUMNS, found.rows), True
+        # Converted for the driver here (maybe on another core), not by the run's one writer.
+        found.rows = bound_rows(conn.dialect.name, sla_evaluations, COLUMNS, found.rows)
+        found.bound = True
         return found
 
 

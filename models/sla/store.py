@@ -32,10 +32,11 @@ from leadflow.models.sla.evaluate import (
 )
 from leadflow.models.sla.rows import COLUMNS, KEY
 from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
-from leadflow.models.warehouse.bulk import insert_rows, one_of, temp_table
+from leadflow.models.warehouse.bulk import insert_rows, temp_table
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_milestones
 from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
+from leadflow.models.warehouse.reads import one_of
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
 
 CONNECTED_OUTCOMES = {("call", "connected"), ("meeting", "completed")}
@@ -240,7 +241,7 @@ def store_evaluations(
     bound: bool = False,
 ) -> None:
     """Upsert ``rows`` (this run's new or changed evaluations, tuples in ``COLUMNS``
-    order; ``bound``: as SQLite's driver binds them) and delete those whose qualification
+    order; ``bound``: as the driver binds them) and delete those whose qualification
     is gone. ``new``: the table was empty when the run began, so no row of it can
     conflict: the rows are only inserted (PostgreSQL: copied in binary straight into the
     table)."""
@@ -252,7 +253,7 @@ def store_evaluations(
         # Copied in binary to a temporary table, then one upsert from it: half the
         # server's time of an upsert from arrays.
         columns = [(name, e.c[name].type) for name in COLUMNS]
-        with temp_table(conn, "staged_sla_evaluations", columns, rows) as staged:
+        with temp_table(conn, "staged_sla_evaluations", columns, rows, bound=bound) as staged:
             query = sa.select(*(staged.c[name] for name in COLUMNS))
             insert = postgresql.insert(e).from_select(COLUMNS, query)
             excluded = insert.excluded

@@ -30,10 +30,10 @@ from itertools import chain, islice
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 BATCH = 5_000
+JSON_OID, TEXT_OID = 114, 25  # PostgreSQL's type oids of json and text
 
 
 def _pg_type(column: sa.Column[Any]) -> str:
@@ -134,11 +134,9 @@ _FLAT = frozenset({str, int, bool, type(None)})
 
 
 def _column_values(
-    conn: Connection | None, columns: Sequence[sa.Column[Any]], rows: Sequence[Sequence[Any]]
+    sqlite: bool, columns: Sequence[sa.Column[Any]], rows: Sequence[Sequence[Any]]
 ) -> list[list[Any]]:
-    """``rows`` turned into one list per column, each value what the driver binds
-    (``conn`` None: SQLite's)."""
-    sqlite = conn is None or conn.dialect.name != "postgresql"
+    """``rows`` turned into one list per column, each value what the driver binds."""
     found = []
     for column, values in zip(columns, zip(*rows, strict=True), strict=True):
         kind = _pg_type(column)
@@ -153,15 +151,15 @@ def _column_values(
     return found
 
 
-def sqlite_rows(
-    table: sa.Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+def bound_rows(
+    dialect: str, table: sa.Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> list[tuple[Any, ...]]:
-    """``rows`` (tuples in ``names`` order) as SQLite's driver binds them, for
-    :func:`insert_rows` with ``bound=True``: the conversion done where the rows are made
-    (another process), not by the one writer."""
-    if not rows:
-        return []
-    values = _column_values(None, [table.c[name] for name in names], rows)
+    """``rows`` (tuples in ``names`` order) as the driver binds them on ``dialect``'s
+    database (JSON as text, timestamps checked, SQLite's as text), for :func:`insert_rows`
+    with ``bound=True``: converted where the rows are made (another process), not by the
+    one process that writes them."""
+    columns = [table.c[name] for name in names]
+    values = _column_values(dialect != "postgresql", columns, rows) if rows else []
     return list(zip(*values, strict=True))
 
 
@@ -180,51 +178,43 @@ def insert_rows(
     conflict, update the ``update`` columns (None or empty: do nothing). Returns how many
     rows were inserted or updated (a conflict left alone counts 0). Without ``key`` on
     PostgreSQL, the rows are copied in binary (``COPY``: less than half the time of an
-    insert from arrays for 100k narrow rows). ``bound``: the rows are :func:`sqlite_rows`
-    already (SQLite only)."""
+    insert from arrays for 100k narrow rows). ``bound``: the rows are :func:`bound_rows`
+    of this database already."""
     columns = [table.c[name] for name in names]
-    if bound and conn.dialect.name != "sqlite":
-        raise ValueError("bound rows are SQLite's: give PostgreSQL the values themselves")
-    if not key and conn.dialect.name == "postgresql":
-        return _copy_rows(conn, table, columns, rows, batch)
-    conflict = ""
-    if key:
-        if update:
-            excluded = "EXCLUDED" if conn.dialect.name == "postgresql" else "excluded"
-            sets = ", ".join(f"{name} = {excluded}.{name}" for name in update)
-            conflict = f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
-        else:
-            conflict = f" ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    sqlite = conn.dialect.name != "postgresql"
+    if not key and not sqlite:
+        return _copy_rows(conn, table, columns, rows, batch, bound)
+    conflict = f" ON CONFLICT ({', '.join(key)}) DO NOTHING" if key else ""
+    if key and update:
+        excluded = "excluded" if sqlite else "EXCLUDED"
+        sets = ", ".join(f"{name} = {excluded}.{name}" for name in update)
+        conflict = f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
     written = 0
     items = iter(rows)
     driver: Any = conn.connection.driver_connection
     while chunk := list(islice(items, batch)):
-        if bound:
+        if sqlite:
+            bind = chunk if bound else list(zip(*_column_values(True, columns, chunk), strict=True))
             cursor = driver.cursor()
             try:
-                cursor.executemany(_sqlite_insert(table, names, conflict), chunk)
+                cursor.executemany(_sqlite_insert(table, names, conflict), bind)
                 written += max(cursor.rowcount, 0)
             finally:
                 cursor.close()
             continue
-        values = _column_values(conn, columns, chunk)
-        if conn.dialect.name == "postgresql":
-            arrays = ", ".join(f"%b::{_pg_type(c)}[]" for c in columns)
-            sql = (
-                f"INSERT INTO {table.name} ({', '.join(names)})"
-                f" SELECT * FROM unnest({arrays}){conflict}"
-            )
-            with driver.cursor() as cursor:
-                cursor.execute(sql, values)
-                written += max(cursor.rowcount, 0)
-        else:
-            sql = _sqlite_insert(table, names, conflict)
-            cursor = driver.cursor()
-            try:
-                cursor.executemany(sql, list(zip(*values, strict=True)))
-                written += max(cursor.rowcount, 0)
-            finally:
-                cursor.close()
+        values = (
+            [list(column) for column in zip(*chunk, strict=True)]
+            if bound
+            else _column_values(False, columns, chunk)
+        )
+        arrays = ", ".join(f"%b::{_pg_type(c)}[]" for c in columns)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)})"
+            f" SELECT * FROM unnest({arrays}){conflict}"
+        )
+        with driver.cursor() as cursor:
+            cursor.execute(sql, values)
+            written += max(cursor.rowcount, 0)
     return written
 
 
@@ -250,7 +240,7 @@ def update_rows(
     items, given = iter(rows), 0
     while chunk := list(islice(items, batch)):
         given += len(chunk)
-        values = _column_values(conn, columns, chunk)
+        values = _column_values(conn.dialect.name != "postgresql", columns, chunk)
         if conn.dialect.name == "postgresql":
             arrays = ", ".join(f"%b::{_pg_type(c)}[]" for c in columns)
             aliases = ", ".join(c.name for c in columns)
@@ -308,13 +298,15 @@ def temp_table(
     rows: Iterable[Sequence[Any]],
     *,
     key: Sequence[str] = (),
+    bound: bool = False,
 ) -> Iterator[sa.Table]:
     """A temporary table ``name`` of ``columns`` (names and SQLAlchemy types) holding ``rows``
     (tuples in the columns' order), for statements in the caller's transaction; dropped on
     leaving. ``key``: the rows' unique key, the table's primary key on SQLite (where joins
     look rows up by it); PostgreSQL hash-joins the rows and gets their statistics instead.
     After a failure the table is left to the rollback (PostgreSQL drops it) or to the next
-    call of the same name (which replaces it). How many rows it holds: ``info["rows"]``."""
+    call of the same name (which replaces it). How many rows it holds: ``info["rows"]``.
+    ``bound``: the rows are :func:`bound_rows` (of the table the columns come from)."""
     postgres = conn.dialect.name == "postgresql"
     constraints = [sa.PrimaryKeyConstraint(*key)] if key and not postgres else []
     table = sa.Table(
@@ -324,7 +316,7 @@ def temp_table(
     schema = "pg_temp" if postgres else "temp"
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{name}")
     table.create(conn)
-    table.info["rows"] = insert_rows(conn, table, [n for n, _ in columns], rows)
+    table.info["rows"] = insert_rows(conn, table, [n for n, _ in columns], rows, bound=bound)
     if postgres:
         conn.exec_driver_sql(f"ANALYZE {name}")
     yield table
@@ -337,9 +329,10 @@ def _copy_rows(
     columns: Sequence[sa.Column[Any]],
     rows: Iterable[Sequence[Any]],
     batch: int,
+    bound: bool = False,
 ) -> int:
-    """``COPY`` ``rows`` into ``columns`` of ``table`` in binary (PostgreSQL), typed as the
-    table's columns are (JSON columns take the values themselves); how many."""
+    """``COPY`` ``rows`` (``bound``: :func:`bound_rows`) into ``columns`` of ``table`` in
+    binary (PostgreSQL), typed as the table's columns are; how many."""
     items = iter(rows)
     chunk = list(islice(items, batch))
     if not chunk:  # no statement at all, as an insert of nothing
@@ -350,51 +343,29 @@ def _copy_rows(
         {"t": table.name},
     )
     oids = dict(found.tuples().all())
-    json_at = [i for i, c in enumerate(columns) if _pg_type(c) == "json"]
+    # A json column's binary form is its text: the memoized texts go as text (psycopg's json
+    # dumper would encode each value again); other JSON types (jsonb) take the values.
+    types = [TEXT_OID if oids[c.name] == JSON_OID else oids[c.name] for c in columns]
+    json_at = [i for i, c in enumerate(columns) if _pg_type(c) == "json" and types[i] != TEXT_OID]
+    if bound and json_at:
+        raise ValueError(f"{table.name}: bound rows hold JSON as text, not for jsonb columns")
     driver: Any = conn.connection.driver_connection
     names = ", ".join(c.name for c in columns)
     count = 0
     sql = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
     with driver.cursor() as cursor, cursor.copy(sql) as copy:
-        copy.set_types([oids[c.name] for c in columns])
+        copy.set_types(types)
         while chunk:
             count += len(chunk)
-            values = _column_values(conn, columns, chunk)
+            if bound:
+                for row in chunk:
+                    copy.write_row(row)
+                chunk = list(islice(items, batch))
+                continue
+            values = _column_values(False, columns, chunk)
             for i in json_at:
                 values[i] = [row[i] for row in chunk]
             for row in zip(*values, strict=True):
                 copy.write_row(row)
             chunk = list(islice(items, batch))
     return count
-
-
-def driver_rows(
-    conn: Connection, sql: str | sa.Select[Any], name: str, *, batch: int = BATCH
-) -> Iterator[Any]:
-    """The rows of ``sql`` (SQL text, or a query without parameters) as the driver gives
-    them: tuples, SQLite's timestamps and JSON as their stored text, no SQLAlchemy row
-    processing (which cost more than the reads of identity's leads). Fetched ``batch`` at a
-    time, through a server-side cursor called ``name`` on PostgreSQL, in the caller's
-    transaction."""
-    if not isinstance(sql, str):
-        sql = str(sql.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    driver: Any = conn.connection.driver_connection
-    cursor = driver.cursor(name) if conn.dialect.name == "postgresql" else driver.cursor()
-    try:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(batch):
-            yield from rows
-    finally:
-        cursor.close()
-
-
-def one_of(
-    conn: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]
-) -> sa.ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL ``column = ANY(array)``: one parameter, not one
-    per value, so a chunk of thousands of ids is neither rendered nor parsed per statement
-    (that cost more than the reads of a people pass)."""
-    if conn.dialect.name == "postgresql":
-        array = sa.literal(list(values), type_=postgresql.ARRAY(column.type))
-        return column == sa.any_(array)
-    return column.in_(values)

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leadflow.models.warehouse.bulk import (
+    bound_rows,
     insert_rows,
-    sqlite_rows,
     temp_table,
     update_rows,
     update_staged,
@@ -89,32 +89,33 @@ def test_inserts_without_a_key_store_what_an_upsert_does(migrated_engine: Engine
     assert copied[0][2:] == (2.0, ["a:b", "c"], later, 7, "Ada") and copied[1][3] == "just text"
 
 
-def test_rows_bound_for_sqlite_elsewhere_store_what_the_values_do(
-    migrated_engine: Engine,
+@pytest.mark.parametrize("key", [(), ("person_id",)], ids=["insert", "upsert"])
+def test_rows_bound_elsewhere_store_what_the_values_do(
+    migrated_engine: Engine, key: tuple[str, ...]
 ) -> None:
-    """``sqlite_rows`` (made in another process) then ``bound=True``: the rows read back as
-    the plain values' rows do; PostgreSQL refuses bound rows."""
+    """``bound_rows`` (made in another process) then ``bound=True``, copied or upserted,
+    and staged in a temporary table: the rows read back as the plain values' rows do."""
     names = ("person_id", "created_at", "updated_at", "engagement", "reasons", "qualified_at",
              "fit", "first_name")  # fmt: skip
     later = T0.astimezone(ELSEWHERE) + timedelta(hours=1)
     rows = [("p1", T0, T0, 2, ["a:b", "c"], later, 7, "Ada"),
             ("p2", T0, T0, None, {"n": 1, "ok": True}, None, None, None)]  # fmt: skip
-    bound = sqlite_rows(people, names, rows)
-    assert sqlite_rows(people, names, []) == []
+    dialect = migrated_engine.dialect.name
+    bound = bound_rows(dialect, people, names, rows)
+    assert bound_rows(dialect, people, names, []) == []
+    columns = [(name, people.c[name].type) for name in names]
     with migrated_engine.begin() as conn:
-        if conn.dialect.name != "sqlite":
-            with pytest.raises(ValueError, match="bound rows are SQLite's"):
-                insert_rows(conn, people, names, bound, bound=True)
-            return
-        assert insert_rows(conn, people, names, bound, key=("person_id",), bound=True) == 2
+        assert insert_rows(conn, people, names, bound, key=key, bound=True) == 2
         again = [("q" + pid[1:], *rest) for pid, *rest in rows]
-        assert insert_rows(conn, people, names, again, key=("person_id",)) == 2
+        assert insert_rows(conn, people, names, again, key=key) == 2
+        with temp_table(conn, "staged", columns, bound, bound=True) as staged:
+            copied = conn.execute(sa.select(staged).order_by(staged.c.person_id)).all()
         query = sa.select(*(people.c[n] for n in names)).order_by(people.c.person_id)
         stored = [tuple(row[1:]) for row in conn.execute(query)]
         same = sa.select(sa.func.count()).where(people.c.qualified_at == later)
         assert conn.execute(same.select_from(people)).scalar_one() == 2
-    assert stored[:2] == stored[2:]
-    assert stored[1][3] == {"n": 1, "ok": True}
+    assert stored[:2] == stored[2:] == [tuple(row[1:]) for row in copied]
+    assert stored[1][3] == {"n": 1, "ok": True} and stored[0][4] == later
 
 
 def test_staged_rows_update_every_row_of_a_shared_key_and_go_away(
