@@ -4,9 +4,11 @@ A job (classification's, the SLA's) is a picklable object whose methods take a c
 and a batch. :func:`fan_out` hands batches from the end of the list to ``WORKERS - 1``
 spawned processes, each with its own engine on the warehouse's URL, which call one method
 of the job on each (read-only, or in a transaction of their own that commits); this
-process takes batches from the start of the list with ``here``. Each worker holds one
-batch running and one waiting, so neither side waits for the other. Every batch's result
-is yielded as it is ready, with whether it was made here, for the caller to store.
+process takes batches from the start of the list with ``here``, but only while no worker's
+result is ready (storing those may be its main work). Each worker holds one batch running
+and two waiting, so it never waits for this process. Every batch's result is yielded as it
+is ready, with whether it was made here, for the caller to store. Without ``here`` this
+process makes none: ``WORKERS`` workers make them all.
 
 A worker's exception is raised here as it was raised there (same type and message; the
 worker's traceback is its ``__cause__``), after the batches already handed out finished.
@@ -32,6 +34,9 @@ from leadflow.models.warehouse.engine import create_engine
 # Processes working at once (this one included): the cores there are, at most two
 # (measured on two cores; a third process would only wait for the database).
 WORKERS = min(2, os.cpu_count() or 1)
+# Batches handed to each worker at once: one running, the others waiting (so a worker
+# never waits for this process to hand it the next).
+AHEAD = 3
 # Databases another process can work on beside this one.
 PARALLEL_DIALECTS = frozenset({"postgresql", "sqlite"})
 
@@ -74,12 +79,15 @@ def fan_out(
     pool = ProcessPoolExecutor(workers, context, initializer=_start, initargs=(url, job))
     try:
         while queue or pending:
-            while queue and len(pending) < 2 * workers:  # one running, one waiting each
+            while queue and len(pending) < AHEAD * workers:
                 pending.add(pool.submit(_call, method, list(queue.pop()), commit))
-            if queue and here is not None:
+            # The workers' results first (storing them may be this process's main work):
+            # a batch is made here only while none is ready, so no worker waits for work.
+            done = {future for future in pending if future.done()}
+            if not done and queue and here is not None:
                 yield here(queue.popleft()), True
-                done = {future for future in pending if future.done()}
-            else:
+                continue
+            if not done:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 pending.discard(future)

@@ -27,6 +27,10 @@ from leadflow.models.warehouse.engine import open_warehouse
 from leadflow.pipeline.fan_out import can_fan_out, fan_out
 
 WORST_BREACHES = 20
+# From this many people on, this process only stores what two workers judge (1M leads on
+# SQLite: 83 s, against 95 s with this process judging too); below it, it judges too
+# (100k leads: 6.4-7.1 s against 7.7-8.1 s).
+STORE_ONLY_FROM = 200_000
 WEBHOOK_TIMEOUT = (5, 10)
 
 
@@ -39,16 +43,18 @@ def evaluate_sla(
     *,
     full: bool = False,
 ) -> SlaOutcome:
-    """``evaluate_warehouse``, its batches judged on this process and a second one when
-    the warehouse allows (``fan_out.can_fan_out``): this process stores every batch in the
-    run's one transaction."""
+    """``evaluate_warehouse``, its batches judged on a second process too when the
+    warehouse allows (``fan_out.can_fan_out``): this process stores every batch in the
+    run's one transaction, and judges some while fewer than ``STORE_ONLY_FROM`` people are
+    evaluated."""
     spread = None
     if can_fan_out(engine):
 
         def spread(
             job: SlaJob, batches: Sequence[Sequence[str]], here: Callable[[Sequence[str]], Judged]
         ) -> Iterator[Judged]:
-            with contextlib.closing(fan_out(engine, job, "judge", batches, here)) as found:
+            local = here if sum(len(batch) for batch in batches) < STORE_ONLY_FROM else None
+            with contextlib.closing(fan_out(engine, job, "judge", batches, local)) as found:
                 for judged, _ in found:
                     yield judged
 

@@ -21,6 +21,7 @@ from leadflow.models.warehouse.people_tables import people, person_milestones
 from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
 from leadflow.models.warehouse.state_tables import read_step
 from leadflow.pipeline import fan_out
+from leadflow.pipeline import sla as sla_step
 from leadflow.pipeline.sla import evaluate_sla
 from tests.models.sla.test_run import SLA, STAMP, T0, H, M, _lead, _milestone, _person, _touch
 from tests.people_links import link_leads
@@ -116,9 +117,13 @@ def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fan_out, "WORKERS", 2)
 
 
+@pytest.mark.parametrize("store_only", [False, True], ids=["judges-too", "stores-only"])
 def test_the_parallel_path_stores_what_one_process_stores(
-    migrated_engine: Engine, parallel: None, monkeypatch: pytest.MonkeyPatch
+    migrated_engine: Engine, parallel: None, monkeypatch: pytest.MonkeyPatch, store_only: bool
 ) -> None:
+    """This process judging some batches too, or (many people) only storing what two
+    workers judge: the same rows as one process alone."""
+    monkeypatch.setattr(sla_step, "STORE_ONLY_FROM", 1 if store_only else 10**9)
     seed(migrated_engine)
     url = migrated_engine.url.render_as_string(hide_password=False)
     assert fan_out.can_fan_out(create_engine(url))
