@@ -41,10 +41,9 @@ Key = tuple[str, str, datetime]
 class Judged:
     """What judging one batch found."""
 
-    # New or changed evaluations (tuples in ``rows.COLUMNS`` order), to store; ``bound``:
-    # as the database's driver binds them (``bulk.bound_rows``).
+    # New or changed evaluations (tuples in ``rows.COLUMNS`` order), to store; from
+    # :meth:`SlaJob.judge`, as the database's driver binds them (``bulk.bound_rows``).
     rows: list[tuple[Any, ...]] = field(default_factory=list)
-    bound: bool = False
     # Stored evaluations of the batch's people whose qualification is gone, to delete.
     stale: list[Key] = field(default_factory=list)
     evaluated: int = 0  # qualifications judged
@@ -95,7 +94,6 @@ class SlaJob:
         found = judge_facts(self, facts, history)
         # Converted for the driver here (maybe on another core), not by the run's one writer.
         found.rows = bound_rows(conn.dialect.name, sla_evaluations, COLUMNS, found.rows)
-        found.bound = True
         return found
 
 

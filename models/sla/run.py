@@ -131,8 +131,9 @@ def evaluate_warehouse(
                 qualified.update(judged.qualified)
                 outcome.new_breaches += judged.new_breaches
                 outcome.revised.extend(judged.revised)
+                # SlaJob.judge's rows are bound for the driver already (where they were made).
                 store_evaluations(
-                    conn, judged.rows, stale=judged.stale, new=not analyzed, bound=judged.bound
+                    conn, judged.rows, stale=judged.stale, new=not analyzed, bound=True
                 )
                 written += len(judged.rows)
                 if analyzed and written > analyzed:
