@@ -49,7 +49,11 @@ from typing import Any
 
 from bench.report import Check, Row
 
-FULL_TARGET_S = 60.0
+FULL_TARGET_S = 60.0  # issue 10: 1M leads end to end in a minute
+# Issue 20, at 1M contacts: the full sync unthrottled within 180 s of wall time, the sandbox
+# host serving it (its own process, on the same two cores) within 4 GB of peak RSS.
+FULL_WITH_HOST_TARGET_S = 180.0
+HOST_RSS_TARGET_MB = 4000.0
 CPU_SAMPLE_S = 0.25
 # HubSpot's documented limits, per second (https://developers.hubspot.com/docs/api/crm/search:
 # "five requests per second" for search, which the spec exempts from the ten-secondly limit;
@@ -481,7 +485,7 @@ def task_run_checks(rows: list[Row]) -> list[Check]:
 
 
 def e2e_checks(rows: list[Row]) -> list[Check]:
-    """The end-to-end targets (the 60 s one is stated for 1M leads)."""
+    """The end-to-end targets (the 60 s, 180 s and 4 GB ones are stated for 1M contacts)."""
     checks = []
     full = {(r.db, r.rows): r for r in rows if r.path == "e2e full sync"}
     for (db, n), row in full.items():
@@ -489,6 +493,12 @@ def e2e_checks(rows: list[Row]) -> list[Check]:
         if n >= 1_000_000:
             met = row.median <= FULL_TARGET_S
             checks.append(Check(f"e2e full sync s ({where})", row.median, "<= 60", met))
+            met = row.median <= FULL_WITH_HOST_TARGET_S
+            name = f"e2e full sync s, sandbox host beside it ({where})"
+            checks.append(Check(name, row.median, "<= 180", met))
+            host = row.extra.get("sandbox_peak_rss_mb") or 0.0
+            name = f"e2e sandbox host peak RSS MB ({where})"
+            checks.append(Check(name, host, "<= 4000", 0 < host <= HOST_RSS_TARGET_MB))
         rss = row.extra["peak_rss_mb"]
         name = f"e2e peak RSS MB, sync alone ({where})"
         checks.append(Check(name, rss, "<= 1024", rss <= RSS_TARGET_MB))

@@ -65,6 +65,23 @@ def test_the_floor_is_the_slower_of_hubspots_two_limits() -> None:
     assert not floor_checks([row])[0].met
 
 
+def test_a_million_contacts_are_checked_with_the_sandbox_host_beside_them() -> None:
+    full = Row("e2e full sync", "sqlite", 1_000_000, [170.0])
+    full.extra.update(peak_rss_mb=900.0, sandbox_peak_rss_mb=4100.0, task_runs=[31])
+    checks = {c.name: c for c in e2e_checks([full])}
+    beside = checks["e2e full sync s, sandbox host beside it (sqlite, 1,000,000 contacts)"]
+    host = checks["e2e sandbox host peak RSS MB (sqlite, 1,000,000 contacts)"]
+    assert beside.met and not checks["e2e full sync s (sqlite, 1,000,000 contacts)"].met
+    assert not host.met and host.measured == 4100.0
+    full.seconds, full.extra["sandbox_peak_rss_mb"] = [181.0], 3900.0
+    checks = {c.name: c for c in e2e_checks([full])}
+    assert not checks[beside.name].met and checks[host.name].met
+    smaller = Row("e2e full sync", "sqlite", 100_000, [170.0], extra=dict(full.extra))
+    names = [c.name for c in e2e_checks([smaller])]
+    assert "e2e peak RSS MB, sync alone (sqlite, 100,000 contacts)" in names
+    assert not [name for name in names if "s (" in name or "host" in name]
+
+
 def _row(path: str, db: str, n: int, task_runs: list[int]) -> Row:
     return Row(f"e2e {path}", db, n, [1.0] * len(task_runs), extra={"task_runs": task_runs})
 
