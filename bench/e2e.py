@@ -18,11 +18,13 @@ per-task overhead, which should not grow with the lead count).
 Two modes:
 
 - **Unthrottled** (compute-bound, the default): where the CPU goes. Per sync, the CPU
-  seconds of the sync process (user + system), of Prefect's temporary server (the sync
-  process's child processes, read from ``/proc``) and of the sandbox host, each apart; per
-  stage, the sync process's CPU inside that stage's span (a sampler thread reads the
-  process's CPU time every :data:`CPU_SAMPLE_S`; a stage's CPU is the difference at its
-  first task's start and last task's end, interpolated between samples).
+  seconds of the sync process (user + system), of the worker processes it fans the people
+  layer and the SLA out to (children that ended, from ``os.times``), of Prefect's temporary
+  server (the sync process's running descendants, read from ``/proc``, the sandbox host's
+  left out) and of the sandbox host, each apart; per stage, the sync process's CPU inside
+  that stage's span (a sampler thread reads the process's CPU time every
+  :data:`CPU_SAMPLE_S`; a stage's CPU is the difference at its first task's start and last
+  task's end, interpolated between samples).
 - **Throttled** (API-bound, ``throttled=True``; one full sync per round): HubSpot's sandbox
   enforces HubSpot's documented limits and the connector keeps its default search pace.
   The host counts each platform's requests; a platform's *floor* is the least time those
@@ -183,9 +185,19 @@ def own_cpu_seconds() -> float:
     return times.user + times.system
 
 
-def children_cpu_seconds() -> float:
+def workers_cpu_seconds() -> float:
+    """CPU seconds of this process's children that ended and were waited for: the worker
+    processes the people layer and the SLA fan out to (``leadflow.pipeline.fan_out``). The
+    long-lived children (Prefect's server, the sandbox host) are not among them until they
+    end."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def children_cpu_seconds(exclude: int | None = None) -> float:
     """CPU seconds so far of this process's descendants that are still running (Prefect's
-    temporary API server), read from ``/proc`` (Linux; 0 elsewhere)."""
+    temporary API server), read from ``/proc`` (Linux; 0 elsewhere); ``exclude`` (the
+    sandbox host, measured apart) and its descendants are left out."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
@@ -202,7 +214,7 @@ def children_cpu_seconds() -> float:
     while found:
         found = False
         for pid, parent in parents.items():
-            if parent in mine and pid not in mine:
+            if parent in mine and pid not in mine and pid != exclude:
                 mine.add(pid)
                 found = True
     return sum(cpu[pid] for pid in mine if pid != os.getpid())
@@ -253,7 +265,8 @@ def child(contacts: int, warehouse_url: str, out: Path, *, throttled: bool = Fal
                 if name.endswith("1% changed"):
                     result["changed_contacts"] = host.change_one_percent()
                 host.requests()  # forget the requests before this sync
-                host_cpu, server_cpu = host.cpu_seconds(), children_cpu_seconds()
+                host_cpu, server_cpu = host.cpu_seconds(), children_cpu_seconds(host.pid)
+                workers_cpu = workers_cpu_seconds()
                 began = time.perf_counter()
                 with CpuSampler() as sampler:
                     state = sync_leads(config_path=str(config), return_state=True)
@@ -261,7 +274,8 @@ def child(contacts: int, warehouse_url: str, out: Path, *, throttled: bool = Fal
                 platforms = host.requests()
                 cpu = {
                     "sync": sampler.samples[-1][1] - sampler.samples[0][1],
-                    "prefect_server": children_cpu_seconds() - server_cpu,
+                    "workers": workers_cpu_seconds() - workers_cpu,
+                    "prefect_server": children_cpu_seconds(host.pid) - server_cpu,
                     "sandbox_host": host.cpu_seconds() - host_cpu,
                 }
                 per_source, records = _latest_run(warehouse_url)
@@ -370,7 +384,8 @@ def _middle(values: Sequence[float]) -> float:
 
 
 def _cpu_note(row: Row) -> str:
-    """CPU seconds (medians): the sync process, by stage, Prefect's server, the sandboxes."""
+    """CPU seconds (medians): the sync process, by stage, its fan-out workers, Prefect's
+    server, the sandboxes."""
     cpu = [c for c in row.extra.get("cpu_s") or [] if c]
     if not cpu:
         return "CPU not measured"
@@ -382,8 +397,10 @@ def _cpu_note(row: Row) -> str:
         if by_stage and name in by_stage[-1]
     ]
     within = f" ({', '.join(parts)})" if parts else ""
+    workers = [c["workers"] for c in cpu if "workers" in c]
+    fanned = f", its fan-out workers {_middle(workers):.1f}" if workers else ""
     return (
-        f"CPU s (median): sync {_middle([c['sync'] for c in cpu]):.1f}{within}, "
+        f"CPU s (median): sync {_middle([c['sync'] for c in cpu]):.1f}{within}{fanned}, "
         f"Prefect server {_middle([c['prefect_server'] for c in cpu]):.1f}, "
         f"sandbox host {_middle([c['sandbox_host'] for c in cpu]):.1f}"
     )

@@ -8,11 +8,21 @@ No timing is asserted (the machine is shared).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.e2e import e2e_checks, floor_checks, floor_seconds, task_run_checks
+from bench.e2e import (
+    children_cpu_seconds,
+    e2e_checks,
+    floor_checks,
+    floor_seconds,
+    task_run_checks,
+    workers_cpu_seconds,
+)
 from bench.report import Row
 from bench.run import main
 from bench.sandbox_host import WAREHOUSE_PLACEHOLDER, SandboxHost
@@ -82,6 +92,25 @@ def test_a_million_contacts_are_checked_with_the_sandbox_host_beside_them() -> N
     assert not [name for name in names if "s (" in name or "host" in name]
 
 
+BURN = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+
+
+def test_running_children_and_ended_workers_are_counted_apart() -> None:
+    # A running child (as Prefect's server or the sandbox host) is read from /proc, and
+    # left out when it is the one excluded; a child that ended counts as a worker.
+    running = subprocess.Popen([sys.executable, "-c", BURN + "time.sleep(30)"])
+    try:
+        time.sleep(1.5)
+        assert children_cpu_seconds() >= 0.3
+        assert children_cpu_seconds(exclude=running.pid) < 0.3
+    finally:
+        running.kill()
+        running.wait()
+    before = workers_cpu_seconds()
+    subprocess.run([sys.executable, "-c", BURN], check=True)
+    assert workers_cpu_seconds() - before >= 0.3
+
+
 def _row(path: str, db: str, n: int, task_runs: list[int]) -> Row:
     return Row(f"e2e {path}", db, n, [1.0] * len(task_runs), extra={"task_runs": task_runs})
 
@@ -135,6 +164,7 @@ def test_e2e_child_measures_sync_and_sandbox_apart(tmp_path: Path) -> None:
     # Unthrottled: CPU apart for the sync (by stage), Prefect's server and the sandboxes.
     (cpu,) = rows["e2e full sync"]["extra"]["cpu_s"]
     assert cpu["sync"] > 0 and cpu["sandbox_host"] > 0 and cpu["prefect_server"] >= 0
+    assert cpu["workers"] >= 0
     (stage_cpu,) = rows["e2e full sync"]["extra"]["stage_cpu_s"]
     assert stage_cpu["extract+load"] > 0 and stage_cpu["extract+load"] <= cpu["sync"]
     assert "CPU s (median): sync" in rows["e2e full sync"]["note"]
