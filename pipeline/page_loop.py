@@ -16,6 +16,14 @@ or ``COMMIT_SECONDS`` after the first of them was read (a transaction per page o
 is its last page's watermark (forward-only, as page by page), so nothing advances past data
 that is not committed. When reading fails, the pages read whole are committed before the
 error goes on; a killed run re-reads at most one batch.
+
+A batch is written on a thread of its own while the loop reads and maps the next one
+(``_Committer``): at most one batch of a partition is in flight, batches commit in the
+order they were read, and the next is handed over only after the previous one committed,
+so the state still never passes an uncommitted page. When a write fails, nothing read
+after it is written and its error goes on. Reading no longer waits for the warehouse (on
+SQLite, for the other partitions' writers): extraction of 50,000 HubSpot contacts spent a
+fifth of its threads' time waiting for the file's writer lock.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -127,20 +136,25 @@ def load_pages(feed: Feed, run: RunContext, summary: SourceSummary) -> None:
         states = read_sync_states(conn, feed.source)
     lookup = StartLookup({key: state.watermark for key, state in states.items()}, feed)
     batch = _Batch()
+    committer = _Committer(feed, run, summary, lookup)
     try:
         try:
             for page in feed.pages(lookup):
                 summary.warnings[:] = merge_counted(summary.warnings, page.notes)
                 if batch.pages and batch.pages[-1][0].partition != page.partition:
-                    _commit(feed, batch, run, summary, lookup)
+                    committer.submit(batch)
                 batch.add(page, feed.watermark(page.cursor))
                 if batch.full():
-                    _commit(feed, batch, run, summary, lookup)
+                    committer.submit(batch)
         except Exception:
-            _commit(feed, batch, run, summary, lookup)  # the pages read whole are kept
+            if not committer.failed:  # reading failed: the pages read whole are kept
+                committer.submit(batch)
+                committer.settle()
             raise
-        _commit(feed, batch, run, summary, lookup)
+        committer.submit(batch)
+        committer.settle()
     finally:
+        committer.close()
         for stored in lookup.stored.values():  # the partitions read, even if none moved
             summary.reached(stored)
 
@@ -177,21 +191,53 @@ class _Batch:
         return merged, max(marks) if marks else None, len(pages)
 
 
-def _commit(
-    feed: Feed, batch: _Batch, run: RunContext, summary: SourceSummary, lookup: StartLookup
-) -> None:
-    if not batch.pages:
-        return
-    page, watermark, count = batch.take()
-    counts = _load(feed, page, watermark, run)
-    summary.add(page.records, counts, watermark, pages=count)
-    if run.on_page is not None:
-        run.on_page(summary, page, lookup.starts.get(page.partition))
-    run.logger.info(
-        "%s %s pages %d-%d: %d records, %d new, %d changed, %d quarantined, %d suppressed",
-        feed.source, page.partition, page.number - count + 1, page.number, page.records,
-        counts.inserted, counts.updated, counts.quarantined, counts.suppressed,
-    )  # fmt: skip
+class _Committer:
+    """Writes a feed's batches one at a time on a thread of its own, in the order given.
+
+    ``submit`` waits for the batch in flight (``settle``), then hands the next one over and
+    returns at once; ``settle`` counts a committed batch into the summary, reports its
+    progress and logs it, on the loop's thread. A write's error is raised by the next
+    ``submit`` or ``settle``, after which ``failed`` is set and nothing more is written.
+    """
+
+    def __init__(
+        self, feed: Feed, run: RunContext, summary: SourceSummary, lookup: StartLookup
+    ) -> None:
+        self._feed, self._run, self._summary, self._lookup = feed, run, summary, lookup
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"leadflow-commit-{feed.source}")
+        self._in_flight: tuple[Future[LoadCounts], MappedPage, datetime | None, int] | None = None
+        self.failed = False
+
+    def submit(self, batch: _Batch) -> None:
+        self.settle()
+        if not batch.pages:
+            return
+        page, watermark, count = batch.take()
+        future = self._pool.submit(_load, self._feed, page, watermark, self._run)
+        self._in_flight = (future, page, watermark, count)
+
+    def settle(self) -> None:
+        if self._in_flight is None:
+            return
+        future, page, watermark, count = self._in_flight
+        self._in_flight = None
+        try:
+            counts = future.result()
+        except BaseException:
+            self.failed = True
+            raise
+        self._summary.add(page.records, counts, watermark, pages=count)
+        if self._run.on_page is not None:
+            self._run.on_page(self._summary, page, self._lookup.starts.get(page.partition))
+        self._run.logger.info(
+            "%s %s pages %d-%d: %d records, %d new, %d changed, %d quarantined, %d suppressed",
+            self._feed.source, page.partition, page.number - count + 1, page.number,
+            page.records, counts.inserted, counts.updated, counts.quarantined, counts.suppressed,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        """Wait for a batch still in flight (its outcome unread: an error is on its way out)."""
+        self._pool.shutdown(wait=True)
 
 
 def _load(feed: Feed, page: MappedPage, watermark: datetime | None, run: RunContext) -> LoadCounts:

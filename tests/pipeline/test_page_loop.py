@@ -3,6 +3,7 @@ gets a lookup that runs no query while it pages."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -209,3 +210,82 @@ def test_a_slow_stream_still_commits_every_few_seconds(
     run = RunContext(engine=migrated_engine, run_id="r", clock=lambda: NOW)
     load_pages(feed, run, SourceSummary("fake", "acct", started_at=NOW))
     assert [number for _, number, _, _ in written] == [2, 3]  # 11 s after page 1: committed
+
+
+# -- commits: a batch is written while the loop reads the next one ----------------------------
+def test_the_next_batch_is_read_while_the_previous_one_is_written(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page_loop, "COMMIT_RECORDS", 10)
+    read_on = threading.Event()
+    in_flight: list[int] = []
+    written: list[int] = []
+
+    def read(lookup: StartLookup) -> Iterator[MappedPage]:
+        for number in (1, 2, 3):
+            if number == 2:
+                read_on.set()  # page 2 is read while page 1's batch is being written
+            yield _page("p1", number, 10, W1 + timedelta(hours=number))
+
+    def write(conn: Any, batch: PageWrite) -> LoadCounts:
+        in_flight.append(batch.page.number)
+        if batch.page.number == 1:
+            assert read_on.wait(10), "the loop waited for the write before reading on"
+        assert len(in_flight) - len(written) == 1  # one batch of the partition at a time
+        written.append(batch.page.number)
+        return LoadCounts(len(batch.rows), 0, 0, 0)
+
+    summary = SourceSummary("fake", "acct", started_at=NOW)
+    run = RunContext(engine=migrated_engine, run_id="r", clock=lambda: NOW)
+    load_pages(Feed("fake", read, write, suppress=False), run, summary)
+    assert written == [1, 2, 3]
+    assert (summary.pages, summary.inserted, summary.watermark) == (3, 30, W1 + timedelta(hours=3))
+
+
+def test_after_a_failed_write_nothing_read_later_is_written(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page_loop, "COMMIT_RECORDS", 10)
+    written: list[int] = []
+
+    def read(lookup: StartLookup) -> Iterator[MappedPage]:
+        for number in range(1, 6):
+            yield _page("p1", number, 10, W1 + timedelta(hours=number))
+
+    def write(conn: Any, batch: PageWrite) -> LoadCounts:
+        if batch.page.number == 2:
+            raise RuntimeError("disk full")
+        written.append(batch.page.number)
+        return LoadCounts(len(batch.rows), 0, 0, 0)
+
+    summary = SourceSummary("fake", "acct", started_at=NOW)
+    run = RunContext(engine=migrated_engine, run_id="r", clock=lambda: NOW)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_pages(Feed("fake", read, write, suppress=False), run, summary)
+    # Page 3 may have been read while page 2 was written; it is never written after it.
+    assert written == [1]
+    assert (summary.pages, summary.watermark) == (1, W1 + timedelta(hours=1))
+
+
+def test_a_failed_write_is_raised_even_when_reading_fails_too(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(page_loop, "COMMIT_RECORDS", 10)
+    written: list[int] = []
+
+    def read(lookup: StartLookup) -> Iterator[MappedPage]:
+        yield _page("p1", 1, 10, W1)
+        yield _page("p1", 2, 10, W2)
+        raise ConnectionError("platform went away")
+
+    def write(conn: Any, batch: PageWrite) -> LoadCounts:
+        if batch.page.number == 1:
+            raise RuntimeError("disk full")
+        written.append(batch.page.number)
+        return LoadCounts(len(batch.rows), 0, 0, 0)
+
+    summary = SourceSummary("fake", "acct", started_at=NOW)
+    run = RunContext(engine=migrated_engine, run_id="r", clock=lambda: NOW)
+    with pytest.raises((RuntimeError, ConnectionError)):
+        load_pages(Feed("fake", read, write, suppress=False), run, summary)
+    assert written == [] and summary.pages == 0  # page 2 comes after the failed page 1
