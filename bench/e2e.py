@@ -71,7 +71,7 @@ SYNCS = ("full sync", "re-sync, nothing changed", "re-sync, 1% changed")
 TASK_RUN_PAGE = 200
 # What the child records per sync and the rows keep, one entry per round.
 PER_SYNC = ("per_source_s", "records", "state", "message", "task_runs", "task_runs_by_task",
-            "stages_s", "cpu_s", "stage_cpu_s", "platforms")  # fmt: skip
+            "stages_s", "cpu_s", "stage_cpu_s", "stage_rss_mb", "platforms")  # fmt: skip
 THROTTLED = "e2e throttled "  # the throttled mode's row names start so
 # The flow's stages by task function (task_key): first task start to last task end.
 STAGES = {
@@ -139,11 +139,13 @@ def count_task_runs(
 
 
 class CpuSampler:
-    """This process's CPU seconds, read every :data:`CPU_SAMPLE_S` by a daemon thread, so
-    the CPU spent inside any span of wall time can be read afterwards."""
+    """This process's CPU seconds and resident memory, read every :data:`CPU_SAMPLE_S` by a
+    daemon thread, so the CPU spent and the memory held inside any span of wall time can be
+    read afterwards."""
 
     def __init__(self, interval: float = CPU_SAMPLE_S) -> None:
         self.samples: list[tuple[float, float]] = []
+        self.rss: list[tuple[float, float]] = []  # (time, resident MB)
         self._stop = threading.Event()
         self._interval = interval
         self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
@@ -159,7 +161,9 @@ class CpuSampler:
         self._sample()
 
     def _sample(self) -> None:
-        self.samples.append((time.time(), own_cpu_seconds()))
+        now = time.time()
+        self.samples.append((now, own_cpu_seconds()))
+        self.rss.append((now, resident_mb()))
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
@@ -177,6 +181,19 @@ class CpuSampler:
 
     def between(self, start: float, end: float) -> float:
         return max(0.0, self.at(end) - self.at(start))
+
+    def peak_rss_between(self, start: float, end: float) -> float:
+        """The most resident MB sampled from ``start`` to ``end`` (0 when none was)."""
+        return max((mb for at, mb in self.rss if start <= at <= end), default=0.0)
+
+
+def resident_mb() -> float:
+    """This process's resident set size now, in MB (Linux's ``/proc``; 0 elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def own_cpu_seconds() -> float:
@@ -281,9 +298,11 @@ def child(contacts: int, warehouse_url: str, out: Path, *, throttled: bool = Fal
                 per_source, records = _latest_run(warehouse_url)
                 by_task, stages, spans = count_task_runs(state.state_details.flow_run_id)
                 stage_cpu = {stage: sampler.between(*span) for stage, span in spans.items()}
+                stage_rss = {stage: sampler.peak_rss_between(*s) for stage, s in spans.items()}
                 result["syncs"][name] = {
                     "cpu_s": {key: round(value, 2) for key, value in cpu.items()},
                     "stage_cpu_s": {key: round(value, 2) for key, value in stage_cpu.items()},
+                    "stage_rss_mb": {key: round(value) for key, value in stage_rss.items()},
                     "platforms": platforms,
                     "seconds": seconds,
                     "state": state.type.value,
@@ -365,7 +384,7 @@ def measure_e2e(
             full.extra["peak_rss_mb"] = max(rss)
             full.extra["sandbox_peak_rss_mb"] = max(host_rss)
             full.note = (
-                f"peak RSS {max(rss):,.0f} MB (sync alone; sandbox host "
+                f"peak RSS {max(rss):,.0f} MB (sync alone{_stage_rss_note(full)}; sandbox host "
                 f"{max(host_rss):,.0f} MB); {_task_runs_note(full)}"
             )
             for name, row in by_name.items():
@@ -381,6 +400,18 @@ def _middle(values: Sequence[float]) -> float:
     ordered = sorted(values)
     half = len(ordered) // 2
     return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+
+
+def _stage_rss_note(row: Row) -> str:
+    """The most resident memory sampled in each stage, over the rounds ("" if none)."""
+    rounds = [r for r in row.extra.get("stage_rss_mb") or [] if r]
+    stages = ("extract+load", "identity+classify", "sla+gx")
+    parts = [
+        f"{name} {max(r.get(name, 0) for r in rounds):,.0f}"
+        for name in stages
+        if any(name in r for r in rounds)
+    ]
+    return f"; by stage, MB: {', '.join(parts)}" if parts else ""
 
 
 def _cpu_note(row: Row) -> str:
