@@ -126,16 +126,17 @@ class SalesState:
             )
             for name in ENGAGEMENT_TYPES
         }
-        self._links: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(dict)
+        # (from type, to type) -> from id -> its targets: one as itself, more as a list (most
+        # engagements have one contact, and a million one-item lists are ~70 MB).
+        self._links: dict[tuple[str, str], dict[str, str | list[str]]] = defaultdict(dict)
         for object_type, engagement_id, contact_id in data.associations:
             self._link(object_type, engagement_id, contact_id)
 
     def _link(self, object_type: str, engagement_id: str, contact_id: str) -> None:
-        forward = self._links[(object_type, "contacts")].setdefault(engagement_id, [])
-        backward = self._links[("contacts", object_type)].setdefault(contact_id, [])
-        if contact_id not in forward:
-            forward.append(contact_id)
-            backward.append(engagement_id)
+        forward = self._links[(object_type, "contacts")]
+        if contact_id not in _targets(forward.get(engagement_id)):
+            _add_target(forward, engagement_id, contact_id)
+            _add_target(self._links[("contacts", object_type)], contact_id, engagement_id)
 
     def upsert(
         self,
@@ -162,7 +163,7 @@ class SalesState:
         type_id = ASSOCIATION_TYPE_IDS.get((src.name, dst.name))
         results, errors = [], []
         for from_id, after in _batch_inputs(request.json()):
-            targets = links.get(from_id, [])
+            targets = _targets(links.get(from_id))
             if not targets or type_id is None:
                 errors.append(_no_associations(src, dst, from_id))
                 continue
@@ -185,6 +186,23 @@ class SalesState:
             cursor = encode_cursor(after + self.page_size)
             result["paging"] = {"next": {"after": cursor, "link": None}}
         return result
+
+
+def _targets(held: str | list[str] | None) -> list[str]:
+    """The ids one id links to, as held by ``SalesState._links``."""
+    if held is None:
+        return []
+    return [held] if isinstance(held, str) else held
+
+
+def _add_target(links: dict[str, str | list[str]], source: str, target: str) -> None:
+    held = links.get(source)
+    if held is None:
+        links[source] = target
+    elif isinstance(held, str):
+        links[source] = [held, target]
+    else:
+        held.append(target)
 
 
 def _batch_inputs(body: Any) -> list[tuple[str, int]]:

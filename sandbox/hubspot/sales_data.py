@@ -200,9 +200,13 @@ def _add_ties(rng: random.Random, drafts: list[Draft]) -> None:
 
 
 def _objects(drafts: list[Draft]) -> tuple[dict[str, list[dict[str, Any]]], list[Any]]:
+    """The engagements of ``drafts`` (ids in their order) and their contact links; empties
+    ``drafts``."""
     engagements: dict[str, list[dict[str, Any]]] = {"calls": [], "emails": [], "meetings": []}
     links = []
-    for offset, draft in enumerate(drafts):
+    drafts.reverse()  # taken from the end: each draft is freed once its object is made
+    for offset in range(len(drafts)):
+        draft = drafts.pop()
         oid = str(FIRST_ENGAGEMENT_ID + offset)
         props = {"hs_object_id": oid, **draft.properties}
         engagements[draft.object_type].append(

@@ -1,11 +1,12 @@
 """Thread-safe CRM object storage behind the HubSpot sandbox (contacts and engagements).
 
-Keeps HubSpot-shaped objects of one object type plus a typed index for search, caches id orders and
-search match lists per data version, and models HubSpot's documented search indexing
-delay ("It may take a few moments for newly created or updated CRM objects to appear in
-search results", https://developers.hubspot.com/docs/api/crm/search) when ``index_lag`` > 0:
-until the lag passes, search still sees the previous version (or nothing, if new). Range
-searches are answered from the cached orders by ``leadflow.sandbox.hubspot.order_slices``.
+Keeps HubSpot-shaped objects of one object type, each searched through a typed view of its
+properties (``search.Typed``), caches id orders and search match lists per data version,
+and models HubSpot's documented search indexing delay ("It may take a few moments for
+newly created or updated CRM objects to appear in search results",
+https://developers.hubspot.com/docs/api/crm/search) when ``index_lag`` > 0: until the lag
+passes, search still sees the previous version (or nothing, if new). Range searches are
+answered from the cached orders by ``leadflow.sandbox.hubspot.order_slices``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any, TypeVar
@@ -29,9 +29,9 @@ from leadflow.sandbox.hubspot.search import (
     Predicate,
     SearchError,
     SearchLimits,
+    Typed,
     build_filter_groups,
     group_ranges,
-    index_properties,
     parse_sort,
     property_type,
     query_matches,
@@ -44,12 +44,16 @@ T = TypeVar("T")
 CANDIDATE_SHARE = 0.25
 
 
-@dataclass(slots=True)
-class _Record:
-    obj: dict[str, Any]
-    indexed: dict[str, Any]
-    searchable_at: float = 0.0
-    previous: dict[str, Any] | None = None  # what search still sees during the lag
+class _Record(Typed):
+    """A stored object; as the ``Typed`` view of its properties, what search sees of it."""
+
+    __slots__ = ("obj", "previous", "searchable_at")
+
+    def __init__(self, obj: dict[str, Any]) -> None:
+        super().__init__(obj["properties"])
+        self.obj = obj
+        self.searchable_at = 0.0
+        self.previous: Typed | None = None  # what search still sees during the lag
 
 
 class ObjectStore:
@@ -121,10 +125,10 @@ class ObjectStore:
     def put(self, obj: dict[str, Any], *, lagged: bool = True) -> None:
         with self._lock:
             old = self._records.get(obj["id"])
-            record = _Record(obj, index_properties(obj["properties"]))
+            record = _Record(obj)
             if lagged and self.index_lag > 0:
                 record.searchable_at = time.monotonic() + self.index_lag
-                record.previous = old.indexed if old and not old.obj["archived"] else None
+                record.previous = Typed(old.raw) if old and not old.obj["archived"] else None
                 self._pending_until = max(self._pending_until, record.searchable_at)
             self._records[obj["id"]] = record
             self._known.update(obj["properties"])
@@ -176,7 +180,7 @@ class ObjectStore:
 
         return self._cached(("ids", archived), build)
 
-    def _search_docs(self) -> dict[str, dict[str, Any]]:
+    def _search_docs(self) -> dict[str, Typed]:
         now, docs = time.monotonic(), {}
         with self._lock:
             for oid, record in self._records.items():
@@ -184,7 +188,7 @@ class ObjectStore:
                     if record.previous is not None:
                         docs[oid] = record.previous
                 elif not record.obj["archived"]:
-                    docs[oid] = record.indexed
+                    docs[oid] = record
         return docs
 
     def search(self, body: dict[str, Any], limits: SearchLimits) -> Sequence[str]:
@@ -313,7 +317,7 @@ class ObjectStore:
 
     def _ordered(
         self, name: str, descending: bool, cacheable: bool
-    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    ) -> tuple[dict[str, Typed], list[str]]:
         if not cacheable:
             docs = self._search_docs()
             return docs, sorted_ids(docs, name, descending)

@@ -1,6 +1,6 @@
 """What keeps the HubSpot sandbox small at a million contacts, without changing its answers:
 handed-over contacts kept as they are (writes copy first), reads with history not held,
-one index entry for the raw properties."""
+search through a typed view of the stored properties instead of a typed copy."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import requests
 
 from leadflow.sandbox.data import hubspot_contacts
 from leadflow.sandbox.hubspot.app import HubSpotSandbox
-from leadflow.sandbox.hubspot.search import RAW, index_properties
+from leadflow.sandbox.hubspot.search import RAW, Typed
 
 AUTH = {"Authorization": "Bearer sandbox-hubspot-token"}
 BATCH_READ = "/crm/v3/objects/contacts/batch/read"
@@ -52,9 +52,18 @@ def test_history_read_again_is_the_same_and_not_held():
     assert after[0]["value"] == "UNQUALIFIED" and after[1:] == first[ids[0]]["hs_lead_status"]
 
 
-def test_the_index_holds_the_raw_properties_once():
+def test_search_reads_typed_values_through_a_view_of_the_stored_properties():
     properties = {"email": "A@Example.com", "createdate": "2026-09-04T16:21:03.663Z", "x": ""}
-    indexed = index_properties(properties)
-    assert indexed[RAW] is properties
-    assert indexed["email"] == "a@example.com" and isinstance(indexed["createdate"], int)
-    assert "x" not in indexed and not any(k.startswith(RAW) and k != RAW for k in indexed)
+    properties["lastmodifieddate"] = "not a date"
+    view = Typed(properties)
+    assert view[RAW] is properties and view.raw is properties
+    assert view["email"] == "a@example.com" and view["createdate"] == 1788538863663
+    # unset, empty and malformed (unsearchable) values read as absent
+    assert view.get("x") is None and view.get("lastmodifieddate") is None
+    assert view.get("phone", "none") == "none"
+    try:
+        view["x"]
+    except KeyError:
+        pass
+    else:
+        raise AssertionError("an empty value is not in the view")
