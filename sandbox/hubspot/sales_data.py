@@ -104,7 +104,7 @@ class SalesData:
     """Owners, engagements by type and (engagement type, engagement id, contact id) links."""
 
     owners: list[dict[str, Any]]
-    engagements: dict[str, list[dict[str, Any]]]
+    engagements: dict[str, Sequence[dict[str, Any]]]
     associations: list[tuple[str, str, str]]
 
     @functools.cached_property
@@ -139,7 +139,7 @@ class _Company:
     position: dict[str, int]
 
 
-def _colleagues(contacts: list[dict[str, Any]]) -> dict[str, _Company]:
+def _colleagues(contacts: Sequence[dict[str, Any]]) -> dict[str, _Company]:
     """Company -> its members sorted by (createdate, contact id), for multi-contact meetings."""
     by_company: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for contact in contacts:
@@ -223,7 +223,7 @@ def _objects(drafts: list[Draft]) -> tuple[dict[str, list[dict[str, Any]]], list
 
 
 def hubspot_sales_data(
-    contacts: list[dict[str, Any]], *, seed: int = 7, anchor: datetime = DEFAULT_ANCHOR
+    contacts: Sequence[dict[str, Any]], *, seed: int = 7, anchor: datetime = DEFAULT_ANCHOR
 ) -> SalesData:
     """Owners plus engagements and their contact associations for ``contacts``."""
     index = _colleagues(contacts)

@@ -133,11 +133,6 @@ def typed(name: str, value: Any) -> Any:
     return text if folded == text else folded
 
 
-# The one key of a typed view (``Typed``) that is not a property: the object's properties as
-# stored (what token filters match).
-RAW = "raw:"
-
-
 @functools.lru_cache(maxsize=65536)
 def tie_hash(object_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(object_id.encode(), digest_size=8).digest(), "big")
@@ -205,7 +200,7 @@ def build_filter(raw: Any, known: Iterable[str]) -> Predicate:
         return lambda props: props.get(name) is not None and low <= props[name] <= high
     if op in {"CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}:
         pattern, negate = str(raw["value"]), op.startswith("NOT_")
-        return lambda props: _token_match(pattern, props[RAW].get(name)) ^ negate
+        return lambda props: _token_match(pattern, props.stored(name)) ^ negate
     target = typed(name, raw["value"])
     if op == "NEQ":
         return lambda props: props.get(name) is None or props[name] != target
@@ -270,16 +265,20 @@ class Typed:
     """The typed view of an object's stored properties that filters and sorts read: each
     value as ``typed`` gives it, worked out when asked, so nothing but the stored properties
     is held (a million objects would otherwise keep a second dict each). An unset, empty or
-    malformed (unsearchable) value reads as absent; ``view[RAW]`` is the properties as stored
-    (what token filters match)."""
+    malformed (unsearchable) value reads as absent; ``stored`` is a value as stored (what
+    token filters and the free-text query match). ``raw`` is the properties dict here;
+    subclasses may hold them otherwise and override ``stored``."""
 
     __slots__ = ("raw",)
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: Any) -> None:
         self.raw = raw
 
+    def stored(self, name: str) -> Any:
+        return self.raw.get(name)
+
     def get(self, name: str, default: Any = None) -> Any:
-        value = self.raw.get(name)
+        value = self.stored(name)
         if not has_value(value):
             return default
         try:
@@ -288,8 +287,6 @@ class Typed:
             return default
 
     def __getitem__(self, name: str) -> Any:
-        if name == RAW:
-            return self.raw
         value = self.get(name, _ABSENT)
         if value is _ABSENT:
             raise KeyError(name)
@@ -300,10 +297,11 @@ _ABSENT = object()
 
 
 def query_matches(
-    query: str, properties: dict[str, Any], fields: Iterable[str] = QUERY_PROPERTIES
+    query: str, stored: Callable[[str], Any], fields: Iterable[str] = QUERY_PROPERTIES
 ) -> bool:
+    """Whether the free-text ``query`` is in one of ``fields`` (``stored``: a field's value)."""
     needle = query.casefold().strip().replace("*", "")
-    return not needle or any(needle in str(properties.get(p) or "").casefold() for p in fields)
+    return not needle or any(needle in str(stored(p) or "").casefold() for p in fields)
 
 
 RANGE_OPERATORS = frozenset({"GT", "GTE", "LT", "LTE", "EQ", "BETWEEN"})

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from leadflow.sandbox.data import format_hubspot_datetime
 from leadflow.sandbox.hubspot.order_slices import Slice, span, subset_order
 from leadflow.sandbox.hubspot.properties import CONTACTS, ObjectType, property_names
+from leadflow.sandbox.hubspot.records import Objects, Record, Shapes
 from leadflow.sandbox.hubspot.search import (
     ORDERED_TYPES,
     Predicate,
@@ -44,18 +45,6 @@ T = TypeVar("T")
 CANDIDATE_SHARE = 0.25
 
 
-class _Record(Typed):
-    """A stored object; as the ``Typed`` view of its properties, what search sees of it."""
-
-    __slots__ = ("obj", "previous", "searchable_at")
-
-    def __init__(self, obj: dict[str, Any]) -> None:
-        super().__init__(obj["properties"])
-        self.obj = obj
-        self.searchable_at = 0.0
-        self.previous: Typed | None = None  # what search still sees during the lag
-
-
 class ObjectStore:
     """Objects of one type; every property in the type's catalogue is searchable."""
 
@@ -73,7 +62,8 @@ class ObjectStore:
         self.index_lag = index_lag
         self.object_type = object_type
         self._lock = threading.RLock()
-        self._records: dict[str, _Record] = {}
+        self._records: dict[str, Record] = {}
+        self._shapes = Shapes(object_type.created, object_type.modified)
         self._known = set(property_names(object_type.name)) | set(object_type.default_properties)
         self._version = 0
         self._pending_until = 0.0
@@ -107,7 +97,7 @@ class ObjectStore:
     def _merged_ids(self) -> dict[str, str]:
         merged: dict[str, str] = {}
         for oid, record in self._records.items():
-            for old in str(record.obj["properties"].get("hs_merged_object_ids") or "").split(";"):
+            for old in str(record.stored("hs_merged_object_ids") or "").split(";"):
                 if old.strip():
                     merged[old.strip()] = oid
         return merged
@@ -117,18 +107,24 @@ class ObjectStore:
         with self._lock:
             return sorted(self._records, key=int)
 
+    def objects(self) -> Objects:
+        """The objects stored now, in the order they were first stored, each rebuilt when
+        read; later writes do not change what this holds."""
+        with self._lock:
+            return Objects(list(self._records.values()))
+
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
-            ordered = sorted(self._records.values(), key=lambda r: int(r.obj["id"]))
+            ordered = sorted(self._records.values(), key=lambda r: int(r.oid))
             return [copy.deepcopy(r.obj) for r in ordered]
 
     def put(self, obj: dict[str, Any], *, lagged: bool = True) -> None:
         with self._lock:
             old = self._records.get(obj["id"])
-            record = _Record(obj)
+            record = Record(obj, self._shapes)
             if lagged and self.index_lag > 0:
                 record.searchable_at = time.monotonic() + self.index_lag
-                record.previous = Typed(old.raw) if old and not old.obj["archived"] else None
+                record.previous = old.snapshot() if old and not old.archived else None
                 self._pending_until = max(self._pending_until, record.searchable_at)
             self._records[obj["id"]] = record
             self._known.update(obj["properties"])
@@ -176,7 +172,7 @@ class ObjectStore:
 
         def build() -> list[int]:
             records = self._records.values()
-            return sorted(int(r.obj["id"]) for r in records if r.obj["archived"] is archived)
+            return sorted(int(r.oid) for r in records if r.archived is archived)
 
         return self._cached(("ids", archived), build)
 
@@ -187,9 +183,18 @@ class ObjectStore:
                 if record.searchable_at > now:
                     if record.previous is not None:
                         docs[oid] = record.previous
-                elif not record.obj["archived"]:
+                elif not record.archived:
                     docs[oid] = record
         return docs
+
+    def _shared_docs(self) -> dict[str, Typed]:
+        """``_search_docs`` for the cache, read only under the lock: the records themselves
+        when search sees every one as it is (none archived, none still being indexed)."""
+        now = time.monotonic()
+        with self._lock:
+            if any(r.archived or r.searchable_at > now for r in self._records.values()):
+                return self._search_docs()
+            return self._records  # type: ignore[return-value]  # Record is a Typed
 
     def search(self, body: dict[str, Any], limits: SearchLimits) -> Sequence[str]:
         """All matching ids in result order (validated like HubSpot; raises SearchError).
@@ -244,7 +249,7 @@ class ObjectStore:
         ranges = group_ranges(groups)
         if ranges is None:
             return None
-        docs = self._cached(("docs",), self._search_docs)
+        docs = self._cached(("docs",), self._shared_docs)
         spans: list[tuple[str, int, int]] = []  # (property, start, stop) per group
         for group in ranges:
             best: tuple[str, int, int] | None = None
@@ -321,14 +326,14 @@ class ObjectStore:
         if not cacheable:
             docs = self._search_docs()
             return docs, sorted_ids(docs, name, descending)
-        docs = self._cached(("docs",), self._search_docs)
+        docs = self._cached(("docs",), self._shared_docs)
         return docs, self._cached(
             ("order", name, descending), lambda: sorted_ids(docs, name, descending)
         )
 
     def _query(self, query: str, oid: str) -> bool:
         fields = self.object_type.query_properties
-        return not query or query_matches(query, self._records[oid].obj["properties"], fields)
+        return not query or query_matches(query, self._records[oid].stored, fields)
 
 
 _SCALARS = (str, int, float, bool, type(None))
