@@ -57,8 +57,9 @@ class ObjectStore:
         handed_over: bool = False,
     ) -> None:
         """``handed_over``: the caller gives ``objects`` to the store and never changes them,
-        so they are kept as they are instead of copied (every write copies before it changes
-        an object, so the store never changes them either)."""
+        so they are taken as they are instead of copied (every write copies before it changes
+        an object, so the store never changes them either). A plain object is then held as
+        its values alone (``leadflow.sandbox.hubspot.records``), a copy or not."""
         self.index_lag = index_lag
         self.object_type = object_type
         self._lock = threading.RLock()
