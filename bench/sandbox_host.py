@@ -57,7 +57,7 @@ def bench_sandboxes(
     (default: the demo's sizes), with the demo's weather (``Sandboxes.with_weather``)
     unless ``weather`` is false."""
     from leadflow.cli.demo import TOKENS, Sandboxes
-    from leadflow.sandbox.data import hubspot_contacts
+    from leadflow.sandbox.data import iter_hubspot_contacts
     from leadflow.sandbox.google_ads.app import GoogleAdsSandbox
     from leadflow.sandbox.google_ads.data import google_ads_dataset
     from leadflow.sandbox.hubspot.app import HubSpotSandbox
@@ -71,7 +71,9 @@ def bench_sandboxes(
     token = TOKENS["LEADFLOW_DEMO_HUBSPOT_TOKEN"]
     with ExitStack() as stack:
         make = HubSpotSandbox if throttled else HubSpotSandbox.unthrottled
-        hubspot = make(hubspot_contacts(contacts), token=token, handed_over=True)
+        # One contact at a time: the store holds each compactly as it comes, so the million
+        # generated dicts never exist at once.
+        hubspot = make(iter_hubspot_contacts(contacts), token=token, handed_over=True)
         size = () if leads is None else (leads,)  # each dataset's first argument: its size
         boxes = Sandboxes(
             hubspot=stack.enter_context(hubspot),

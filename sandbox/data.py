@@ -23,6 +23,7 @@ merged into this one; none of them is a live contact id).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -246,8 +247,18 @@ def hubspot_contacts(
     Timestamps fall in the 90 days before ``anchor``. With ``same_modified`` every contact
     gets exactly that ``lastmodifieddate`` (for the search 10,000-result cap tests).
     """
+    return list(iter_hubspot_contacts(n, seed=seed, anchor=anchor, same_modified=same_modified))
+
+
+def iter_hubspot_contacts(
+    n: int,
+    *,
+    seed: int = 7,
+    anchor: datetime = DEFAULT_ANCHOR,
+    same_modified: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """``hubspot_contacts`` one at a time (the same contacts, in the same order)."""
     rng = random.Random(seed)
-    contacts = []
     for index, (created, modified) in enumerate(_timestamps(rng, n, anchor, same_modified)):
         object_id = str(FIRST_ID + index)
         created_s, modified_s = format_hubspot_datetime(created), format_hubspot_datetime(modified)
@@ -255,13 +266,10 @@ def hubspot_contacts(
         properties.update(createdate=created_s, lastmodifieddate=modified_s)
         owner = properties["hubspot_owner_id"]
         properties.update(_sales_fields(seed, object_id, owner, created, modified))
-        contacts.append(
-            {
-                "id": object_id,
-                "properties": properties,
-                "createdAt": created_s,
-                "updatedAt": modified_s,
-                "archived": False,
-            }
-        )
-    return contacts
+        yield {
+            "id": object_id,
+            "properties": properties,
+            "createdAt": created_s,
+            "updatedAt": modified_s,
+            "archived": False,
+        }

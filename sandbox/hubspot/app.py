@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,7 +71,7 @@ class HubSpotSandbox(HostedApp):
 
     def __init__(
         self,
-        contacts: list[dict[str, Any]] | None = None,
+        contacts: Iterable[dict[str, Any]] | None = None,
         *,
         token: str = "sandbox-hubspot-token",
         port: int = 0,
@@ -92,7 +93,8 @@ class HubSpotSandbox(HostedApp):
         handed_over: bool = False,
     ) -> None:
         """``handed_over``: the caller never changes ``contacts`` after this, so the sandbox
-        keeps them instead of copies (a million contacts: about 1.2 GB less)."""
+        keeps them instead of copies. ``contacts`` may be any iterable: a generator's are
+        held only as the store holds them (``leadflow.sandbox.hubspot.records``)."""
         self.token = token
         self.scopes = set(granted)
         self.portal_id = portal_id
@@ -102,9 +104,14 @@ class HubSpotSandbox(HostedApp):
         self.clamp_limit = clamp_limit
         if contacts is None:
             contacts, handed_over = hubspot_contacts(500), True
+        given = contacts if isinstance(contacts, list | tuple) else None
         self.store = ContactStore(contacts, index_lag=search_index_lag, handed_over=handed_over)
         self.oauth = OAuthApp(client_id, client_secret, refresh_token, oauth_token_ttl)
-        self._initial_contacts = list(contacts)
+        # What the sales data is generated from: a list as given, any other iterable (a
+        # generator, whose dicts are then freed as the store takes them) as stored.
+        self._initial_contacts: Sequence[dict[str, Any]] = (
+            list(given) if given is not None else self.store.objects()
+        )
         self.history = history.PropertyHistory(self.store.ids(), sales_seed)
         self._sales_data, self._sales_seed = sales, sales_seed
         self._sales_state: sales_api.SalesState | None = None
@@ -116,7 +123,9 @@ class HubSpotSandbox(HostedApp):
         self.server = SandboxServer(self._app, port=port)
 
     @classmethod
-    def unthrottled(cls, contacts: list[dict[str, Any]] | None = None, **kw: Any) -> HubSpotSandbox:
+    def unthrottled(
+        cls, contacts: Iterable[dict[str, Any]] | None = None, **kw: Any
+    ) -> HubSpotSandbox:
         """A sandbox with every rate limit disabled (fast tests)."""
         kw.update(ten_second_limit=None, search_rate_per_second=None, daily_limit=None)
         return cls(contacts, **kw)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any, overload
 
-from leadflow.sandbox.hubspot.search import Range, sorted_ids, tie_hash
+from leadflow.sandbox.hubspot.search import Range, Typed, sorted_ids, tie_hash
 
 
 def span(keys: list[Any], bounds: Range, negated: bool) -> tuple[int, int]:
@@ -43,7 +43,7 @@ def span(keys: list[Any], bounds: Range, negated: bool) -> tuple[int, int]:
     return start, max(start, stop)
 
 
-def subset_order(docs: dict[str, dict[str, Any]], name: str, descending: bool) -> list[str] | None:
+def subset_order(docs: dict[str, Typed], name: str, descending: bool) -> list[str] | None:
     """``docs`` in the order ``sorted_ids`` gives them within all objects, or ``None``
     when that order would depend on the objects' insertion order (equal sort values whose
     tie hashes collide, or values that do not order, like NaN)."""

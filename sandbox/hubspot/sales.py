@@ -28,6 +28,7 @@ from __future__ import annotations
 import bisect
 import copy
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -113,29 +114,33 @@ class SalesState:
         page_size: int = 500,
         handed_over: bool = False,
     ) -> None:
-        """``handed_over``: ``data`` belongs to this state alone (the stores keep its objects
-        instead of copies; ``upsert`` replaces ground-truth items, never changes them)."""
+        """``handed_over``: ``data`` belongs to this state alone (the stores take its objects
+        instead of copies, and its engagement lists become views of the stores' initial
+        objects; ``upsert`` replaces ground-truth items, never changes them)."""
         self.data = data
         self.page_size = page_size
-        self.stores = {
-            name: ObjectStore(
-                data.engagements[name],
+        self.stores = {}
+        for name in ENGAGEMENT_TYPES:
+            items = data.engagements[name]
+            self.stores[name] = ObjectStore(
+                _drained(items) if handed_over and isinstance(items, list) else items,
                 index_lag=index_lag,
                 object_type=OBJECT_TYPES[name],
                 handed_over=handed_over,
             )
-            for name in ENGAGEMENT_TYPES
-        }
-        self._links: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(dict)
+            if handed_over:  # the ground truth reads the stored objects: no second copy
+                data.engagements[name] = self.stores[name].objects()
+        # (from type, to type) -> from id -> its targets: one as itself, more as a list (most
+        # engagements have one contact, and a million one-item lists are ~70 MB).
+        self._links: dict[tuple[str, str], dict[str, str | list[str]]] = defaultdict(dict)
         for object_type, engagement_id, contact_id in data.associations:
             self._link(object_type, engagement_id, contact_id)
 
     def _link(self, object_type: str, engagement_id: str, contact_id: str) -> None:
-        forward = self._links[(object_type, "contacts")].setdefault(engagement_id, [])
-        backward = self._links[("contacts", object_type)].setdefault(contact_id, [])
-        if contact_id not in forward:
-            forward.append(contact_id)
-            backward.append(engagement_id)
+        forward = self._links[(object_type, "contacts")]
+        if contact_id not in _targets(forward.get(engagement_id)):
+            _add_target(forward, engagement_id, contact_id)
+            _add_target(self._links[("contacts", object_type)], contact_id, engagement_id)
 
     def upsert(
         self,
@@ -147,7 +152,11 @@ class SalesState:
         """Create or update an engagement and associate it with ``contact_ids``."""
         obj = self.stores[object_type].upsert(properties, modified_at)
         items = self.data.engagements[object_type]
-        items[:] = [e for e in items if e["id"] != obj["id"]] + [copy.deepcopy(obj)]
+        kept = [e for e in items if e["id"] != obj["id"]] + [copy.deepcopy(obj)]
+        if isinstance(items, list):
+            items[:] = kept
+        else:
+            self.data.engagements[object_type] = kept
         for contact_id in contact_ids:
             if (object_type, obj["id"], str(contact_id)) not in self.data.associations:
                 self.data.associations.append((object_type, obj["id"], str(contact_id)))
@@ -162,7 +171,7 @@ class SalesState:
         type_id = ASSOCIATION_TYPE_IDS.get((src.name, dst.name))
         results, errors = [], []
         for from_id, after in _batch_inputs(request.json()):
-            targets = links.get(from_id, [])
+            targets = _targets(links.get(from_id))
             if not targets or type_id is None:
                 errors.append(_no_associations(src, dst, from_id))
                 continue
@@ -185,6 +194,31 @@ class SalesState:
             cursor = encode_cursor(after + self.page_size)
             result["paging"] = {"next": {"after": cursor, "link": None}}
         return result
+
+
+def _drained(items: list[Any]) -> Iterator[Any]:
+    """``items`` one by one, each let go of by the list once taken (so a store holding
+    them its own way frees each dict as it goes)."""
+    for at in range(len(items)):
+        item, items[at] = items[at], None
+        yield item
+
+
+def _targets(held: str | list[str] | None) -> list[str]:
+    """The ids one id links to, as held by ``SalesState._links``."""
+    if held is None:
+        return []
+    return [held] if isinstance(held, str) else held
+
+
+def _add_target(links: dict[str, str | list[str]], source: str, target: str) -> None:
+    held = links.get(source)
+    if held is None:
+        links[source] = target
+    elif isinstance(held, str):
+        links[source] = [held, target]
+    else:
+        held.append(target)
 
 
 def _batch_inputs(body: Any) -> list[tuple[str, int]]:

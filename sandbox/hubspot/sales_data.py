@@ -104,7 +104,7 @@ class SalesData:
     """Owners, engagements by type and (engagement type, engagement id, contact id) links."""
 
     owners: list[dict[str, Any]]
-    engagements: dict[str, list[dict[str, Any]]]
+    engagements: dict[str, Sequence[dict[str, Any]]]
     associations: list[tuple[str, str, str]]
 
     @functools.cached_property
@@ -139,7 +139,7 @@ class _Company:
     position: dict[str, int]
 
 
-def _colleagues(contacts: list[dict[str, Any]]) -> dict[str, _Company]:
+def _colleagues(contacts: Sequence[dict[str, Any]]) -> dict[str, _Company]:
     """Company -> its members sorted by (createdate, contact id), for multi-contact meetings."""
     by_company: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for contact in contacts:
@@ -200,9 +200,13 @@ def _add_ties(rng: random.Random, drafts: list[Draft]) -> None:
 
 
 def _objects(drafts: list[Draft]) -> tuple[dict[str, list[dict[str, Any]]], list[Any]]:
+    """The engagements of ``drafts`` (ids in their order) and their contact links; empties
+    ``drafts``."""
     engagements: dict[str, list[dict[str, Any]]] = {"calls": [], "emails": [], "meetings": []}
     links = []
-    for offset, draft in enumerate(drafts):
+    drafts.reverse()  # taken from the end: each draft is freed once its object is made
+    for offset in range(len(drafts)):
+        draft = drafts.pop()
         oid = str(FIRST_ENGAGEMENT_ID + offset)
         props = {"hs_object_id": oid, **draft.properties}
         engagements[draft.object_type].append(
@@ -219,7 +223,7 @@ def _objects(drafts: list[Draft]) -> tuple[dict[str, list[dict[str, Any]]], list
 
 
 def hubspot_sales_data(
-    contacts: list[dict[str, Any]], *, seed: int = 7, anchor: datetime = DEFAULT_ANCHOR
+    contacts: Sequence[dict[str, Any]], *, seed: int = 7, anchor: datetime = DEFAULT_ANCHOR
 ) -> SalesData:
     """Owners plus engagements and their contact associations for ``contacts``."""
     index = _colleagues(contacts)

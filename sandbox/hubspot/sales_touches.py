@@ -10,6 +10,7 @@ and a send status; meetings a start/end time (``hs_timestamp`` = start) and an o
 from __future__ import annotations
 
 import random
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +49,12 @@ def _between(rng: random.Random, low: timedelta, high: timedelta) -> timedelta:
     return low + (max(high, low) - low) * rng.random()
 
 
+def _shared(value: Any) -> Any:
+    """One string object for each text engagements repeat (titles, subjects, directions:
+    a few thousand texts over millions of engagements)."""
+    return sys.intern(value) if type(value) is str else value
+
+
 def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([o[0] for o in options], weights=[o[1] for o in options])[0]
 
@@ -77,7 +84,8 @@ class _Plan:
         self.drafts.append(Draft(kind, {
             "hs_timestamp": format_hubspot_datetime(when), "hubspot_owner_id": owner,
             "hs_createdate": format_hubspot_datetime(created),
-            "hs_lastmodifieddate": format_hubspot_datetime(modified), **values,
+            "hs_lastmodifieddate": format_hubspot_datetime(modified),
+            **{name: _shared(value) for name, value in values.items()},
         }, [self.contact["id"]], len(self.drafts)))  # fmt: skip
         self.last = max(self.last or when, when)
 

@@ -24,11 +24,9 @@ Source: https://developers.hubspot.com/docs/api/crm/search
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import functools
 import hashlib
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,11 +133,6 @@ def typed(name: str, value: Any) -> Any:
     return text if folded == text else folded
 
 
-# The index's one entry that is not a property: the object's properties as stored (what
-# token filters match), one reference instead of a copy of every value under its own key.
-RAW = "raw:"
-
-
 @functools.lru_cache(maxsize=65536)
 def tie_hash(object_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(object_id.encode(), digest_size=8).digest(), "big")
@@ -149,7 +142,7 @@ def has_value(value: Any) -> bool:
     return value is not None and value != ""
 
 
-Predicate = Callable[[dict[str, Any]], bool]
+Predicate = Callable[["Typed"], bool]
 
 
 def _token_match(pattern: str, raw: Any) -> bool:
@@ -179,7 +172,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
 
 
 def build_filter(raw: Any, known: Iterable[str]) -> Predicate:
-    """Validate one filter dict and return a predicate over typed property dicts."""
+    """Validate one filter dict and return a predicate over typed views (``Typed``)."""
     if not isinstance(raw, dict):
         raise SearchError("Each filter must be an object")
     name, op = raw.get("propertyName"), str(raw.get("operator") or "").upper()
@@ -207,7 +200,7 @@ def build_filter(raw: Any, known: Iterable[str]) -> Predicate:
         return lambda props: props.get(name) is not None and low <= props[name] <= high
     if op in {"CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}:
         pattern, negate = str(raw["value"]), op.startswith("NOT_")
-        return lambda props: _token_match(pattern, props[RAW].get(name)) ^ negate
+        return lambda props: _token_match(pattern, props.stored(name)) ^ negate
     target = typed(name, raw["value"])
     if op == "NEQ":
         return lambda props: props.get(name) is None or props[name] != target
@@ -258,7 +251,7 @@ def parse_sort(sorts: Any, known: Iterable[str], default: str = "createdate") ->
     return name, descending
 
 
-def sorted_ids(docs: dict[str, dict[str, Any]], name: str, descending: bool) -> list[str]:
+def sorted_ids(docs: dict[str, Typed], name: str, descending: bool) -> list[str]:
     """Ids ordered by one property; missing values last; ties by a stable id hash."""
     present = [oid for oid, props in docs.items() if props.get(name) is not None]
     missing = [oid for oid, props in docs.items() if props.get(name) is None]
@@ -268,24 +261,47 @@ def sorted_ids(docs: dict[str, dict[str, Any]], name: str, descending: bool) -> 
     return present + missing
 
 
-def index_properties(properties: dict[str, Any]) -> dict[str, Any]:
-    """Typed view of a contact's properties used for filtering and sorting."""
-    indexed: dict[str, Any] = {RAW: properties}
-    for name, value in properties.items():
+class Typed:
+    """The typed view of an object's stored properties that filters and sorts read: each
+    value as ``typed`` gives it, worked out when asked, so nothing but the stored properties
+    is held (a million objects would otherwise keep a second dict each). An unset, empty or
+    malformed (unsearchable) value reads as absent; ``stored`` is a value as stored (what
+    token filters and the free-text query match). ``raw`` is the properties dict here;
+    subclasses may hold them otherwise and override ``stored``."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def stored(self, name: str) -> Any:
+        return self.raw.get(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.stored(name)
         if not has_value(value):
-            continue
-        with contextlib.suppress(SearchError):  # a malformed stored value is not searchable
-            value = typed(name, value)
-            # Repeated short texts (statuses, titles, owners) share one string.
-            indexed[name] = sys.intern(value) if type(value) is str and len(value) <= 40 else value
-    return indexed
+            return default
+        try:
+            return typed(name, value)
+        except SearchError:  # a malformed stored value is not searchable
+            return default
+
+    def __getitem__(self, name: str) -> Any:
+        value = self.get(name, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(name)
+        return value
+
+
+_ABSENT = object()
 
 
 def query_matches(
-    query: str, properties: dict[str, Any], fields: Iterable[str] = QUERY_PROPERTIES
+    query: str, stored: Callable[[str], Any], fields: Iterable[str] = QUERY_PROPERTIES
 ) -> bool:
+    """Whether the free-text ``query`` is in one of ``fields`` (``stored``: a field's value)."""
     needle = query.casefold().strip().replace("*", "")
-    return not needle or any(needle in str(properties.get(p) or "").casefold() for p in fields)
+    return not needle or any(needle in str(stored(p) or "").casefold() for p in fields)
 
 
 RANGE_OPERATORS = frozenset({"GT", "GTE", "LT", "LTE", "EQ", "BETWEEN"})

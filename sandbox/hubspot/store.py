@@ -1,11 +1,12 @@
 """Thread-safe CRM object storage behind the HubSpot sandbox (contacts and engagements).
 
-Keeps HubSpot-shaped objects of one object type plus a typed index for search, caches id orders and
-search match lists per data version, and models HubSpot's documented search indexing
-delay ("It may take a few moments for newly created or updated CRM objects to appear in
-search results", https://developers.hubspot.com/docs/api/crm/search) when ``index_lag`` > 0:
-until the lag passes, search still sees the previous version (or nothing, if new). Range
-searches are answered from the cached orders by ``leadflow.sandbox.hubspot.order_slices``.
+Keeps HubSpot-shaped objects of one object type, each searched through a typed view of its
+properties (``search.Typed``), caches id orders and search match lists per data version,
+and models HubSpot's documented search indexing delay ("It may take a few moments for
+newly created or updated CRM objects to appear in search results",
+https://developers.hubspot.com/docs/api/crm/search) when ``index_lag`` > 0: until the lag
+passes, search still sees the previous version (or nothing, if new). Range searches are
+answered from the cached orders by ``leadflow.sandbox.hubspot.order_slices``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any, TypeVar
@@ -24,14 +24,15 @@ from typing import Any, TypeVar
 from leadflow.sandbox.data import format_hubspot_datetime
 from leadflow.sandbox.hubspot.order_slices import Slice, span, subset_order
 from leadflow.sandbox.hubspot.properties import CONTACTS, ObjectType, property_names
+from leadflow.sandbox.hubspot.records import Objects, Record, Shapes
 from leadflow.sandbox.hubspot.search import (
     ORDERED_TYPES,
     Predicate,
     SearchError,
     SearchLimits,
+    Typed,
     build_filter_groups,
     group_ranges,
-    index_properties,
     parse_sort,
     property_type,
     query_matches,
@@ -42,14 +43,6 @@ T = TypeVar("T")
 # A range query whose candidate slices hold more than this share of the objects takes the
 # general path (a full ordered scan is then as cheap as re-sorting the candidates).
 CANDIDATE_SHARE = 0.25
-
-
-@dataclass(slots=True)
-class _Record:
-    obj: dict[str, Any]
-    indexed: dict[str, Any]
-    searchable_at: float = 0.0
-    previous: dict[str, Any] | None = None  # what search still sees during the lag
 
 
 class ObjectStore:
@@ -64,12 +57,14 @@ class ObjectStore:
         handed_over: bool = False,
     ) -> None:
         """``handed_over``: the caller gives ``objects`` to the store and never changes them,
-        so they are kept as they are instead of copied (every write copies before it changes
-        an object, so the store never changes them either)."""
+        so they are taken as they are instead of copied (every write copies before it changes
+        an object, so the store never changes them either). A plain object is then held as
+        its values alone (``leadflow.sandbox.hubspot.records``), a copy or not."""
         self.index_lag = index_lag
         self.object_type = object_type
         self._lock = threading.RLock()
-        self._records: dict[str, _Record] = {}
+        self._records: dict[str, Record] = {}
+        self._shapes = Shapes(object_type.created, object_type.modified)
         self._known = set(property_names(object_type.name)) | set(object_type.default_properties)
         self._version = 0
         self._pending_until = 0.0
@@ -103,7 +98,7 @@ class ObjectStore:
     def _merged_ids(self) -> dict[str, str]:
         merged: dict[str, str] = {}
         for oid, record in self._records.items():
-            for old in str(record.obj["properties"].get("hs_merged_object_ids") or "").split(";"):
+            for old in str(record.stored("hs_merged_object_ids") or "").split(";"):
                 if old.strip():
                     merged[old.strip()] = oid
         return merged
@@ -113,18 +108,24 @@ class ObjectStore:
         with self._lock:
             return sorted(self._records, key=int)
 
+    def objects(self) -> Objects:
+        """The objects stored now, in the order they were first stored, each rebuilt when
+        read; later writes do not change what this holds."""
+        with self._lock:
+            return Objects(list(self._records.values()))
+
     def all(self) -> list[dict[str, Any]]:
         with self._lock:
-            ordered = sorted(self._records.values(), key=lambda r: int(r.obj["id"]))
+            ordered = sorted(self._records.values(), key=lambda r: int(r.oid))
             return [copy.deepcopy(r.obj) for r in ordered]
 
     def put(self, obj: dict[str, Any], *, lagged: bool = True) -> None:
         with self._lock:
             old = self._records.get(obj["id"])
-            record = _Record(obj, index_properties(obj["properties"]))
+            record = Record(obj, self._shapes)
             if lagged and self.index_lag > 0:
                 record.searchable_at = time.monotonic() + self.index_lag
-                record.previous = old.indexed if old and not old.obj["archived"] else None
+                record.previous = old.snapshot() if old and not old.archived else None
                 self._pending_until = max(self._pending_until, record.searchable_at)
             self._records[obj["id"]] = record
             self._known.update(obj["properties"])
@@ -172,20 +173,29 @@ class ObjectStore:
 
         def build() -> list[int]:
             records = self._records.values()
-            return sorted(int(r.obj["id"]) for r in records if r.obj["archived"] is archived)
+            return sorted(int(r.oid) for r in records if r.archived is archived)
 
         return self._cached(("ids", archived), build)
 
-    def _search_docs(self) -> dict[str, dict[str, Any]]:
+    def _search_docs(self) -> dict[str, Typed]:
         now, docs = time.monotonic(), {}
         with self._lock:
             for oid, record in self._records.items():
                 if record.searchable_at > now:
                     if record.previous is not None:
                         docs[oid] = record.previous
-                elif not record.obj["archived"]:
-                    docs[oid] = record.indexed
+                elif not record.archived:
+                    docs[oid] = record
         return docs
+
+    def _shared_docs(self) -> dict[str, Typed]:
+        """``_search_docs`` for the cache, read only under the lock: the records themselves
+        when search sees every one as it is (none archived, none still being indexed)."""
+        now = time.monotonic()
+        with self._lock:
+            if any(r.archived or r.searchable_at > now for r in self._records.values()):
+                return self._search_docs()
+            return self._records  # type: ignore[return-value]  # Record is a Typed
 
     def search(self, body: dict[str, Any], limits: SearchLimits) -> Sequence[str]:
         """All matching ids in result order (validated like HubSpot; raises SearchError).
@@ -240,7 +250,7 @@ class ObjectStore:
         ranges = group_ranges(groups)
         if ranges is None:
             return None
-        docs = self._cached(("docs",), self._search_docs)
+        docs = self._cached(("docs",), self._shared_docs)
         spans: list[tuple[str, int, int]] = []  # (property, start, stop) per group
         for group in ranges:
             best: tuple[str, int, int] | None = None
@@ -313,18 +323,18 @@ class ObjectStore:
 
     def _ordered(
         self, name: str, descending: bool, cacheable: bool
-    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    ) -> tuple[dict[str, Typed], list[str]]:
         if not cacheable:
             docs = self._search_docs()
             return docs, sorted_ids(docs, name, descending)
-        docs = self._cached(("docs",), self._search_docs)
+        docs = self._cached(("docs",), self._shared_docs)
         return docs, self._cached(
             ("order", name, descending), lambda: sorted_ids(docs, name, descending)
         )
 
     def _query(self, query: str, oid: str) -> bool:
         fields = self.object_type.query_properties
-        return not query or query_matches(query, self._records[oid].obj["properties"], fields)
+        return not query or query_matches(query, self._records[oid].stored, fields)
 
 
 _SCALARS = (str, int, float, bool, type(None))
