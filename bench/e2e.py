@@ -391,6 +391,7 @@ def measure_e2e(
                 if name != "full sync":
                     share = row.median / full.median
                     row.note = f"{share:.1%} of the full sync's time; {_task_runs_note(row)}"
+                    row.note += _stage_rss_note(row, "; resident MB by stage: ")
                 row.note += "; " + (_floor_note(row) if throttled else _cpu_note(row))
             rows += by_name.values()
     return rows
@@ -402,16 +403,17 @@ def _middle(values: Sequence[float]) -> float:
     return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
-def _stage_rss_note(row: Row) -> str:
-    """The most resident memory sampled in each stage, over the rounds ("" if none)."""
+def _stage_rss_note(row: Row, lead: str = "; by stage, MB: ") -> str:
+    """The most resident memory sampled in each stage of ``row``'s sync, over the rounds,
+    after ``lead`` ("" if none was sampled)."""
     rounds = [r for r in row.extra.get("stage_rss_mb") or [] if r]
-    stages = ("extract+load", "identity+classify", "sla+gx")
+    stages = ("extract+load", "identity+classify", "sla+gx", "report")
     parts = [
         f"{name} {max(r.get(name, 0) for r in rounds):,.0f}"
         for name in stages
         if any(name in r for r in rounds)
     ]
-    return f"; by stage, MB: {', '.join(parts)}" if parts else ""
+    return f"{lead}{', '.join(parts)}" if parts else ""
 
 
 def _cpu_note(row: Row) -> str:

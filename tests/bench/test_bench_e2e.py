@@ -171,6 +171,7 @@ def test_e2e_child_measures_sync_and_sandbox_apart(tmp_path: Path) -> None:
     (stage_rss,) = rows["e2e full sync"]["extra"]["stage_rss_mb"]
     assert 0 < stage_rss["extract+load"] <= rows["e2e full sync"]["extra"]["peak_rss_mb"]
     assert "by stage, MB: extract+load" in rows["e2e full sync"]["note"]
+    assert "resident MB by stage: extract+load" in rows["e2e re-sync, nothing changed"]["note"]
     full = rows["e2e full sync"]
     assert full["extra"]["peak_rss_mb"] > 0 and full["extra"]["sandbox_peak_rss_mb"] > 0
     assert "sandbox host" in full["note"] and "task runs" in full["note"]
