@@ -189,13 +189,14 @@ class ObjectStore:
         return docs
 
     def _shared_docs(self) -> dict[str, Typed]:
-        """``_search_docs`` for the cache, read only under the lock: the records themselves
-        when search sees every one as it is (none archived, none still being indexed)."""
+        """``_search_docs`` for the cache: the records themselves (a shallow copy, so a
+        search never iterates a dict a concurrent write is growing) when search sees every
+        one as it is (none archived, none still being indexed)."""
         now = time.monotonic()
         with self._lock:
             if any(r.archived or r.searchable_at > now for r in self._records.values()):
                 return self._search_docs()
-            return self._records  # type: ignore[return-value]  # Record is a Typed
+            return dict(self._records)  # type: ignore[return-value]  # Record is a Typed
 
     def search(self, body: dict[str, Any], limits: SearchLimits) -> Sequence[str]:
         """All matching ids in result order (validated like HubSpot; raises SearchError).

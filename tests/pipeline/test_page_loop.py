@@ -242,6 +242,23 @@ def test_the_next_batch_is_read_while_the_previous_one_is_written(
     assert (summary.pages, summary.inserted, summary.watermark) == (3, 30, W1 + timedelta(hours=3))
 
 
+def _failing_write(at: int, written: list[int]) -> Any:
+    """A page writer that fails on page ``at`` and notes every page it wrote."""
+
+    def write(conn: Any, batch: PageWrite) -> LoadCounts:
+        if batch.page.number == at:
+            raise RuntimeError("disk full")
+        written.append(batch.page.number)
+        return LoadCounts(len(batch.rows), 0, 0, 0)
+
+    return write
+
+
+def _load_fake(engine: Engine, read: Any, write: Any, summary: SourceSummary) -> None:
+    run = RunContext(engine=engine, run_id="r", clock=lambda: NOW)
+    load_pages(Feed("fake", read, write, suppress=False), run, summary)
+
+
 def test_after_a_failed_write_nothing_read_later_is_written(
     migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -252,16 +269,9 @@ def test_after_a_failed_write_nothing_read_later_is_written(
         for number in range(1, 6):
             yield _page("p1", number, 10, W1 + timedelta(hours=number))
 
-    def write(conn: Any, batch: PageWrite) -> LoadCounts:
-        if batch.page.number == 2:
-            raise RuntimeError("disk full")
-        written.append(batch.page.number)
-        return LoadCounts(len(batch.rows), 0, 0, 0)
-
     summary = SourceSummary("fake", "acct", started_at=NOW)
-    run = RunContext(engine=migrated_engine, run_id="r", clock=lambda: NOW)
     with pytest.raises(RuntimeError, match="disk full"):
-        load_pages(Feed("fake", read, write, suppress=False), run, summary)
+        _load_fake(migrated_engine, read, _failing_write(2, written), summary)
     # Page 3 may have been read while page 2 was written; it is never written after it.
     assert written == [1]
     assert (summary.pages, summary.watermark) == (1, W1 + timedelta(hours=1))
@@ -274,18 +284,12 @@ def test_a_failed_write_is_raised_even_when_reading_fails_too(
     written: list[int] = []
 
     def read(lookup: StartLookup) -> Iterator[MappedPage]:
-        yield _page("p1", 1, 10, W1)
-        yield _page("p1", 2, 10, W2)
+        yield _page("p1", 1, 10, W1)  # a full batch: handed to the writer, which fails
+        yield _page("p1", 2, 5, W2)  # read whole, but after the failed page 1
         raise ConnectionError("platform went away")
 
-    def write(conn: Any, batch: PageWrite) -> LoadCounts:
-        if batch.page.number == 1:
-            raise RuntimeError("disk full")
-        written.append(batch.page.number)
-        return LoadCounts(len(batch.rows), 0, 0, 0)
-
     summary = SourceSummary("fake", "acct", started_at=NOW)
-    run = RunContext(engine=migrated_engine, run_id="r", clock=lambda: NOW)
-    with pytest.raises((RuntimeError, ConnectionError)):
-        load_pages(Feed("fake", read, write, suppress=False), run, summary)
-    assert written == [] and summary.pages == 0  # page 2 comes after the failed page 1
+    with pytest.raises(RuntimeError, match="disk full") as raised:
+        _load_fake(migrated_engine, read, _failing_write(1, written), summary)
+    assert isinstance(raised.value.__context__, ConnectionError)  # the read failed too
+    assert written == [] and summary.pages == 0  # page 2 is not kept after the failed page 1
