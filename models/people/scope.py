@@ -43,7 +43,7 @@ from leadflow.models.warehouse.activity_tables import (
 )
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
-from leadflow.models.warehouse.person_links import person_join
+from leadflow.models.warehouse.person_links import people_of_rows
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
 
 STEP = "classification"
@@ -124,20 +124,12 @@ def people_to_classify(
         if state.now is not None:
             when.append(sa.and_(dated > state.now, dated <= now))
         if when:
-            query = _person_ids_of(table).where(sa.or_(*when))
-            found.update(_ids(conn, query.distinct()))
+            found.update(_ids(conn, people_of_rows(table, sa.or_(*when))))
     p = people.c
     stale = sa.and_(p.engagement > 0, p.classified_at < now - rescore_after)
     query = sa.select(p.person_id).where(sa.or_(p.classified_at.is_(None), stale))
     found.update(_ids(conn, query))
     return found
-
-
-def _person_ids_of(table: sa.Table) -> sa.Select[Any]:
-    """The person ids of ``table``'s rows (``person_links.person_join``: a lead's, an
-    event's email's, a status change's lead's, or the row's own)."""
-    joined, person = person_join(table)
-    return sa.select(person).select_from(joined).where(person.is_not(None))
 
 
 def mark_for_classification(conn: Connection, person_ids: Iterable[str]) -> None:
@@ -157,4 +149,4 @@ def qualified_count(conn: Connection) -> int:
 
 
 def _ids(conn: Connection, query: sa.Select[Any]) -> Iterable[str]:
-    return (row[0] for row in conn.execute(query))
+    return (row[0] for row in conn.execute(query) if row[0] is not None)

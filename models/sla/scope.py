@@ -27,13 +27,13 @@ from leadflow.models.sla.config import SlaSettings
 from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
-from leadflow.models.warehouse.person_links import person_join
+from leadflow.models.warehouse.person_links import people_of_rows
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
 
 STEP = "sla"
 # What each mark watches: (table, column, whether its rows name a person: their own
-# person_id, or a lead's through lead_people, ``person_links.person_join``).
+# person_id, or a lead's through lead_people, ``person_links.people_of_rows``).
 MARKS: dict[str, tuple[sa.Table, str, bool]] = {
     "classified": (people, "classified_at", True),
     "touches": (sales_touches, "last_changed_at", True),
@@ -74,11 +74,9 @@ def people_to_evaluate(
             continue
         if current[name] is None or current[name] == since:
             continue
-        joined, person_id = person_join(table)
-        query = sa.select(person_id).select_from(joined).where(person_id.is_not(None))
-        if since is not None:
-            query = query.where(table.c[column] > since)
-        people_ids.update(row[0] for row in conn.execute(query.distinct()))
+        changed = table.c[column] > since if since is not None else sa.true()
+        found = conn.execute(people_of_rows(table, changed))
+        people_ids.update(row[0] for row in found if row[0] is not None)
     e = sla_evaluations
     overdue = sa.and_(e.c.status == "pending", e.c.due_at.is_not(None), e.c.due_at <= now)
     pending = sa.select(e.c.person_id).where(overdue).distinct()
