@@ -95,9 +95,8 @@ def resolve_and_classify(
         keys, previous = found.keys, found.previous
         resolution = resolve(keys, previous, rules=rules.identity)
         identity = save_identity(
-            conn, resolution, now, run_id, changed=changed, keys=keys, previous=previous,
-            test_held=found.test_held,
-        )  # fmt: skip
+            conn, resolution, now, run_id, changed=changed, keys=keys, test_held=found.test_held
+        )
         del keys, previous, found
         if hash_salt:
             refresh_email_hashes(conn, hash_salt)

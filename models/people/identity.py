@@ -27,40 +27,37 @@ Decisions:
   survives new leads (they are created later), a merge keeps the id of the person whose
   first lead is older, and a split leaves the id with the part holding the anchor; the
   other parts are named by their own anchors.
-- ``previous`` (last run's ids by natural key) never changes the answer: it only reports
-  what changed. A previous id no cluster has any more is a ``Merge`` into the cluster
-  holding most of its leads (ties: the smallest id), with the link that bridged it; a
-  previous person whose leads now sit in several people is noted as a split.
+- ``previous`` (last run's ids, by natural key or by position in the records:
+  ``identity_changes.PreviousIds``) never changes the answer: it only reports what
+  changed, the leads that moved and the merges and splits (``identity_changes``).
 - Pure and linear-ish: integer nodes, an iterative union-find with path halving, whole
   columns through dicts.
-- ``Merge.bridging_key`` is the email match key, E.164 phone, "hubspot:<id>" or
-  "<source>:<account>:<contact_id>" that joined the people: personal data, bound for the
-  warehouse like the keys on ``leads``, not logs.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from leadflow.models.people.identity_changes import (
+    HUBSPOT,
+    Merge,
+    PreviousIds,
+    aligned,
+    moved_leads,
+    record_changes,
+)
 from leadflow.models.people.rules import IdentityRules
 from leadflow.models.records.contact import mask_phone
 from leadflow.models.records.leads import Lead
 
-HUBSPOT = "hubspot"
 MERGED_IDS_PROPERTY = "hs_merged_object_ids"
-# Order in which a merge's bridging link is reported when several apply.
-REASONS = ("email", "phone", "hubspot_merge", "contact_id")
-# A retired id whose leads joined no other person's: its anchor lead left (erased, or now
-# a test lead), so the rest are named by their next earliest lead.
-REANCHORED = "reanchored"
 _UNDATED = 1 << 62  # sorts undated leads after every dated one
 
 NaturalKey = tuple[str, str]
-Link = tuple[str, str]  # (reason, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,24 +110,17 @@ def parse_merged_ids(value: object, own_id: str | None = None) -> tuple[str, ...
     return tuple(sorted(ids))
 
 
-@dataclass(frozen=True, slots=True)
-class Merge:
-    """Person ``from_person`` (a previous id) is now ``into_person``, joined through a link."""
-
-    from_person: str
-    into_person: str
-    reason: str
-    bridging_key: str
-
-
 @dataclass(slots=True)
 class Resolution:
-    """Person ids by lead, the merges since ``previous``, members by person, and notes."""
+    """Person ids by lead, the merges since ``previous``, members by person, and notes;
+    with ``previous``, the leads whose person id is not last run's (``moved``: each with the
+    id it had, None for a new lead)."""
 
     person_of: dict[NaturalKey, str] = field(default_factory=dict)
     merges: list[Merge] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     aliases: dict[NaturalKey, str] = field(default_factory=dict)
+    moved: list[tuple[NaturalKey, str | None]] | None = field(default=None, compare=False)
 
     @property
     def clusters(self) -> dict[str, list[NaturalKey]]:
@@ -254,36 +244,6 @@ def _shared_phones(
     return {phone: len(found) for phone, found in seen.items() if len(found) > max_emails}
 
 
-def _links(rec: LeadKeys, blocked: Mapping[str, int], blocked_emails: Set[str]) -> list[Link]:
-    links = [("hubspot_merge", f"{HUBSPOT}:{merged}") for merged in rec.merged_ids]
-    if rec.source == HUBSPOT:
-        links.append(("hubspot_merge", f"{HUBSPOT}:{rec.source_lead_id}"))
-    if rec.email_match_key and rec.email_match_key not in blocked_emails:
-        links.append(("email", rec.email_match_key))
-    if rec.phone and rec.phone not in blocked:
-        links.append(("phone", rec.phone))
-    if rec.contact_key:
-        links.append(("contact_id", rec.contact_key))
-    return links
-
-
-def _bridge(
-    records: list[LeadKeys],
-    previous: Mapping[NaturalKey, str],
-    retired: str,
-    blocked: Mapping[str, int],
-    blocked_emails: Set[str],
-) -> Link:
-    """The first link joining leads that had ``retired`` to leads that did not."""
-    labels: dict[Link, set[str | None]] = defaultdict(set)
-    for rec in records:
-        for link in _links(rec, blocked, blocked_emails):
-            labels[link].add(previous.get(rec.natural_key))
-    bridges = [link for link, held in labels.items() if retired in held and len(held) > 1]
-    bridges.sort(key=lambda link: (REASONS.index(link[0]), link[1]))
-    return bridges[0] if bridges else (REANCHORED, "")
-
-
 def _anchor_order(created_at: datetime | None, text: str) -> tuple[int, str]:
     """Sort key of a lead as a cluster's anchor: earliest created first, then by key."""
     if created_at is None:
@@ -322,17 +282,17 @@ def _person_ids(anchors: Mapping[int, str]) -> dict[int, str]:
 
 def resolve(
     records: Iterable[LeadKeys],
-    previous: Mapping[NaturalKey, str] | None = None,
+    previous: Mapping[NaturalKey, str] | PreviousIds | None = None,
     *,
     rules: IdentityRules | None = None,
     max_emails_per_phone: int | None = None,
 ) -> Resolution:
-    """Group leads into people under ``rules``; with ``previous`` (last run's ids), record
-    the merges and splits since (``previous`` never changes who is who or their ids)."""
+    """Group leads into people under ``rules``; with ``previous`` (last run's ids, by
+    natural key or by position in ``records``), record the leads that moved and the merges
+    and splits since (``previous`` never changes who is who or their ids)."""
     rules = rules or IdentityRules()
     if max_emails_per_phone is not None:
         rules = rules.model_copy(update={"max_emails_per_phone": max_emails_per_phone})
-    previous = previous or {}
     graph = _Graph(records)
     blocked, blocked_leads = graph.link(rules)
     roots, keys, count = graph.roots(), graph.keys(), graph.record_count
@@ -351,50 +311,11 @@ def resolve(
         aliases={keys[node]: ids[roots[node]] for node in range(count, len(keys))},
         notes=notes,
     )
-    if previous:
+    if previous is not None:
         # Only leads whose person id changed can make a merge or a split: a rerun with
         # nothing changed counts nothing.
-        holders = Counter(
-            (pid, root)
-            for node in range(count)
-            if (pid := previous.get(keys[node])) and ids[root := roots[node]] != pid
-        )
+        last = aligned(graph.records, previous)
+        result.moved, holders = moved_leads(graph, ids, roots, last)
         if holders:
-            _record_changes(result, graph, ids, holders, previous, blocked)
+            record_changes(result, graph, ids, holders, last, blocked)
     return result
-
-
-def _record_changes(
-    result: Resolution,
-    graph: _Graph,
-    ids: Mapping[int, str],
-    holders: Counter[tuple[str, int]],
-    previous: Mapping[NaturalKey, str],
-    blocked: Mapping[str, int],
-) -> None:
-    """Merges for previous ids no cluster has; notes for previous persons now split."""
-    current = set(ids.values())
-    spread: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
-    for (pid, root), count in holders.items():
-        if ids[root] != pid:
-            spread[pid].append((-count, ids[root], root))
-    merged = {pid: min(spread[pid]) for pid in spread if pid not in current}
-    records = _records_of(graph, {root for _, _, root in merged.values()})
-    for pid in sorted(spread):
-        if pid in merged:
-            _, into, root = merged[pid]
-            reason, key = _bridge(records[root], previous, pid, blocked, graph.blocked_emails)
-            result.merges.append(Merge(pid, into, reason, key))
-            spread[pid].remove(merged[pid])
-        if spread[pid]:
-            others = sorted(into for _, into, _ in spread[pid])
-            result.notes.append(f"person {pid} split: some of its leads are now {others}")
-
-
-def _records_of(graph: _Graph, roots: set[int]) -> dict[int, list[LeadKeys]]:
-    found: dict[int, list[LeadKeys]] = defaultdict(list)
-    if roots:
-        for node, rec in zip(graph.nodes, graph.records, strict=True):
-            if graph.parent[node] in roots:
-                found[graph.parent[node]].append(rec)
-    return found

@@ -44,6 +44,7 @@ from leadflow.models.people.identity import (
     contact_key_for,
     parse_merged_ids,
 )
+from leadflow.models.people.identity_changes import PreviousIds
 from leadflow.models.people.profile import ProfileLead, profile_values
 from leadflow.models.people.relink import (
     delete_people_without_leads,
@@ -92,10 +93,11 @@ class IdentityCounts:
 @dataclass(slots=True)
 class IdentityInput:
     """What identity resolution reads: every real lead's keys, last run's person id of
-    each real lead that has one, and whether any test lead still points at a person."""
+    each (None for a lead that has none; ``previous[i]`` is ``keys[i]``'s), and whether
+    any test lead still points at a person."""
 
     keys: list[LeadKeys]
-    previous: dict[NaturalKey, str]
+    previous: PreviousIds
     test_held: bool
 
 
@@ -103,16 +105,14 @@ def read_identity_input(conn: Connection) -> IdentityInput:
     """Every lead's keys and person id in one narrow, streamed read (see ``read_lead_keys``
     and ``read_previous_person_ids``; test leads only say whether one holds a person)."""
     keys: list[LeadKeys] = []
-    previous: dict[NaturalKey, str] = {}
+    previous = PreviousIds()
     test_held = False
     for row in _lead_rows(conn):
         if row[-1]:  # a test lead
             test_held = test_held or row[-2] is not None
             continue
-        lead = _lead_keys(row)
-        keys.append(lead)
-        if row[-2] is not None:
-            previous[(lead.source, lead.source_lead_id)] = row[-2]
+        keys.append(_lead_keys(row))
+        previous.append(row[-2])
     return IdentityInput(keys, previous, test_held)
 
 
@@ -166,30 +166,29 @@ def save_identity(
     *,
     changed: set[NaturalKey] | None = None,
     keys: Sequence[LeadKeys] = (),
-    previous: Mapping[NaturalKey, str] | None = None,
     test_held: bool = True,
 ) -> IdentityCounts:
     """Write ``resolution``: people profiles, person ids on leads, events and touches,
     merges (then the merged-away people rows are deleted). Runs in the caller's transaction.
 
     Every lead must be in ``resolution.person_of`` (resolve all of them: read_lead_keys).
-    With ``changed`` (the leads loaded or changed since the last run), ``keys`` and
-    ``previous`` (what the resolution was made of), only the leads of people who gained,
-    lost or changed a lead are read and only their profiles rebuilt; without, every lead
-    is read and every profile rebuilt. ``test_held=False`` (``read_identity_input`` saw no
-    test lead pointing at a person) skips looking for test leads to release.
+    With ``changed`` (the leads loaded or changed since the last run), ``keys`` (what the
+    resolution was made of) and a resolution made with last run's ids (its ``moved``), only
+    the leads of people who gained, lost or changed a lead are read and only their profiles
+    rebuilt; without, every lead is read and every profile rebuilt. ``test_held=False``
+    (``read_identity_input`` saw no test lead pointing at a person) skips looking for test
+    leads to release.
     """
     require_aware(now=now)
     person_of = resolution.person_of
     columns = _PROFILE_READ
     released = release_test_leads(conn) if test_held else set()
-    if changed is None or previous is None:
+    if changed is None or resolution.moved is None:
         return _save_all(conn, resolution, now, run_id, keys, released)
     email_person = _email_person(keys, person_of)
-    before = previous.get
-    moved = [key for key, pid in person_of.items() if before(key) != pid]
+    moved = [key for key, _ in resolution.moved]
     scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
-    scope.update(old for key in moved if (old := before(key)))
+    scope.update(old for _, old in resolution.moved if old)
     scope |= released
     mine = [key for key, pid in person_of.items() if pid in scope]
     members: dict[str, list[ProfileLead]] = defaultdict(list)
