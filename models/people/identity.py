@@ -244,37 +244,50 @@ def _shared_phones(
     return {phone: len(found) for phone, found in seen.items() if len(found) > max_emails}
 
 
-def _anchor_order(created_at: datetime | None, text: str) -> tuple[int, str]:
-    """Sort key of a lead as a cluster's anchor: earliest created first, then by key."""
+def _anchor_time(created_at: datetime | None) -> int:
+    """A lead's creation in microseconds, as a cluster's anchor is chosen by (undated last)."""
     if created_at is None:
-        return (_UNDATED, text)
+        return _UNDATED
     if created_at.tzinfo is None:  # SQLite gives UTC back without its offset
         created_at = created_at.replace(tzinfo=UTC)
-    return (int(created_at.timestamp() * 1_000_000), text)
+    return int(created_at.timestamp() * 1_000_000)
 
 
-def _anchors(graph: _Graph, roots: list[int]) -> dict[int, str]:
-    """Each cluster's anchor text: its earliest created lead's "source:source_lead_id"."""
-    best: dict[int, tuple[int, str]] = {}
+def _anchors(graph: _Graph, roots: list[int], keys: list[NaturalKey]) -> list[int]:
+    """Each cluster's anchor node, at its root's place (-1 elsewhere): its earliest created
+    lead; ties (and undated leads) by the text "source:source_lead_id", built only for a
+    tie. Lists by node, not a tuple and a text per cluster (200,000 leads: 7 MB less)."""
+    size = len(graph.parent)
+    when: list[int | None] = [None] * size
+    best: list[int] = [-1] * size
     for node, rec in zip(graph.nodes, graph.records, strict=True):
-        order = _anchor_order(rec.created_at, "%s:%s" % rec.natural_key)  # noqa: UP031
-        root = roots[node]
-        if root not in best or order < best[root]:
-            best[root] = order
-    return {root: order[1] for root, order in best.items()}
+        order, root = _anchor_time(rec.created_at), roots[node]
+        held = when[root]
+        if (
+            held is None
+            or order < held
+            or (order == held and _text(keys[node]) < _text(keys[best[root]]))
+        ):
+            when[root], best[root] = order, node
+    return best
 
 
-def _person_ids(anchors: Mapping[int, str]) -> dict[int, str]:
-    """Every cluster's id: the hash of its anchor (salted in anchor order on a clash)."""
-    ids = {root: person_id_for(text) for root, text in anchors.items()}
+def _text(key: NaturalKey) -> str:
+    return "%s:%s" % key  # noqa: UP031 (the anchor's text, hashed into the person id)
+
+
+def _person_ids(anchors: list[int], keys: list[NaturalKey]) -> dict[int, str]:
+    """Every cluster's id by root: the hash of its anchor (salted in anchor order on a
+    clash)."""
+    ids = {root: person_id_for(_text(keys[node])) for root, node in enumerate(anchors) if node >= 0}
     if len(set(ids.values())) == len(ids):  # the usual case
         return ids
     taken: set[str] = set()
-    for root in sorted(ids, key=anchors.__getitem__):
+    for root in sorted(ids, key=lambda root: _text(keys[anchors[root]])):
         candidate, salt = ids[root], 0
         while candidate in taken:
             salt += 1
-            candidate = person_id_for(f"{anchors[root]}#{salt}")
+            candidate = person_id_for(f"{_text(keys[anchors[root]])}#{salt}")
         taken.add(candidate)
         ids[root] = candidate
     return ids
@@ -296,7 +309,7 @@ def resolve(
     graph = _Graph(records)
     blocked, blocked_leads = graph.link(rules)
     roots, keys, count = graph.roots(), graph.keys(), graph.record_count
-    ids = _person_ids(_anchors(graph, roots))
+    ids = _person_ids(_anchors(graph, roots, keys), keys)
     notes = [
         f"phone {mask_phone(phone)} is shared by {blocked[phone]} different emails;"
         " not used for matching"

@@ -105,3 +105,17 @@ def test_a_lead_given_twice_moves_once():
     lead = keys("meta", "m1", email="x@acme.com", created=1)
     result = resolve([lead, lead], previous=PreviousIds(["p_00000000000000aa"] * 2))
     assert result.moved == [(("meta", "m1"), "p_00000000000000aa")]
+
+
+def test_clashing_ids_are_salted_in_the_order_of_their_anchors(monkeypatch):
+    from leadflow.models.people import identity
+
+    real = identity.person_id_for
+    monkeypatch.setattr(
+        identity, "person_id_for", lambda text: real(text) if "#" in text else "p_0000000000000001"
+    )
+    result = resolve([keys("meta", "b", created=1), keys("meta", "a", created=2)])
+    assert result.person_of == {
+        ("meta", "a"): "p_0000000000000001",  # "meta:a" sorts first: it keeps the id
+        ("meta", "b"): real("meta:b#1"),
+    }
