@@ -93,11 +93,14 @@ def resolve_and_classify(
             changed = changed_lead_keys(conn, state.watermark)
         found = read_identity_input(conn)
         keys, previous = found.keys, found.previous
-        resolution = resolve(keys, previous, rules=rules.identity)
+        # Last run's ids only report changes: none to report on a first run, and the moves
+        # (every lead, 64 MB at a million) are only needed by an incremental save.
+        last = previous if changed is not None or previous.held() else None
+        resolution = resolve(keys, last, rules=rules.identity)
         identity = save_identity(
             conn, resolution, now, run_id, changed=changed, keys=keys, test_held=found.test_held
         )
-        del keys, previous, found
+        del keys, previous, last, found
         if hash_salt:
             refresh_email_hashes(conn, hash_salt)
         # What identity just wrote (uncommitted): PostgreSQL must know before batches read

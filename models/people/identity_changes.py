@@ -70,6 +70,10 @@ class PreviousIds:
     def __len__(self) -> int:
         return len(self._codes)
 
+    def held(self) -> bool:
+        """Whether any lead had an id (a first run's leads have none)."""
+        return bool(self._other) or any(self._codes)
+
     def __getitem__(self, index: int) -> str | None:
         code = self._codes[index]
         if code:

@@ -119,3 +119,10 @@ def test_clashing_ids_are_salted_in_the_order_of_their_anchors(monkeypatch):
         ("meta", "a"): "p_0000000000000001",  # "meta:a" sorts first: it keeps the id
         ("meta", "b"): real("meta:b#1"),
     }
+
+
+def test_previous_ids_say_whether_any_lead_had_one():
+    assert not PreviousIds([None, None]).held()
+    assert not PreviousIds().held()
+    assert PreviousIds([None, person_id_for("meta:1")]).held()
+    assert PreviousIds(["legacy-7", None]).held()
