@@ -21,10 +21,27 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from leadflow.models.people.identity import LeadKeys, Resolution
+
+class LeadKeys(Protocol):
+    """What is read of a lead here (``identity.LeadKeys``; not imported: identity imports
+    this module)."""
+
+    source: str
+    source_lead_id: str
+    email_match_key: str | None
+    phone: str | None
+    merged_ids: tuple[str, ...]
+    contact_key: str | None
+
+
+class Resolution(Protocol):
+    """What is added to a resolution here (``identity.Resolution``)."""
+
+    merges: list[Merge]
+    notes: list[str]
+
 
 HUBSPOT = "hubspot"
 # Order in which a merge's bridging link is reported when several apply.
