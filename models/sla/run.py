@@ -147,9 +147,9 @@ def evaluate_warehouse(
             )
         else:
             stored = status_groups(conn)
-            volume = volume_rollups(
-                all_qualifications(conn), sla.rules, sla.period, default, outcome.periods[0]
-            )
+            rule = sla.rules.qualified_volume  # what it counts is read only if it counts
+            found = all_qualifications(conn, teams=bool(rule.per_team)) if rule.enabled else ()
+            volume = volume_rollups(found, sla.rules, sla.period, default, outcome.periods[0])
         outcome.results = rollups(stored, sla.rules, sla.period) + volume
         store_results(
             conn,
