@@ -328,7 +328,7 @@ def resolve(
         # Only leads whose person id changed can make a merge or a split: a rerun with
         # nothing changed counts nothing.
         last = aligned(graph.records, previous)
-        result.moved, holders = moved_leads(graph, ids, roots, last)
+        result.moved, holders = moved_leads(graph, keys, ids, roots, last)
         if holders:
             record_changes(result, graph, ids, holders, last, blocked)
     return result

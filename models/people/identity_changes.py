@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -97,7 +97,7 @@ class PreviousIds:
             return "p_%016x" % code  # noqa: UP031 (the fastest way to spell it)
         return self._other.get(index)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[str | None]:
         return (self[i] for i in range(len(self._codes)))
 
 
@@ -113,11 +113,15 @@ def aligned(
 
 
 def moved_leads(
-    graph: Any, ids: Mapping[int, str], roots: list[int], previous: PreviousIds
+    graph: Any,
+    keys: list[tuple[str, str]],
+    ids: Mapping[int, str],
+    roots: list[int],
+    previous: PreviousIds,
 ) -> tuple[list[tuple[tuple[str, str], str | None]], Counter[tuple[str, int]]]:
     """Leads whose person id is not last run's (new leads too), with the id they had; and
-    how many of each previous id's leads each cluster now holds (only those that moved)."""
-    keys = graph.keys()
+    how many of each previous id's leads each cluster now holds (only those that moved).
+    ``keys`` are the graph's natural keys by node."""
     moved: list[tuple[tuple[str, str], str | None]] = []
     holders: Counter[tuple[str, int]] = Counter()
     seen: set[int] = set()

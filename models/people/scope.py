@@ -43,7 +43,7 @@ from leadflow.models.warehouse.activity_tables import (
 )
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
-from leadflow.models.warehouse.person_links import people_of_rows
+from leadflow.models.warehouse.person_links import person_ids_where
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
 
 STEP = "classification"
@@ -124,7 +124,7 @@ def people_to_classify(
         if state.now is not None:
             when.append(sa.and_(dated > state.now, dated <= now))
         if when:
-            found.update(_ids(conn, people_of_rows(table, sa.or_(*when))))
+            found.update(person_ids_where(conn, table, sa.or_(*when)))
     p = people.c
     stale = sa.and_(p.engagement > 0, p.classified_at < now - rescore_after)
     query = sa.select(p.person_id).where(sa.or_(p.classified_at.is_(None), stale))
@@ -149,4 +149,4 @@ def qualified_count(conn: Connection) -> int:
 
 
 def _ids(conn: Connection, query: sa.Select[Any]) -> Iterable[str]:
-    return (row[0] for row in conn.execute(query) if row[0] is not None)
+    return (row[0] for row in conn.execute(query))

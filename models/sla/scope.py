@@ -27,7 +27,7 @@ from leadflow.models.sla.config import SlaSettings
 from leadflow.models.warehouse.activity_tables import sales_reps, sales_touches
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
-from leadflow.models.warehouse.person_links import people_of_rows
+from leadflow.models.warehouse.person_links import person_ids_where
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
 
@@ -75,8 +75,7 @@ def people_to_evaluate(
         if current[name] is None or current[name] == since:
             continue
         changed = table.c[column] > since if since is not None else sa.true()
-        found = conn.execute(people_of_rows(table, changed))
-        people_ids.update(row[0] for row in found if row[0] is not None)
+        people_ids.update(person_ids_where(conn, table, changed))
     e = sla_evaluations
     overdue = sa.and_(e.c.status == "pending", e.c.due_at.is_not(None), e.c.due_at <= now)
     pending = sa.select(e.c.person_id).where(overdue).distinct()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from leadflow.models.warehouse.activity_tables import engagement_events
 from leadflow.models.warehouse.lead_tables import leads
@@ -50,22 +51,24 @@ def person_join(table: sa.Table) -> tuple[sa.FromClause, sa.ColumnElement[Any]]:
 def people_of_rows(table: sa.Table, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     """The distinct person ids of ``table``'s rows matching ``where`` (a condition on
     ``table`` alone), as ``person_join`` links them; the ids may include null (rows whose
-    lead or email has no person), which callers drop.
+    lead or email has no person): ``person_ids_where`` drops them.
 
     The matching rows are chosen first, in a subquery, and their people looked up by key:
     written as the join, SQLite walked every person's row in id order to produce them
     distinct and looked each one's facts up (200,000 leads: 1.1 s to find none changed,
     against 0.11 s this way)."""
-    if table is leads:
-        chosen = sa.select(leads.c.source, leads.c.source_lead_id).where(where)
-        key = sa.tuple_(lead_people.c.source, lead_people.c.source_lead_id)
-        return sa.select(LEAD_PERSON).where(key.in_(chosen)).distinct()
     if table is engagement_events:
         emails = sa.select(engagement_events.c.email_match_key).where(where)
         return sa.select(EMAIL_PERSON).where(email_people.c.email_match_key.in_(emails)).distinct()
-    if "person_id" not in table.c and "lead_id" in table.c:
-        chosen = sa.select(table.c.source, table.c.lead_id).where(where)
+    if table is leads or ("person_id" not in table.c and "lead_id" in table.c):
+        lead_id = leads.c.source_lead_id if table is leads else table.c.lead_id
+        chosen = sa.select(table.c.source, lead_id).where(where)
         key = sa.tuple_(lead_people.c.source, lead_people.c.source_lead_id)
         return sa.select(LEAD_PERSON).where(key.in_(chosen)).distinct()
     # No "person_id IS NOT NULL" here: SQLite would walk the person index for it.
     return sa.select(table.c.person_id).where(where).distinct()
+
+
+def person_ids_where(conn: Connection, table: sa.Table, where: sa.ColumnElement[bool]) -> set[str]:
+    """The people of ``table``'s rows matching ``where`` (``people_of_rows``), nulls dropped."""
+    return {row[0] for row in conn.execute(people_of_rows(table, where)) if row[0] is not None}

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from leadflow.models.warehouse.person_links import people_of_rows, person_join
+from leadflow.models.warehouse.person_links import people_of_rows, person_ids_where, person_join
 from leadflow.models.warehouse.tables import (
     crm_status_changes,
     email_people,
@@ -124,6 +124,7 @@ def test_the_people_of_changed_rows_are_the_joins(
         assert {pid for pid in found if pid is not None} == expected
         assert _joined(conn, table, changed) == expected
         assert len(found) == len(set(found)), "each person once"
+        assert person_ids_where(conn, table, changed) == expected
         everyone = _found(conn, table, sa.true())
         assert {pid for pid in everyone if pid is not None} == _joined(conn, table, sa.true())
         assert not [pid for pid in _found(conn, table, table.c.last_changed_at > NEW) if pid]
