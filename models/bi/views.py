@@ -32,7 +32,7 @@ from leadflow.models.bi.sql import (
     drop_statements,
     fingerprint,
 )
-from leadflow.models.bi.views_0014 import VIEWS_0014
+from leadflow.models.bi.views_0015 import VIEWS_0015
 
 __all__ = [
     "DIALECTS",
@@ -47,4 +47,4 @@ __all__ = [
 
 def current_views() -> tuple[View, ...]:
     """The views at the head revision (the latest snapshot), in creation order."""
-    return VIEWS_0014
+    return VIEWS_0015

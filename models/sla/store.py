@@ -37,7 +37,7 @@ from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people, person_milestones
 from leadflow.models.warehouse.person_links import LEAD_PERSON, leads_with_people
 from leadflow.models.warehouse.reads import one_of
-from leadflow.models.warehouse.sla_tables import sla_evaluations, sla_results
+from leadflow.models.warehouse.sla_tables import ROLLUP_COLUMNS, sla_evaluations, sla_results
 
 CONNECTED_OUTCOMES = {("call", "connected"), ("meeting", "completed")}
 HISTORY_COLUMNS = ("status", "breach_recorded_at", "breach_run_id", "revised_at",
@@ -279,11 +279,19 @@ def store_results(conn: Connection, rows: Sequence[dict[str, Any]], run_id: str)
 
 def status_groups(conn: Connection) -> list[StatusGroup]:
     """The stored evaluations counted by what the roll-ups read (one GROUP BY)."""
-    e = sla_evaluations
-    columns = [e.c[name] for name in ("rule", "period_month", "period_week", "status", "team",
-                                      "rep_id", "rep_source")]  # fmt: skip
-    query = sa.select(*columns, sa.func.count()).group_by(*columns)
-    return [StatusGroup(*row) for row in conn.execute(query)]
+    return [
+        StatusGroup(rule, month, week, status, team, rep_id, rep_source, count)
+        for rule, status, month, week, team, rep_id, rep_source, count in conn.execute(
+            status_groups_query()
+        )
+    ]
+
+
+def status_groups_query() -> sa.Select[Any]:
+    """``status_groups``' GROUP BY, in the order of the index that holds its columns
+    (ROLLUP_COLUMNS): SQLite counts from the index alone, in its order."""
+    columns = [sla_evaluations.c[name] for name in ROLLUP_COLUMNS]
+    return sa.select(*columns, sa.func.count()).group_by(*columns)
 
 
 def all_qualifications(conn: Connection, *, teams: bool = True) -> list[Qualification]:

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from leadflow.models.warehouse.schema import UTCDateTime, _json, _str, _ts, metadata
 
 STATUSES = ("met", "breached", "pending")
+# What the roll-ups count evaluations by, in the order of the index that holds them all.
+ROLLUP_COLUMNS = ("rule", "status", "period_month", "period_week", "team", "rep_id", "rep_source")
 RESULT_STATUSES = ("passed", "failed", "pending")
 
 sla_evaluations = sa.Table(
@@ -97,7 +99,11 @@ sla_evaluations = sa.Table(
     _str("run_id", "Run that last evaluated this row.", nullable=False),
     sa.CheckConstraint(f"status IN {STATUSES!r}", name="status"),
     sa.CheckConstraint("severity IN ('critical', 'warning')", name="severity"),
-    sa.Index(None, "rule", "status"),
+    # Every column the roll-ups count by (``sla.store.status_groups``): a run that judged
+    # few evaluations counts all of them from this index alone, not from the rows (200,000
+    # leads on SQLite: 2.6-3.1 s -> 0.25 s). Its first columns serve what (rule, status)
+    # served before revision 0015.
+    sa.Index("ix_sla_evaluations_rollups", *ROLLUP_COLUMNS),
     sa.Index(None, "period_week"),
     sa.Index(None, "period_month"),
     sa.Index(None, "person_id"),

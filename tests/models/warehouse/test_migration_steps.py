@@ -98,10 +98,17 @@ SLA_DIFF = [
     ("add_index", "sla_evaluations", "ix_sla_evaluations_period_month"),
     ("add_index", "sla_evaluations", "ix_sla_evaluations_period_week"),
     ("add_index", "sla_evaluations", "ix_sla_evaluations_person_id"),
-    ("add_index", "sla_evaluations", "ix_sla_evaluations_rule_status"),
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_rollups"),  # (rule, status) until 0015
     ("add_index", "sla_results", "ix_sla_results_rule_period"),
     ("add_table", "sla_evaluations", None),
     ("add_table", "sla_results", None),
+]
+
+
+# What 0015 changes on a warehouse that has the SLA tables (0005 to 0014).
+ROLLUP_INDEX_DIFF = [
+    ("add_index", "sla_evaluations", "ix_sla_evaluations_rollups"),
+    ("remove_index", "sla_evaluations", "ix_sla_evaluations_rule_status"),
 ]
 
 
@@ -150,7 +157,12 @@ def test_downgrade_0010_and_upgrade_again_fills_mailchimp_contact_ids(
     assert current_revision(migrated_engine) == "0009"
     found = sorted(describe(op) for op in schema_diff(migrated_engine))
     assert found == sorted(
-        [*_contact_diff(migrated_engine, reason=True), *INBOX_DIFF, *_narrow_diff(events=True)]
+        [
+            *_contact_diff(migrated_engine, reason=True),
+            *INBOX_DIFF,
+            *_narrow_diff(events=True),
+            *ROLLUP_INDEX_DIFF,
+        ]
     )
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
     base = {"account_id": "list1", "created_at": t0, "updated_at": t0, "is_test": False}
@@ -196,6 +208,7 @@ def test_downgrade_0009_and_upgrade_again(migrated_engine: Engine) -> None:
             *_contact_diff(migrated_engine),
             *INBOX_DIFF,
             *_narrow_diff(events=True),
+            *ROLLUP_INDEX_DIFF,
         ]
     )
     upgrade(migrated_engine)
@@ -217,6 +230,7 @@ def test_downgrade_0008_and_upgrade_again_keeps_runs_with_zero_counts(
             *_contact_diff(migrated_engine),
             *INBOX_DIFF,
             *_narrow_diff(events=True),
+            *ROLLUP_INDEX_DIFF,
         ]
     )
     with migrated_engine.begin() as conn:
@@ -260,6 +274,7 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
             *_contact_diff(migrated_engine),
             *INBOX_DIFF,
             *_narrow_diff(events=True),
+            *ROLLUP_INDEX_DIFF,
         ]
     )
     upgrade(migrated_engine)
