@@ -26,6 +26,7 @@ from leadflow.models.people.identity_store import read_identity_input, save_iden
 from leadflow.models.people.rules import Rules
 from leadflow.models.people.scope import (
     changed_lead_keys,
+    erased_since,
     fact_watermark,
     mark_for_classification,
     people_to_classify,
@@ -33,6 +34,7 @@ from leadflow.models.people.scope import (
     read_state,
     rules_fingerprint,
     save_state,
+    touches_changed_since,
 )
 from leadflow.models.privacy.suppression import refresh_email_hashes
 from leadflow.models.records.encoding import chunks, require_aware
@@ -88,9 +90,11 @@ def resolve_and_classify(
             logger.info("classification rules changed: classifying everyone")
             state = None
         watermark = fact_watermark(conn)
-        changed = None
+        changed, touched, erased = None, True, True
         if state is not None and state.watermark is not None:
             changed = changed_lead_keys(conn, state.watermark)
+            touched = touches_changed_since(conn, state.watermark)
+            erased = erased_since(conn, state.watermark)
         found = read_identity_input(conn)
         keys, previous = found.keys, found.previous
         # Last run's ids only report changes: none to report on a first run, and the moves
@@ -98,8 +102,9 @@ def resolve_and_classify(
         last = previous if changed is not None or previous.held() else None
         resolution = resolve(keys, last, rules=rules.identity)
         identity = save_identity(
-            conn, resolution, now, run_id, changed=changed, keys=keys, test_held=found.test_held
-        )
+            conn, resolution, now, run_id, changed=changed, keys=keys, test_held=found.test_held,
+            touches_changed=touched, erased=erased,
+        )  # fmt: skip
         del keys, previous, last, found
         if hash_salt:
             refresh_email_hashes(conn, hash_salt)

@@ -167,6 +167,8 @@ def save_identity(
     changed: set[NaturalKey] | None = None,
     keys: Sequence[LeadKeys] = (),
     test_held: bool = True,
+    touches_changed: bool = True,
+    erased: bool = True,
 ) -> IdentityCounts:
     """Write ``resolution``: people profiles, person ids on leads, events and touches,
     merges (then the merged-away people rows are deleted). Runs in the caller's transaction.
@@ -178,6 +180,12 @@ def save_identity(
     rebuilt; without, every lead is read and every profile rebuilt. ``test_held=False``
     (``read_identity_input`` saw no test lead pointing at a person) skips looking for test
     leads to release.
+
+    When no lead changed, moved or was released and no erasure ran since the last run
+    (``erased``: it deletes leads, which ``changed`` cannot show), every lead's person and
+    every alias are what the last run wrote (resolve is a function of the leads' keys): the
+    email keys' people are not compared again, nor the touches' unless ``touches_changed``
+    (a touch was loaded or changed since the last run).
     """
     require_aware(now=now)
     person_of = resolution.person_of
@@ -185,8 +193,9 @@ def save_identity(
     released = release_test_leads(conn) if test_held else set()
     if changed is None or resolution.moved is None:
         return _save_all(conn, resolution, now, run_id, keys, released)
-    email_person = _email_person(keys, person_of)
     moved = [key for key, _ in resolution.moved]
+    quiet = not changed and not moved and not released and not erased
+    email_person = None if quiet else _email_person(keys, person_of)
     scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
     scope.update(old for _, old in resolution.moved if old)
     scope |= released
@@ -202,7 +211,7 @@ def save_identity(
     moved_count = repoint_leads(conn, ((key, person_of[key]) for key in moved))
     return _finish(
         conn, resolution, now, run_id, email_person, set(members) | released, new,
-        changed_profiles, moved_count, bool(released),
+        changed_profiles, moved_count, bool(released), touches=not quiet or touches_changed,
     )  # fmt: skip
 
 
@@ -341,26 +350,29 @@ def _finish(
     resolution: Resolution,
     now: datetime,
     run_id: str,
-    email_person: Mapping[str, str],
+    email_person: Mapping[str, str] | None,
     profiled: set[str],
     new: int,
     changed_profiles: int,
     moved: int,
     released: bool,
+    *,
+    touches: bool = True,
 ) -> IdentityCounts:
-    """Re-point events and touches, record merges; the counts."""
+    """Re-point events (unless ``email_person`` is None: unchanged) and touches (unless
+    ``touches`` is false), record merges; the counts."""
     person_of = resolution.person_of
-    events = repoint_events(conn, email_person)
-    touches = repoint_touches(conn, person_of, resolution.aliases)
+    events = set() if email_person is None else repoint_events(conn, email_person)
+    repointed = repoint_touches(conn, person_of, resolution.aliases) if touches else set()
     save_merges(conn, resolution, now, run_id)
     deleted = delete_people_without_leads(conn)
     save_id_map(conn, resolution, now, run_id)
-    affected = profiled | events | touches
+    affected = profiled | events | repointed
     affected.update(m.into_person for m in resolution.merges)
     wrote = {
         lead_people.name: bool(moved or released),
         email_people.name: bool(events),
-        sales_touches.name: bool(touches),
+        sales_touches.name: bool(repointed),
         people.name: bool(new or changed_profiles or deleted or resolution.merges),
     }
     return IdentityCounts(
@@ -369,7 +381,7 @@ def _finish(
         changed_profiles=changed_profiles,
         leads=moved,
         events=len(events),
-        touches=len(touches),
+        touches=len(repointed),
         merged=len(resolution.merges),
         affected=frozenset(affected),
         wrote=frozenset(name for name, written in wrote.items() if written),

@@ -44,6 +44,7 @@ from leadflow.models.warehouse.activity_tables import (
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
 from leadflow.models.warehouse.person_links import person_ids_where
+from leadflow.models.warehouse.privacy_tables import suppression_list
 from leadflow.models.warehouse.state_tables import read_step, save_step, settings_fingerprint
 
 STEP = "classification"
@@ -100,6 +101,20 @@ def fact_watermark(conn: Connection) -> datetime | None:
     ]
     found = [moment for moment in latest if moment is not None]
     return max(found, default=None)
+
+
+def touches_changed_since(conn: Connection, since: datetime) -> bool:
+    """Whether a sales touch was loaded or changed after ``since`` (its person is identity's
+    to set)."""
+    changed = sa.exists().where(sales_touches.c.last_changed_at > since)
+    return bool(conn.execute(sa.select(changed)).scalar())
+
+
+def erased_since(conn: Connection, since: datetime) -> bool:
+    """Whether an erasure ran after ``since`` (it deletes leads, which no later change
+    dates; each adds ``suppression_list`` rows at its time)."""
+    erased = sa.exists().where(suppression_list.c.suppressed_at > since)
+    return bool(conn.execute(sa.select(erased)).scalar())
 
 
 def changed_lead_keys(conn: Connection, since: datetime) -> set[tuple[str, str]]:

@@ -69,12 +69,8 @@ def _fact_queries() -> list[tuple[sa.Select[Any], sa.ColumnElement[Any], tuple[A
     m, t = person_milestones, sales_touches
     kinds = ("mql", "sql", "rejected")
     milestones = sa.select(m.c.person_id, m.c.kind, m.c.at).where(m.c.kind.in_(kinds))
-    owners = (
-        sa.select(LEAD_PERSON, leads.c.source, leads.c.owner_id)
-        .select_from(leads_with_people())
-        .where(leads.c.owner_id.is_not(None))
-    )
     by_update = (leads.c.updated_at, leads.c.source, leads.c.source_lead_id)
+    owners = _owned_leads()
     fits = sa.select(people.c.person_id, people.c.fit)
     touches = sa.select(
         t.c.person_id, t.c.source, t.c.touch_id, t.c.occurred_at, t.c.owner_id,
@@ -176,21 +172,41 @@ def _qualifications(conn: Connection, ids: Sequence[str] | None) -> set[tuple[st
     return {(person_id, at) for person_id, at in _select(conn, mql, m.c.person_id, ids)}
 
 
-def _owners(conn: Connection, ids: Sequence[str] | None) -> dict[str, tuple[str, str, str]]:
-    """person_id -> (rep source, rep id, team) from their latest owned lead."""
-    query, column, then = _fact_queries()[1]
-    return _owners_of(_select(conn, query.order_by(column, *then), column, ids), _teams(conn))
+def everyones_owner(conn: Connection) -> dict[str, tuple[str, str, str]]:
+    """person_id -> (rep source, rep id, team) of every person's latest owned lead, from the
+    owned leads in the database's order (SQLite then
+    reads leads in their order and finds each one's person by key, instead of walking
+    people in id order and looking up each one's leads: 1.9-2.0 -> 1.4-1.5 s at 200,000
+    leads)."""
+    return _owners_of(conn.execute(_owned_leads()), _teams(conn))
+
+
+def _owned_leads() -> sa.Select[Any]:
+    """Each owned lead's person, source and owner, with what orders a person's leads."""
+    return (
+        sa.select(LEAD_PERSON, leads.c.source, leads.c.owner_id, leads.c.updated_at)
+        .add_columns(leads.c.source_lead_id)
+        .select_from(leads_with_people())
+        .where(leads.c.owner_id.is_not(None))
+    )
 
 
 def _owners_of(
     rows: Iterable[Any], teams: dict[tuple[str, str], str]
 ) -> dict[str, tuple[str, str, str]]:
-    """Owned leads' rows, each person's in update order: person_id -> (rep source, rep id,
-    team) from their latest."""
-    owners: dict[str, tuple[str, str, str]] = {}
-    for person_id, source, owner_id in rows:  # latest wins
-        owners[person_id] = (source, owner_id, teams.get((source, owner_id), UNASSIGNED))
-    return owners
+    """Owned leads' rows (``_owned_leads``, in any order): person_id -> (rep source, rep
+    id, team) from their latest lead by update, source and id (compared here, not by the
+    database's collation, so both databases and every read choose the same)."""
+    latest: dict[str, tuple[tuple[Any, str, str], str]] = {}
+    for person_id, source, owner_id, updated_at, lead_id in rows:
+        at = (updated_at, source, lead_id)
+        held = latest.get(person_id)
+        if held is None or at > held[0]:
+            latest[person_id] = (at, owner_id)
+    return {
+        person_id: (at[1], owner_id, teams.get((at[1], owner_id), UNASSIGNED))
+        for person_id, (at, owner_id) in latest.items()
+    }
 
 
 def _touches(rows: Iterable[Any]) -> dict[str, list[Touch]]:
@@ -298,7 +314,7 @@ def all_qualifications(conn: Connection, *, teams: bool = True) -> list[Qualific
     """Every qualification with its team (what the volume roll-ups count); with
     ``teams=False`` (no per-team target to count for) every one unassigned, and no lead's
     owner read (1.9 of 3.4 s at 200,000 leads)."""
-    owners = _owners(conn, None) if teams else {}
+    owners = everyones_owner(conn) if teams else {}
     found = []
     for person_id, start in sorted(_qualifications(conn, None)):
         rep_source, rep_id, team = owners.get(person_id, (None, None, UNASSIGNED))

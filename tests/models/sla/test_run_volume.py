@@ -47,8 +47,8 @@ def test_an_incremental_run_counts_what_a_full_run_counts(
     full = _volume(migrated_engine, "full")
     assert full[("2026-11", "overall")] == (3, 3, "passed")
     read: list[bool] = []
-    owners = store._owners
-    monkeypatch.setattr(store, "_owners", lambda *a: read.append(True) or owners(*a))
+    owners = store.everyones_owner
+    monkeypatch.setattr(store, "everyones_owner", lambda *a: read.append(True) or owners(*a))
     evaluate_warehouse(migrated_engine, sla, ZONE, now, "incremental")
     assert _volume(migrated_engine, "incremental") == full
     assert bool(read) is owners_read
