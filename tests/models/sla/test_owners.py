@@ -35,8 +35,7 @@ def _warehouse(rng: random.Random) -> tuple[dict[sa.Table, list[dict[str, Any]]]
             for pid in persons
         ],
         person_milestones: [
-            {"person_id": pid, "kind": "mql", "at": T0, "reason": "test"}
-            for pid in persons
+            {"person_id": pid, "kind": "mql", "at": T0, "reason": "test"} for pid in persons
         ],
         sales_reps: [
             {"source": source, "rep_id": rep, "team": team, "archived": False}
