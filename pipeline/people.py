@@ -93,8 +93,9 @@ def resolve_and_classify(
         changed, touched, erased = None, True, True
         if state is not None and state.watermark is not None:
             changed = changed_lead_keys(conn, state.watermark)
-            touched = touches_changed_since(conn, state.watermark)
             erased = erased_since(conn, state.watermark)
+            # Whether the touches need comparing is asked only when nothing else says so.
+            touched = bool(changed) or erased or touches_changed_since(conn, state.watermark)
         found = read_identity_input(conn)
         keys, previous = found.keys, found.previous
         # Last run's ids only report changes: none to report on a first run, and the moves
