@@ -21,6 +21,9 @@ from leadflow.models.warehouse.migrate import upgrade
 
 # Prefect must never touch the developer's ~/.prefect from tests, nor phone home.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="leadflow-prefect-"))
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):  # pytest-xdist: one home per worker
+    os.environ["PREFECT_HOME"] = os.path.join(os.environ["PREFECT_HOME"], worker)
+    os.makedirs(os.environ["PREFECT_HOME"], exist_ok=True)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 
 PG_URL_ENV = "LEADFLOW_TEST_PG_URL"
