@@ -28,11 +28,15 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from leadflow.models.people.classification_store import read_person_facts, save_classifications
+from leadflow.models.people.classification_store import (
+    ClassificationRows,
+    classification_rows,
+    read_person_facts,
+    store_classifications,
+)
 from leadflow.models.people.classify import classify
 from leadflow.models.people.rules import Rules
 from leadflow.models.people.transitions import transitions
@@ -43,7 +47,6 @@ PARALLEL_FROM = 20_000
 # Databases where the workers only read and classify while this process writes (one
 # writer at a time).
 ONE_WRITER_DIALECTS = frozenset({"sqlite"})
-Results = list[tuple[str, Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -61,21 +64,22 @@ class ClassificationJob:
         classified, new transitions)."""
         return self.save(conn, self.classify(conn, batch))
 
-    def classify(self, conn: Connection, batch: Sequence[str]) -> Results:
-        """Read ``batch``'s facts and classify them (writes nothing): what :meth:`save`
-        stores, (person id, classification, transitions) per person."""
+    def classify(self, conn: Connection, batch: Sequence[str]) -> ClassificationRows:
+        """Read ``batch``'s facts and classify them (writes nothing): the rows that
+        :meth:`save` stores, bound for ``conn``'s driver here (maybe on another core), not
+        by the one process that writes them."""
         rules, now = self.rules, self.now
         results = []
         for facts in read_person_facts(conn, batch, everyone=self.everyone):
             found = classify(facts, rules, now)
             results.append((facts.person_id, found, transitions(facts.previous, found, now)))
-        return results
+        return classification_rows(conn.dialect.name, results, now, self.run_id)
 
-    def save(self, conn: Connection, results: Results) -> tuple[int, int]:
-        """Store :meth:`classify`'s ``results`` in ``conn``'s transaction: (people
-        classified, new transitions)."""
-        added = save_classifications(conn, results, self.now, self.run_id, replace=self.replace)
-        return len(results), added
+    def save(self, conn: Connection, found: ClassificationRows) -> tuple[int, int]:
+        """Store :meth:`classify`'s rows in ``conn``'s transaction: (people classified,
+        new transitions)."""
+        added = store_classifications(conn, found, replace=self.replace)
+        return len(found.person_ids), added
 
 
 def parallel_worthwhile(engine: Engine, people: int) -> bool:

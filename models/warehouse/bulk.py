@@ -231,16 +231,22 @@ def update_rows(
     rows: Iterable[Sequence[Any]],
     *,
     batch: int = BATCH,
+    bound: bool = False,
 ) -> int:
     """Set the ``names`` columns on the rows of ``table`` whose ``key`` columns equal the
     first items of each row (tuples: key values, then ``names`` values; keys unique within
-    ``rows``). Returns how many rows were given (not how many table rows matched)."""
+    ``rows``; ``bound``: :func:`bound_rows` of this database already). Returns how many
+    rows were given (not how many table rows matched)."""
     columns = [table.c[name] for name in (*key, *names)]
     driver: Any = conn.connection.driver_connection
     items, given = iter(rows), 0
     while chunk := list(islice(items, batch)):
         given += len(chunk)
-        values = _column_values(conn.dialect.name != "postgresql", columns, chunk)
+        values = (
+            [list(column) for column in zip(*chunk, strict=True)]
+            if bound
+            else _column_values(conn.dialect.name != "postgresql", columns, chunk)
+        )
         if conn.dialect.name == "postgresql":
             arrays = ", ".join(f"%b::{_pg_type(c)}[]" for c in columns)
             aliases = ", ".join(c.name for c in columns)

@@ -163,7 +163,7 @@ def test_a_failed_batch_keeps_the_watermark_and_the_next_run_finishes(
     load(migrated_engine, [lead("meta", f"m{i}", f"p{i}@example.com") for i in range(5)])
     import leadflow.pipeline.classification as module  # where a batch is saved
 
-    real, calls = module.save_classifications, []
+    real, calls = module.store_classifications, []
 
     def failing(*args: Any, **kw: Any) -> int:
         calls.append(1)
@@ -171,12 +171,12 @@ def test_a_failed_batch_keeps_the_watermark_and_the_next_run_finishes(
             raise RuntimeError("database went away")
         return real(*args, **kw)
 
-    monkeypatch.setattr(module, "save_classifications", failing)
+    monkeypatch.setattr(module, "store_classifications", failing)
     with pytest.raises(RuntimeError):
         run(migrated_engine, "r1", batch_size=2)
     with migrated_engine.connect() as conn:
         assert read_state(conn) is None
-    monkeypatch.setattr(module, "save_classifications", real)
+    monkeypatch.setattr(module, "store_classifications", real)
     summary = run(migrated_engine, "r2", batch_size=2)
     assert summary["classified"] == 5
     with migrated_engine.connect() as conn:

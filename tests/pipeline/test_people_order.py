@@ -370,7 +370,7 @@ class InjectedFault(RuntimeError):
 
 @dataclass(frozen=True)
 class Fault:
-    """Where a run fails: at the ``n``-th call of the people step's save_classifications
+    """Where a run fails: at the ``n``-th call of the people step's store_classifications
     (``batch``), or at its ``n``-th SQL statement (``people``), or at the SLA step's
     ``n``-th SQL statement (``sla``). A fault whose point the run never reaches does not
     fire."""
@@ -397,9 +397,9 @@ def statements_fail(engine: Engine, n: int) -> Iterator[None]:
 
 @contextmanager
 def batch_fails(n: int) -> Iterator[None]:
-    """The ``n``-th call of the people step's save_classifications raises InjectedFault
+    """The ``n``-th call of the people step's store_classifications raises InjectedFault
     (the batches before it are stored; identity was committed before any)."""
-    real = batch_step.save_classifications
+    real = batch_step.store_classifications
     calls = count(1)
 
     def save(*args: Any, **kwargs: Any) -> Any:
@@ -407,7 +407,7 @@ def batch_fails(n: int) -> Iterator[None]:
             raise InjectedFault(f"classification batch {n}")
         return real(*args, **kwargs)
 
-    with patch.object(batch_step, "save_classifications", save):
+    with patch.object(batch_step, "store_classifications", save):
         yield
 
 
@@ -890,13 +890,13 @@ def test_faulted_run_then_a_split_is_one_clean_run(
     a, b = expected.row(("meta", "a1")), expected.row(("hubspot", "20001"))
     assert expected.person(("meta", "a1")) != expected.person(("hubspot", "20001"))
     assert (a["lifecycle"], b["lifecycle"]) == ("mql", "lead")
-    real = batch_step.save_classifications
+    real = batch_step.store_classifications
     state: dict[str, Any] = {"calls": 0, "stored_a": False}
 
     def save(conn: Any, results: Any, *args: Any, **kwargs: Any) -> Any:
         state["calls"] += 1
         query = sa.select(LEAD_PERSON).where(lead_person_on("meta", "a1"))
-        has_a = conn.execute(query).scalar_one() in {row[0] for row in results}
+        has_a = conn.execute(query).scalar_one() in results.person_ids
         if (
             (fails == "on the first batch" and state["calls"] == 1)
             or (fails == "on A's batch" and has_a)
@@ -909,7 +909,7 @@ def test_faulted_run_then_a_split_is_one_clean_run(
 
     with fresh_warehouse() as engine:
         load_items(engine, before, NOW - timedelta(minutes=3))
-        with pytest.raises(InjectedFault), patch.object(batch_step, "save_classifications", save):
+        with pytest.raises(InjectedFault), patch.object(batch_step, "store_classifications", save):
             resolve_and_classify(
                 engine, rules=RULES, now=NOW - timedelta(minutes=2), run_id="r1", batch_size=1
             )
