@@ -16,8 +16,9 @@ leaves them missing: the next run that starts on a non-empty table builds them f
 Used by ``deferred_lead_indexes`` around a sync's partition tasks (``flows/partitions.py``).
 
 ``drop_secondary_indexes`` and ``create_secondary_indexes`` do the same for any table inside
-one transaction (an SLA run into an empty ``sla_evaluations`` on SQLite): a failed run rolls
-the drop back with the rows, so nothing is left to repair.
+one transaction (an SLA run into an empty ``sla_evaluations`` on SQLite; a first identity
+run into empty ``people``, ``lead_people`` and ``email_people``, ``defer_while_empty``): a
+failed run rolls the drop back with the rows, so nothing is left to repair.
 """
 
 from __future__ import annotations
@@ -77,6 +78,21 @@ def create_secondary_indexes(
     """Build ``indexes`` of ``table`` again (what :func:`drop_secondary_indexes` dropped)."""
     for index in indexes:
         conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+def defer_while_empty(conn: Connection, *tables: sa.Table) -> dict[str, list[sa.Index]]:
+    """On SQLite, in ``conn``'s transaction, drop the secondary indexes of each of
+    ``tables`` that holds no row (:func:`drop_secondary_indexes`); those dropped, by table
+    name, for :func:`create_secondary_indexes` in the same transaction once the table is
+    filled. Nothing on PostgreSQL, whose COPY into an empty table gained less and whose
+    drop would lock the table for the run."""
+    if conn.dialect.name != "sqlite":
+        return {}
+    deferred = {}
+    for table in tables:
+        if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None:
+            deferred[table.name] = drop_secondary_indexes(conn, table)
+    return deferred
 
 
 def leads_empty(conn: Connection) -> bool:

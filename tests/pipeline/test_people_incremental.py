@@ -120,7 +120,7 @@ def test_a_changed_lead_rebuilds_its_persons_profile_only(migrated_engine: Engin
 
 
 def profiles(engine: Engine) -> dict[str, dict[str, Any]]:
-    from leadflow.models.people.identity_store import PROFILE_COLUMNS
+    from leadflow.models.people.profile_store import PROFILE_COLUMNS
 
     with engine.connect() as conn:
         rows = conn.execute(sa.select(people)).mappings().all()

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from leadflow.models.loading.leads import load_batch
+from leadflow.models.people import identity_store
 from leadflow.models.people.identity import Resolution, resolve
 from leadflow.models.people.identity_store import (
     read_lead_keys,
@@ -19,7 +20,7 @@ from leadflow.models.people.identity_store import (
     save_identity,
 )
 from leadflow.models.records.leads import Lead
-from leadflow.models.warehouse.people_tables import people
+from leadflow.models.warehouse.people_tables import email_people, lead_people, people
 from tests.people_links import lead_person_ids
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -92,3 +93,66 @@ def test_a_lead_left_out_of_the_resolution_is_refused(migrated_engine: Engine) -
     # The failed save left nothing behind: the next one runs and writes nothing new.
     assert _save(migrated_engine, T0, "r3").leads == 0
     assert None not in lead_person_ids(migrated_engine).values()
+
+
+PEOPLE_TABLES = (people, lead_people, email_people)
+
+
+def _indexes(engine: Engine) -> dict[str, list[str]]:
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        return {
+            t.name: sorted(i["name"] for i in inspector.get_indexes(t.name)) for t in PEOPLE_TABLES
+        }
+
+
+def _declared() -> dict[str, list[str]]:
+    return {t.name: sorted(str(i.name) for i in t.indexes) for t in PEOPLE_TABLES}
+
+
+def test_a_first_save_on_sqlite_builds_the_indexes_once_each_table_is_filled(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load(migrated_engine, [
+        _lead("m1", email_match_key="a@x.io", phone="+14155550101"),
+        _lead("m2", email_match_key="b@x.io"),
+    ])  # fmt: skip
+    built: dict[str, list[str]] = {}
+    create = identity_store.create_secondary_indexes
+
+    def spy(conn: Any, table: sa.Table, found: Any) -> None:
+        names = sorted(str(index.name) for index in found)
+        if names:
+            present = {index["name"] for index in sa.inspect(conn).get_indexes(table.name)}
+            rows = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            assert not present & set(names) and rows == 2  # filled without them
+            built[table.name] = names
+        create(conn, table, found)
+
+    monkeypatch.setattr(identity_store, "create_secondary_indexes", spy)
+    _save(migrated_engine, T0, "r1")
+    # Only on SQLite, and only into empty tables: a second save defers nothing.
+    assert built == (_declared() if migrated_engine.dialect.name == "sqlite" else {})
+    built.clear()
+    _load(migrated_engine, [_lead("m3", email_match_key="c@x.io")])
+    _save(migrated_engine, T0 + timedelta(hours=1), "r2")
+    assert built == {}
+    assert _indexes(migrated_engine) == _declared()
+
+
+def test_a_first_save_that_fails_leaves_the_indexes_in_place(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load(migrated_engine, [_lead("m1", email_match_key="a@x.io")])
+
+    def fails(*_: Any, **__: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(identity_store, "repoint_events", fails)
+    with pytest.raises(RuntimeError, match="went away"):
+        _save(migrated_engine, T0, "r1")
+    assert _indexes(migrated_engine) == _declared()  # the drop was rolled back with the rows
+    with migrated_engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(people)).scalar_one() == 0
+    monkeypatch.undo()
+    assert _save(migrated_engine, T0, "r2").new_people == 1

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from leadflow.models.loading.activity import load_stream
 from leadflow.models.loading.leads import load_batch
-from leadflow.models.people import identity_store
+from leadflow.models.people import profile_store
 from leadflow.models.people.classification_store import (
     holds_derived_rows,
     read_person_facts,
@@ -165,7 +165,7 @@ def test_full_identity_builds_profiles_a_batch_of_people_at_a_time(
              updated_at=later),
         lead("hubspot", "h2", email_match_key="c@x.io", last_name="Cy"),
     ])  # fmt: skip
-    monkeypatch.setattr(identity_store, "STREAM_SIZE", 1)
+    monkeypatch.setattr(profile_store, "STREAM_SIZE", 1)
     with migrated_engine.begin() as conn:
         resolution = resolve(read_lead_keys(conn), read_previous_person_ids(conn))
         first = save_identity(conn, resolution, T0, "r1")
