@@ -228,10 +228,10 @@ def _save_all(
     batch's people written once with their profile, then the leads pointed at their people
     in one statement, so a million leads are never held at once.
 
-    Into empty tables (a first run) on SQLite, the secondary indexes of people, lead_people
-    and email_people are built once each table is filled, before anything reads by them
-    (1M leads: 15.9 -> 6.9 s for people's rows, 7.2 -> 2.5 s and 6.3 -> 2.2 s for the
-    other two, measured apart)."""
+    Into empty tables (a first run), the secondary indexes of people, lead_people and
+    email_people are built once each table is filled, before anything reads by them (1M
+    leads, measured apart: SQLite 15.9 -> 6.9 s for people's rows, 7.2 -> 2.5 s and 6.3 ->
+    2.2 s for the other two; PostgreSQL's COPY 7.5 -> 2.8 s, 5.8 -> 2.4 s, 4.8 -> 2.3 s)."""
     person_of = resolution.person_of
     email_person = _email_person(keys, person_of)
     rows = ((source, lead_id, pid) for (source, lead_id), pid in person_of.items())

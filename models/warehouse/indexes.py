@@ -17,8 +17,9 @@ Used by ``deferred_lead_indexes`` around a sync's partition tasks (``flows/parti
 
 ``drop_secondary_indexes`` and ``create_secondary_indexes`` do the same for any table inside
 one transaction (an SLA run into an empty ``sla_evaluations`` on SQLite; a first identity
-run into empty ``people``, ``lead_people`` and ``email_people``, ``defer_while_empty``): a
-failed run rolls the drop back with the rows, so nothing is left to repair.
+run into empty ``people``, ``lead_people`` and ``email_people``, ``defer_while_empty``, on
+both databases): a failed run rolls the drop back with the rows, so nothing is left to
+repair.
 """
 
 from __future__ import annotations
@@ -81,17 +82,32 @@ def create_secondary_indexes(
 
 
 def defer_while_empty(conn: Connection, *tables: sa.Table) -> dict[str, list[sa.Index]]:
-    """On SQLite, in ``conn``'s transaction, drop the secondary indexes of each of
-    ``tables`` that holds no row (:func:`drop_secondary_indexes`); those dropped, by table
-    name, for :func:`create_secondary_indexes` in the same transaction once the table is
-    filled. Nothing on PostgreSQL, whose COPY into an empty table gained less and whose
-    drop would lock the table for the run."""
-    if conn.dialect.name != "sqlite":
-        return {}
+    """In ``conn``'s transaction, drop the secondary indexes of each of ``tables`` that
+    holds no row (:func:`drop_secondary_indexes`); those dropped, by table name, for
+    :func:`create_secondary_indexes` in the same transaction once the table is filled.
+
+    PostgreSQL: the drop holds the table's exclusive lock until the transaction ends (a
+    reader of the still empty table waits for the rows), and waits at most
+    ``DROP_LOCK_TIMEOUT`` for readers already there; past it, that table keeps its
+    indexes for this run."""
     deferred = {}
     for table in tables:
-        if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None:
+        if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
+            continue
+        if conn.dialect.name != "postgresql":
             deferred[table.name] = drop_secondary_indexes(conn, table)
+            continue
+        was = conn.exec_driver_sql("SELECT current_setting('lock_timeout')").scalar_one()
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
+                deferred[table.name] = drop_secondary_indexes(conn, table)
+        except sa.exc.OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                raise
+            log.info("%s is busy: its indexes stay in place for this run", table.name)
+        finally:  # SET LOCAL outlives a released savepoint: the transaction's own again
+            conn.execute(sa.select(sa.func.set_config("lock_timeout", was, True)))
     return deferred
 
 

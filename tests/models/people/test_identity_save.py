@@ -20,6 +20,7 @@ from leadflow.models.people.identity_store import (
     save_identity,
 )
 from leadflow.models.records.leads import Lead
+from leadflow.models.warehouse import indexes
 from leadflow.models.warehouse.people_tables import email_people, lead_people, people
 from tests.people_links import lead_person_ids
 
@@ -110,7 +111,7 @@ def _declared() -> dict[str, list[str]]:
     return {t.name: sorted(str(i.name) for i in t.indexes) for t in PEOPLE_TABLES}
 
 
-def test_a_first_save_on_sqlite_builds_the_indexes_once_each_table_is_filled(
+def test_a_first_save_builds_the_indexes_once_each_table_is_filled(
     migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _load(migrated_engine, [
@@ -131,8 +132,8 @@ def test_a_first_save_on_sqlite_builds_the_indexes_once_each_table_is_filled(
 
     monkeypatch.setattr(identity_store, "create_secondary_indexes", spy)
     _save(migrated_engine, T0, "r1")
-    # Only on SQLite, and only into empty tables: a second save defers nothing.
-    assert built == (_declared() if migrated_engine.dialect.name == "sqlite" else {})
+    # Only into empty tables: a second save defers nothing.
+    assert built == _declared()
     built.clear()
     _load(migrated_engine, [_lead("m3", email_match_key="c@x.io")])
     _save(migrated_engine, T0 + timedelta(hours=1), "r2")
@@ -156,3 +157,36 @@ def test_a_first_save_that_fails_leaves_the_indexes_in_place(
         assert conn.execute(sa.select(sa.func.count()).select_from(people)).scalar_one() == 0
     monkeypatch.undo()
     assert _save(migrated_engine, T0, "r2").new_people == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)  # table locks
+def test_a_people_table_someone_reads_keeps_its_indexes_for_the_run(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load(migrated_engine, [_lead("m1", email_match_key="a@x.io")])
+    monkeypatch.setattr(indexes, "DROP_LOCK_TIMEOUT", "200ms")
+    settings: list[str] = []
+    defer = identity_store.defer_while_empty
+
+    def spy(conn: Any, *tables: sa.Table) -> Any:
+        found = defer(conn, *tables)
+        settings.append(conn.exec_driver_sql("SHOW lock_timeout").scalar_one())
+        return found
+
+    monkeypatch.setattr(identity_store, "defer_while_empty", spy)
+    with migrated_engine.connect() as reader, reader.begin():
+        reader.execute(sa.select(people.c.person_id)).all()  # holds people's share lock
+        with migrated_engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '7s'")
+            keys = read_lead_keys(conn)
+            resolution = resolve(keys, read_previous_person_ids(conn))
+            # The reader does block a drop:
+            with pytest.raises(sa.exc.OperationalError), conn.begin_nested():
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
+                conn.exec_driver_sql("DROP INDEX ix_people_phone")
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '7s'")
+            counts = save_identity(conn, resolution, T0, "r1", keys=keys)
+    assert counts.new_people == 1
+    assert settings == ["7s"]  # the transaction's own lock timeout, after the drops
+    assert _indexes(migrated_engine) == _declared()
