@@ -5,6 +5,10 @@ to join them), but rebuilds only the profiles of people whose leads changed. Cla
 then runs in batches of ``BATCH_SIZE`` people, one transaction each, so a failure keeps the
 batches already done and a rerun finishes the rest.
 
+A first run builds ``people``'s secondary indexes with its last batch, after every
+classification (identity left them unbuilt); a run that stopped before then left them
+missing, and the next run builds them first.
+
 Only the people whose classification can differ from the stored one are classified: those
 whose facts changed since the last run, whom identity touched, whose dated facts stopped
 being in the future, or whose non-zero engagement score is older than ``rescore_after``
@@ -39,6 +43,7 @@ from leadflow.models.people.scope import (
 from leadflow.models.privacy.suppression import refresh_email_hashes
 from leadflow.models.records.encoding import chunks, require_aware
 from leadflow.models.warehouse.engine import analyze, analyze_if_stale
+from leadflow.models.warehouse.indexes import build_missing_indexes, create_secondary_indexes
 from leadflow.models.warehouse.tables import (
     email_people,
     engagement_events,
@@ -85,6 +90,11 @@ def resolve_and_classify(
     require_aware(now=now)
     fingerprint = rules_fingerprint(rules)
     with engine.begin() as conn:
+        # A first run that stopped before building people's indexes left them missing.
+        if missing := build_missing_indexes(conn, people):
+            logger.warning(
+                "people lacked %d of its indexes (a run stopped): built them", len(missing)
+            )
         state = None if full else read_state(conn)
         if state is not None and state.rules != fingerprint:
             logger.info("classification rules changed: classifying everyone")
@@ -104,7 +114,7 @@ def resolve_and_classify(
         resolution = resolve(keys, last, rules=rules.identity)
         identity = save_identity(
             conn, resolution, now, run_id, changed=changed, keys=keys, test_held=found.test_held,
-            touches_changed=touched, erased=erased,
+            touches_changed=touched, erased=erased, keep_people_unindexed=True,
         )  # fmt: skip
         del keys, previous, last, found
         if hash_salt:
@@ -159,6 +169,10 @@ def resolve_and_classify(
             classified, new_transitions = classified + count, new_transitions + added
     with engine.begin() as conn:  # the watermark moves with the last batch only
         count, added = job.run(conn, last)
+        # A first run classified everyone before people's indexes were built: each
+        # classification rewrites the indexed lifecycle (1M leads on PostgreSQL: classify
+        # 126.5 -> 101.5 s, and 1.7 s to build them here).
+        create_secondary_indexes(conn, people, identity.unbuilt)
         save_state(conn, watermark, fingerprint, now)
         qualified = qualified_count(conn)
     classified, new_transitions = classified + count, new_transitions + added

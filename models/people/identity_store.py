@@ -24,6 +24,7 @@ profiles, had made a first run's save at 100k leads take 10.5 s on SQLite (now 5
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -88,6 +89,8 @@ class IdentityCounts:
     # The tables of lead and email people, touches and people that identity wrote to (what the
     # planner's statistics may have to catch up with).
     wrote: frozenset[str] = frozenset()
+    # People's secondary indexes left for the caller to build (``keep_people_unindexed``).
+    unbuilt: tuple[sa.Index, ...] = ()
 
 
 @dataclass(slots=True)
@@ -169,6 +172,7 @@ def save_identity(
     test_held: bool = True,
     touches_changed: bool = True,
     erased: bool = True,
+    keep_people_unindexed: bool = False,
 ) -> IdentityCounts:
     """Write ``resolution``: people profiles, person ids on leads, events and touches,
     merges (then the merged-away people rows are deleted). Runs in the caller's transaction.
@@ -186,13 +190,17 @@ def save_identity(
     every alias are what the last run wrote (resolve is a function of the leads' keys): the
     email keys' people are not compared again, nor the touches' unless ``touches_changed``
     (a touch was loaded or changed since the last run).
+
+    ``keep_people_unindexed``: a first run into an empty ``people`` leaves its secondary
+    indexes unbuilt (``IdentityCounts.unbuilt``) for the caller to build once the people are
+    classified (each classification rewrites the indexed ``lifecycle``).
     """
     require_aware(now=now)
     person_of = resolution.person_of
     columns = PROFILE_READ
     released = release_test_leads(conn) if test_held else set()
     if changed is None or resolution.moved is None:
-        return _save_all(conn, resolution, now, run_id, keys, released)
+        return _save_all(conn, resolution, now, run_id, keys, released, keep_people_unindexed)
     moved = [key for key, _ in resolution.moved]
     quiet = not changed and not moved and not released and not erased
     email_person = None if quiet else _email_person(keys, person_of)
@@ -222,6 +230,7 @@ def _save_all(
     run_id: str,
     keys: Sequence[LeadKeys],
     released: set[str],
+    keep_people_unindexed: bool = False,
 ) -> IdentityCounts:
     """save_identity over every lead, a batch of people at a time: every lead's person is
     staged in a temporary table, the leads are read joined to it ordered by person, each
@@ -242,13 +251,17 @@ def _save_all(
         new, changed_profiles, found = profile_people(
             conn, placed, now, None if keys else email_person
         )
-        create_secondary_indexes(conn, people, deferred.pop(people.name, ()))
+        unbuilt = tuple(deferred.pop(people.name, ()))
+        if not keep_people_unindexed:  # else the caller builds them (after classifying)
+            create_secondary_indexes(conn, people, unbuilt)
+            unbuilt = ()
         moved = repoint_placed_leads(conn, placed, found)
         create_secondary_indexes(conn, lead_people, deferred.pop(lead_people.name, ()))
-    return _finish(
+    counts = _finish(
         conn, resolution, now, run_id, email_person, set(person_of.values()) | released,
         new, changed_profiles, moved, bool(released), deferred=deferred,
     )  # fmt: skip
+    return dataclasses.replace(counts, unbuilt=unbuilt)
 
 
 def _email_person(keys: Sequence[LeadKeys], person_of: Mapping[NaturalKey, str]) -> dict[str, str]:

@@ -111,6 +111,15 @@ def defer_while_empty(conn: Connection, *tables: sa.Table) -> dict[str, list[sa.
     return deferred
 
 
+def build_missing_indexes(conn: Connection, table: sa.Table) -> list[str]:
+    """Build the secondary indexes of ``table`` the database lacks (a run that deferred
+    them stopped before building them); their names."""
+    present = {found["name"] for found in sa.inspect(conn).get_indexes(table.name)}
+    missing = sorted((i for i in table.indexes if i.name not in present), key=lambda i: str(i.name))
+    create_secondary_indexes(conn, table, missing)
+    return [str(index.name) for index in missing]
+
+
 def leads_empty(conn: Connection) -> bool:
     """True when ``leads`` holds no row."""
     return conn.execute(sa.select(sa.literal(1)).select_from(leads).limit(1)).first() is None
