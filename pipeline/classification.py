@@ -31,10 +31,10 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
 
-from leadflow.models.people.classification_store import (
+from leadflow.models.people.classification_store import read_person_facts
+from leadflow.models.people.classification_writes import (
     ClassificationRows,
     classification_rows,
-    read_person_facts,
     store_classifications,
 )
 from leadflow.models.people.classify import classify

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from leadflow.models.people.classification_store import holds_derived_rows
+from leadflow.models.people.classification_writes import holds_derived_rows
 from leadflow.models.people.identity import resolve
 from leadflow.models.people.identity_store import read_identity_input, save_identity
 from leadflow.models.people.rules import Rules

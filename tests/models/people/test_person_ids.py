@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from leadflow.models.people.classification_store import save_classifications
+from leadflow.models.people.classification_writes import save_classifications
 from leadflow.models.people.classify import Classification
 from leadflow.models.records.leads import Stage
 from leadflow.models.warehouse.activity_tables import sales_touches

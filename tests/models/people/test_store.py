@@ -13,11 +13,8 @@ from sqlalchemy.engine import Engine
 from leadflow.models.loading.activity import load_stream
 from leadflow.models.loading.leads import load_batch
 from leadflow.models.people import profile_store
-from leadflow.models.people.classification_store import (
-    holds_derived_rows,
-    read_person_facts,
-    save_classifications,
-)
+from leadflow.models.people.classification_store import read_person_facts
+from leadflow.models.people.classification_writes import holds_derived_rows, save_classifications
 from leadflow.models.people.classify import Classification, Milestone
 from leadflow.models.people.identity import Merge, Resolution, resolve
 from leadflow.models.people.identity_store import (
