@@ -259,7 +259,8 @@ def _save_all(
         create_secondary_indexes(conn, lead_people, deferred.pop(lead_people.name, ()))
     counts = _finish(
         conn, resolution, now, run_id, email_person, set(person_of.values()) | released,
-        new, changed_profiles, moved, bool(released), deferred=deferred,
+        new, changed_profiles, moved, bool(released),
+        email_indexes=deferred.get(email_people.name, ()),
     )  # fmt: skip
     return dataclasses.replace(counts, unbuilt=unbuilt)
 
@@ -293,14 +294,14 @@ def _finish(
     released: bool,
     *,
     touches: bool = True,
-    deferred: Mapping[str, Sequence[sa.Index]] | None = None,
+    email_indexes: Sequence[sa.Index] = (),
 ) -> IdentityCounts:
     """Re-point events (unless ``email_person`` is None: unchanged) and touches (unless
-    ``touches`` is false), record merges; the counts. ``deferred``: email_people's indexes
-    to build once its rows are in."""
+    ``touches`` is false), record merges; the counts. ``email_indexes``: email_people's
+    deferred indexes, built once its rows are in."""
     person_of = resolution.person_of
     events = set() if email_person is None else repoint_events(conn, email_person)
-    create_secondary_indexes(conn, email_people, (deferred or {}).get(email_people.name, ()))
+    create_secondary_indexes(conn, email_people, email_indexes)
     repointed = repoint_touches(conn, person_of, resolution.aliases) if touches else set()
     save_merges(conn, resolution, now, run_id)
     deleted = delete_people_without_leads(conn)

@@ -92,7 +92,7 @@ def defer_while_empty(conn: Connection, *tables: sa.Table) -> dict[str, list[sa.
     indexes for this run."""
     deferred = {}
     for table in tables:
-        if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
+        if not table_empty(conn, table):
             continue
         if conn.dialect.name != "postgresql":
             deferred[table.name] = drop_secondary_indexes(conn, table)
@@ -103,7 +103,7 @@ def defer_while_empty(conn: Connection, *tables: sa.Table) -> dict[str, list[sa.
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
                 deferred[table.name] = drop_secondary_indexes(conn, table)
         except sa.exc.OperationalError as error:
-            if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            if not _lock_not_available(error):
                 raise
             log.info("%s is busy: its indexes stay in place for this run", table.name)
         finally:  # SET LOCAL outlives a released savepoint: the transaction's own again
@@ -120,9 +120,19 @@ def build_missing_indexes(conn: Connection, table: sa.Table) -> list[str]:
     return [str(index.name) for index in missing]
 
 
+def table_empty(conn: Connection, table: sa.Table) -> bool:
+    """True when ``table`` holds no row."""
+    return conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None
+
+
 def leads_empty(conn: Connection) -> bool:
     """True when ``leads`` holds no row."""
-    return conn.execute(sa.select(sa.literal(1)).select_from(leads).limit(1)).first() is None
+    return table_empty(conn, leads)
+
+
+def _lock_not_available(error: sa.exc.OperationalError) -> bool:
+    """Whether ``error`` is PostgreSQL's lock_not_available (a ``lock_timeout`` passed)."""
+    return getattr(error.orig, "sqlstate", None) == "55P03"
 
 
 def drop_lead_indexes(conn: Connection) -> list[str]:
@@ -136,11 +146,7 @@ def drop_lead_indexes(conn: Connection) -> list[str]:
 
 def create_lead_indexes(conn: Connection) -> list[str]:
     """Build the secondary indexes of ``leads`` that are missing; their names."""
-    missing = set(missing_lead_indexes(conn))
-    built = [index for index in LEAD_INDEXES if index.name in missing]
-    for index in built:
-        conn.execute(CreateIndex(index, if_not_exists=True))
-    return [str(index.name) for index in built]
+    return build_missing_indexes(conn, leads)
 
 
 def defer_lead_indexes(engine: Engine, logger: Logger = log) -> list[str]:
@@ -165,7 +171,7 @@ def defer_lead_indexes(engine: Engine, logger: Logger = log) -> list[str]:
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
             dropped = drop_lead_indexes(conn)
     except sa.exc.OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) != "55P03":  # lock_not_available
+        if not _lock_not_available(error):
             raise
         logger.warning("leads is busy: its indexes stay in place for this load")
         return []
