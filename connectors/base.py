@@ -293,12 +293,15 @@ def strict_to_lead(
 # so a hostile value there would fail the whole page instead of one record.
 INDEXED_FIELDS = ("source_lead_id", "account_id", "campaign_id", "email_match_key", "phone")
 MAX_KEY_BYTES = 1000
+MAX_KEY_CHARS_ALWAYS_FIT = MAX_KEY_BYTES // 4  # UTF-8 takes at most 4 bytes a character
 
 
 def _check_key_sizes(source: str, lead: Lead) -> None:
     for name in INDEXED_FIELDS:
         value = getattr(lead, name)
-        if isinstance(value, str) and len(value.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        if not isinstance(value, str) or len(value) <= MAX_KEY_CHARS_ALWAYS_FIT:
+            continue
+        if len(value.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
             key = None if name == "source_lead_id" else lead.source_lead_id
             reason = f"longer than {MAX_KEY_BYTES} bytes ({len(value)} characters)"
             raise InvalidRecord(source, key, name, reason)

@@ -18,6 +18,7 @@ the sales status properties' history (``crm_status_changes``) in connectors/hubs
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -159,14 +160,8 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
         raise InvalidRecord(SOURCE, None, "id", "missing")
     props: Mapping[str, Any] = record.get("properties") or {}
 
-    def field(name: str, parse: Any) -> Any:
-        try:
-            return parse(props.get(name))
-        except ValueError as error:
-            raise InvalidRecord(SOURCE, key, name, str(error)) from None
-
-    created = field("createdate", lambda v: parse_timestamp(v or record.get("createdAt")))
-    updated = field(CURSOR_PROPERTY, lambda v: parse_timestamp(v or record.get("updatedAt")))
+    created = _timestamp(key, props, "createdate", record.get("createdAt"))
+    updated = _timestamp(key, props, CURSOR_PROPERTY, record.get("updatedAt"))
     country = clean_text(props.get("country"))
     region = region_for_country(country, context.default_region)
     raw_phone = props.get("phone") or props.get("mobilephone")
@@ -197,9 +192,17 @@ def to_lead(record: Mapping[str, Any], context: LeadContext) -> Lead:
     )
 
 
+def _timestamp(key: str, props: Mapping[str, Any], name: str, fallback: Any) -> datetime:
+    """The property ``name`` (else the object's own ``fallback``) as a UTC datetime."""
+    try:
+        return parse_timestamp(props.get(name) or fallback)
+    except ValueError as error:
+        raise InvalidRecord(SOURCE, key, name, str(error)) from None
+
+
 def _custom_fields(props: Mapping[str, Any], problems: Mapping[str, str]) -> dict[str, Any]:
     """Unmapped properties (the portal's own among them), the kept HubSpot ones, problems."""
-    custom = {k: v for k, v in props.items() if k not in _MAPPED and v not in (None, "")}
+    custom = {k: v for k, v in props.items() if v is not None and v != "" and k not in _MAPPED}
     if problems:
         custom["_invalid"] = dict(problems)
     custom.update({name: props[name] for name in _KEPT if props.get(name)})

@@ -30,7 +30,7 @@ GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit (256) less the angle brackets; RFC 3696 erratum
 # Distinct values whose normalized form is kept: the same address or number arrives from
 # several platforms and again in every run's lookback, and parsing it is most of mapping a
-# record. Values that fail are not kept (lru_cache keeps no exception): they parse again.
+# record. A phone that fails is kept with its reason; an email that fails is not (rare).
 NORMALIZED_KEPT = 1 << 16
 # An ASCII dot-atom local part (RFC 5322 atext, as email-validator reads it): such an address
 # at a domain email-validator accepts is valid as written.
@@ -116,24 +116,29 @@ def normalize_phone(value: str | None, region: str | None) -> str | None:
     """
     if value is None or not str(value).strip():
         return None
-    return _normalized_phone(value if isinstance(value, str) else str(value), region)
+    number, reason = _normalized_phone(value if isinstance(value, str) else str(value), region)
+    if reason is not None:
+        raise ValueError(reason)
+    return number
 
 
 @lru_cache(maxsize=NORMALIZED_KEPT)
-def _normalized_phone(value: str, region: str | None) -> str:
+def _normalized_phone(value: str, region: str | None) -> tuple[str | None, str | None]:
+    """(E.164, None) or (None, the reason it has none). A reason is kept like a number: a
+    number that fails arrives as often as one that parses (a switchboard, a placeholder)."""
     try:
         parsed = phonenumbers.parse(str(value).strip(), (region or "").upper() or None)
     except phonenumbers.NumberParseException as error:
-        raise ValueError(f"not a phone number ({error})") from None
+        return None, f"not a phone number ({error})"
     reason = phonenumbers.is_possible_number_with_reason(parsed)
     if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
-        raise ValueError("a local number without its area code")
+        return None, "a local number without its area code"
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        raise ValueError("not a possible phone number for its region")
+        return None, "not a possible phone number for its region"
     if not phonenumbers.is_valid_number(parsed):
         where = f" ({region.upper()})" if region else ""
-        raise ValueError(f"not valid for its region{where}: E.164 left empty")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return None, f"not valid for its region{where}: E.164 left empty"
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None
 
 
 def region_for_country(country: str | None, default_region: str | None) -> str | None:
@@ -148,7 +153,11 @@ def country_region(value: str | None) -> str | None:
     """The region code ``value`` names (see ``region_for_country``), or None."""
     if not value or not str(value).strip():
         return None
-    text = " ".join(str(value).split())
+    return _country_region(" ".join(str(value).split()))
+
+
+@lru_cache(maxsize=4096)  # a few hundred names and codes are ever seen: this is per record
+def _country_region(text: str) -> str | None:
     code = text.upper()
     if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS:
         return code

@@ -89,6 +89,8 @@ class Lead:
     def __post_init__(self) -> None:
         for name in ("created_at", "updated_at"):
             value = getattr(self, name)
+            if value.tzinfo is UTC:  # what every mapper hands over: nothing to check
+                continue
             if value.tzinfo is None or value.utcoffset() is None:
                 raise InvalidRecord(self.source, self.source_lead_id, name, "naive datetime")
             if value.utcoffset().total_seconds() != 0:

@@ -60,6 +60,25 @@ def test_impossible_phone_raises(raw):
         normalize_phone(raw, "US")
 
 
+def test_a_failing_phone_is_parsed_once_and_fails_the_same_way_again(monkeypatch):
+    import phonenumbers
+
+    from leadflow.models.records import contact
+
+    contact.forget_normalized()
+    calls = []
+    parse = phonenumbers.parse
+    monkeypatch.setattr(phonenumbers, "parse", lambda *a: calls.append(a) or parse(*a))
+    reasons = []
+    for _ in range(3):
+        with pytest.raises(ValueError) as caught:
+            normalize_phone("(212) 555-0100 ", "GB")
+        reasons.append(str(caught.value))
+    assert len(calls) == 1
+    assert reasons == ["not valid for its region (GB): E.164 left empty"] * 3
+    contact.forget_normalized()
+
+
 def test_contact_routes_keeps_the_good_route_and_reports_the_bad_one():
     email, key, phone, problems = contact_routes("broken", "+1 415 555 0134", None)
     assert (email, key, phone) == (None, None, "+14155550134")
