@@ -20,7 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadflow.report.data import Period, ReportData, read_report_data, summary_tables
+from leadflow.report.data import (
+    Period,
+    ReportData,
+    hour_bins,
+    read_report_data,
+    summary_tables,
+)
 
 CHART_WIDTH = 520
 COST_TOOLTIP = [
@@ -66,7 +72,7 @@ def charts(data: ReportData) -> list[tuple[str, str, dict[str, Any] | None]]:
     ]
     cost = [row for row in data.cost if row["cost_per_qualified_lead"] is not None]
     sla = [row for row in data.sla if row["percentage"] is not None]
-    speed = [row | {"hours": row["business_minutes"] / 60} for row in data.speed]
+    speed = hour_bins(data.speed)
     specs = [
         (
             "Funnel by source",
@@ -125,10 +131,11 @@ def charts(data: ReportData) -> list[tuple[str, str, dict[str, Any] | None]]:
             and alt.Chart(alt.Data(values=speed))
             .mark_bar()
             .encode(
-                x=alt.X("hours:Q", bin=alt.Bin(maxbins=30), title="business hours to first touch"),
-                y=alt.Y("count():Q", title="qualified people"),
+                x=alt.X("start:Q", bin="binned", title="business hours to first touch"),
+                x2="end:Q",
+                y=alt.Y("count:Q", title="qualified people"),
                 color=alt.Color("team:N"),
-                tooltip=["team:N", "count():Q"],
+                tooltip=["team:N", "start:Q", "end:Q", "count:Q"],
             ),
         ),
     ]

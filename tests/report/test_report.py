@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from leadflow.cli.main import main
-from leadflow.report.data import Period, decisions_by_rep, nearest_rank
+from leadflow.report.data import Period, decisions_by_rep, hour_bins, nearest_rank
 from leadflow.report.html import report_summary_markdown, write_report
 from tests.bi_seed import EMAIL, PHONE, seed
 
@@ -128,6 +128,27 @@ def test_period_weeks(text: str, weeks: set[str]) -> None:
 def test_bad_period_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="YYYY"):
         Period.parse(text)
+
+
+def test_hour_bins_count_each_team_in_equal_nice_bins() -> None:
+    rows = [{"team": "east", "business_minutes": m} for m in (0, 30, 90, 600, 600)] + [
+        {"team": "west", "business_minutes": 61}
+    ]
+    # 0-10 hours in at most 30 bins: a step of 0.5 hours; 10 hours closes the last bin.
+    assert hour_bins(rows) == [
+        {"team": "east", "start": 0.0, "end": 0.5, "count": 1},
+        {"team": "east", "start": 0.5, "end": 1.0, "count": 1},
+        {"team": "east", "start": 1.5, "end": 2.0, "count": 1},
+        {"team": "east", "start": 9.5, "end": 10.0, "count": 2},
+        {"team": "west", "start": 1.0, "end": 1.5, "count": 1},
+    ]
+    many = [{"team": "t", "business_minutes": 7.0 * n} for n in range(100_000)]
+    bins = hour_bins(many)
+    assert len(bins) <= 30 and sum(b["count"] for b in bins) == 100_000
+    assert hour_bins([{"team": "t", "business_minutes": 90}]) == [
+        {"team": "t", "start": 1.0, "end": 2.0, "count": 1}
+    ]
+    assert hour_bins([]) == []
 
 
 def test_nearest_rank_matches_the_views_definition() -> None:
