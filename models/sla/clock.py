@@ -160,8 +160,10 @@ class BusinessCalendar:
 
 
 def period_month(at: datetime, zone: ZoneInfo) -> str:
-    """The month of ``at`` in ``zone``: ``YYYY-MM``."""
-    return f"{_aware(at).astimezone(zone):%Y-%m}"
+    """The month of ``at`` in ``zone``: ``YYYY-MM`` (what ``%Y-%m`` writes, without
+    strftime: half the time, and this runs for every qualification)."""
+    local = _aware(at).astimezone(zone)
+    return f"{local.year}-{local.month:02d}"
 
 
 def period_week(at: datetime, zone: ZoneInfo) -> str:

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadflow.models.sla.clock import BusinessCalendar, parse_workdays, period_month, period_week
 
@@ -175,3 +177,16 @@ def test_answers_do_not_depend_on_what_was_asked_before() -> None:
         assert used.add_business_minutes(local, 90) == fresh.add_business_minutes(at, 90)
     with pytest.raises(ValueError, match="naive"):
         used.business_minutes(start, instants[3].replace(tzinfo=None))
+
+
+ZONES = ["UTC", "Asia/Kolkata", "America/St_Johns", "Australia/Lord_Howe", "Pacific/Kiritimati"]
+ANY_YEAR = st.datetimes(
+    min_value=datetime(1, 1, 2),  # noqa: DTZ001 (hypothesis bounds are naive)
+    max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+
+
+@given(ANY_YEAR, st.sampled_from(ZONES))
+def test_period_month_writes_what_strftime_writes(at: datetime, zone: str) -> None:
+    assert period_month(at, ZoneInfo(zone)) == f"{at.astimezone(ZoneInfo(zone)):%Y-%m}"
