@@ -44,6 +44,8 @@ Logger = logging.Logger | logging.LoggerAdapter[Any]
 LEAD_INDEXES: tuple[sa.Index, ...] = tuple(sorted(leads.indexes, key=lambda index: str(index.name)))
 # PostgreSQL: how long the drop waits for readers of leads before the run loads with them.
 DROP_LOCK_TIMEOUT = "5s"
+# How long a deferral waits before asking again for the locks a reader held.
+LOCK_RETRY_SECONDS = 0.05
 
 
 def lead_index_names() -> tuple[str, ...]:
@@ -86,29 +88,39 @@ def defer_while_empty(conn: Connection, *tables: sa.Table) -> dict[str, list[sa.
     holds no row (:func:`drop_secondary_indexes`); those dropped, by table name, for
     :func:`create_secondary_indexes` in the same transaction once the table is filled.
 
-    PostgreSQL: the drop holds the table's exclusive lock until the transaction ends (a
-    reader of the still empty table waits for the rows), and waits at most
-    ``DROP_LOCK_TIMEOUT`` for readers already there; past it, that table keeps its
-    indexes for this run."""
-    deferred = {}
-    for table in tables:
-        if not table_empty(conn, table):
-            continue
-        if conn.dialect.name != "postgresql":
-            deferred[table.name] = drop_secondary_indexes(conn, table)
-            continue
-        was = conn.exec_driver_sql("SELECT current_setting('lock_timeout')").scalar_one()
+    PostgreSQL: the drops hold the tables' exclusive locks until the transaction ends (a
+    reader of a still empty table waits for the rows). The locks of all the empty tables
+    are taken at once, without waiting (``NOWAIT``), and given back at once when one is
+    held by a reader: tried again until ``DROP_LOCK_TIMEOUT`` has passed, then every table
+    keeps its indexes for this run. Never waiting for one table while holding another is
+    what keeps a reader of two of them (a BI query joining people and lead_people) from a
+    deadlock with the run."""
+    empty = [table for table in tables if table_empty(conn, table)]
+    if not empty:
+        return {}
+    if conn.dialect.name != "postgresql":
+        return {table.name: drop_secondary_indexes(conn, table) for table in empty}
+    names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in empty)
+    deadline = time.monotonic() + _seconds(DROP_LOCK_TIMEOUT)
+    while True:
         try:
             with conn.begin_nested():
-                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
-                deferred[table.name] = drop_secondary_indexes(conn, table)
+                conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
+                return {table.name: drop_secondary_indexes(conn, table) for table in empty}
         except sa.exc.OperationalError as error:
             if not _lock_not_available(error):
                 raise
-            log.info("%s is busy: its indexes stay in place for this run", table.name)
-        finally:  # SET LOCAL outlives a released savepoint: the transaction's own again
-            conn.execute(sa.select(sa.func.set_config("lock_timeout", was, True)))
-    return deferred
+        if time.monotonic() >= deadline:
+            log.info("%s busy: their indexes stay in place for this run", names)
+            return {}
+        time.sleep(LOCK_RETRY_SECONDS)
+
+
+def _seconds(setting: str) -> float:
+    """A PostgreSQL duration setting in ``ms`` or ``s`` (``DROP_LOCK_TIMEOUT``) in seconds."""
+    if setting.endswith("ms"):
+        return float(setting[:-2]) / 1000
+    return float(setting.removesuffix("s"))
 
 
 def build_missing_indexes(conn: Connection, table: sa.Table) -> list[str]:

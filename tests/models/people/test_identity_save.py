@@ -4,6 +4,8 @@ what it refuses, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -189,4 +191,44 @@ def test_a_people_table_someone_reads_keeps_its_indexes_for_the_run(
             counts = save_identity(conn, resolution, T0, "r1", keys=keys)
     assert counts.new_people == 1
     assert settings == ["7s"]  # the transaction's own lock timeout, after the drops
+    assert _indexes(migrated_engine) == _declared()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)  # table locks
+def test_a_reader_of_two_people_tables_is_not_deadlocked_by_a_first_save(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A BI query holding lead_people and then asking for people, while a first save
+    defers the indexes of both: the save must not wait for one while holding the other
+    (PostgreSQL's deadlock check, after 1 s, would abort one of the two)."""
+    _load(migrated_engine, [_lead("m1", email_match_key="a@x.io")])
+    monkeypatch.setattr(indexes, "DROP_LOCK_TIMEOUT", "3s")  # longer than deadlock_timeout
+    deferring = threading.Event()
+    defer = identity_store.defer_while_empty
+
+    def spy(conn: Any, *tables: sa.Table) -> Any:
+        deferring.set()
+        return defer(conn, *tables)
+
+    monkeypatch.setattr(identity_store, "defer_while_empty", spy)
+    saved: list[Any] = []
+    failed: list[BaseException] = []
+
+    def first_save() -> None:
+        try:
+            saved.append(_save(migrated_engine, T0, "r1"))
+        except BaseException as error:  # reported by the test below
+            failed.append(error)
+
+    with migrated_engine.connect() as reader, reader.begin():
+        reader.execute(sa.select(lead_people.c.person_id)).all()  # lead_people's share lock
+        thread = threading.Thread(target=first_save)
+        thread.start()
+        assert deferring.wait(30)
+        time.sleep(0.3)  # the save is asking for the tables' locks now
+        reader.execute(sa.select(people.c.person_id)).all()  # and now people's
+    thread.join(60)
+    assert failed == []
+    assert saved[0].new_people == 1
     assert _indexes(migrated_engine) == _declared()
