@@ -42,9 +42,9 @@ Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 # Every index of leads but its primary key, by name (the migrations' names).
 LEAD_INDEXES: tuple[sa.Index, ...] = tuple(sorted(leads.indexes, key=lambda index: str(index.name)))
-# PostgreSQL: how long the drop waits for readers of leads before the run loads with them.
-DROP_LOCK_TIMEOUT = "5s"
-# How long a deferral waits before asking again for the locks a reader held.
+# PostgreSQL: how long a deferral keeps asking for the locks of tables a reader holds before
+# the run goes on with their indexes in place; how long it waits between two asks.
+DROP_LOCK_SECONDS = 5.0
 LOCK_RETRY_SECONDS = 0.05
 
 
@@ -89,38 +89,39 @@ def defer_while_empty(conn: Connection, *tables: sa.Table) -> dict[str, list[sa.
     :func:`create_secondary_indexes` in the same transaction once the table is filled.
 
     PostgreSQL: the drops hold the tables' exclusive locks until the transaction ends (a
-    reader of a still empty table waits for the rows). The locks of all the empty tables
-    are taken at once, without waiting (``NOWAIT``), and given back at once when one is
-    held by a reader: tried again until ``DROP_LOCK_TIMEOUT`` has passed, then every table
-    keeps its indexes for this run. Never waiting for one table while holding another is
-    what keeps a reader of two of them (a BI query joining people and lead_people) from a
-    deadlock with the run."""
+    reader of a still empty table waits for the rows); they are taken by
+    :func:`lock_without_waiting`, else every table keeps its indexes for this run."""
     empty = [table for table in tables if table_empty(conn, table)]
     if not empty:
         return {}
-    if conn.dialect.name != "postgresql":
-        return {table.name: drop_secondary_indexes(conn, table) for table in empty}
-    names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in empty)
-    deadline = time.monotonic() + _seconds(DROP_LOCK_TIMEOUT)
+    if conn.dialect.name == "postgresql" and not lock_without_waiting(conn, empty):
+        log.info("%s busy: their indexes stay in place for this run", _names(empty))
+        return {}
+    return {table.name: drop_secondary_indexes(conn, table) for table in empty}
+
+
+def lock_without_waiting(conn: Connection, tables: Sequence[sa.Table]) -> bool:
+    """PostgreSQL, in ``conn``'s transaction: take the exclusive locks of all ``tables`` at
+    once (``NOWAIT``, in a savepoint that gives them all back when a reader holds one),
+    asking again every ``LOCK_RETRY_SECONDS`` for up to ``DROP_LOCK_SECONDS``; whether they
+    are held. Never waiting for one table while holding another is what keeps a reader of
+    two of them (a BI query joining people and lead_people) from a deadlock with the run."""
+    deadline = time.monotonic() + DROP_LOCK_SECONDS
     while True:
         try:
             with conn.begin_nested():
-                conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT")
-                return {table.name: drop_secondary_indexes(conn, table) for table in empty}
+                conn.exec_driver_sql(f"LOCK TABLE {_names(tables)} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            return True
         except sa.exc.OperationalError as error:
             if not _lock_not_available(error):
                 raise
         if time.monotonic() >= deadline:
-            log.info("%s busy: their indexes stay in place for this run", names)
-            return {}
+            return False
         time.sleep(LOCK_RETRY_SECONDS)
 
 
-def _seconds(setting: str) -> float:
-    """A PostgreSQL duration setting in ``ms`` or ``s`` (``DROP_LOCK_TIMEOUT``) in seconds."""
-    if setting.endswith("ms"):
-        return float(setting[:-2]) / 1000
-    return float(setting.removesuffix("s"))
+def _names(tables: Sequence[sa.Table]) -> str:
+    return ", ".join(str(table.name) for table in tables)
 
 
 def build_missing_indexes(conn: Connection, table: sa.Table) -> list[str]:
@@ -166,27 +167,22 @@ def defer_lead_indexes(engine: Engine, logger: Logger = log) -> list[str]:
     returned); on a non-empty one, build any that are missing first (a run that died
     between drop and build) and drop nothing.
 
-    PostgreSQL: the drop waits at most ``DROP_LOCK_TIMEOUT`` for readers of the table;
-    past it, nothing is dropped and the run loads with the indexes in place.
+    PostgreSQL: the drop takes the table's lock by :func:`lock_without_waiting`; when a
+    reader keeps it, nothing is dropped and the run loads with the indexes in place.
     """
-    try:
-        with write_transaction(engine) as conn:
-            if not leads_empty(conn):
-                built = create_lead_indexes(conn)
-                if built:
-                    logger.warning(
-                        "leads had %d of its indexes missing (a run stopped before building "
-                        "them): built them before loading", len(built),
-                    )  # fmt: skip
-                return []
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'")
-            dropped = drop_lead_indexes(conn)
-    except sa.exc.OperationalError as error:
-        if not _lock_not_available(error):
-            raise
-        logger.warning("leads is busy: its indexes stay in place for this load")
-        return []
+    with write_transaction(engine) as conn:
+        if not leads_empty(conn):
+            built = create_lead_indexes(conn)
+            if built:
+                logger.warning(
+                    "leads had %d of its indexes missing (a run stopped before building "
+                    "them): built them before loading", len(built),
+                )  # fmt: skip
+            return []
+        if conn.dialect.name == "postgresql" and not lock_without_waiting(conn, [leads]):
+            logger.warning("leads is busy: its indexes stay in place for this load")
+            return []
+        dropped = drop_lead_indexes(conn)
     if dropped:
         logger.info(
             "leads is empty: its %d secondary indexes are built after this first load",

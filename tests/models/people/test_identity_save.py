@@ -167,7 +167,7 @@ def test_a_people_table_someone_reads_keeps_its_indexes_for_the_run(
     migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _load(migrated_engine, [_lead("m1", email_match_key="a@x.io")])
-    monkeypatch.setattr(indexes, "DROP_LOCK_TIMEOUT", "200ms")
+    monkeypatch.setattr(indexes, "DROP_LOCK_SECONDS", 0.2)
     settings: list[str] = []
     defer = identity_store.defer_while_empty
 
@@ -203,7 +203,7 @@ def test_a_reader_of_two_people_tables_is_not_deadlocked_by_a_first_save(
     defers the indexes of both: the save must not wait for one while holding the other
     (PostgreSQL's deadlock check, after 1 s, would abort one of the two)."""
     _load(migrated_engine, [_lead("m1", email_match_key="a@x.io")])
-    monkeypatch.setattr(indexes, "DROP_LOCK_TIMEOUT", "3s")  # longer than deadlock_timeout
+    monkeypatch.setattr(indexes, "DROP_LOCK_SECONDS", 3.0)  # longer than deadlock_timeout
     deferring = threading.Event()
     defer = identity_store.defer_while_empty
 

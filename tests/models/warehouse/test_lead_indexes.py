@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from leadflow.models.loading.leads import load_batch
 from leadflow.models.records.leads import Lead
+from leadflow.models.warehouse import indexes
 from leadflow.models.warehouse.indexes import (
     defer_lead_indexes,
     deferred_lead_indexes,
@@ -123,3 +124,16 @@ def test_a_failed_load_still_gets_them_back(migrated_engine: Engine) -> None:
         raise RuntimeError("partition failed")
     assert _missing(migrated_engine) == []
     assert schema_diff(migrated_engine) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)  # table locks
+def test_a_leads_table_someone_reads_keeps_its_indexes_for_the_load(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexes, "DROP_LOCK_SECONDS", 0.2)
+    with migrated_engine.connect() as reader, reader.begin():
+        reader.execute(sa.text("SELECT count(*) FROM leads")).scalar_one()  # its share lock
+        assert defer_lead_indexes(migrated_engine) == []
+    assert _missing(migrated_engine) == []
+    assert len(defer_lead_indexes(migrated_engine)) == 4  # once the reader is gone
