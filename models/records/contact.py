@@ -101,11 +101,12 @@ def _valid_domain(domain: str) -> bool:
 
 
 def forget_normalized() -> None:
-    """Empty this process's caches of normalized emails, domains and phones (a benchmark
-    pass that must pay for its own, as a new sync process does)."""
+    """Empty this process's caches of normalized emails, domains, phones and countries (a
+    benchmark pass that must pay for its own, as a new sync process does)."""
     _normalized_email.cache_clear()
     _valid_domain.cache_clear()
     _normalized_phone.cache_clear()
+    _country_region.cache_clear()
 
 
 def normalize_phone(value: str | None, region: str | None) -> str | None:
