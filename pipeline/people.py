@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from leadflow.models.people.classification_writes import holds_derived_rows
-from leadflow.models.people.identity import resolve
+from leadflow.models.people.identity import id_texts, resolve
 from leadflow.models.people.identity_store import read_identity_input, save_identity
 from leadflow.models.people.rules import Rules
 from leadflow.models.people.scope import (
@@ -119,7 +119,7 @@ def resolve_and_classify(
         resolution = resolve(keys, last, rules=rules.identity)
         unindexed = UNINDEXED_WHILE_CLASSIFYING.get(engine.dialect.name, False)
         identity = save_identity(
-            conn, resolution, now, run_id, changed=changed, keys=keys, test_held=found.test_held,
+            conn, resolution, now, run_id, changed=changed, test_held=found.test_held,
             touches_changed=touched, erased=erased, keep_people_unindexed=unindexed,
         )  # fmt: skip
         del keys, previous, last, found
@@ -136,14 +136,17 @@ def resolve_and_classify(
             analyze(conn, *wrote)
             analyze_if_stale(conn, *(t for t in FACTS if t not in wrote))
         replace = holds_derived_rows(conn)  # a first classification has nothing to replace
-        chosen = resolution.person_ids()
+        wanted = None
         if state is not None:
             # Identity's people lose classified_at here, so people_to_classify finds them
             # (and a run failing before they are classified leaves them to the next).
-            mark_for_classification(conn, identity.affected)
-            chosen &= people_to_classify(conn, state, now, rescore_after)
-    notes = resolution.notes
-    del resolution  # every lead's person id: not needed while classifying
+            mark_for_classification(conn, None if identity.everyone else identity.affected)
+            wanted = people_to_classify(conn, state, now, rescore_after)
+    notes, codes = resolution.notes, resolution.person_codes()
+    del resolution  # every lead's keys and person: not needed while classifying
+    # Everyone's id, sorted, spelled only now (a set of a million ids cost 95 MB at the peak)
+    chosen = id_texts(codes) if wanted is None else [p for p in id_texts(codes) if p in wanted]
+    del codes, wanted
     for note in notes[:NOTES_LOGGED]:
         logger.warning("identity: %s", note)
     if len(notes) > NOTES_LOGGED:  # a million leads had 12,000 shared phones
@@ -162,7 +165,7 @@ def resolve_and_classify(
         len(chosen),
     )
     everyone = state is None  # the batches are consecutive runs of all people
-    batches = list(chunks(sorted(chosen), batch_size)) or [[]]
+    batches = list(chunks(chosen, batch_size)) or [[]]
     job = ClassificationJob(rules, now, run_id, replace=replace, everyone=everyone)
     head, last = batches[:-1], batches[-1]
     if parallel_worthwhile(engine, len(chosen)):

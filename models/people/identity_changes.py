@@ -19,9 +19,11 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+import numpy as np
 
 
 class LeadKeys(Protocol):
@@ -37,8 +39,9 @@ class LeadKeys(Protocol):
 
 
 class Resolution(Protocol):
-    """What is added to a resolution here (``identity.Resolution``)."""
+    """What is read and added to a resolution here (``identity.Resolution``)."""
 
+    codes: np.ndarray
     merges: list[Merge]
     notes: list[str]
 
@@ -52,6 +55,7 @@ REANCHORED = "reanchored"
 _COMPACT = re.compile(r"p_[0-9a-f]{16}")
 
 Link = tuple[str, str]  # (reason, key)
+Moved = tuple[tuple[str, str], str | None]  # a lead's natural key and the id it had
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,43 +104,68 @@ class PreviousIds:
     def __iter__(self) -> Iterator[str | None]:
         return (self[i] for i in range(len(self._codes)))
 
+    def codes(self) -> array[int]:
+        """The ids' numbers by position (0: none, or held apart)."""
+        return self._codes
+
+    def held_apart(self) -> list[int]:
+        """The positions whose id is not held as its number."""
+        return sorted(self._other)
+
+
+class Columns(Protocol):
+    """What is read of the leads' columns here (``identity_keys.KeyColumns``)."""
+
+    sources: list[str]
+    lead_ids: list[str]
+
+    def __len__(self) -> int: ...
+    def natural_keys(self) -> Iterator[tuple[str, str]]: ...
+    def record(self, position: int) -> LeadKeys: ...
+
 
 def aligned(
-    records: list[LeadKeys], previous: Mapping[tuple[str, str], str] | PreviousIds
+    records: Sequence[LeadKeys] | Columns,
+    previous: Mapping[tuple[str, str], str] | PreviousIds,
 ) -> PreviousIds:
     """``previous`` by position in ``records`` (a mapping by natural key is looked up)."""
     if isinstance(previous, PreviousIds):
         if len(previous) != len(records):
             raise ValueError(f"{len(previous)} previous ids for {len(records)} leads")
         return previous
-    return PreviousIds(previous.get((rec.source, rec.source_lead_id)) for rec in records)
+    if hasattr(records, "natural_keys"):
+        keys: Iterable[tuple[str, str]] = records.natural_keys()
+    else:
+        keys = ((rec.source, rec.source_lead_id) for rec in records)
+    return PreviousIds(previous.get(key) for key in keys)
 
 
 def moved_leads(
-    graph: Any,
-    keys: list[tuple[str, str]],
-    ids: Mapping[int, str],
-    roots: list[int],
-    previous: PreviousIds,
-) -> tuple[list[tuple[tuple[str, str], str | None]], Counter[tuple[str, int]]]:
-    """Leads whose person id is not last run's (new leads too), with the id they had; and
-    how many of each previous id's leads each cluster now holds (only those that moved).
-    ``keys`` are the graph's natural keys by node."""
-    moved: list[tuple[tuple[str, str], str | None]] = []
+    columns: Columns, codes: np.ndarray, labels: np.ndarray, previous: PreviousIds
+) -> tuple[list[Moved], list[int], Counter[tuple[str, int]]]:
+    """Leads whose person id (``codes``: its 64-bit number, by position) is not last run's
+    (new leads too), with the id they had; their positions; and how many of each previous
+    id's leads each component (by label) now holds (only those that moved). A lead named
+    twice counts once, as a mapping by key would."""
+    last = np.frombuffer(previous.codes(), dtype=np.uint64) if len(previous) else codes[:0]
+    changed = last != codes
+    for position in previous.held_apart():  # ids not in the compact form: compare texts
+        changed[position] = previous[position] != "p_%016x" % int(codes[position])  # noqa: UP031
+    moved: list[Moved] = []
+    positions: list[int] = []
     holders: Counter[tuple[str, int]] = Counter()
-    seen: set[int] = set()
-    duplicates = len(graph.nodes) != graph.record_count
-    for position, node in enumerate(graph.nodes):
-        if duplicates:  # the same lead twice: counted once, as a mapping by key would
-            if node in seen:
-                continue
-            seen.add(node)
-        pid, root = previous[position], roots[node]
-        if ids[root] != pid:
-            moved.append((keys[node], pid))
-            if pid:
-                holders[(pid, root)] += 1
-    return moved, holders
+    seen: set[tuple[str, str]] = set()
+    for position in np.flatnonzero(changed).tolist():
+        key = (columns.sources[position], columns.lead_ids[position])
+        if key in seen:
+            continue
+        seen.add(key)
+        pid = previous[position]
+        moved.append((key, pid))
+        positions.append(position)
+        if pid:
+            holders[(pid, int(labels[position]))] += 1
+    return moved, positions, holders
 
 
 def _links(rec: LeadKeys, blocked: Mapping[str, int], blocked_emails: Set[str]) -> list[Link]:
@@ -170,24 +199,32 @@ def _bridge(
 
 def record_changes(
     result: Resolution,
-    graph: Any,
-    ids: Mapping[int, str],
+    columns: Columns,
+    labels: np.ndarray,
     holders: Counter[tuple[str, int]],
     previous: PreviousIds,
     blocked: Mapping[str, int],
+    blocked_emails: Set[str],
 ) -> None:
-    """Merges for previous ids no cluster has; notes for previous persons now split."""
-    current = set(ids.values())
+    """Merges for previous ids no person has any more; notes for previous persons now
+    split. ``labels``: each lead's component; ``result.codes``: its person's id number."""
+    codes = result.codes
+    id_of: dict[int, str] = {}
+    for _, label in holders:
+        if label not in id_of:
+            at = int(np.flatnonzero(labels == label)[0])
+            id_of[label] = "p_%016x" % int(codes[at])  # noqa: UP031
+    current = np.unique(codes)
     spread: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
-    for (pid, root), count in holders.items():
-        if ids[root] != pid:
-            spread[pid].append((-count, ids[root], root))
-    merged = {pid: min(spread[pid]) for pid in spread if pid not in current}
-    members = _members_of(graph, previous, {root for _, _, root in merged.values()})
+    for (pid, label), count in holders.items():
+        if id_of[label] != pid:
+            spread[pid].append((-count, id_of[label], label))
+    merged = {pid: min(spread[pid]) for pid in spread if not _in_use(pid, current)}
+    members = _members_of(columns, labels, previous, {label for _, _, label in merged.values()})
     for pid in sorted(spread):
         if pid in merged:
-            _, into, root = merged[pid]
-            reason, key = _bridge(members[root], pid, blocked, graph.blocked_emails)
+            _, into, label = merged[pid]
+            reason, key = _bridge(members[label], pid, blocked, blocked_emails)
             result.merges.append(Merge(pid, into, reason, key))
             spread[pid].remove(merged[pid])
         if spread[pid]:
@@ -195,13 +232,22 @@ def record_changes(
             result.notes.append(f"person {pid} split: some of its leads are now {others}")
 
 
+def _in_use(pid: str, current: np.ndarray) -> bool:
+    """Whether ``pid`` is one of the sorted id numbers ``current``."""
+    if not _COMPACT.fullmatch(pid):
+        return False
+    code = np.uint64(int(pid[2:], 16))
+    at = int(np.searchsorted(current, code))
+    return at < current.size and current[at] == code
+
+
 def _members_of(
-    graph: Any, previous: PreviousIds, roots: set[int]
+    columns: Columns, labels: np.ndarray, previous: PreviousIds, chosen: set[int]
 ) -> dict[int, list[tuple[LeadKeys, str | None]]]:
-    """The records of the clusters ``roots``, each with its previous id."""
+    """The records of the components ``chosen``, each with its previous id."""
     found: dict[int, list[tuple[LeadKeys, str | None]]] = defaultdict(list)
-    if roots:
-        for position, (node, rec) in enumerate(zip(graph.nodes, graph.records, strict=True)):
-            if graph.parent[node] in roots:
-                found[graph.parent[node]].append((rec, previous[position]))
+    if chosen:
+        inside = np.isin(labels, np.array(sorted(chosen), dtype=labels.dtype))
+        for position in np.flatnonzero(inside).tolist():
+            found[int(labels[position])].append((columns.record(position), previous[position]))
     return found

@@ -40,6 +40,7 @@ from leadflow.models.people.batches import plain_times, stream, utc, with_times
 from leadflow.models.people.identity import (
     HUBSPOT,
     MERGED_IDS_PROPERTY,
+    KeyColumns,
     LeadKeys,
     NaturalKey,
     Resolution,
@@ -47,6 +48,7 @@ from leadflow.models.people.identity import (
     parse_merged_ids,
 )
 from leadflow.models.people.identity_changes import PreviousIds
+from leadflow.models.people.identity_keys import anchor_time
 from leadflow.models.people.profile import ProfileLead
 from leadflow.models.people.profile_store import (
     PROFILE_READ,
@@ -84,8 +86,11 @@ class IdentityCounts:
     touches: int
     merged: int
     # People whose leads, events or touches moved, or whose profile was (re)built: the
-    # people an incremental classification must look at for identity's sake.
+    # people an incremental classification must look at for identity's sake; with
+    # ``everyone``, every profile was rebuilt and every person is (``affected`` holds only
+    # the released and merged ones).
     affected: frozenset[str] = frozenset()
+    everyone: bool = False
     # The tables of lead and email people, touches and people that identity wrote to (what the
     # planner's statistics may have to catch up with).
     wrote: frozenset[str] = frozenset()
@@ -95,11 +100,11 @@ class IdentityCounts:
 
 @dataclass(slots=True)
 class IdentityInput:
-    """What identity resolution reads: every real lead's keys, last run's person id of
-    each (None for a lead that has none; ``previous[i]`` is ``keys[i]``'s), and whether
-    any test lead still points at a person."""
+    """What identity resolution reads: every real lead's keys (by column), last run's
+    person id of each (None for a lead that has none; ``previous[i]`` is lead ``i``'s), and
+    whether any test lead still points at a person."""
 
-    keys: list[LeadKeys]
+    keys: KeyColumns
     previous: PreviousIds
     test_held: bool
 
@@ -107,16 +112,23 @@ class IdentityInput:
 def read_identity_input(conn: Connection) -> IdentityInput:
     """Every lead's keys and person id in one narrow, streamed read (see ``read_lead_keys``
     and ``read_previous_person_ids``; test leads only say whether one holds a person)."""
-    keys: list[LeadKeys] = []
+    columns = KeyColumns()
     previous = PreviousIds()
     test_held = False
     for row in _lead_rows(conn):
         if row[-1]:  # a test lead
             test_held = test_held or row[-2] is not None
             continue
-        keys.append(_lead_keys(row))
+        source, lead_id, email_key, phone, merged, created_at, account, contact = row[:8]
+        if isinstance(created_at, str):  # SQLite: the text SQLAlchemy stored (naive UTC)
+            created_at = utc(created_at)
+        columns.append(
+            source, lead_id, email_key, phone, _merged_ids(source, merged, lead_id),
+            anchor_time(created_at), contact_key_for(source, account, contact) if contact else None,
+        )  # fmt: skip
         previous.append(row[-2])
-    return IdentityInput(keys, previous, test_held)
+    columns.freeze()
+    return IdentityInput(columns, previous, test_held)
 
 
 def read_lead_keys(conn: Connection) -> list[LeadKeys]:
@@ -142,16 +154,22 @@ def _lead_rows(conn: Connection) -> Iterator[Any]:
     return driver_rows(conn, sql, "identity_lead_keys")
 
 
+def _merged_ids(source: str, merged: str | None, lead_id: str) -> tuple[str, ...]:
+    if source == HUBSPOT and merged is not None:
+        return parse_merged_ids(json.loads(merged), lead_id)
+    return ()
+
+
 def _lead_keys(row: tuple[Any, ...]) -> LeadKeys:
     source, lead_id, email_key, phone, merged, created_at, account, contact = row[:8]
-    source = intern(source)  # one str per platform, not one per lead (a million leads: 55 MB)
+    source = intern(source)
     if isinstance(created_at, str):  # SQLite: the text SQLAlchemy stored (naive UTC)
         created_at = utc(created_at)
-    merged_ids: tuple[str, ...] = ()
-    if source == HUBSPOT and merged is not None:
-        merged_ids = parse_merged_ids(json.loads(merged), lead_id)
     contact_key = contact_key_for(source, account, contact) if contact else None
-    return LeadKeys(source, lead_id, email_key, phone, merged_ids, created_at, contact_key)
+    return LeadKeys(
+        source, lead_id, email_key, phone, _merged_ids(source, merged, lead_id), created_at,
+        contact_key,
+    )  # fmt: skip
 
 
 def read_previous_person_ids(conn: Connection) -> dict[NaturalKey, str]:
@@ -168,7 +186,6 @@ def save_identity(
     run_id: str,
     *,
     changed: set[NaturalKey] | None = None,
-    keys: Sequence[LeadKeys] = (),
     test_held: bool = True,
     touches_changed: bool = True,
     erased: bool = True,
@@ -177,11 +194,11 @@ def save_identity(
     """Write ``resolution``: people profiles, person ids on leads, events and touches,
     merges (then the merged-away people rows are deleted). Runs in the caller's transaction.
 
-    Every lead must be in ``resolution.person_of`` (resolve all of them: read_lead_keys).
-    With ``changed`` (the leads loaded or changed since the last run), ``keys`` (what the
-    resolution was made of) and a resolution made with last run's ids (its ``moved``), only
-    the leads of people who gained, lost or changed a lead are read and only their profiles
-    rebuilt; without, every lead is read and every profile rebuilt. ``test_held=False``
+    Every lead must be in the resolution (resolve all of them: read_identity_input).
+    With ``changed`` (the leads loaded or changed since the last run) and a resolution made
+    with last run's ids (its ``moved``), only the leads of people who gained, lost or
+    changed a lead are read and only their profiles rebuilt; without, every lead is read
+    and every profile rebuilt (``IdentityCounts.everyone``). ``test_held=False``
     (``read_identity_input`` saw no test lead pointing at a person) skips looking for test
     leads to release.
 
@@ -196,27 +213,26 @@ def save_identity(
     classified (each classification rewrites the indexed ``lifecycle``).
     """
     require_aware(now=now)
-    person_of = resolution.person_of
-    columns = PROFILE_READ
     released = release_test_leads(conn) if test_held else set()
     if changed is None or resolution.moved is None:
-        return _save_all(conn, resolution, now, run_id, keys, released, keep_people_unindexed)
+        return _save_all(conn, resolution, now, run_id, released, keep_people_unindexed)
     moved = [key for key, _ in resolution.moved]
     quiet = not changed and not moved and not released and not erased
-    email_person = None if quiet else _email_person(keys, person_of)
-    scope = {person_of[key] for key in (*changed, *moved) if key in person_of}
+    email_person = None if quiet else resolution.email_people()
+    scope = set(resolution.people_of({*changed, *moved}).values())
     scope.update(old for _, old in resolution.moved if old)
     scope |= released
-    mine = [key for key, pid in person_of.items() if pid in scope]
+    mine = resolution.leads_of(scope)
     members: dict[str, list[ProfileLead]] = defaultdict(list)
-    selected, times = plain_times(conn, [leads.c[name] for name in columns])
-    for chunk in chunks(mine):
+    selected, times = plain_times(conn, [leads.c[name] for name in PROFILE_READ])
+    for chunk in chunks(list(mine)):
         found = sa.tuple_(leads.c.source, leads.c.source_lead_id).in_(chunk)
         for row in conn.execute(sa.select(*selected).where(found)):
-            pid = person_of[(row[0], row[1])]
+            pid = mine[(row[0], row[1])]
             members[pid].append(ProfileLead._make(with_times(row, times)))
     new, changed_profiles = save_profiles(conn, members, now)
-    moved_count = repoint_leads(conn, ((key, person_of[key]) for key in moved))
+    moves = zip(moved, map(resolution.person_at, resolution.moved_at), strict=True)
+    moved_count = repoint_leads(conn, moves)
     return _finish(
         conn, resolution, now, run_id, email_person, set(members) | released, new,
         changed_profiles, moved_count, bool(released), touches=not quiet or touches_changed,
@@ -228,7 +244,6 @@ def _save_all(
     resolution: Resolution,
     now: datetime,
     run_id: str,
-    keys: Sequence[LeadKeys],
     released: set[str],
     keep_people_unindexed: bool = False,
 ) -> IdentityCounts:
@@ -241,16 +256,11 @@ def _save_all(
     email_people are built once each table is filled, before anything reads by them (1M
     leads, measured apart: SQLite 15.9 -> 6.9 s for people's rows, 7.2 -> 2.5 s and 6.3 ->
     2.2 s for the other two; PostgreSQL's COPY 7.5 -> 2.8 s, 5.8 -> 2.4 s, 4.8 -> 2.3 s)."""
-    person_of = resolution.person_of
-    email_person = _email_person(keys, person_of)
-    rows = ((source, lead_id, pid) for (source, lead_id), pid in person_of.items())
     columns = [(name, sa.String()) for name in ("source", "source_lead_id", "person_id")]
     key = ("source", "source_lead_id")
     deferred = defer_while_empty(conn, people, lead_people, email_people)
-    with temp_table(conn, "identity_person_of", columns, rows, key=key) as placed:
-        new, changed_profiles, found = profile_people(
-            conn, placed, now, None if keys else email_person
-        )
+    with temp_table(conn, "identity_person_of", columns, resolution.pairs(), key=key) as placed:
+        new, changed_profiles, found = profile_people(conn, placed, now, None)
         unbuilt = tuple(deferred.pop(people.name, ()))
         if not keep_people_unindexed:  # else the caller builds them (after classifying)
             create_secondary_indexes(conn, people, unbuilt)
@@ -258,27 +268,11 @@ def _save_all(
         moved = repoint_placed_leads(conn, placed, found)
         create_secondary_indexes(conn, lead_people, deferred.pop(lead_people.name, ()))
     counts = _finish(
-        conn, resolution, now, run_id, email_person, set(person_of.values()) | released,
+        conn, resolution, now, run_id, resolution.email_people(), released,
         new, changed_profiles, moved, bool(released),
-        email_indexes=deferred.get(email_people.name, ()),
+        email_indexes=deferred.get(email_people.name, ()), everyone=True,
     )  # fmt: skip
     return dataclasses.replace(counts, unbuilt=unbuilt)
-
-
-def _email_person(keys: Sequence[LeadKeys], person_of: Mapping[NaturalKey, str]) -> dict[str, str]:
-    """Each email match key's person (what events are re-pointed by): only keys that
-    belong to exactly one person (a role address on several people's leads gives its
-    events to none of them, whatever order the leads came in)."""
-    found: dict[str, str] = {}
-    shared: set[str] = set()
-    for k in keys:
-        if k.email_match_key:
-            pid = person_of[k.natural_key]
-            if found.setdefault(k.email_match_key, pid) != pid:
-                shared.add(k.email_match_key)
-    for key in shared:
-        del found[key]
-    return found
 
 
 def _finish(
@@ -295,33 +289,41 @@ def _finish(
     *,
     touches: bool = True,
     email_indexes: Sequence[sa.Index] = (),
+    everyone: bool = False,
 ) -> IdentityCounts:
     """Re-point events (unless ``email_person`` is None: unchanged) and touches (unless
     ``touches`` is false), record merges; the counts. ``email_indexes``: email_people's
-    deferred indexes, built once its rows are in."""
-    person_of = resolution.person_of
-    events = set() if email_person is None else repoint_events(conn, email_person)
+    deferred indexes, built once its rows are in. ``everyone``: every profile was rebuilt,
+    so the people the events and touches moved between are not gathered."""
+    events, moved_from = 0, set()
+    if email_person is not None:
+        events, moved_from = repoint_events(conn, email_person, affected=not everyone)
     create_secondary_indexes(conn, email_people, email_indexes)
-    repointed = repoint_touches(conn, person_of, resolution.aliases) if touches else set()
+    touched, repointed = 0, set()
+    if touches:
+        touched, repointed = repoint_touches(
+            conn, resolution.people_of, resolution.aliases, affected=not everyone
+        )
     save_merges(conn, resolution, now, run_id)
     deleted = delete_people_without_leads(conn)
     save_id_map(conn, resolution, now, run_id)
-    affected = profiled | events | repointed
+    affected = profiled | moved_from | repointed
     affected.update(m.into_person for m in resolution.merges)
     wrote = {
         lead_people.name: bool(moved or released),
         email_people.name: bool(events),
-        sales_touches.name: bool(repointed),
+        sales_touches.name: bool(touched),
         people.name: bool(new or changed_profiles or deleted or resolution.merges),
     }
     return IdentityCounts(
-        people=len(set(person_of.values())),
+        people=resolution.people_count(),
         new_people=new,
         changed_profiles=changed_profiles,
         leads=moved,
-        events=len(events),
-        touches=len(repointed),
+        events=events,
+        touches=touched,
         merged=len(resolution.merges),
         affected=frozenset(affected),
         wrote=frozenset(name for name, written in wrote.items() if written),
+        everyone=everyone,
     )

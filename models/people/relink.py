@@ -19,7 +19,7 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -84,10 +84,18 @@ def repoint_placed_leads(conn: Connection, placed: sa.Table, found: int) -> int:
     return count
 
 
-def repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str]:
+def repoint_events(
+    conn: Connection, email_person: Mapping[str, str], *, affected: bool = True
+) -> tuple[int, set[str]]:
     """Write each email match key's person (``email_people``: what engagement events join
-    on; keys on several people's leads have none); the people who gained or lost a key."""
+    on; keys on several people's leads have none); how many keys were written or deleted,
+    and (with ``affected``) the people who gained or lost a key."""
     ep = email_people.c
+    names = ("email_match_key", "person_id")
+    if conn.execute(sa.select(ep.email_match_key).limit(1)).first() is None:
+        # A first run: nothing to compare with or conflict with; written in key order.
+        written = insert_rows(conn, email_people, names, email_person.items())
+        return written, set(email_person.values()) if affected else set()
     wrong: dict[str, str] = {}
     gone: list[str] = []
     was: list[str] = []
@@ -101,17 +109,15 @@ def repoint_events(conn: Connection, email_person: Mapping[str, str]) -> set[str
                 gone.append(key)
             else:
                 wrong[key] = now_pid
-    for key, pid in email_person.items():
+    for key in email_person:
         if key not in seen:
-            wrong[key] = pid
+            wrong[key] = email_person[key]
+    del seen
     for chunk in chunks(sorted(gone)):
         conn.execute(email_people.delete().where(ep.email_match_key.in_(chunk)))
-    names, rows = ("email_match_key", "person_id"), sorted(wrong.items())
-    if seen:
-        insert_rows(conn, email_people, names, rows, key=names[:1], update=names[1:])
-    else:  # a first run: nothing to conflict with
-        insert_rows(conn, email_people, names, rows)
-    return _people_of(wrong.values(), was)
+    rows = sorted(wrong.items())
+    insert_rows(conn, email_people, names, rows, key=names[:1], update=names[1:])
+    return len(rows) + len(gone), _people_of(wrong.values(), was) if affected else set()
 
 
 def release_test_leads(conn: Connection) -> set[str]:
@@ -137,18 +143,22 @@ def delete_people_without_leads(conn: Connection) -> int:
 
 def repoint_touches(
     conn: Connection,
-    person_of: Mapping[NaturalKey, str],
+    people_of: Callable[[Set[NaturalKey]], Mapping[NaturalKey, str]],
     aliases: Mapping[NaturalKey, str] | None = None,
-) -> set[str]:
-    """Point touches at the person of the touched lead (or, for a lead id that is not a
-    lead, of its ``aliases`` entry: a merged HubSpot id); the people who gained or lost
-    touches."""
+    *,
+    affected: bool = True,
+) -> tuple[int, set[str]]:
+    """Point touches at the person of the touched lead (``people_of`` finds the people of
+    a set of lead keys; for a lead id that is not a lead, its ``aliases`` entry: a merged
+    HubSpot id); how many touched leads were re-pointed, and (with ``affected``) the people
+    who gained or lost touches."""
     t = sales_touches
     query = sa.select(t.c.source, t.c.lead_id, t.c.person_id).distinct()
+    held = [((source, lead_id), pid) for source, lead_id, pid in stream(conn, query)]
+    person_of = people_of({key for key, _ in held})
     wrong: dict[NaturalKey, str | None] = {}
     was: list[str | None] = []
-    for source, lead_id, pid in stream(conn, query):
-        key = (source, lead_id)
+    for key, pid in held:
         now_pid = person_of.get(key)
         if now_pid is None and aliases:
             now_pid = aliases.get(key)
@@ -157,7 +167,7 @@ def repoint_touches(
             was.append(pid)
     rows = ((source, lead_id, pid) for (source, lead_id), pid in sorted(wrong.items()))
     update_staged(conn, t, ("source", "lead_id"), ("person_id",), rows)
-    return _people_of(wrong.values(), was)
+    return len(wrong), _people_of(wrong.values(), was) if affected else set()
 
 
 def _people_of(*groups: Iterable[str | None]) -> set[str]:

@@ -147,11 +147,15 @@ def people_to_classify(
     return found
 
 
-def mark_for_classification(conn: Connection, person_ids: Iterable[str]) -> None:
-    """Clear ``classified_at`` of ``person_ids`` (people identity just changed), in the
-    identity's transaction: if classification then fails, the next run still finds them
-    (``classified_at`` null), though identity will have nothing left to move."""
+def mark_for_classification(conn: Connection, person_ids: Iterable[str] | None) -> None:
+    """Clear ``classified_at`` of ``person_ids`` (people identity just changed; None:
+    everyone), in the identity's transaction: if classification then fails, the next run
+    still finds them (``classified_at`` null), though identity will have nothing left to
+    move."""
     p = people.c
+    if person_ids is None:
+        conn.execute(people.update().where(p.classified_at.is_not(None)).values(classified_at=None))
+        return
     for chunk in chunks(sorted(set(person_ids))):
         statement = people.update().where(p.person_id.in_(chunk), p.classified_at.is_not(None))
         conn.execute(statement.values(classified_at=None))

@@ -125,7 +125,7 @@ def test_the_sandbox_changes_the_member_id_with_the_address_and_keeps_contact_id
 def identify(engine: Engine, run_id: str, now: datetime) -> None:
     with engine.begin() as conn:
         keys, previous = read_lead_keys(conn), read_previous_person_ids(conn)
-        save_identity(conn, resolve(keys, previous), now, run_id, keys=keys)
+        save_identity(conn, resolve(keys, previous), now, run_id)
 
 
 def test_a_member_whose_email_changed_loads_as_two_leads_of_one_person(migrated_engine):

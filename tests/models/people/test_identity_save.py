@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from leadflow.models.loading.leads import load_batch
 from leadflow.models.people import identity_store
-from leadflow.models.people.identity import Resolution, resolve
+from leadflow.models.people.identity import resolve
 from leadflow.models.people.identity_store import (
     read_lead_keys,
     read_previous_person_ids,
@@ -49,7 +49,7 @@ def _save(engine: Engine, now: datetime, run_id: str) -> Any:
     with engine.begin() as conn:
         keys = read_lead_keys(conn)
         resolution = resolve(keys, read_previous_person_ids(conn))
-        return save_identity(conn, resolution, now, run_id, keys=keys)
+        return save_identity(conn, resolution, now, run_id)
 
 
 def _people(engine: Engine) -> dict[str, tuple[Any, ...]]:
@@ -89,8 +89,7 @@ def test_a_lead_left_out_of_the_resolution_is_refused(migrated_engine: Engine) -
     _load(migrated_engine, [_lead("m1", email_match_key="a@x.io"), _lead("m2")])
     _save(migrated_engine, T0, "r1")
     with migrated_engine.connect() as conn:
-        resolution = resolve(read_lead_keys(conn), read_previous_person_ids(conn))
-    partial = Resolution(person_of={k: v for k, v in resolution.person_of.items() if k[1] == "m1"})
+        partial = resolve([k for k in read_lead_keys(conn) if k.source_lead_id == "m1"])
     with pytest.raises(ValueError, match="'m2'"), migrated_engine.begin() as conn:
         save_identity(conn, partial, T0, "r2")
     # The failed save left nothing behind: the next one runs and writes nothing new.
@@ -188,7 +187,7 @@ def test_a_people_table_someone_reads_keeps_its_indexes_for_the_run(
                 conn.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
                 conn.exec_driver_sql("DROP INDEX ix_people_phone")
             conn.exec_driver_sql("SET LOCAL lock_timeout = '7s'")
-            counts = save_identity(conn, resolution, T0, "r1", keys=keys)
+            counts = save_identity(conn, resolution, T0, "r1")
     assert counts.new_people == 1
     assert settings == ["7s"]  # the transaction's own lock timeout, after the drops
     assert _indexes(migrated_engine) == _declared()

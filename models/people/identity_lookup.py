@@ -1,0 +1,84 @@
+"""Lookups over a resolution held by position: each email's person, some leads' people.
+
+A whole run holds each lead's person as its id's number by position (``Resolution.codes``);
+saving it needs two lookups that used to be dicts over every lead:
+
+- ``EmailPeople``: each email match key's person, for the keys on one person's leads only
+  (a role address on several people's leads gives its events to none of them, whatever
+  order the leads came in). A read-only mapping by key over two arrays by email code.
+- ``people_of``: the people of a few natural keys (the touched leads), found in one pass;
+  ``leads_of``: the leads of a few people (those whose profile an incremental run rebuilds).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Set
+
+import numpy as np
+
+from leadflow.models.people.identity_keys import NO_KEY, KeyColumns, NaturalKey
+
+_COMPACT = re.compile(r"p_[0-9a-f]{16}")
+
+
+def _id_text(code: int) -> str:
+    return "p_%016x" % code  # noqa: UP031 (the fastest way to spell it)
+
+
+class EmailPeople(Mapping[str, str]):
+    """Each email match key's one person (``columns.emails`` keeps its lookup by value);
+    iteration is in key order."""
+
+    def __init__(self, columns: KeyColumns, codes: np.ndarray) -> None:
+        emails = np.array(columns.emails.codes, dtype=np.int64)
+        present = emails != NO_KEY
+        keys, people = emails[present], codes[present]
+        distinct = len(columns.emails.values())
+        low = np.full(distinct, np.iinfo(np.uint64).max, dtype=np.uint64)
+        high = np.zeros(distinct, dtype=np.uint64)
+        np.minimum.at(low, keys, people)
+        np.maximum.at(high, keys, people)
+        self._columns = columns
+        self._owner = low
+        self._owned = low == high  # every lead with the key has one person
+        self._count = int(np.count_nonzero(self._owned))
+
+    def __getitem__(self, key: str) -> str:
+        code = self._columns.emails.code_of(key)
+        if code is None or not self._owned[code]:
+            raise KeyError(key)
+        return _id_text(int(self._owner[code]))
+
+    def __iter__(self) -> Iterator[str]:
+        values = self._columns.emails.values()
+        owned = np.flatnonzero(self._owned).tolist()
+        return (values[code] for code in sorted(owned, key=values.__getitem__))
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def people_of(
+    columns: KeyColumns, codes: np.ndarray, keys: Set[NaturalKey]
+) -> dict[NaturalKey, str]:
+    """The person of each of ``keys`` that is a lead, in one pass over the leads."""
+    found: dict[NaturalKey, str] = {}
+    if keys:
+        for position, key in enumerate(columns.natural_keys()):
+            if key in keys:
+                found[key] = _id_text(int(codes[position]))
+    return found
+
+
+def leads_of(columns: KeyColumns, codes: np.ndarray, person_ids: Set[str]) -> dict[NaturalKey, str]:
+    """Every lead of the people ``person_ids`` (ids ``person_id_for`` makes: ``p_`` and 16
+    hex digits; others have no lead here), with its person."""
+    wanted = [int(pid[2:], 16) for pid in person_ids if _COMPACT.fullmatch(pid)]
+    if not wanted:
+        return {}
+    inside = np.isin(codes, np.array(wanted, dtype=np.uint64))
+    return {
+        columns.natural_key(position): _id_text(int(codes[position]))
+        for position in np.flatnonzero(inside).tolist()
+    }
