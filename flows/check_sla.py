@@ -25,6 +25,7 @@ from leadflow.config.settings import Settings, load_settings
 from leadflow.connectors.http import install_log_redaction, redact
 from leadflow.models.sla.config import ALL_RULES, SlaSettings
 from leadflow.models.sla.run import SlaOutcome
+from leadflow.pipeline.memory import release_free_memory
 from leadflow.pipeline.sla import (
     breaches_markdown,
     compliance_rows,
@@ -114,7 +115,10 @@ def publish(
 @task(name="check-sla", cache_policy=NO_CACHE)
 def sla_task(settings: Settings, run_id: str, rules: list[str] | None = None) -> dict:
     """Evaluate and validate the SLA on the warehouse; Failed when a critical rule failed."""
-    return check_sla_now(settings, run_id, rules=rules, logger=get_run_logger())
+    try:
+        return check_sla_now(settings, run_id, rules=rules, logger=get_run_logger())
+    finally:
+        release_free_memory()  # before the report reads the BI views
 
 
 def _run_id() -> str:

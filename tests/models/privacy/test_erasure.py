@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from leadflow.models.privacy import suppression
 from leadflow.models.privacy.erasure import forget
 from leadflow.models.privacy.suppression import (
     Suppression,
@@ -315,7 +316,13 @@ def test_empty_suppression_list_needs_no_salt(warehouse: Engine) -> None:
     assert len(kept) == 1 and dropped == 0
 
 
-def test_refresh_email_hashes_follows_emails_and_salt(warehouse: Engine) -> None:
+@pytest.mark.parametrize("page", [2, 20_000], ids=["pages-of-2", "one-page"])
+def test_refresh_email_hashes_follows_emails_and_salt(
+    warehouse: Engine, page: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of 2 people: P1..P6 take three pages, and each page's changes are written
+    # before the next is read.
+    monkeypatch.setattr(suppression, "HASH_PAGE", page)
     with warehouse.begin() as conn:
         assert refresh_email_hashes(conn, SALT) == 4  # P1..P4; P5 and P6 have no email
         assert refresh_email_hashes(conn, SALT) == 0
