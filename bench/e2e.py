@@ -300,6 +300,9 @@ def child(contacts: int, warehouse_url: str, out: Path, *, throttled: bool = Fal
                 stage_cpu = {stage: sampler.between(*span) for stage, span in spans.items()}
                 stage_rss = {stage: sampler.peak_rss_between(*s) for stage, s in spans.items()}
                 result["syncs"][name] = {
+                    # The process's peak so far: the full sync's own (it runs first, in a
+                    # fresh process), then the peak over it and the re-syncs after it.
+                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                     "cpu_s": {key: round(value, 2) for key, value in cpu.items()},
                     "stage_cpu_s": {key: round(value, 2) for key, value in stage_cpu.items()},
                     "stage_rss_mb": {key: round(value) for key, value in stage_rss.items()},
@@ -373,6 +376,7 @@ def measure_e2e(
                     row.seconds.append(sync["seconds"])
                     for key in PER_SYNC:
                         row.extra.setdefault(key, []).append(sync.get(key))
+                    row.extra.setdefault("peak_rss_mb_so_far", []).append(sync.get("peak_rss_mb"))
                 changed = by_name.get("re-sync, 1% changed")
                 if changed is not None:
                     changed.extra.setdefault("changed_contacts", []).append(
@@ -383,9 +387,13 @@ def measure_e2e(
             full = by_name["full sync"]
             full.extra["peak_rss_mb"] = max(rss)
             full.extra["sandbox_peak_rss_mb"] = max(host_rss)
+            own = [peak for peak in full.extra.get("peak_rss_mb_so_far") or [] if peak]
+            full.extra["full_sync_peak_rss_mb"] = max(own) if own else max(rss)
             full.note = (
-                f"peak RSS {max(rss):,.0f} MB (sync alone{_stage_rss_note(full)}; sandbox host "
-                f"{max(host_rss):,.0f} MB); {_task_runs_note(full)}"
+                f"peak RSS {full.extra['full_sync_peak_rss_mb']:,.0f} MB (the full sync alone, "
+                f"a fresh process{_stage_rss_note(full)}; {max(rss):,.0f} MB after it and the "
+                f"two re-syncs in the same process; sandbox host {max(host_rss):,.0f} MB); "
+                f"{_task_runs_note(full)}"
             )
             for name, row in by_name.items():
                 if name != "full sync":
@@ -549,8 +557,8 @@ def e2e_checks(rows: list[Row]) -> list[Check]:
             host = row.extra.get("sandbox_peak_rss_mb") or 0.0
             name = f"e2e sandbox host peak RSS MB ({where})"
             checks.append(Check(name, host, "<= 4000", 0 < host <= HOST_RSS_TARGET_MB))
-        rss = row.extra["peak_rss_mb"]
-        name = f"e2e peak RSS MB, sync alone ({where})"
+        rss = row.extra.get("full_sync_peak_rss_mb", row.extra["peak_rss_mb"])
+        name = f"e2e peak RSS MB, the full sync alone ({where})"
         checks.append(Check(name, rss, "<= 1024", rss <= RSS_TARGET_MB))
     for row in rows:
         name = row.path.removeprefix("e2e ")
