@@ -72,7 +72,7 @@ from leadflow.models.people.identity_keys import (
     contact_key_for,
     parse_merged_ids,
 )
-from leadflow.models.people.identity_lookup import EmailPeople, leads_of, people_of
+from leadflow.models.people.identity_lookup import EmailPeople, id_text, leads_of, people_of
 from leadflow.models.people.rules import IdentityRules
 from leadflow.models.records.contact import mask_phone
 
@@ -97,14 +97,10 @@ def person_id_for(natural_key_text: str) -> str:
     return "p_" + hashlib.sha256(natural_key_text.encode()).hexdigest()[:16]
 
 
-def _id_text(code: int) -> str:
-    return "p_%016x" % code  # noqa: UP031 (the fastest way to spell it)
-
-
 def id_texts(codes: np.ndarray) -> list[str]:
     """Person ids from their numbers, in the same order (sorted numbers give sorted ids:
     16 lower-case hex digits)."""
-    return list(map(_id_text, codes.tolist()))
+    return list(map(id_text, codes.tolist()))
 
 
 class Resolution:
@@ -139,12 +135,12 @@ class Resolution:
 
     def person_at(self, position: int) -> str:
         """The person id of the ``position``-th lead."""
-        return _id_text(int(self.codes[position]))
+        return id_text(int(self.codes[position]))
 
     def pairs(self) -> Iterator[tuple[str, str, str]]:
         """(source, source_lead_id, person id) of every lead, in order."""
         columns = self.columns
-        ids = map(_id_text, self.codes.tolist())
+        ids = map(id_text, self.codes.tolist())
         return zip(columns.sources, columns.lead_ids, ids, strict=True)
 
     @property
@@ -322,7 +318,7 @@ def resolve(
         columns,
         codes,
         aliases={
-            key: _id_text(int(id_of_label[labels[count + i]])) for i, key in enumerate(alias_keys)
+            key: id_text(int(id_of_label[labels[count + i]])) for i, key in enumerate(alias_keys)
         },
         notes=notes,
     )

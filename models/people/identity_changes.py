@@ -16,7 +16,6 @@ reports how that differs from last run's ids (``previous``), which never changes
 
 from __future__ import annotations
 
-import re
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from leadflow.models.people.identity_lookup import COMPACT_ID, id_text
 
 
 class LeadKeys(Protocol):
@@ -52,7 +53,6 @@ REASONS = ("email", "phone", "hubspot_merge", "contact_id")
 # A retired id whose leads joined no other person's: its anchor lead left (erased, or now
 # a test lead), so the rest are named by their next earliest lead.
 REANCHORED = "reanchored"
-_COMPACT = re.compile(r"p_[0-9a-f]{16}")
 
 Link = tuple[str, str]  # (reason, key)
 Moved = tuple[tuple[str, str], str | None]  # a lead's natural key and the id it had
@@ -83,7 +83,7 @@ class PreviousIds:
             self.append(pid)
 
     def append(self, pid: str | None) -> None:
-        code = int(pid[2:], 16) if pid is not None and _COMPACT.fullmatch(pid) else 0
+        code = int(pid[2:], 16) if pid is not None and COMPACT_ID.fullmatch(pid) else 0
         if code == 0 and pid is not None:
             self._other[len(self._codes)] = pid
         self._codes.append(code)
@@ -98,7 +98,7 @@ class PreviousIds:
     def __getitem__(self, index: int) -> str | None:
         code = self._codes[index]
         if code:
-            return "p_%016x" % code  # noqa: UP031 (the fastest way to spell it)
+            return id_text(code)
         return self._other.get(index)
 
     def __iter__(self) -> Iterator[str | None]:
@@ -150,7 +150,7 @@ def moved_leads(
     last = np.frombuffer(previous.codes(), dtype=np.uint64) if len(previous) else codes[:0]
     changed = last != codes
     for position in previous.held_apart():  # ids not in the compact form: compare texts
-        changed[position] = previous[position] != "p_%016x" % int(codes[position])  # noqa: UP031
+        changed[position] = previous[position] != id_text(int(codes[position]))
     moved: list[Moved] = []
     positions: list[int] = []
     holders: Counter[tuple[str, int]] = Counter()
@@ -213,7 +213,7 @@ def record_changes(
     for _, label in holders:
         if label not in id_of:
             at = int(np.flatnonzero(labels == label)[0])
-            id_of[label] = "p_%016x" % int(codes[at])  # noqa: UP031
+            id_of[label] = id_text(int(codes[at]))
     current = np.unique(codes)
     spread: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
     for (pid, label), count in holders.items():
@@ -234,7 +234,7 @@ def record_changes(
 
 def _in_use(pid: str, current: np.ndarray) -> bool:
     """Whether ``pid`` is one of the sorted id numbers ``current``."""
-    if not _COMPACT.fullmatch(pid):
+    if not COMPACT_ID.fullmatch(pid):
         return False
     code = np.uint64(int(pid[2:], 16))
     at = int(np.searchsorted(current, code))

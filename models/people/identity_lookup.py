@@ -19,10 +19,11 @@ import numpy as np
 
 from leadflow.models.people.identity_keys import NO_KEY, KeyColumns, NaturalKey
 
-_COMPACT = re.compile(r"p_[0-9a-f]{16}")
+COMPACT_ID = re.compile(r"p_[0-9a-f]{16}")  # every id person_id_for makes
 
 
-def _id_text(code: int) -> str:
+def id_text(code: int) -> str:
+    """A person id from its 64-bit number (``p_`` and 16 lower-case hex digits)."""
     return "p_%016x" % code  # noqa: UP031 (the fastest way to spell it)
 
 
@@ -48,7 +49,7 @@ class EmailPeople(Mapping[str, str]):
         code = self._columns.emails.code_of(key)
         if code is None or not self._owned[code]:
             raise KeyError(key)
-        return _id_text(int(self._owner[code]))
+        return id_text(int(self._owner[code]))
 
     def __iter__(self) -> Iterator[str]:
         values = self._columns.emails.values()
@@ -67,18 +68,18 @@ def people_of(
     if keys:
         for position, key in enumerate(columns.natural_keys()):
             if key in keys:
-                found[key] = _id_text(int(codes[position]))
+                found[key] = id_text(int(codes[position]))
     return found
 
 
 def leads_of(columns: KeyColumns, codes: np.ndarray, person_ids: Set[str]) -> dict[NaturalKey, str]:
     """Every lead of the people ``person_ids`` (ids ``person_id_for`` makes: ``p_`` and 16
     hex digits; others have no lead here), with its person."""
-    wanted = [int(pid[2:], 16) for pid in person_ids if _COMPACT.fullmatch(pid)]
+    wanted = [int(pid[2:], 16) for pid in person_ids if COMPACT_ID.fullmatch(pid)]
     if not wanted:
         return {}
     inside = np.isin(codes, np.array(wanted, dtype=np.uint64))
     return {
-        columns.natural_key(position): _id_text(int(codes[position]))
+        columns.natural_key(position): id_text(int(codes[position]))
         for position in np.flatnonzero(inside).tolist()
     }
