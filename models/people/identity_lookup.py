@@ -52,12 +52,39 @@ class EmailPeople(Mapping[str, str]):
         return id_text(int(self._owner[code]))
 
     def __iter__(self) -> Iterator[str]:
-        values = self._columns.emails.values()
-        owned = np.flatnonzero(self._owned).tolist()
-        return (values[code] for code in sorted(owned, key=values.__getitem__))
+        return self._keys(np.flatnonzero(self._owned))
 
     def __len__(self) -> int:
         return self._count
+
+    def stored_keys(self) -> StoredKeys:
+        """A record of which keys are stored already (see ``StoredKeys``)."""
+        return StoredKeys(self)
+
+    def _code(self, key: str) -> int | None:
+        return self._columns.emails.code_of(key)
+
+    def _keys(self, codes: np.ndarray) -> Iterator[str]:
+        values = self._columns.emails.values()
+        return (values[code] for code in sorted(codes.tolist(), key=values.__getitem__))
+
+
+class StoredKeys:
+    """Which of an ``EmailPeople``'s keys were seen stored, one byte a distinct key (a set
+    of a million stored keys, each a new string, had cost about 100 MB): ``add`` each
+    stored key, then ``missing`` gives the owned keys not seen, in key order."""
+
+    def __init__(self, owners: EmailPeople) -> None:
+        self._owners = owners
+        self._held = np.zeros(owners._owned.size, dtype=bool)
+
+    def add(self, key: str) -> None:
+        code = self._owners._code(key)
+        if code is not None:
+            self._held[code] = True
+
+    def missing(self) -> Iterator[str]:
+        return self._owners._keys(np.flatnonzero(self._owners._owned & ~self._held))
 
 
 def people_of(

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from leadflow.models.people.batches import execute_many, stream
 from leadflow.models.people.identity import NaturalKey, Resolution
+from leadflow.models.people.identity_lookup import EmailPeople
 from leadflow.models.records.encoding import chunks
 from leadflow.models.warehouse.activity_tables import sales_touches
 from leadflow.models.warehouse.bulk import insert_rows, update_staged
@@ -85,7 +86,7 @@ def repoint_placed_leads(conn: Connection, placed: sa.Table, found: int) -> int:
 
 
 def repoint_events(
-    conn: Connection, email_person: Mapping[str, str], *, affected: bool = True
+    conn: Connection, email_person: EmailPeople, *, affected: bool = True
 ) -> tuple[int, set[str]]:
     """Write each email match key's person (``email_people``: what engagement events join
     on; keys on several people's leads have none); how many keys were written or deleted,
@@ -99,7 +100,7 @@ def repoint_events(
     wrong: dict[str, str] = {}
     gone: list[str] = []
     was: list[str] = []
-    seen: set[str] = set()
+    seen = email_person.stored_keys()
     for key, pid in stream(conn, sa.select(ep.email_match_key, ep.person_id)):
         seen.add(key)
         now_pid = email_person.get(key)
@@ -109,9 +110,8 @@ def repoint_events(
                 gone.append(key)
             else:
                 wrong[key] = now_pid
-    for key in email_person:
-        if key not in seen:
-            wrong[key] = email_person[key]
+    for key in seen.missing():
+        wrong[key] = email_person[key]
     del seen
     for chunk in chunks(sorted(gone)):
         conn.execute(email_people.delete().where(ep.email_match_key.in_(chunk)))

@@ -134,6 +134,11 @@ def test_an_email_on_two_peoples_leads_belongs_to_neither():
     assert list(owners) == sorted(owners)  # iterated in key order
     assert "info@x.com" not in owners  # on two people's leads
     assert owners.get("nobody@x.com") is None
+    # What an incremental save compares with the stored keys: the owned keys not stored yet.
+    stored = owners.stored_keys()
+    for key in ("own@x.com", "info@x.com", "gone@x.com"):  # not ours, or ours but shared
+        stored.add(key)
+    assert list(stored.missing()) == ["other@x.com", "shared@x.com"]
 
 
 def test_lookups_of_a_few_leads_and_people():
