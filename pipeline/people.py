@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from leadflow.models.people.classification_writes import holds_derived_rows
 from leadflow.models.people.identity import id_texts, resolve
+from leadflow.models.people.identity_lookup import holds_id
 from leadflow.models.people.identity_store import read_identity_input, save_identity
 from leadflow.models.people.rules import Rules
 from leadflow.models.people.scope import (
@@ -144,8 +145,12 @@ def resolve_and_classify(
             wanted = people_to_classify(conn, state, now, rescore_after)
     notes, codes = resolution.notes, resolution.person_codes()
     del resolution  # every lead's keys and person: not needed while classifying
-    # Everyone's id, sorted, spelled only now (a set of a million ids cost 95 MB at the peak)
-    chosen = id_texts(codes) if wanted is None else [p for p in id_texts(codes) if p in wanted]
+    # Everyone's id, sorted, spelled only now (a set of a million ids cost 95 MB at the peak);
+    # or the few wanted that are people still, without spelling everyone's.
+    if wanted is None:
+        chosen = id_texts(codes)
+    else:
+        chosen = [pid for pid in sorted(wanted) if holds_id(codes, pid)]
     del codes, wanted
     for note in notes[:NOTES_LOGGED]:
         logger.warning("identity: %s", note)

@@ -177,7 +177,7 @@ class Resolution:
         return np.unique(self.codes)
 
     def people_count(self) -> int:
-        return int(np.unique(self.codes).size)
+        return int(self.person_codes().size)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Resolution):
@@ -227,9 +227,8 @@ def _text(columns: KeyColumns, position: int) -> str:
 def _id_codes(columns: KeyColumns, anchors: np.ndarray) -> np.ndarray:
     """Every component's id as its 64-bit number: the hash of its anchor's text (salted in
     anchor order on a clash)."""
-    sources, lead_ids = columns.sources, columns.lead_ids
     codes = np.fromiter(
-        (int(person_id_for(f"{sources[at]}:{lead_ids[at]}")[2:], 16) for at in anchors.tolist()),
+        (int(person_id_for(_text(columns, at))[2:], 16) for at in anchors.tolist()),
         dtype=np.uint64,
         count=anchors.size,
     )
@@ -275,7 +274,7 @@ def resolve(
     )
     with_email = emails != NO_KEY
     blocked_leads = int(np.count_nonzero(email_blocks[emails[with_email]]))
-    phone_emails = shared_phones(phones, emails, rules.max_emails_per_phone)
+    phone_emails = shared_phones(phones, emails)
     phone_blocks = phone_emails > rules.max_emails_per_phone
     starts: list[np.ndarray] = []
     ends: list[np.ndarray] = []
@@ -326,8 +325,8 @@ def resolve(
         # Only leads whose person id changed can make a merge or a split: a rerun with
         # nothing changed counts nothing.
         last = aligned(columns, previous)
-        result.moved, result.moved_at, holders = moved_leads(columns, codes, lead_labels, last)
+        result.moved, result.moved_at, holders = moved_leads(columns, codes, last)
         if holders:
             blocked_emails = {email_values[code] for code in np.flatnonzero(email_blocks).tolist()}
-            record_changes(result, columns, lead_labels, holders, last, blocked, blocked_emails)
+            record_changes(result, columns, holders, last, blocked, blocked_emails)
     return result

@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from leadflow.models.people.identity_lookup import COMPACT_ID, id_text
+from leadflow.models.people.identity_lookup import COMPACT_ID, holds_id, id_text
 
 
 class LeadKeys(Protocol):
@@ -141,19 +141,19 @@ def aligned(
 
 
 def moved_leads(
-    columns: Columns, codes: np.ndarray, labels: np.ndarray, previous: PreviousIds
-) -> tuple[list[Moved], list[int], Counter[tuple[str, int]]]:
+    columns: Columns, codes: np.ndarray, previous: PreviousIds
+) -> tuple[list[Moved], list[int], Counter[tuple[str, str]]]:
     """Leads whose person id (``codes``: its 64-bit number, by position) is not last run's
     (new leads too), with the id they had; their positions; and how many of each previous
-    id's leads each component (by label) now holds (only those that moved). A lead named
-    twice counts once, as a mapping by key would."""
+    id's leads each person now holds, as (previous id, id now) (only those that moved). A
+    lead named twice counts once, as a mapping by key would."""
     last = np.frombuffer(previous.codes(), dtype=np.uint64) if len(previous) else codes[:0]
     changed = last != codes
     for position in previous.held_apart():  # ids not in the compact form: compare texts
         changed[position] = previous[position] != id_text(int(codes[position]))
     moved: list[Moved] = []
     positions: list[int] = []
-    holders: Counter[tuple[str, int]] = Counter()
+    holders: Counter[tuple[str, str]] = Counter()
     seen: set[tuple[str, str]] = set()
     for position in np.flatnonzero(changed).tolist():
         key = (columns.sources[position], columns.lead_ids[position])
@@ -164,7 +164,7 @@ def moved_leads(
         moved.append((key, pid))
         positions.append(position)
         if pid:
-            holders[(pid, int(labels[position]))] += 1
+            holders[(pid, id_text(int(codes[position])))] += 1
     return moved, positions, holders
 
 
@@ -200,54 +200,38 @@ def _bridge(
 def record_changes(
     result: Resolution,
     columns: Columns,
-    labels: np.ndarray,
-    holders: Counter[tuple[str, int]],
+    holders: Counter[tuple[str, str]],
     previous: PreviousIds,
     blocked: Mapping[str, int],
     blocked_emails: Set[str],
 ) -> None:
     """Merges for previous ids no person has any more; notes for previous persons now
-    split. ``labels``: each lead's component; ``result.codes``: its person's id number."""
-    codes = result.codes
-    id_of: dict[int, str] = {}
-    for _, label in holders:
-        if label not in id_of:
-            at = int(np.flatnonzero(labels == label)[0])
-            id_of[label] = id_text(int(codes[at]))
-    current = np.unique(codes)
-    spread: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
-    for (pid, label), count in holders.items():
-        if id_of[label] != pid:
-            spread[pid].append((-count, id_of[label], label))
-    merged = {pid: min(spread[pid]) for pid in spread if not _in_use(pid, current)}
-    members = _members_of(columns, labels, previous, {label for _, _, label in merged.values()})
+    split. ``holders``: ``moved_leads``'; ``result.codes``: each lead's person id number."""
+    current = np.unique(result.codes)
+    spread: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for (pid, into), count in holders.items():
+        spread[pid].append((-count, into))
+    merged = {pid: min(spread[pid]) for pid in spread if not holds_id(current, pid)}
+    members = _members_of(columns, result.codes, previous, {into for _, into in merged.values()})
     for pid in sorted(spread):
         if pid in merged:
-            _, into, label = merged[pid]
-            reason, key = _bridge(members[label], pid, blocked, blocked_emails)
+            _, into = merged[pid]
+            reason, key = _bridge(members[into], pid, blocked, blocked_emails)
             result.merges.append(Merge(pid, into, reason, key))
             spread[pid].remove(merged[pid])
         if spread[pid]:
-            others = sorted(into for _, into, _ in spread[pid])
+            others = sorted(into for _, into in spread[pid])
             result.notes.append(f"person {pid} split: some of its leads are now {others}")
 
 
-def _in_use(pid: str, current: np.ndarray) -> bool:
-    """Whether ``pid`` is one of the sorted id numbers ``current``."""
-    if not COMPACT_ID.fullmatch(pid):
-        return False
-    code = np.uint64(int(pid[2:], 16))
-    at = int(np.searchsorted(current, code))
-    return at < current.size and current[at] == code
-
-
 def _members_of(
-    columns: Columns, labels: np.ndarray, previous: PreviousIds, chosen: set[int]
-) -> dict[int, list[tuple[LeadKeys, str | None]]]:
-    """The records of the components ``chosen``, each with its previous id."""
-    found: dict[int, list[tuple[LeadKeys, str | None]]] = defaultdict(list)
+    columns: Columns, codes: np.ndarray, previous: PreviousIds, chosen: set[str]
+) -> dict[str, list[tuple[LeadKeys, str | None]]]:
+    """The records of the people ``chosen`` (current ids), each with its previous id."""
+    found: dict[str, list[tuple[LeadKeys, str | None]]] = defaultdict(list)
     if chosen:
-        inside = np.isin(labels, np.array(sorted(chosen), dtype=labels.dtype))
-        for position in np.flatnonzero(inside).tolist():
-            found[int(labels[position])].append((columns.record(position), previous[position]))
+        wanted = np.array([int(pid[2:], 16) for pid in chosen], dtype=np.uint64)
+        for position in np.flatnonzero(np.isin(codes, wanted)).tolist():
+            pid = id_text(int(codes[position]))
+            found[pid].append((columns.record(position), previous[position]))
     return found

@@ -30,7 +30,7 @@ def equal_edges(codes: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.n
     return positions, positions[first][inverse.reshape(-1)]
 
 
-def shared_phones(phones: np.ndarray, emails: np.ndarray, max_emails: int) -> np.ndarray:
+def shared_phones(phones: np.ndarray, emails: np.ndarray) -> np.ndarray:
     """How many different emails share each phone code (all phones, by code)."""
     distinct_phones = int(phones.max()) + 1 if phones.size else 0
     both = (phones != NO_KEY) & (emails != NO_KEY)

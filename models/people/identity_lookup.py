@@ -27,6 +27,15 @@ def id_text(code: int) -> str:
     return "p_%016x" % code  # noqa: UP031 (the fastest way to spell it)
 
 
+def holds_id(codes: np.ndarray, person_id: str) -> bool:
+    """Whether ``person_id`` is one of the sorted id numbers ``codes``."""
+    if not COMPACT_ID.fullmatch(person_id):
+        return False
+    code = np.uint64(int(person_id[2:], 16))
+    at = int(np.searchsorted(codes, code))
+    return at < codes.size and codes[at] == code
+
+
 class EmailPeople(Mapping[str, str]):
     """Each email match key's one person (``columns.emails`` keeps its lookup by value);
     iteration is in key order."""
