@@ -143,6 +143,14 @@ class Resolution:
         ids = map(id_text, self.codes.tolist())
         return zip(columns.sources, columns.lead_ids, ids, strict=True)
 
+    def placed(self) -> Iterator[tuple[str, str, str, bool]]:
+        """:meth:`pairs` with whether the lead is its person's only one (its profile is
+        then its own fields, which the store builds in the database)."""
+        _, inverse, counts = np.unique(self.codes, return_inverse=True, return_counts=True)
+        alone = (counts == 1)[inverse].tolist()
+        columns, ids = self.columns, map(id_text, self.codes.tolist())
+        return zip(columns.sources, columns.lead_ids, ids, alone, strict=True)
+
     @property
     def person_of(self) -> dict[NaturalKey, str]:
         """Each lead's person id by natural key (a new dict: a whole run does not need it)."""

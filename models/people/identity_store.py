@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,7 +71,11 @@ from leadflow.models.warehouse.people_tables import email_people, lead_people, p
 from leadflow.models.warehouse.reads import driver_rows
 
 # The staged person of each lead that profile_people reads the leads joined to.
-_PLACED = [(name, sa.String()) for name in ("source", "source_lead_id", "person_id")]
+# (``alone``: the lead is its person's only one.)
+_PLACED = [
+    *((name, sa.String()) for name in ("source", "source_lead_id", "person_id")),
+    ("alone", sa.Boolean()),
+]
 _PLACED_KEY = ("source", "source_lead_id")
 
 
@@ -225,9 +230,10 @@ def save_identity(
     # The leads of those people, staged and joined to (an IN list of 10,000 lead keys per
     # 1% re-sync at 1M had taken SQLite 11.7 s), their profiles rebuilt as a full run's are.
     mine = resolution.leads_of(scope)
-    rows = ((source, lead_id, pid) for (source, lead_id), pid in mine.items())
+    sizes = Counter(mine.values())
+    rows = ((source, lead_id, pid, sizes[pid] == 1) for (source, lead_id), pid in mine.items())
     with temp_table(conn, "identity_rebuilt", _PLACED, rows, key=_PLACED_KEY) as placed:
-        new, changed_profiles, _ = profile_people(conn, placed, now, None)
+        new, changed_profiles, _ = profile_people(conn, placed, now)
     moves = zip(moved, map(resolution.person_at, resolution.moved_at), strict=True)
     moved_count = repoint_leads(conn, moves)
     return _finish(
@@ -254,9 +260,9 @@ def _save_all(
     leads, measured apart: SQLite 15.9 -> 6.9 s for people's rows, 7.2 -> 2.5 s and 6.3 ->
     2.2 s for the other two; PostgreSQL's COPY 7.5 -> 2.8 s, 5.8 -> 2.4 s, 4.8 -> 2.3 s)."""
     deferred = defer_while_empty(conn, people, lead_people, email_people)
-    pairs = resolution.pairs()
-    with temp_table(conn, "identity_person_of", _PLACED, pairs, key=_PLACED_KEY) as placed:
-        new, changed_profiles, found = profile_people(conn, placed, now, None)
+    rows = resolution.placed()
+    with temp_table(conn, "identity_person_of", _PLACED, rows, key=_PLACED_KEY) as placed:
+        new, changed_profiles, found = profile_people(conn, placed, now)
         unbuilt = tuple(deferred.pop(people.name, ()))
         if not keep_people_unindexed:  # else the caller builds them (after classifying)
             create_secondary_indexes(conn, people, unbuilt)

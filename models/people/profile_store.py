@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadflow.models.people.batches import STREAM_SIZE, plain_times, with_times
@@ -29,26 +31,25 @@ _PROFILE_LEAD_COLUMNS = ("source", "source_lead_id", "updated_at")
 PROFILE_READ = (*_PROFILE_LEAD_COLUMNS, *PROFILE_COLUMNS)
 
 
-def profile_people(
-    conn: Connection, placed: sa.Table, now: datetime, scan: dict[str, str] | None
-) -> tuple[int, int, int]:
-    """Build and save the profile of every person in ``placed``, reading their leads joined
-    to it in order of person; how many people were new, how many profiles changed, and how
-    many leads were read. With ``scan``, each email match key's person is gathered into it
-    (keys shared by several people left out)."""
+def profile_people(conn: Connection, placed: sa.Table, now: datetime) -> tuple[int, int, int]:
+    """Build and save the profile of every person in ``placed`` (``source``,
+    ``source_lead_id``, ``person_id`` and ``alone``: whether the lead is its person's only
+    one); how many people were new, how many profiles changed, and how many leads were
+    read.
+
+    A person with one lead (85% of them at 1M leads) has that lead's fields as profile, a
+    group at a time: written by one ``INSERT ... SELECT`` in the database
+    (:func:`_profile_alone`). The others' leads are read joined to ``placed`` in order of
+    person, a batch of people at a time, and their profiles built here (``profile_values``)."""
     p = placed.c
+    stored = conn.execute(sa.select(people.c.person_id).limit(1)).first() is not None
+    new, changed, found = _profile_alone(conn, placed, now, stored=stored)
     selected, times = plain_times(conn, [*(leads.c[name] for name in PROFILE_READ), p.person_id])
     joined = leads.join(placed, _placed_lead(placed))
-    query = sa.select(*selected).select_from(joined).order_by(p.person_id)
-    stored = conn.execute(sa.select(people.c.person_id).limit(1)).first() is not None
+    query = sa.select(*selected).select_from(joined).where(sa.not_(p.alone))
     members: dict[str, list[ProfileLead]] = {}
-    shared: set[str] = set()
-    new = changed = found = 0
-    email_at = PROFILE_READ.index("email_match_key")
-    for row in driver_rows(conn, query, "identity_profile_leads"):
-        pid, email_key = row[-1], row[email_at]
-        if scan is not None and email_key and scan.setdefault(email_key, pid) != pid:
-            shared.add(email_key)
+    for row in driver_rows(conn, query.order_by(p.person_id), "identity_profile_leads"):
+        pid = row[-1]
         group = members.get(pid)
         if group is None:
             if len(members) >= STREAM_SIZE:
@@ -59,9 +60,57 @@ def profile_people(
         group.append(ProfileLead._make(row[:-1]))
         found += 1
     counts = save_profiles(conn, _timed(members, times), now, stored=stored)
-    for email_key in shared if scan is not None else ():
-        del scan[email_key]
     return new + counts[0], changed + counts[1], found
+
+
+def _profile_alone(
+    conn: Connection, placed: sa.Table, now: datetime, *, stored: bool
+) -> tuple[int, int, int]:
+    """Save the profiles of the people in ``placed`` with one lead, in one statement: each
+    ``PROFILE_GROUPS`` group of the lead's fields, or nulls where it has none of the group
+    (what ``profile_values`` gives for one lead: a field counts when it is a non-empty
+    text). ``stored``: people may have rows, so a profile is inserted or, where it differs
+    from the stored one, updated; (new, changed, leads). Moving the 695,000 one-lead
+    people of 1M leads out of Python: the identity stage on SQLite 57.8 -> 43.3 s."""
+    p, lead = placed.c, leads.c
+    values: list[sa.ColumnElement[Any]] = []
+    for group in PROFILE_GROUPS:
+        present = sa.or_(*(sa.func.coalesce(lead[name], "") != "" for name in group))
+        values += [sa.case((present, lead[name]), else_=sa.null()) for name in group]
+    stamp = sa.literal(now, people.c.updated_at.type)
+    chosen = (
+        sa.select(p.person_id, *values, stamp, stamp)
+        .select_from(leads.join(placed, _placed_lead(placed)))
+        .where(p.alone)  # also keeps SQLite from reading ON CONFLICT as the join's ON
+        .order_by(p.person_id)
+    )
+    names = ("person_id", *PROFILE_COLUMNS, "created_at", "updated_at")
+    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(people)
+    statement = insert.from_select(names, chosen)
+    if not stored:  # nothing to conflict with
+        written = _rowcount(conn, statement)
+        return written, 0, written
+    excluded = statement.excluded
+    differs = (people.c[name].is_distinct_from(excluded[name]) for name in PROFILE_COLUMNS)
+    statement = statement.on_conflict_do_update(
+        index_elements=["person_id"],
+        set_={name: excluded[name] for name in (*PROFILE_COLUMNS, "updated_at")},
+        where=sa.or_(*differs),
+    )
+    before = _count(conn, sa.select(sa.func.count()).select_from(people))
+    written = _rowcount(conn, statement)
+    new = _count(conn, sa.select(sa.func.count()).select_from(people)) - before
+    found = sa.select(sa.func.count()).select_from(chosen.order_by(None).subquery())
+    return new, written - new, _count(conn, found)
+
+
+def _rowcount(conn: Connection, statement: Any) -> int:
+    # preserve_rowcount: SQLAlchemy keeps an INSERT's count on PostgreSQL only if asked
+    return conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+
+
+def _count(conn: Connection, query: sa.Select[Any]) -> int:
+    return int(conn.execute(query).scalar_one())
 
 
 def _placed_lead(placed: sa.Table) -> sa.ColumnElement[bool]:

@@ -231,3 +231,58 @@ def test_a_reader_of_two_people_tables_is_not_deadlocked_by_a_first_save(
     assert failed == []
     assert saved[0].new_people == 1
     assert _indexes(migrated_engine) == _declared()
+
+
+# One lead each (distinct emails): groups whole, partly empty, empty-text only, or missing.
+ONE_LEAD_FIELDS = [
+    {"first_name": "", "last_name": "Lovelace", "company": "0", "city": ""},
+    {"first_name": "", "last_name": None, "job_title": "CTO", "country": "DE"},
+    {"phone": "+14155550101", "first_name": "Ada", "country": "", "city": "Köln"},
+    {"company": "", "job_title": "", "city": None},
+]
+
+
+def test_one_lead_profiles_written_in_the_database_match_profile_values(
+    migrated_engine: Engine,
+) -> None:
+    """People with one lead get their profile from one INSERT ... SELECT; it must be
+    exactly what ``profile_values`` builds from that lead, first save and later ones."""
+    from leadflow.models.people.profile import ProfileLead, profile_values
+    from leadflow.models.people.profile_store import PROFILE_COLUMNS, PROFILE_READ
+    from leadflow.models.warehouse.lead_tables import leads
+
+    batch = [
+        _lead(f"m{i}", email=f"p{i}@x.io", email_match_key=f"p{i}@x.io", **fields)
+        for i, fields in enumerate(ONE_LEAD_FIELDS)
+    ]
+    _load(migrated_engine, [*batch, _lead("m9", email_match_key="p0@x.io", first_name="Al")])
+
+    def check() -> None:
+        with migrated_engine.connect() as conn:
+            read = [leads.c[name] for name in PROFILE_READ]
+            found = {row[1]: ProfileLead(*row) for row in conn.execute(sa.select(*read))}
+            lead_ids = {row[0]: row[1] for row in conn.execute(
+                sa.select(lead_people.c.person_id, lead_people.c.source_lead_id)
+                .where(lead_people.c.source_lead_id != "m9")
+            )}  # fmt: skip
+            stored = conn.execute(
+                sa.select(people.c.person_id, *(people.c[name] for name in PROFILE_COLUMNS))
+            ).all()
+        singles = {pid: tuple(rest) for pid, *rest in stored if lead_ids.get(pid) != "m0"}
+        assert len(singles) == len(ONE_LEAD_FIELDS) - 1
+        for pid, profile in singles.items():
+            assert profile == profile_values([found[lead_ids[pid]]]), lead_ids[pid]
+
+    first = _save(migrated_engine, T0, "r1")
+    assert (first.people, first.new_people, first.changed_profiles, first.leads) == (4, 4, 0, 5)
+    check()
+    later = T0 + timedelta(hours=1)
+    _load(migrated_engine, [
+        _lead("m1", email="p1@x.io", email_match_key="p1@x.io", first_name="Bo",
+              updated_at=later),
+        _lead("m3", email="p3@x.io", email_match_key="p3@x.io", company="", job_title="",
+              city=None),
+    ])  # fmt: skip
+    second = _save(migrated_engine, later, "r2")
+    assert (second.new_people, second.changed_profiles) == (0, 1)
+    check()
