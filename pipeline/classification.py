@@ -40,6 +40,7 @@ from leadflow.models.people.classification_writes import (
 from leadflow.models.people.classify import classify
 from leadflow.models.people.rules import Rules
 from leadflow.models.people.transitions import transitions
+from leadflow.models.warehouse.engine import without_parallel_plans
 from leadflow.pipeline.fan_out import can_fan_out, fan_out
 
 # People from which a second process pays for its start (~1 s to spawn and import).
@@ -69,6 +70,7 @@ class ClassificationJob:
         :meth:`save` stores, bound for ``conn``'s driver here (maybe on another core), not
         by the one process that writes them."""
         rules, now = self.rules, self.now
+        without_parallel_plans(conn)
         results = []
         for facts in read_person_facts(conn, batch, everyone=self.everyone):
             found = classify(facts, rules, now)

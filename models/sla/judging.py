@@ -32,6 +32,7 @@ from leadflow.models.sla.rows import (
 )
 from leadflow.models.sla.store import read_between, read_facts, read_history
 from leadflow.models.warehouse.bulk import bound_rows
+from leadflow.models.warehouse.engine import without_parallel_plans
 from leadflow.models.warehouse.sla_tables import sla_evaluations
 
 Key = tuple[str, str, datetime]
@@ -84,6 +85,7 @@ class SlaJob:
 
     def judge(self, conn: Connection, batch: Sequence[str]) -> Judged:
         """Read ``batch``'s facts (and stored history) in ``conn`` and judge them."""
+        without_parallel_plans(conn)
         if self.full:
             span = (batch[0], batch[-1])
             facts = read_between(conn, *span)

@@ -11,7 +11,12 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Engine
 
-from leadflow.models.warehouse.engine import create_engine, redact_url, unprepared
+from leadflow.models.warehouse.engine import (
+    create_engine,
+    redact_url,
+    unprepared,
+    without_parallel_plans,
+)
 from leadflow.models.warehouse.migrate import alembic_config, upgrade
 from leadflow.models.warehouse.people_tables import stage_transitions
 
@@ -86,6 +91,23 @@ def test_unprepared_disables_psycopg_prepared_statements(migrated_engine: Engine
         after = getattr(driver, "prepare_threshold", "n/a")
     expected = (5, None, 5) if migrated_engine.dialect.name == "postgresql" else ("n/a",) * 3
     assert (before, inside, after) == expected
+
+
+def test_without_parallel_plans_lasts_for_the_transaction(migrated_engine: Engine) -> None:
+    if migrated_engine.dialect.name != "postgresql":
+        with migrated_engine.begin() as conn:
+            without_parallel_plans(conn)  # nothing to set, nothing raised
+        return
+    show = "SHOW max_parallel_workers_per_gather"
+    with migrated_engine.connect() as conn:
+        before = conn.exec_driver_sql(show).scalar()
+        conn.commit()
+        with conn.begin():
+            without_parallel_plans(conn)
+            inside = conn.exec_driver_sql(show).scalar()
+        after = conn.exec_driver_sql(show).scalar()
+    assert before != "0"
+    assert (inside, after) == ("0", before)
 
 
 def _flush_stats(engine: Engine) -> None:
