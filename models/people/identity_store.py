@@ -66,7 +66,11 @@ from leadflow.models.people.relink import (
 from leadflow.models.records.encoding import require_aware
 from leadflow.models.warehouse.activity_tables import sales_touches
 from leadflow.models.warehouse.bulk import temp_table
-from leadflow.models.warehouse.indexes import create_secondary_indexes, defer_while_empty
+from leadflow.models.warehouse.indexes import (
+    create_secondary_indexes,
+    defer_while_empty,
+    table_empty,
+)
 from leadflow.models.warehouse.people_tables import email_people, lead_people, people
 from leadflow.models.warehouse.reads import driver_rows
 
@@ -259,6 +263,8 @@ def _save_all(
     email_people are built once each table is filled, before anything reads by them (1M
     leads, measured apart: SQLite 15.9 -> 6.9 s for people's rows, 7.2 -> 2.5 s and 6.3 ->
     2.2 s for the other two; PostgreSQL's COPY 7.5 -> 2.8 s, 5.8 -> 2.4 s, 4.8 -> 2.3 s)."""
+    # Into an empty people table every person written has a lead: none to prune after.
+    fresh = table_empty(conn, people)
     deferred = defer_while_empty(conn, people, lead_people, email_people)
     rows = resolution.placed()
     with temp_table(conn, "identity_person_of", _PLACED, rows, key=_PLACED_KEY) as placed:
@@ -272,7 +278,7 @@ def _save_all(
     counts = _finish(
         conn, resolution, now, run_id, resolution.email_people(), released,
         new, changed_profiles, moved, bool(released),
-        email_indexes=deferred.get(email_people.name, ()), everyone=True,
+        email_indexes=deferred.get(email_people.name, ()), everyone=True, prune=not fresh,
     )  # fmt: skip
     return dataclasses.replace(counts, unbuilt=unbuilt)
 
@@ -292,11 +298,13 @@ def _finish(
     touches: bool = True,
     email_indexes: Sequence[sa.Index] = (),
     everyone: bool = False,
+    prune: bool = True,
 ) -> IdentityCounts:
     """Re-point events (unless ``email_person`` is None: unchanged) and touches (unless
     ``touches`` is false), record merges; the counts. ``email_indexes``: email_people's
     deferred indexes, built once its rows are in. ``everyone``: every profile was rebuilt,
-    so the people the events and touches moved between are not gathered."""
+    so the people the events and touches moved between are not gathered. ``prune=False``:
+    every person has a lead (none is looked for to delete)."""
     events, moved_from = 0, set()
     if email_person is not None:
         events, moved_from = repoint_events(conn, email_person, affected=not everyone)
@@ -307,7 +315,7 @@ def _finish(
             conn, resolution.people_of, resolution.aliases, affected=not everyone
         )
     save_merges(conn, resolution, now, run_id)
-    deleted = delete_people_without_leads(conn)
+    deleted = delete_people_without_leads(conn) if prune else 0
     save_id_map(conn, resolution, now, run_id)
     affected = profiled | moved_from | repointed
     affected.update(m.into_person for m in resolution.merges)
