@@ -174,8 +174,8 @@ stage_transitions = sa.Table(
     ),
     _str("run_id", "leadflow's id of the run that recorded the change.", nullable=False),
     _ts("recorded_at", "When leadflow recorded the change (UTC)."),
+    # Its index serves lookups by person too (no index of person_id alone: migration 0016).
     sa.UniqueConstraint("person_id", "to_lifecycle", "at"),
-    sa.Index(None, "person_id"),
     sa.Index(None, "run_id"),
     comment="One row per stage change of a person (person_id, to_lifecycle, at).",
 )

@@ -8,7 +8,11 @@ from sqlalchemy.engine import Engine
 
 from leadflow.models.warehouse.migrate import alembic_config, current_revision, upgrade
 from tests.models.warehouse.schema_check import HEAD, describe, schema_diff
-from tests.models.warehouse.test_migration_steps import ROLLUP_INDEX_DIFF, _narrow_diff
+from tests.models.warehouse.test_migration_steps import (
+    ROLLUP_INDEX_DIFF,
+    TRANSITIONS_INDEX_DIFF,
+    _narrow_diff,
+)
 
 
 def test_downgrade_0012_and_upgrade_again(migrated_engine: Engine) -> None:
@@ -25,8 +29,9 @@ def test_downgrade_0012_and_upgrade_again(migrated_engine: Engine) -> None:
             ("add_table", "writebacks", None),
             *_narrow_diff(events=True),
             *ROLLUP_INDEX_DIFF,
+            *TRANSITIONS_INDEX_DIFF,
         ]
-    )  # 0013's, 0014's and 0015's too
+    )  # 0013's, 0014's, 0015's and 0016's too
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == HEAD
     assert schema_diff(migrated_engine) == []

@@ -37,7 +37,7 @@ TABLES = {
     "lead_people",
     "email_people",
 }
-HEAD = "0015"
+HEAD = "0016"
 ONLY_POSTGRESQL = pytest.mark.parametrize(
     "warehouse_url",
     [pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)],

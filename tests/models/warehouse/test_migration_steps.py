@@ -112,6 +112,10 @@ ROLLUP_INDEX_DIFF = [
 ]
 
 
+# What 0016 changes on a warehouse that has stage_transitions (0004 to 0015).
+TRANSITIONS_INDEX_DIFF = [("remove_index", "stage_transitions", "ix_stage_transitions_person_id")]
+
+
 # What 0007 adds, as schema_diff reports it missing.
 STATE_DIFF = [("add_table", "step_state", None)]
 
@@ -162,6 +166,7 @@ def test_downgrade_0010_and_upgrade_again_fills_mailchimp_contact_ids(
             *INBOX_DIFF,
             *_narrow_diff(events=True),
             *ROLLUP_INDEX_DIFF,
+            *TRANSITIONS_INDEX_DIFF,
         ]
     )
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -209,6 +214,7 @@ def test_downgrade_0009_and_upgrade_again(migrated_engine: Engine) -> None:
             *INBOX_DIFF,
             *_narrow_diff(events=True),
             *ROLLUP_INDEX_DIFF,
+            *TRANSITIONS_INDEX_DIFF,
         ]
     )
     upgrade(migrated_engine)
@@ -231,6 +237,7 @@ def test_downgrade_0008_and_upgrade_again_keeps_runs_with_zero_counts(
             *INBOX_DIFF,
             *_narrow_diff(events=True),
             *ROLLUP_INDEX_DIFF,
+            *TRANSITIONS_INDEX_DIFF,
         ]
     )
     with migrated_engine.begin() as conn:
@@ -275,6 +282,7 @@ def test_downgrade_0006_and_upgrade_again(migrated_engine: Engine) -> None:
             *INBOX_DIFF,
             *_narrow_diff(events=True),
             *ROLLUP_INDEX_DIFF,
+            *TRANSITIONS_INDEX_DIFF,
         ]
     )
     upgrade(migrated_engine)
@@ -320,6 +328,7 @@ def test_downgrade_0005_and_upgrade_again(migrated_engine: Engine) -> None:
     assert sorted(describe(op) for op in schema_diff(migrated_engine)) == sorted(
         [
             *SLA_DIFF,
+            *TRANSITIONS_INDEX_DIFF,
             *BI_DIFF,
             *STATE_DIFF,
             *COUNTS_DIFF,
@@ -436,7 +445,6 @@ def _people_stages_diff(engine: Engine) -> list[tuple[str, str, str | None]]:
     diff += [
         ("add_index", "people", "ix_people_lifecycle"),
         ("add_index", "person_merges", "ix_person_merges_into_person"),
-        ("add_index", "stage_transitions", "ix_stage_transitions_person_id"),
         ("add_index", "stage_transitions", "ix_stage_transitions_run_id"),
         ("add_table", "person_merges", None),
         ("add_table", "stage_transitions", None),
