@@ -59,6 +59,8 @@ class ClassificationJob:
     run_id: str
     replace: bool
     everyone: bool
+    # Whether transitions were stored when the run began (else none can be one already).
+    transitions_stored: bool = True
 
     def run(self, conn: Connection, batch: Sequence[str]) -> tuple[int, int]:
         """Classify ``batch`` and store the answers in ``conn``'s transaction: (people
@@ -80,7 +82,9 @@ class ClassificationJob:
     def save(self, conn: Connection, found: ClassificationRows) -> tuple[int, int]:
         """Store :meth:`classify`'s rows in ``conn``'s transaction: (people classified,
         new transitions)."""
-        added = store_classifications(conn, found, replace=self.replace)
+        added = store_classifications(
+            conn, found, replace=self.replace, transitions_stored=self.transitions_stored
+        )
         return len(found.person_ids), added
 
 

@@ -24,7 +24,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from leadflow.models.people.classification_writes import holds_derived_rows
+from leadflow.models.people.classification_writes import (
+    holds_derived_rows,
+    holds_transitions,
+)
 from leadflow.models.people.identity import id_texts, resolve
 from leadflow.models.people.identity_lookup import holds_id
 from leadflow.models.people.identity_store import read_identity_input, save_identity
@@ -137,6 +140,7 @@ def resolve_and_classify(
             analyze(conn, *wrote)
             analyze_if_stale(conn, *(t for t in FACTS if t not in wrote))
         replace = holds_derived_rows(conn)  # a first classification has nothing to replace
+        transitions_stored = holds_transitions(conn)
         wanted = None
         if state is not None:
             # Identity's people lose classified_at here, so people_to_classify finds them
@@ -171,7 +175,10 @@ def resolve_and_classify(
     )
     everyone = state is None  # the batches are consecutive runs of all people
     batches = list(chunks(chosen, batch_size)) or [[]]
-    job = ClassificationJob(rules, now, run_id, replace=replace, everyone=everyone)
+    job = ClassificationJob(
+        rules, now, run_id, replace=replace, everyone=everyone,
+        transitions_stored=transitions_stored,
+    )  # fmt: skip
     head, last = batches[:-1], batches[-1]
     if parallel_worthwhile(engine, len(chosen)):
         classified, new_transitions = classify_in_parallel(engine, head, job)
