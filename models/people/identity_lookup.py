@@ -66,6 +66,14 @@ class EmailPeople(Mapping[str, str]):
     def __len__(self) -> int:
         return self._count
 
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        """(key, person id) of every owned key, in key order, without looking each key up
+        again (``items()`` does: 3 s of a first run's 1M leads)."""
+        values = self._columns.emails.values()
+        owned = sorted(np.flatnonzero(self._owned).tolist(), key=values.__getitem__)
+        people = self._owner[np.array(owned, dtype=np.int64)].tolist()
+        return zip((values[code] for code in owned), map(id_text, people), strict=True)
+
     def stored_keys(self) -> StoredKeys:
         """A record of which keys are stored already (see ``StoredKeys``)."""
         return StoredKeys(self)

@@ -95,7 +95,7 @@ def repoint_events(
     names = ("email_match_key", "person_id")
     if conn.execute(sa.select(ep.email_match_key).limit(1)).first() is None:
         # A first run: nothing to compare with or conflict with; written in key order.
-        written = insert_rows(conn, email_people, names, email_person.items())
+        written = insert_rows(conn, email_people, names, email_person.pairs())
         return written, set(email_person.values()) if affected else set()
     wrong: dict[str, str] = {}
     gone: list[str] = []

@@ -132,6 +132,7 @@ def test_an_email_on_two_peoples_leads_belongs_to_neither():
         "shared@x.com": person[("meta", "1")],
     }
     assert list(owners) == sorted(owners)  # iterated in key order
+    assert list(owners.pairs()) == list(owners.items())  # what a first run writes
     assert "info@x.com" not in owners  # on two people's leads
     assert owners.get("nobody@x.com") is None
     # What an incremental save compares with the stored keys: the owned keys not stored yet.
