@@ -176,12 +176,13 @@ class _Found:
     def facts(self, pid: str) -> PersonFacts:
         """Person ``pid``'s facts, each kind in the order classification reads it."""
         return PersonFacts(
-            person_id=pid,
-            leads=_sorted(self.leads.get(pid), _lead_order),
-            events=_sorted(self.events.get(pid), _event_order),
-            touches=_sorted(self.touches.get(pid), _touch_order),
-            previous=self.previous[pid],
-            status_changes=_sorted(self.changes.get(pid), _change_order),
+            pid,
+            _sorted(self.leads.get(pid), _lead_order),
+            _sorted(self.events.get(pid), _event_order),
+            _sorted(self.touches.get(pid), _touch_order),
+            self.previous[pid],
+            (),
+            _sorted(self.changes.get(pid), _change_order),
         )
 
 
@@ -209,10 +210,13 @@ def _change(row: Sequence[Any], when: Callable[[Any], Any]) -> StatusChange:
 
 
 def _sorted(items: list[_T] | None, key: Callable[[_T], Any]) -> list[_T]:
-    """``items`` sorted by ``key``, as a new list (none: empty)."""
-    if not items:
+    """``items`` (a person's rows, the batch's own lists) sorted by ``key`` in place
+    (none: a new empty list)."""
+    if items is None:
         return []
-    return sorted(items, key=key) if len(items) > 1 else [items[0]]
+    if len(items) > 1:
+        items.sort(key=key)
+    return items
 
 
 def _lead_order(f: LeadFacts) -> tuple[Any, ...]:
