@@ -24,10 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from leadflow.models.people.classification_writes import (
-    holds_derived_rows,
-    holds_transitions,
-)
+from leadflow.models.people.classification_writes import holds_derived_rows
 from leadflow.models.people.identity import id_texts, resolve
 from leadflow.models.people.identity_lookup import holds_id
 from leadflow.models.people.identity_store import read_identity_input, save_identity
@@ -47,7 +44,11 @@ from leadflow.models.people.scope import (
 from leadflow.models.privacy.suppression import refresh_email_hashes
 from leadflow.models.records.encoding import chunks, require_aware
 from leadflow.models.warehouse.engine import analyze, analyze_if_stale
-from leadflow.models.warehouse.indexes import build_missing_indexes, create_secondary_indexes
+from leadflow.models.warehouse.indexes import (
+    build_missing_indexes,
+    create_secondary_indexes,
+    table_empty,
+)
 from leadflow.models.warehouse.tables import (
     email_people,
     engagement_events,
@@ -55,6 +56,7 @@ from leadflow.models.warehouse.tables import (
     leads,
     people,
     sales_touches,
+    stage_transitions,
 )
 from leadflow.pipeline.classification import (
     ClassificationJob,
@@ -140,7 +142,7 @@ def resolve_and_classify(
             analyze(conn, *wrote)
             analyze_if_stale(conn, *(t for t in FACTS if t not in wrote))
         replace = holds_derived_rows(conn)  # a first classification has nothing to replace
-        transitions_stored = holds_transitions(conn)
+        transitions_stored = not table_empty(conn, stage_transitions)
         wanted = None
         if state is not None:
             # Identity's people lose classified_at here, so people_to_classify finds them

@@ -37,6 +37,7 @@ from leadflow.models.warehouse.activity_tables import (
     sales_touches,
 )
 from leadflow.models.warehouse.engine import unprepared
+from leadflow.models.warehouse.indexes import table_empty
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import email_people, people
 from leadflow.models.warehouse.person_links import person_join
@@ -289,7 +290,7 @@ def _changes(
     read when none is stored (a warehouse of ad platforms only: the join of each batch's
     leads with an empty table cost SQLite 2.4 s of a first classification at 1M)."""
     c = crm_status_changes
-    if conn.execute(sa.select(c.c.source).limit(1)).first() is None:
+    if table_empty(conn, c):
         return iter(())
     columns, _ = plain_times(conn, _columns(c, _CHANGE_COLUMNS))
     joined, person = person_join(c)

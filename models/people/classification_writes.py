@@ -155,11 +155,6 @@ _TRANSITION_COLUMNS = ("person_id", "from_stage", "to_stage", "from_lifecycle",
                        "to_lifecycle", "at", "reasons", "run_id", "recorded_at")  # fmt: skip
 
 
-def holds_transitions(conn: Connection) -> bool:
-    """Whether any stage transition is stored."""
-    return bool(conn.execute(sa.select(sa.exists().select_from(stage_transitions))).scalar())
-
-
 def holds_derived_rows(conn: Connection) -> bool:
     """Whether any milestone or sales decision is stored (none before a first
     classification finished a batch: its batches need not delete any)."""

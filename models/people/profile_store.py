@@ -11,8 +11,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadflow.models.people.batches import STREAM_SIZE, plain_times, with_times
@@ -20,9 +18,11 @@ from leadflow.models.people.profile import ProfileLead, profile_values
 from leadflow.models.records.encoding import chunks
 from leadflow.models.records.leads import PROFILE_GROUPS
 from leadflow.models.warehouse.bulk import insert_rows
+from leadflow.models.warehouse.indexes import table_empty
 from leadflow.models.warehouse.lead_tables import leads
 from leadflow.models.warehouse.people_tables import people
 from leadflow.models.warehouse.reads import driver_rows, one_of
+from leadflow.models.warehouse.upsert import dialect_insert, written
 
 # Columns person_profile fills (PROFILE_GROUPS, in order), all on people too.
 PROFILE_COLUMNS = tuple(name for group in PROFILE_GROUPS for name in group)
@@ -42,7 +42,7 @@ def profile_people(conn: Connection, placed: sa.Table, now: datetime) -> tuple[i
     (:func:`_profile_alone`). The others' leads are read joined to ``placed`` in order of
     person, a batch of people at a time, and their profiles built here (``profile_values``)."""
     p = placed.c
-    stored = conn.execute(sa.select(people.c.person_id).limit(1)).first() is not None
+    stored = not table_empty(conn, people)
     new, changed, found = _profile_alone(conn, placed, now, stored=stored)
     selected, times = plain_times(conn, [*(leads.c[name] for name in PROFILE_READ), p.person_id])
     joined = leads.join(placed, _placed_lead(placed))
@@ -85,11 +85,10 @@ def _profile_alone(
         .order_by(p.person_id)
     )
     names = ("person_id", *PROFILE_COLUMNS, "created_at", "updated_at")
-    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(people)
-    statement = insert.from_select(names, chosen)
+    statement = dialect_insert(conn, people).from_select(names, chosen)
     if not stored:  # nothing to conflict with
-        written = _rowcount(conn, statement)
-        return written, 0, written
+        count = written(conn, statement)
+        return count, 0, count
     excluded = statement.excluded
     differs = (people.c[name].is_distinct_from(excluded[name]) for name in PROFILE_COLUMNS)
     statement = statement.on_conflict_do_update(
@@ -98,15 +97,10 @@ def _profile_alone(
         where=sa.or_(*differs),
     )
     before = _count(conn, sa.select(sa.func.count()).select_from(people))
-    written = _rowcount(conn, statement)
+    count = written(conn, statement)
     new = _count(conn, sa.select(sa.func.count()).select_from(people)) - before
     found = sa.select(sa.func.count()).select_from(chosen.order_by(None).subquery())
-    return new, written - new, _count(conn, found)
-
-
-def _rowcount(conn: Connection, statement: Any) -> int:
-    # preserve_rowcount: SQLAlchemy keeps an INSERT's count on PostgreSQL only if asked
-    return conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+    return new, count - new, _count(conn, found)
 
 
 def _count(conn: Connection, query: sa.Select[Any]) -> int:

@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterable, Mapping, Set
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from leadflow.models.people.batches import execute_many, stream
@@ -43,7 +41,7 @@ from leadflow.models.warehouse.people_tables import (
     stage_transitions,
 )
 from leadflow.models.warehouse.person_links import LEAD_PERSON, lead_person_on, leads_with_people
-from leadflow.models.warehouse.upsert import upsert
+from leadflow.models.warehouse.upsert import dialect_insert, upsert, written
 
 
 def repoint_leads(conn: Connection, moves: Iterable[tuple[NaturalKey, str]]) -> int:
@@ -62,7 +60,7 @@ def repoint_placed_leads(conn: Connection, placed: sa.Table, found: int) -> int:
     lp, p = lead_people.c, placed.c
     held = conn.execute(sa.select(sa.func.count()).select_from(lead_people)).scalar_one()
     names = ("source", "source_lead_id", "person_id")
-    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(lead_people)
+    insert = dialect_insert(conn, lead_people)
     # WHERE: SQLite would read ON CONFLICT as a join's ON without it
     chosen = sa.select(p.source, p.source_lead_id, p.person_id).where(sa.true())
     statement = insert.from_select(names, chosen)
@@ -73,8 +71,7 @@ def repoint_placed_leads(conn: Connection, placed: sa.Table, found: int) -> int:
             set_={"person_id": excluded.person_id},
             where=lp.person_id.is_distinct_from(excluded.person_id),
         )
-    # preserve_rowcount: SQLAlchemy keeps an INSERT's count on PostgreSQL only if asked
-    count = conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+    count = written(conn, statement)
     total = conn.execute(sa.select(sa.func.count()).select_from(lead_people)).scalar_one()
     if total > found:
         placed_lead = sa.and_(p.source == lp.source, p.source_lead_id == lp.source_lead_id)

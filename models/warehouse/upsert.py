@@ -13,6 +13,18 @@ UpdateValue = Callable[[sa.Table, Any], sa.ColumnElement[Any]]
 _UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
+def dialect_insert(conn: Connection, table: sa.Table) -> Any:
+    """``table``'s INSERT in ``conn``'s dialect: the one with ``ON CONFLICT`` and
+    ``excluded``."""
+    return _UPSERT_INSERTS[conn.dialect.name](table)
+
+
+def written(conn: Connection, statement: Any) -> int:
+    """Run ``statement`` (an ``INSERT ... SELECT``, maybe an upsert): how many rows it
+    inserted or updated (SQLAlchemy keeps an INSERT's count on PostgreSQL only if asked)."""
+    return int(conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount)
+
+
 def upsert(
     conn: Connection,
     table: sa.Table,
@@ -37,7 +49,7 @@ def upsert(
     if not rows:
         return
     rows = sorted(rows, key=lambda row: _sort_key(row, key_columns))
-    insert = _UPSERT_INSERTS[conn.dialect.name](table)
+    insert = dialect_insert(conn, table)
     set_ = {name: insert.excluded[name] for name in update_columns}
     set_.update({name: make(table, insert.excluded) for name, make in (computed or {}).items()})
     target = [table.c[name] for name in key_columns]
